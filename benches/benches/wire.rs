@@ -1,0 +1,96 @@
+//! The benchmark payload through Ferry's wire format, with a memcpy floor.
+//! `cargo bench -p ferry-benches --bench wire`
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use ferry_benches::payload::{sample_order, Order, OrderView};
+use ferry_wire::{decode_view, Encode, Message, Reader, Writer};
+
+fn read_every_field(bytes: &[u8]) -> u64 {
+    let order: OrderView<'_> = decode_view(bytes).expect("valid payload");
+    let mut acc = order.id ^ order.amount_cents as u64 ^ order.customer.len() as u64;
+    for tag in order.tags {
+        acc ^= tag.expect("valid tag").len() as u64;
+    }
+    for item in order.items {
+        let item = item.expect("valid item");
+        acc ^= item.sku ^ u64::from(item.qty) ^ item.price.to_bits() ^ item.note.len() as u64;
+    }
+    acc ^ order.payload.len() as u64
+}
+
+fn payload(c: &mut Criterion) {
+    let order = sample_order();
+    let bytes = order.encode_to_vec();
+    eprintln!("ferry payload: {} bytes", bytes.len());
+    let mut g = c.benchmark_group("payload");
+    let mut buf = Vec::with_capacity(1024);
+    g.bench_function("ferry/encode", |b| {
+        b.iter(|| {
+            buf.clear();
+            black_box(&order).encode(&mut Writer::new(&mut buf));
+            black_box(buf.len())
+        })
+    });
+    g.bench_function("ferry/decode_view_read_all", |b| b.iter(|| read_every_field(black_box(&bytes))));
+    g.bench_function("ferry/decode_owned", |b| b.iter(|| Order::decode(black_box(&bytes)).expect("valid")));
+    let mut copy = vec![0u8; bytes.len()];
+    g.bench_function("memcpy", |b| {
+        b.iter(|| {
+            copy.copy_from_slice(black_box(&bytes));
+            black_box(copy[0])
+        })
+    });
+    g.finish();
+}
+
+/// Evidence for spec/wire.md § Integers: varints against fixed-width little-endian for the
+/// values a schema typically carries (ids, counts, small amounts).
+fn integer_encodings(c: &mut Criterion) {
+    let values: Vec<u64> = (0..256u64).map(|i| (i * 2_654_435_761) % (1 << (i % 40))).collect();
+    let mut varints = Vec::new();
+    values.iter().for_each(|&v| Writer::new(&mut varints).unsigned(v));
+    let fixed: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    eprintln!("256 integers: varint {} bytes, fixed {} bytes", varints.len(), fixed.len());
+    let mut g = c.benchmark_group("integers");
+    let mut buf = Vec::with_capacity(4096);
+    g.bench_function("varint/encode", |b| {
+        b.iter(|| {
+            buf.clear();
+            let mut w = Writer::new(&mut buf);
+            black_box(&values).iter().for_each(|&v| w.unsigned(v));
+            black_box(buf.len())
+        })
+    });
+    g.bench_function("fixed/encode", |b| {
+        b.iter(|| {
+            buf.clear();
+            black_box(&values).iter().for_each(|&v| buf.extend_from_slice(&v.to_le_bytes()));
+            black_box(buf.len())
+        })
+    });
+    g.bench_function("varint/decode", |b| {
+        b.iter(|| {
+            let mut r = Reader::new(black_box(&varints));
+            let mut acc = 0;
+            while !r.is_empty() {
+                acc ^= r.varint().expect("valid");
+            }
+            acc
+        })
+    });
+    g.bench_function("fixed/decode", |b| {
+        b.iter(|| {
+            let mut r = Reader::new(black_box(&fixed));
+            let mut acc = 0;
+            while !r.is_empty() {
+                acc ^= u64::from_le_bytes(r.array().expect("valid"));
+            }
+            acc
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, payload, integer_encodings);
+criterion_main!(benches);

@@ -1,0 +1,387 @@
+//! Bounds-checked reading. Every access to input bytes goes through [`Reader::take`],
+//! [`Reader::byte`] or [`Reader::varint`], so there is one place to audit.
+
+use crate::error::{DecodeError, ErrorKind};
+use crate::varint::zigzag_decode;
+use crate::WireType;
+
+/// A cursor over a region of a message; offsets in errors are relative to the message start.
+#[derive(Clone, Copy, Debug)]
+pub struct Reader<'a> {
+    rest: &'a [u8],
+    offset: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader over the whole message.
+    #[inline]
+    pub fn new(message: &'a [u8]) -> Self {
+        Reader { rest: message, offset: 0 }
+    }
+
+    /// A reader over `region`, which starts `offset` bytes into the message.
+    #[inline]
+    pub fn at(region: &'a [u8], offset: usize) -> Self {
+        Reader { rest: region, offset }
+    }
+
+    /// Offset of the next unread byte from the start of the message.
+    #[inline]
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// The bytes not read yet.
+    #[inline]
+    pub fn remaining(&self) -> &'a [u8] {
+        self.rest
+    }
+
+    /// True when every byte has been read.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.rest.is_empty()
+    }
+
+    /// An error of `kind` at the current offset.
+    #[cold]
+    pub fn error(&self, kind: ErrorKind) -> DecodeError {
+        DecodeError::new(kind, self.offset)
+    }
+
+    /// Takes the next `n` bytes.
+    #[inline]
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        if n > self.rest.len() {
+            return Err(self.error(ErrorKind::Truncated { needed: n - self.rest.len() }));
+        }
+        let (head, tail) = self.rest.split_at(n);
+        self.rest = tail;
+        self.offset += n;
+        Ok(head)
+    }
+
+    /// Takes `N` bytes as an array.
+    #[inline]
+    pub fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let bytes = self.take(N)?;
+        let mut out = [0u8; N];
+        out.copy_from_slice(bytes);
+        Ok(out)
+    }
+
+    /// Takes one byte.
+    #[inline]
+    pub fn byte(&mut self) -> Result<u8, DecodeError> {
+        match self.rest.split_first() {
+            Some((&b, tail)) => {
+                self.rest = tail;
+                self.offset += 1;
+                Ok(b)
+            }
+            None => Err(self.error(ErrorKind::Truncated { needed: 1 })),
+        }
+    }
+
+    /// Reads a varint in its shortest form.
+    #[inline]
+    pub fn varint(&mut self) -> Result<u64, DecodeError> {
+        if let Some((&b, tail)) = self.rest.split_first() {
+            if b < 0x80 {
+                self.rest = tail;
+                self.offset += 1;
+                return Ok(u64::from(b));
+            }
+        }
+        self.varint_slow()
+    }
+
+    #[inline(never)]
+    fn varint_slow(&mut self) -> Result<u64, DecodeError> {
+        let mut value = 0u64;
+        for (i, &b) in self.rest.iter().enumerate().take(10) {
+            let low = u64::from(b & 0x7f);
+            if i == 9 && b > 1 {
+                return Err(self.error(ErrorKind::VarintOverflow));
+            }
+            value |= low << (7 * i);
+            if b < 0x80 {
+                if b == 0 && i > 0 {
+                    return Err(self.error(ErrorKind::VarintNotMinimal));
+                }
+                self.rest = &self.rest[i + 1..];
+                self.offset += i + 1;
+                return Ok(value);
+            }
+        }
+        if self.rest.len() >= 10 {
+            Err(self.error(ErrorKind::VarintOverflow))
+        } else {
+            Err(self.error(ErrorKind::Truncated { needed: 1 }))
+        }
+    }
+
+    /// Reads a varint length and checks it against the bytes that remain.
+    #[inline]
+    pub fn length(&mut self) -> Result<usize, DecodeError> {
+        let start = *self;
+        let len = self.varint()?;
+        if len > self.rest.len() as u64 {
+            let needed = usize::try_from(len).unwrap_or(usize::MAX) - self.rest.len();
+            return Err(start.error(ErrorKind::Truncated { needed }));
+        }
+        Ok(len as usize)
+    }
+
+    /// Reads a length-delimited region (bytes, struct, list or map) and returns a reader over it.
+    #[inline]
+    pub fn delimited(&mut self) -> Result<Reader<'a>, DecodeError> {
+        let len = self.length()?;
+        let offset = self.offset;
+        Ok(Reader::at(self.take(len)?, offset))
+    }
+
+    /// Reads a field key: returns (field id, wire type).
+    #[inline]
+    pub fn key(&mut self) -> Result<(i16, WireType), DecodeError> {
+        let start = *self;
+        let key = self.varint()?;
+        let code = (key & 7) as u8;
+        let Some(wire_type) = WireType::from_code(code) else {
+            return Err(start.error(ErrorKind::UnknownWireType { code }));
+        };
+        let id = u16::try_from(key >> 3)
+            .map_err(|_| start.error(ErrorKind::FieldIdOutOfRange))?;
+        // Field ids are i16 in the IDL; the wire carries their 16-bit two's complement.
+        Ok((id as i16, wire_type))
+    }
+
+    /// Reads a wire-type code (as in a list or map header).
+    #[inline]
+    pub fn wire_type(&mut self, code: u8) -> Result<WireType, DecodeError> {
+        WireType::from_code(code).ok_or_else(|| {
+            DecodeError::new(ErrorKind::UnknownWireType { code }, self.offset.saturating_sub(1))
+        })
+    }
+
+    /// Reads a list header: element wire type and count. The count is checked against the
+    /// bytes that remain (`count × minimum element size`), so nothing sized by it can
+    /// outgrow the input.
+    #[inline]
+    pub fn list_header(&mut self) -> Result<(WireType, usize), DecodeError> {
+        let start = *self;
+        let header = self.byte()?;
+        let element_type = WireType::from_code(header & 0x0f)
+            .ok_or_else(|| start.error(ErrorKind::UnknownWireType { code: header & 0x0f }))?;
+        let count = if header >> 4 == 15 { self.varint()? } else { u64::from(header >> 4) };
+        let count = self.check_count(&start, count, element_type.min_len())?;
+        Ok((element_type, count))
+    }
+
+    /// Reads a map header: key and value wire types and the entry count (checked as for
+    /// lists).
+    #[inline]
+    pub fn map_header(&mut self) -> Result<(WireType, WireType, usize), DecodeError> {
+        let start = *self;
+        let types = self.byte()?;
+        let code = |c: u8| {
+            WireType::from_code(c).ok_or_else(|| start.error(ErrorKind::UnknownWireType { code: c }))
+        };
+        let (key_type, value_type) = (code(types >> 4)?, code(types & 0x0f)?);
+        let count = self.varint()?;
+        let count = self.check_count(&start, count, key_type.min_len() + value_type.min_len())?;
+        Ok((key_type, value_type, count))
+    }
+
+    #[inline]
+    fn check_count(&self, header: &Reader<'a>, count: u64, min_len: usize) -> Result<usize, DecodeError> {
+        let remaining = self.rest.len();
+        match usize::try_from(count) {
+            Ok(n) if n.checked_mul(min_len).is_some_and(|need| need <= remaining) => Ok(n),
+            _ => Err(header.error(ErrorKind::CountExceedsRemaining { count, remaining })),
+        }
+    }
+
+    /// The region read since `start` (a copy of this reader taken earlier).
+    #[inline]
+    pub fn since(&self, start: &Reader<'a>) -> Reader<'a> {
+        let consumed = self.offset - start.offset;
+        Reader::at(&start.rest[..consumed], start.offset)
+    }
+
+    /// Steps over one value of `wire_type` without interpreting it. Strings and structs
+    /// are skipped by their length; lists and maps element by element, entering at most
+    /// `depth_left` levels of nested containers.
+    pub fn skip(&mut self, wire_type: WireType, depth_left: u16) -> Result<(), DecodeError> {
+        match wire_type {
+            WireType::Varint => self.varint().map(drop),
+            WireType::Fixed64 => self.take(8).map(drop),
+            WireType::Fixed32 => self.take(4).map(drop),
+            WireType::Bytes | WireType::Struct => self.delimited().map(drop),
+            WireType::List => {
+                let inner = self.descend(depth_left)?;
+                let (element_type, count) = self.list_header()?;
+                self.skip_elements(element_type, count, inner)
+            }
+            WireType::Map => {
+                let inner = self.descend(depth_left)?;
+                let (key_type, value_type, count) = self.map_header()?;
+                for _ in 0..count {
+                    self.skip(key_type, inner)?;
+                    self.skip(value_type, inner)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Steps over `count` values of `element_type`.
+    #[inline]
+    pub fn skip_elements(
+        &mut self,
+        element_type: WireType,
+        count: usize,
+        depth_left: u16,
+    ) -> Result<(), DecodeError> {
+        match element_type {
+            // `count` was checked against the remaining bytes, so this cannot overflow.
+            WireType::Fixed64 | WireType::Fixed32 => {
+                self.take(count * element_type.min_len()).map(drop)
+            }
+            _ => (0..count).try_for_each(|_| self.skip(element_type, depth_left)),
+        }
+    }
+
+    /// Enters one nesting level: the levels left below it, or an error at the limit.
+    #[inline]
+    pub fn descend(&self, depth_left: u16) -> Result<u16, DecodeError> {
+        depth_left.checked_sub(1).ok_or_else(|| self.error(ErrorKind::DepthLimitExceeded))
+    }
+
+    // Typed scalar reads shared by fields and container elements.
+
+    /// A bool (varint 0 or 1).
+    #[inline]
+    pub fn bool(&mut self) -> Result<bool, DecodeError> {
+        let start = *self;
+        match self.varint()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            value => Err(start.error(ErrorKind::InvalidBool { value })),
+        }
+    }
+
+    /// An unsigned integer that must fit in `max`.
+    #[inline]
+    pub fn unsigned(&mut self, max: u64) -> Result<u64, DecodeError> {
+        let start = *self;
+        let v = self.varint()?;
+        if v > max {
+            return Err(start.error(ErrorKind::IntegerOutOfRange { value: v }));
+        }
+        Ok(v)
+    }
+
+    /// A zigzag-encoded signed integer that must lie in `min..=max`.
+    #[inline]
+    pub fn signed(&mut self, min: i64, max: i64) -> Result<i64, DecodeError> {
+        let start = *self;
+        let raw = self.varint()?;
+        let v = zigzag_decode(raw);
+        if v < min || v > max {
+            return Err(start.error(ErrorKind::IntegerOutOfRange { value: raw }));
+        }
+        Ok(v)
+    }
+
+    /// A little-endian f64.
+    #[inline]
+    pub fn f64(&mut self) -> Result<f64, DecodeError> {
+        Ok(f64::from_le_bytes(self.array()?))
+    }
+
+    /// A little-endian f32.
+    #[inline]
+    pub fn f32(&mut self) -> Result<f32, DecodeError> {
+        Ok(f32::from_le_bytes(self.array()?))
+    }
+
+    /// Length-prefixed bytes, borrowed.
+    #[inline]
+    pub fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
+        let len = self.length()?;
+        self.take(len)
+    }
+
+    /// A length-prefixed UTF-8 string, borrowed.
+    #[inline]
+    pub fn str(&mut self) -> Result<&'a str, DecodeError> {
+        let len = self.length()?;
+        let start = self.offset;
+        let bytes = self.take(len)?;
+        core::str::from_utf8(bytes).map_err(|e| {
+            DecodeError::new(ErrorKind::InvalidUtf8, start + e.valid_up_to())
+        })
+    }
+
+    /// A 16-byte uuid, carried as length-prefixed bytes.
+    #[inline]
+    pub fn uuid(&mut self) -> Result<[u8; 16], DecodeError> {
+        let start = *self;
+        let bytes = self.bytes()?;
+        <[u8; 16]>::try_from(bytes)
+            .map_err(|_| start.error(ErrorKind::InvalidUuidLength { len: bytes.len() }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_varint(bytes: &[u8]) -> Result<u64, DecodeError> {
+        Reader::new(bytes).varint()
+    }
+
+    #[test]
+    fn varint_accepts_shortest_forms_only() {
+        assert_eq!(read_varint(&[0x00]), Ok(0));
+        assert_eq!(read_varint(&[0x96, 0x01]), Ok(150));
+        assert_eq!(
+            read_varint(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]),
+            Ok(u64::MAX)
+        );
+        assert_eq!(read_varint(&[0x80, 0x00]).unwrap_err().kind(), ErrorKind::VarintNotMinimal);
+        assert_eq!(
+            read_varint(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02])
+                .unwrap_err()
+                .kind(),
+            ErrorKind::VarintOverflow
+        );
+        assert_eq!(read_varint(&[0x80; 11]).unwrap_err().kind(), ErrorKind::VarintOverflow);
+        assert_eq!(read_varint(&[0x80]).unwrap_err().kind(), ErrorKind::Truncated { needed: 1 });
+        assert_eq!(read_varint(&[]).unwrap_err().kind(), ErrorKind::Truncated { needed: 1 });
+    }
+
+    #[test]
+    fn offsets_are_relative_to_the_message() {
+        let msg = [0x01, 0x02, 0x05, 0xff];
+        let mut r = Reader::new(&msg);
+        r.take(2).unwrap();
+        let err = r.bytes().unwrap_err();
+        assert_eq!(err.offset(), 2);
+        assert_eq!(err.kind(), ErrorKind::Truncated { needed: 4 });
+    }
+
+    #[test]
+    fn key_rejects_reserved_wire_type() {
+        let err = Reader::new(&[0x0f]).key().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnknownWireType { code: 7 });
+    }
+
+    #[test]
+    fn negative_field_ids_round_trip_through_the_key() {
+        let mut buf = Vec::new();
+        crate::varint::put_varint(&mut buf, (u64::from(-3i16 as u16) << 3) | 3);
+        assert_eq!(Reader::new(&buf).key(), Ok((-3, WireType::Bytes)));
+    }
+}
