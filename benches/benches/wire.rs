@@ -32,8 +32,12 @@ fn payload(c: &mut Criterion) {
             black_box(buf.len())
         })
     });
-    g.bench_function("ferry/decode_view_read_all", |b| b.iter(|| read_every_field(black_box(&bytes))));
-    g.bench_function("ferry/decode_owned", |b| b.iter(|| Order::decode(black_box(&bytes)).expect("valid")));
+    g.bench_function("ferry/decode_view_read_all", |b| {
+        b.iter(|| read_every_field(black_box(&bytes)))
+    });
+    g.bench_function("ferry/decode_owned", |b| {
+        b.iter(|| Order::decode(black_box(&bytes)).expect("valid"))
+    });
     let mut copy = vec![0u8; bytes.len()];
     g.bench_function("memcpy", |b| {
         b.iter(|| {

@@ -25,7 +25,7 @@ macro_rules! scalar_element {
         impl<'a> Element<'a> for $ty {
             const WIRE_TYPE: WireType = WireType::$wire;
             type Owned = $ty;
-            #[inline]
+            #[inline(always)]
             fn read($r: &mut Reader<'a>, _depth_left: u16) -> Result<Self, DecodeError> {
                 $read
             }
@@ -53,7 +53,7 @@ scalar_element!([u8; 16], Bytes, |r| r.uuid());
 impl<'a> Element<'a> for &'a str {
     const WIRE_TYPE: WireType = WireType::Bytes;
     type Owned = String;
-    #[inline]
+    #[inline(always)]
     fn read(r: &mut Reader<'a>, _depth_left: u16) -> Result<Self, DecodeError> {
         r.str()
     }
@@ -66,7 +66,7 @@ impl<'a> Element<'a> for &'a str {
 impl<'a> Element<'a> for &'a [u8] {
     const WIRE_TYPE: WireType = WireType::Bytes;
     type Owned = Vec<u8>;
-    #[inline]
+    #[inline(always)]
     fn read(r: &mut Reader<'a>, _depth_left: u16) -> Result<Self, DecodeError> {
         r.bytes()
     }
@@ -81,7 +81,7 @@ impl<'a> Element<'a> for &'a [u8] {
 impl<'a, V: View<'a>> Element<'a> for V {
     const WIRE_TYPE: WireType = WireType::Struct;
     type Owned = V::Owned;
-    #[inline]
+    #[inline(always)]
     fn read(r: &mut Reader<'a>, depth_left: u16) -> Result<Self, DecodeError> {
         let depth_left = r.descend(depth_left)?;
         let body = r.delimited()?;
@@ -124,7 +124,7 @@ impl<V> fmt::Debug for Lazy<'_, V> {
 impl<'a, V: View<'a>> Element<'a> for Lazy<'a, V> {
     const WIRE_TYPE: WireType = WireType::Struct;
     type Owned = V::Owned;
-    #[inline]
+    #[inline(always)]
     fn read(r: &mut Reader<'a>, depth_left: u16) -> Result<Self, DecodeError> {
         let depth_left = r.descend(depth_left)?;
         Ok(Lazy { body: r.delimited()?, depth_left, view: PhantomData })
@@ -135,9 +135,9 @@ impl<'a, V: View<'a>> Element<'a> for Lazy<'a, V> {
 }
 
 /// Checks a container's declared wire type against the schema's.
-fn expect_type(at: &Reader<'_>, found: WireType, expected: WireType) -> Result<(), DecodeError> {
+fn expect_type(at: usize, found: WireType, expected: WireType) -> Result<(), DecodeError> {
     if found != expected {
-        return Err(at.error(ErrorKind::ElementTypeMismatch { expected, found }));
+        return Err(DecodeError::new(ErrorKind::ElementTypeMismatch { expected, found }, at));
     }
     Ok(())
 }
@@ -181,7 +181,13 @@ impl<'a, T: Element<'a>> ListView<'a, T> {
 
     /// Iterates the elements; each is decoded (and checked) as it is reached.
     pub fn iter(&self) -> ListIter<'a, T> {
-        ListIter { rest: self.elements, left: self.count, depth_left: self.depth_left, failed: false, element: PhantomData }
+        ListIter {
+            rest: self.elements,
+            left: self.count,
+            depth_left: self.depth_left,
+            failed: false,
+            element: PhantomData,
+        }
     }
 
     /// Copies every element into a `Vec` of owned values.
@@ -214,13 +220,12 @@ impl<'a, T: Element<'a>> Element<'a> for ListView<'a, T> {
     type Owned = Vec<T::Owned>;
     fn read(r: &mut Reader<'a>, depth_left: u16) -> Result<Self, DecodeError> {
         let depth_left = r.descend(depth_left)?;
-        let header = *r;
+        let header = r.offset();
         let (element_type, count) = r.list_header()?;
-        expect_type(&header, element_type, T::WIRE_TYPE)?;
+        expect_type(header, element_type, T::WIRE_TYPE)?;
         // Find the list's end now, so the view is a bounded region iterated later.
-        let start = *r;
-        r.skip_elements(element_type, count, depth_left)?;
-        Ok(ListView { elements: r.since(&start), count, depth_left, element: PhantomData })
+        let elements = r.region(|r| r.skip_elements(element_type, count, depth_left))?;
+        Ok(ListView { elements, count, depth_left, element: PhantomData })
     }
     fn to_owned_element(&self) -> Result<Vec<T::Owned>, DecodeError> {
         let mut out = Vec::with_capacity(self.count);
@@ -243,7 +248,7 @@ pub struct ListIter<'a, T> {
 
 impl<'a, T: Element<'a>> Iterator for ListIter<'a, T> {
     type Item = Result<T, DecodeError>;
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed {
             return None;
@@ -301,7 +306,13 @@ impl<'a, K: Element<'a>, V: Element<'a>> MapView<'a, K, V> {
 
     /// Iterates the entries in wire order.
     pub fn iter(&self) -> MapIter<'a, K, V> {
-        MapIter { rest: self.entries, left: self.count, depth_left: self.depth_left, failed: false, types: PhantomData }
+        MapIter {
+            rest: self.entries,
+            left: self.count,
+            depth_left: self.depth_left,
+            failed: false,
+            types: PhantomData,
+        }
     }
 
     /// Collects owned entries into any map type (`HashMap`, `BTreeMap`, …).
@@ -326,16 +337,17 @@ where
     type Owned = std::collections::BTreeMap<K::Owned, V::Owned>;
     fn read(r: &mut Reader<'a>, depth_left: u16) -> Result<Self, DecodeError> {
         let depth_left = r.descend(depth_left)?;
-        let header = *r;
+        let header = r.offset();
         let (key_type, value_type, count) = r.map_header()?;
-        expect_type(&header, key_type, K::WIRE_TYPE)?;
-        expect_type(&header, value_type, V::WIRE_TYPE)?;
-        let start = *r;
-        for _ in 0..count {
-            r.skip(key_type, depth_left)?;
-            r.skip(value_type, depth_left)?;
-        }
-        Ok(MapView { entries: r.since(&start), count, depth_left, types: PhantomData })
+        expect_type(header, key_type, K::WIRE_TYPE)?;
+        expect_type(header, value_type, V::WIRE_TYPE)?;
+        let entries = r.region(|r| {
+            (0..count).try_for_each(|_| {
+                r.skip(key_type, depth_left)?;
+                r.skip(value_type, depth_left)
+            })
+        })?;
+        Ok(MapView { entries, count, depth_left, types: PhantomData })
     }
     fn to_owned_element(&self) -> Result<Self::Owned, DecodeError> {
         self.collect_owned()

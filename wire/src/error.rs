@@ -77,16 +77,17 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Truncated { needed } => {
                 write!(f, "input ends early: {needed} more byte(s) needed")
             }
-            ErrorKind::VarintOverflow => f.write_str("varint longer than 10 bytes or above u64::MAX"),
+            ErrorKind::VarintOverflow => {
+                f.write_str("varint longer than 10 bytes or above u64::MAX")
+            }
             ErrorKind::VarintNotMinimal => {
                 f.write_str("varint is not in its shortest form (trailing zero group)")
             }
             ErrorKind::UnknownWireType { code } => write!(f, "unknown wire type {code}"),
             ErrorKind::FieldIdOutOfRange => f.write_str("field id does not fit in 16 bits"),
-            ErrorKind::WireTypeMismatch { field, expected, found } => write!(
-                f,
-                "field {field} has wire type {found}, but the schema expects {expected}"
-            ),
+            ErrorKind::WireTypeMismatch { field, expected, found } => {
+                write!(f, "field {field} has wire type {found}, but the schema expects {expected}")
+            }
             ErrorKind::ElementTypeMismatch { expected, found } => write!(
                 f,
                 "container elements have wire type {found}, but the schema expects {expected}"
@@ -99,10 +100,9 @@ impl fmt::Display for ErrorKind {
             ErrorKind::InvalidUuidLength { len } => {
                 write!(f, "uuid is {len} bytes long, expected 16")
             }
-            ErrorKind::CountExceedsRemaining { count, remaining } => write!(
-                f,
-                "container claims {count} element(s) but only {remaining} byte(s) remain"
-            ),
+            ErrorKind::CountExceedsRemaining { count, remaining } => {
+                write!(f, "container claims {count} element(s) but only {remaining} byte(s) remain")
+            }
             ErrorKind::DepthLimitExceeded => {
                 f.write_str("values nested deeper than DecodeOptions::max_depth allows")
             }

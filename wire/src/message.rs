@@ -4,7 +4,7 @@
 use crate::container::Element;
 use crate::error::{DecodeError, ErrorKind};
 use crate::reader::Reader;
-use crate::writer::Encode;
+use crate::writer::{key_code, Encode};
 use crate::{DecodeOptions, WireType};
 
 /// A zero-copy view of a struct: borrows strings, bytes and containers from the message.
@@ -75,10 +75,7 @@ impl<'a> StructReader<'a> {
     pub fn message(message: &'a [u8], options: &DecodeOptions) -> Result<Self, DecodeError> {
         if message.len() > options.max_message_size {
             return Err(DecodeError::new(
-                ErrorKind::MessageTooLarge {
-                    size: message.len(),
-                    limit: options.max_message_size,
-                },
+                ErrorKind::MessageTooLarge { size: message.len(), limit: options.max_message_size },
                 0,
             ));
         }
@@ -101,7 +98,7 @@ impl<'a> StructReader<'a> {
     }
 
     /// The next field's header, or `None` at the end of the struct.
-    #[inline]
+    #[inline(always)]
     pub fn next(&mut self) -> Result<Option<Field>, DecodeError> {
         if self.body.is_empty() {
             return Ok(None);
@@ -111,8 +108,41 @@ impl<'a> StructReader<'a> {
         Ok(Some(Field { id, wire_type, offset }))
     }
 
+    /// True (and the key consumed) when the next field is `id` with `wire_type`.
+    ///
+    /// Encoders write fields in id order, so generated decoders first try each known field
+    /// in that order: one predictable byte comparison per field instead of a dispatch on
+    /// the id. Anything else (unknown, reordered, repeated fields) falls through to the
+    /// general [`StructReader::next`] loop.
+    #[inline(always)]
+    pub fn next_is(&mut self, id: i16, wire_type: WireType) -> bool {
+        let key = key_code(id, wire_type);
+        if key < 0x80 {
+            self.body.eat_byte(key as u8)
+        } else {
+            self.eat_long_key(key)
+        }
+    }
+
+    #[inline(never)]
+    fn eat_long_key(&mut self, key: u64) -> bool {
+        let mut probe = self.body;
+        if probe.varint() == Ok(key) {
+            self.body = probe;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Reads the value of a field matched by [`StructReader::next_is`].
+    #[inline(always)]
+    pub fn value<T: Element<'a>>(&mut self) -> Result<T, DecodeError> {
+        T::read(&mut self.body, self.depth_left)
+    }
+
     /// Reads the value of `field` as a `T`, checking its wire type against the schema's.
-    #[inline]
+    #[inline(always)]
     pub fn read<T: Element<'a>>(&mut self, field: Field) -> Result<T, DecodeError> {
         if field.wire_type != T::WIRE_TYPE {
             return Err(DecodeError::new(
@@ -128,7 +158,7 @@ impl<'a> StructReader<'a> {
     }
 
     /// Steps over a field the schema does not know.
-    #[inline]
+    #[inline(always)]
     pub fn skip(&mut self, field: Field) -> Result<(), DecodeError> {
         self.body.skip(field.wire_type, self.depth_left)
     }
@@ -142,6 +172,9 @@ impl<'a> StructReader<'a> {
     /// The error for a union that carries a second known field.
     #[cold]
     pub fn union_conflict(&self, first: i16, second: Field) -> DecodeError {
-        DecodeError::new(ErrorKind::UnionHasSeveralFields { first, second: second.id }, second.offset)
+        DecodeError::new(
+            ErrorKind::UnionHasSeveralFields { first, second: second.id },
+            second.offset,
+        )
     }
 }

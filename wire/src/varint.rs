@@ -44,7 +44,14 @@ mod tests {
 
     #[test]
     fn zigzag_maps_small_magnitudes_to_small_codes() {
-        let pairs = [(0i64, 0u64), (-1, 1), (1, 2), (-2, 3), (i64::MAX, u64::MAX - 1), (i64::MIN, u64::MAX)];
+        let pairs = [
+            (0i64, 0u64),
+            (-1, 1),
+            (1, 2),
+            (-2, 3),
+            (i64::MAX, u64::MAX - 1),
+            (i64::MIN, u64::MAX),
+        ];
         for (signed, code) in pairs {
             assert_eq!(zigzag_encode(signed), code);
             assert_eq!(zigzag_decode(code), signed);

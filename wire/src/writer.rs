@@ -165,8 +165,9 @@ impl<'b> Writer<'b> {
 
 /// The key of field `id` with `wire_type`: `(id as u16) << 3 | wire_type`.
 #[inline]
-pub fn key_code(id: i16, wire_type: WireType) -> u64 {
-    (u64::from(id as u16) << 3) | wire_type as u64
+pub const fn key_code(id: i16, wire_type: WireType) -> u64 {
+    // `as` conversions: i16 → u16 is the documented two's-complement mapping.
+    ((id as u16 as u64) << 3) | wire_type as u64
 }
 
 /// Exact encoded sizes, for [`Encode::encoded_len`] implementations.

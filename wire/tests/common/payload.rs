@@ -6,7 +6,9 @@
 //!                3: i64 amount_cents = -98765; 4: list<string> tags = ["priority","gift","eu-west"];
 //!                5: list<Item> items; 6: binary payload }
 //! ```
-use ferry_wire::{size, DecodeError, Encode, Field, ListView, Message, StructReader, View, WireType, Writer};
+use ferry_wire::{
+    size, DecodeError, Encode, Field, ListView, Message, StructReader, View, WireType, Writer,
+};
 
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Item {
@@ -53,6 +55,18 @@ impl<'a> View<'a> for ItemView<'a> {
 
     fn decode_fields(mut r: StructReader<'a>) -> Result<Self, DecodeError> {
         let mut v = ItemView::default();
+        if r.next_is(1, WireType::Varint) {
+            v.sku = r.value()?;
+        }
+        if r.next_is(2, WireType::Varint) {
+            v.qty = r.value()?;
+        }
+        if r.next_is(3, WireType::Fixed64) {
+            v.price = r.value()?;
+        }
+        if r.next_is(4, WireType::Bytes) {
+            v.note = r.value()?;
+        }
         while let Some(f) = r.next()? {
             match f.id {
                 1 => v.sku = r.read(f)?,
@@ -157,6 +171,24 @@ impl<'a> View<'a> for OrderView<'a> {
         let mut tags: Option<ListView<'a, &'a str>> = None;
         let mut items = ListView::empty();
         let mut payload: &[u8] = &[];
+        if r.next_is(1, WireType::Varint) {
+            id = r.value()?;
+        }
+        if r.next_is(2, WireType::Bytes) {
+            customer = r.value()?;
+        }
+        if r.next_is(3, WireType::Varint) {
+            amount_cents = r.value()?;
+        }
+        if r.next_is(4, WireType::List) {
+            tags = Some(r.value()?);
+        }
+        if r.next_is(5, WireType::List) {
+            items = r.value()?;
+        }
+        if r.next_is(6, WireType::Bytes) {
+            payload = r.value()?;
+        }
         while let Some(f) = r.next()? {
             match f.id {
                 1 => id = r.read(f)?,
