@@ -71,6 +71,30 @@ impl DecodeError {
     }
 }
 
+impl ErrorKind {
+    /// A stable snake_case name, used by spec/vectors and other implementations.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ErrorKind::Truncated { .. } => "truncated",
+            ErrorKind::VarintOverflow => "varint_overflow",
+            ErrorKind::VarintNotMinimal => "varint_not_minimal",
+            ErrorKind::UnknownWireType { .. } => "unknown_wire_type",
+            ErrorKind::FieldIdOutOfRange => "field_id_out_of_range",
+            ErrorKind::WireTypeMismatch { .. } => "wire_type_mismatch",
+            ErrorKind::ElementTypeMismatch { .. } => "element_type_mismatch",
+            ErrorKind::InvalidUtf8 => "invalid_utf8",
+            ErrorKind::InvalidBool { .. } => "invalid_bool",
+            ErrorKind::IntegerOutOfRange { .. } => "integer_out_of_range",
+            ErrorKind::InvalidUuidLength { .. } => "invalid_uuid_length",
+            ErrorKind::CountExceedsRemaining { .. } => "count_exceeds_remaining",
+            ErrorKind::DepthLimitExceeded => "depth_limit_exceeded",
+            ErrorKind::MessageTooLarge { .. } => "message_too_large",
+            ErrorKind::MissingRequiredField { .. } => "missing_required_field",
+            ErrorKind::UnionHasSeveralFields { .. } => "union_has_several_fields",
+        }
+    }
+}
+
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
