@@ -9,7 +9,7 @@ use crate::{DecodeOptions, WireType};
 
 /// A zero-copy view of a struct: borrows strings, bytes and containers from the message.
 ///
-/// Generated code implements this by looping over [`StructReader::next`] and matching on
+/// Generated code implements this by looping over [`StructReader::next_field`] and matching on
 /// field ids; unknown ids are skipped, so old readers accept new writers.
 pub trait View<'a>: Sized + Copy {
     /// The owned type this view converts to.
@@ -99,7 +99,7 @@ impl<'a> StructReader<'a> {
 
     /// The next field's header, or `None` at the end of the struct.
     #[inline(always)]
-    pub fn next(&mut self) -> Result<Option<Field>, DecodeError> {
+    pub fn next_field(&mut self) -> Result<Option<Field>, DecodeError> {
         if self.body.is_empty() {
             return Ok(None);
         }
@@ -113,7 +113,7 @@ impl<'a> StructReader<'a> {
     /// Encoders write fields in id order, so generated decoders first try each known field
     /// in that order: one predictable byte comparison per field instead of a dispatch on
     /// the id. Anything else (unknown, reordered, repeated fields) falls through to the
-    /// general [`StructReader::next`] loop.
+    /// general [`StructReader::next_field`] loop.
     #[inline(always)]
     pub fn next_is(&mut self, id: i16, wire_type: WireType) -> bool {
         let key = key_code(id, wire_type);

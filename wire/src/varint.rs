@@ -17,7 +17,7 @@ pub fn zigzag_decode(v: u64) -> i64 {
 pub fn varint_len(v: u64) -> usize {
     // Each byte carries 7 bits; `| 1` makes 0 take one byte.
     let bits = 64 - (v | 1).leading_zeros() as usize;
-    (bits + 6) / 7
+    bits.div_ceil(7)
 }
 
 /// Appends the varint encoding of `v` to `buf`.

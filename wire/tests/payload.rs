@@ -1,4 +1,5 @@
 //! The benchmark payload round-trips through encode → view → owned.
+#![allow(clippy::unwrap_used)] // Tests: a panic is how a failure is reported.
 mod common;
 use common::payload::{sample_order, Order, OrderView};
 use ferry_wire::{decode_view, dynamic, DecodeOptions, Encode, Message};

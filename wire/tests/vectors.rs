@@ -3,6 +3,7 @@
 //!
 //! The vector files are generated from the tables below; `UPDATE_VECTORS=1 cargo test -p
 //! ferry-wire --test vectors` rewrites them after a deliberate change.
+#![allow(clippy::unwrap_used)] // Tests: a panic is how a failure is reported.
 mod common;
 
 use std::collections::BTreeMap;
@@ -18,11 +19,15 @@ fn hex(bytes: &[u8]) -> String {
 
 fn unhex(s: &str) -> Vec<u8> {
     let digits: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    (0..digits.len()).step_by(2).map(|i| u8::from_str_radix(&digits[i..i + 2], 16).unwrap()).collect()
+    (0..digits.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 /// A value of one of the vector schemas.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // a handful of test values; boxing would only add noise
 enum Sample {
     AllTypes(AllTypes),
     Required(Required),
@@ -75,7 +80,11 @@ impl Sample {
     }
 }
 
-fn decode_with_schema(schema: &str, bytes: &[u8], options: &DecodeOptions) -> Result<(), DecodeError> {
+fn decode_with_schema(
+    schema: &str,
+    bytes: &[u8],
+    options: &DecodeOptions,
+) -> Result<(), DecodeError> {
     match schema {
         "AllTypes" => AllTypes::decode_with(bytes, options).map(drop),
         "Required" => Required::decode_with(bytes, options).map(drop),
@@ -216,7 +225,13 @@ struct Invalid {
 fn invalid_vectors() -> Vec<Invalid> {
     let d = DecodeOptions::DEFAULT;
     let x = |name, description, schema, hex: &str, error, offset| Invalid {
-        name, description, schema, options: d, bytes: unhex(hex), error, offset,
+        name,
+        description,
+        schema,
+        options: d,
+        bytes: unhex(hex),
+        error,
+        offset,
     };
     // Node nested 70 deep against the default max_depth of 64.
     let deep = node_chain(70).encode_to_vec();
@@ -296,7 +311,15 @@ fn render_valid(vectors: &[Valid]) -> String {
     for v in vectors {
         let bytes = v.bytes.clone().unwrap_or_else(|| v.value.as_ref().unwrap().encode());
         let schema = v.value.as_ref().map_or("dynamic", Sample::schema);
-        writeln!(out, "\n[{}]\nschema = {}\nvalue = {}\nhex = {}", v.name, schema, v.description, hex(&bytes)).unwrap();
+        writeln!(
+            out,
+            "\n[{}]\nschema = {}\nvalue = {}\nhex = {}",
+            v.name,
+            schema,
+            v.description,
+            hex(&bytes)
+        )
+        .unwrap();
     }
     out
 }
@@ -306,9 +329,15 @@ fn render_invalid(vectors: &[Invalid]) -> String {
     for v in vectors {
         writeln!(out, "\n[{}]\nschema = {}\nwhat = {}", v.name, v.schema, v.description).unwrap();
         if v.options != DecodeOptions::DEFAULT {
-            writeln!(out, "limits = max_depth={} max_message_size={}", v.options.max_depth, v.options.max_message_size).unwrap();
+            writeln!(
+                out,
+                "limits = max_depth={} max_message_size={}",
+                v.options.max_depth, v.options.max_message_size
+            )
+            .unwrap();
         }
-        writeln!(out, "hex = {}\nerror = {}\noffset = {}", hex(&v.bytes), v.error, v.offset).unwrap();
+        writeln!(out, "hex = {}\nerror = {}\noffset = {}", hex(&v.bytes), v.error, v.offset)
+            .unwrap();
     }
     out
 }

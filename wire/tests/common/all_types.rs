@@ -2,8 +2,8 @@
 use std::collections::BTreeMap;
 
 use ferry_wire::{
-    size, DecodeError, Element, Encode, Lazy, ListView, MapView, Message, Reader, StructReader, View,
-    WireType, Writer,
+    size, DecodeError, Element, Encode, Lazy, ListView, MapView, Message, Reader, StructReader,
+    View, WireType, Writer,
 };
 
 /// `enum Color { RED = 1, GREEN = 2, BLUE = -3 }`; unknown values are kept.
@@ -50,7 +50,7 @@ impl<'a> View<'a> for PointView {
     type Owned = Point;
     fn decode_fields(mut r: StructReader<'a>) -> Result<Self, DecodeError> {
         let mut v = PointView::default();
-        while let Some(f) = r.next()? {
+        while let Some(f) = r.next_field()? {
             match f.id {
                 1 => v.x = r.read(f)?,
                 2 => v.y = r.read(f)?,
@@ -121,7 +121,7 @@ impl<'a> View<'a> for ShapeView<'a> {
     fn decode_fields(mut r: StructReader<'a>) -> Result<Self, DecodeError> {
         let mut v = ShapeView::Unknown;
         let mut set: Option<i16> = None;
-        while let Some(f) = r.next()? {
+        while let Some(f) = r.next_field()? {
             let value = match f.id {
                 1 => ShapeView::Point(r.read(f)?),
                 2 => ShapeView::Radius(r.read(f)?),
@@ -321,7 +321,8 @@ impl Encode for AllTypes {
     }
 
     fn encoded_len(&self) -> usize {
-        let int_list = |v: &[i32]| size::list(v.len(), v.iter().map(|&e| size::signed(e.into())).sum());
+        let int_list =
+            |v: &[i32]| size::list(v.len(), v.iter().map(|&e| size::signed(e.into())).sum());
         let key = |id: i16, wt| size::key(id, wt);
         let mut n = 0;
         n += self.flag.map_or(0, |_| key(1, WireType::Varint) + 1);
@@ -341,17 +342,27 @@ impl Encode for AllTypes {
         n += self.color.map_or(0, |v| key(15, WireType::Varint) + size::signed(v.0.into()));
         n += self.numbers.as_ref().map_or(0, |v| key(16, WireType::List) + int_list(v));
         n += self.names.as_ref().map_or(0, |v| {
-            key(17, WireType::List) + size::list(v.len(), v.iter().map(|e| size::bytes(e.len())).sum())
+            key(17, WireType::List)
+                + size::list(v.len(), v.iter().map(|e| size::bytes(e.len())).sum())
         });
         n += self.counts.as_ref().map_or(0, |v| {
             key(18, WireType::Map)
-                + size::map(v.len(), v.iter().map(|(k, e)| size::bytes(k.len()) + size::signed(*e)).sum())
+                + size::map(
+                    v.len(),
+                    v.iter().map(|(k, e)| size::bytes(k.len()) + size::signed(*e)).sum(),
+                )
         });
-        n += self.point.as_ref().map_or(0, |v| key(19, WireType::Struct) + size::delimited(v.encoded_len()));
+        n += self
+            .point
+            .as_ref()
+            .map_or(0, |v| key(19, WireType::Struct) + size::delimited(v.encoded_len()));
         n += self.matrix.as_ref().map_or(0, |v| {
             key(20, WireType::List) + size::list(v.len(), v.iter().map(|row| int_list(row)).sum())
         });
-        n += self.shape.as_ref().map_or(0, |v| key(21, WireType::Struct) + size::delimited(v.encoded_len()));
+        n += self
+            .shape
+            .as_ref()
+            .map_or(0, |v| key(21, WireType::Struct) + size::delimited(v.encoded_len()));
         n += self.groups.as_ref().map_or(0, |v| {
             key(22, WireType::Map)
                 + size::map(
@@ -367,7 +378,10 @@ impl Encode for AllTypes {
                         .sum(),
                 )
         });
-        n += self.reals.as_ref().map_or(0, |v| key(23, WireType::List) + size::list(v.len(), 8 * v.len()));
+        n += self
+            .reals
+            .as_ref()
+            .map_or(0, |v| key(23, WireType::List) + size::list(v.len(), 8 * v.len()));
         n
     }
 }
@@ -376,7 +390,7 @@ impl<'a> View<'a> for AllTypesView<'a> {
     type Owned = AllTypes;
     fn decode_fields(mut r: StructReader<'a>) -> Result<Self, DecodeError> {
         let mut v = AllTypesView::default();
-        while let Some(f) = r.next()? {
+        while let Some(f) = r.next_field()? {
             match f.id {
                 1 => v.flag = Some(r.read(f)?),
                 2 => v.tiny = Some(r.read(f)?),
@@ -470,7 +484,7 @@ impl<'a> View<'a> for RequiredView<'a> {
     fn decode_fields(mut r: StructReader<'a>) -> Result<Self, DecodeError> {
         let mut id = None;
         let mut name = "";
-        while let Some(f) = r.next()? {
+        while let Some(f) = r.next_field()? {
             match f.id {
                 1 => id = Some(r.read(f)?),
                 2 => name = r.read(f)?,
@@ -521,7 +535,7 @@ impl<'a> View<'a> for NodeView<'a> {
     type Owned = Node;
     fn decode_fields(mut r: StructReader<'a>) -> Result<Self, DecodeError> {
         let mut v = NodeView::default();
-        while let Some(f) = r.next()? {
+        while let Some(f) = r.next_field()? {
             match f.id {
                 1 => v.value = r.read(f)?,
                 2 => v.next = Some(r.read(f)?),
@@ -610,7 +624,10 @@ impl Encode for PersonV2 {
             + size::signed(self.age.into())
             + self.email.as_ref().map_or(0, |e| 1 + size::bytes(e.len()))
             + 1
-            + size::list(self.nicknames.len(), self.nicknames.iter().map(|n| size::bytes(n.len())).sum())
+            + size::list(
+                self.nicknames.len(),
+                self.nicknames.iter().map(|n| size::bytes(n.len())).sum(),
+            )
             + self.home.as_ref().map_or(0, |h| 1 + size::delimited(h.encoded_len()))
     }
 }
@@ -619,7 +636,7 @@ impl<'a> View<'a> for PersonV1View<'a> {
     type Owned = PersonV1;
     fn decode_fields(mut r: StructReader<'a>) -> Result<Self, DecodeError> {
         let mut v = PersonV1View { name: "", age: 0 };
-        while let Some(f) = r.next()? {
+        while let Some(f) = r.next_field()? {
             match f.id {
                 1 => v.name = r.read(f)?,
                 2 => v.age = r.read(f)?,
@@ -636,8 +653,14 @@ impl<'a> View<'a> for PersonV1View<'a> {
 impl<'a> View<'a> for PersonV2View<'a> {
     type Owned = PersonV2;
     fn decode_fields(mut r: StructReader<'a>) -> Result<Self, DecodeError> {
-        let mut v = PersonV2View { name: "", age: 0, email: None, nicknames: ListView::empty(), home: None };
-        while let Some(f) = r.next()? {
+        let mut v = PersonV2View {
+            name: "",
+            age: 0,
+            email: None,
+            nicknames: ListView::empty(),
+            home: None,
+        };
+        while let Some(f) = r.next_field()? {
             match f.id {
                 1 => v.name = r.read(f)?,
                 2 => v.age = r.read(f)?,

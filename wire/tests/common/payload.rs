@@ -67,7 +67,7 @@ impl<'a> View<'a> for ItemView<'a> {
         if r.next_is(4, WireType::Bytes) {
             v.note = r.value()?;
         }
-        while let Some(f) = r.next()? {
+        while let Some(f) = r.next_field()? {
             match f.id {
                 1 => v.sku = r.read(f)?,
                 2 => v.qty = r.read(f)?,
@@ -189,7 +189,7 @@ impl<'a> View<'a> for OrderView<'a> {
         if r.next_is(6, WireType::Bytes) {
             payload = r.value()?;
         }
-        while let Some(f) = r.next()? {
+        while let Some(f) = r.next_field()? {
             match f.id {
                 1 => id = r.read(f)?,
                 2 => customer = r.read(f)?,
