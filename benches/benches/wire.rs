@@ -4,6 +4,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ferry_benches::payload::{sample_order, Order, OrderView};
+use ferry_benches::peers::{pb, postcard_order, prost_order, PcOrder};
 use ferry_wire::{decode_view, Encode, Message, Reader, Writer};
 
 fn read_every_field(bytes: &[u8]) -> u64 {
@@ -38,6 +39,50 @@ fn payload(c: &mut Criterion) {
     g.bench_function("ferry/decode_owned", |b| {
         b.iter(|| Order::decode(black_box(&bytes)).expect("valid"))
     });
+
+    // protobuf (prost): decoding parses into owned values; "read all" then reads them.
+    let pb_order = prost_order(&order);
+    let pb_bytes = prost::Message::encode_to_vec(&pb_order);
+    eprintln!("prost payload: {} bytes", pb_bytes.len());
+    g.bench_function("prost/encode", |b| {
+        b.iter(|| {
+            buf.clear();
+            prost::Message::encode(black_box(&pb_order), &mut buf).expect("capacity");
+            black_box(buf.len())
+        })
+    });
+    g.bench_function("prost/decode_read_all", |b| {
+        b.iter(|| {
+            let o: pb::Order = prost::Message::decode(black_box(&pb_bytes[..])).expect("valid");
+            let mut acc = o.id ^ o.amount_cents as u64 ^ o.customer.len() as u64;
+            o.tags.iter().for_each(|t| acc ^= t.len() as u64);
+            for i in &o.items {
+                acc ^= i.sku ^ u64::from(i.qty) ^ i.price.to_bits() ^ i.note.len() as u64;
+            }
+            acc ^ o.payload.len() as u64
+        })
+    });
+
+    // postcard with borrowed strings: the fastest schema-less peer.
+    let pc_order = postcard_order(&order);
+    let pc_bytes = postcard::to_allocvec(&pc_order).expect("encodes");
+    eprintln!("postcard payload: {} bytes", pc_bytes.len());
+    let mut pc_buf = vec![0u8; 2048];
+    g.bench_function("postcard/encode", |b| {
+        b.iter(|| postcard::to_slice(black_box(&pc_order), &mut pc_buf).expect("fits").len())
+    });
+    g.bench_function("postcard/decode_read_all", |b| {
+        b.iter(|| {
+            let o: PcOrder<'_> = postcard::from_bytes(black_box(&pc_bytes)).expect("valid");
+            let mut acc = o.id ^ o.amount_cents as u64 ^ o.customer.len() as u64;
+            o.tags.iter().for_each(|t| acc ^= t.len() as u64);
+            for i in &o.items {
+                acc ^= i.sku ^ u64::from(i.qty) ^ i.price.to_bits() ^ i.note.len() as u64;
+            }
+            acc ^ o.payload.len() as u64
+        })
+    });
+
     let mut copy = vec![0u8; bytes.len()];
     g.bench_function("memcpy", |b| {
         b.iter(|| {

@@ -5,3 +5,5 @@
 /// One source file serves the wire tests and the benches.
 #[path = "../../wire/tests/common/payload.rs"]
 pub mod payload;
+
+pub mod peers;
