@@ -1,2 +1,115 @@
+//! `ferry-idlc`: Ferry's IDL compiler.
+//!
+//! Pipeline: text → tokens (`syntax::lexer`) → syntax tree (`syntax::parser`, which never
+//! gives up) → includes loaded (`sources`) → names resolved and checked (`check`) →
+//! [`model::Program`], the only thing back ends see. Every stage records problems as data
+//! (`diagnostics::Problem`); [`Compilation::render`] turns them into codespan diagnostics.
 #![forbid(unsafe_code)]
-//! Ferry IDL compiler.
+
+pub mod check;
+pub mod diagnostics;
+pub mod model;
+pub mod sources;
+mod span;
+pub mod syntax;
+
+use std::path::{Path, PathBuf};
+
+use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::term::{self, termcolor::WriteColor};
+
+pub use diagnostics::Problem;
+pub use sources::{LoadError, SourceMap};
+pub use span::{FileId, FileSpan, Span};
+
+/// The result of checking a set of IDL files.
+#[derive(Debug)]
+pub struct Compilation {
+    pub sources: SourceMap,
+    /// The resolved model; `None` when any file has an error.
+    pub program: Option<model::Program>,
+}
+
+/// Loads `roots` and everything they include (searching `include_dirs` after each
+/// including file's own folder), then checks them all. I/O errors on a root file are
+/// returned; everything wrong *inside* the files is reported as problems.
+pub fn compile(roots: &[PathBuf], include_dirs: &[PathBuf]) -> Result<Compilation, LoadError> {
+    let mut sources = SourceMap::default();
+    for root in roots {
+        sources.add_root(root, include_dirs)?;
+    }
+    Ok(finish(sources))
+}
+
+/// Checks one file given as text (tests, tools); includes resolve relative to `path`.
+pub fn compile_text(path: &Path, text: &str, include_dirs: &[PathBuf]) -> Compilation {
+    let mut sources = SourceMap::default();
+    sources.add_root_text(path, text.to_owned(), include_dirs);
+    finish(sources)
+}
+
+fn finish(mut sources: SourceMap) -> Compilation {
+    let program = check::check(&mut sources);
+    Compilation { sources, program }
+}
+
+impl Compilation {
+    /// Every problem, with the file it is in, in file order then source order.
+    pub fn problems(&self) -> Vec<(FileId, &Problem)> {
+        let mut out: Vec<(FileId, &Problem)> = Vec::new();
+        for (id, f) in self.sources.files.iter().enumerate() {
+            let mut ps: Vec<&Problem> = f.problems.iter().collect();
+            ps.sort_by_key(|p| primary_start(p));
+            out.extend(ps.into_iter().map(|p| (id, p)));
+        }
+        out
+    }
+
+    pub fn error_count(&self) -> usize {
+        self.problems().iter().filter(|(_, p)| p.is_error()).count()
+    }
+
+    pub fn warning_count(&self) -> usize {
+        self.problems().iter().filter(|(_, p)| !p.is_error()).count()
+    }
+
+    /// Writes every diagnostic, rustc-style, followed by a summary line when there are any.
+    pub fn render(&self, out: &mut dyn WriteColor) -> std::io::Result<()> {
+        let mut files = SimpleFiles::new();
+        for f in &self.sources.files {
+            files.add(f.path.display().to_string(), f.text.clone());
+        }
+        let config = term::Config::default();
+        for (file, problem) in self.problems() {
+            term::emit(out, &config, &files, &problem.to_diagnostic(file))
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+        }
+        let (errors, warnings) = (self.error_count(), self.warning_count());
+        if errors + warnings > 0 {
+            writeln!(out, "{}", summary(errors, warnings))?;
+        }
+        Ok(())
+    }
+
+    /// The diagnostics as plain text (no colour): what build scripts and tests show.
+    pub fn render_plain(&self) -> String {
+        let mut buf = codespan_reporting::term::termcolor::NoColor::new(Vec::new());
+        // Writing to memory cannot fail.
+        let _ = self.render(&mut buf);
+        String::from_utf8_lossy(&buf.into_inner()).into_owned()
+    }
+}
+
+fn summary(errors: usize, warnings: usize) -> String {
+    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    match (errors, warnings) {
+        (0, w) => format!("{} emitted", plural(w, "warning")),
+        (e, 0) => format!("could not check: {} emitted", plural(e, "error")),
+        (e, w) => format!("could not check: {} and {} emitted", plural(e, "error"), plural(w, "warning")),
+    }
+}
+
+fn primary_start(p: &Problem) -> usize {
+    // The first label of the rendered diagnostic is always the primary one.
+    p.to_diagnostic(0).labels.first().map_or(0, |l| l.range.start)
+}

@@ -1,1 +1,84 @@
-fn main() {}
+//! `idlc`: the command line over `ferry_idlc`.
+#![forbid(unsafe_code)]
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+
+/// Ferry's IDL compiler. Reads Thrift-compatible IDL (with Ferry's extensions) and reports
+/// every problem with its exact place, an explanation and a suggested fix.
+///
+/// Exit status: 0 when the files are valid (warnings allowed), 1 when any file has an
+/// error, 2 for usage or I/O errors.
+#[derive(Parser, Debug)]
+#[command(name = "idlc", version, about, long_about = None)]
+struct Cli {
+    /// When to use colours in diagnostics.
+    #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
+    color: Color,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check IDL files and everything they include; print diagnostics on stderr.
+    Check {
+        /// Folder searched for `include`d files, after the including file's own folder.
+        /// May be given several times; searched in order.
+        #[arg(short = 'I', long = "include-dir", value_name = "DIR")]
+        include_dirs: Vec<PathBuf>,
+        /// The IDL files to check.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Color {
+    /// Colour when stderr is a terminal.
+    Auto,
+    Always,
+    Never,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let choice = match cli.color {
+        Color::Always => ColorChoice::Always,
+        Color::Never => ColorChoice::Never,
+        Color::Auto if std::io::stderr().is_terminal() => ColorChoice::Auto,
+        Color::Auto => ColorChoice::Never,
+    };
+    match cli.command {
+        Command::Check { include_dirs, files } => {
+            let compilation = match ferry_idlc::compile(&files, &include_dirs) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let mut stderr = StandardStream::stderr(choice);
+            if let Err(e) = compilation.render(&mut stderr) {
+                eprintln!("error: cannot write diagnostics: {e}");
+                return ExitCode::from(2);
+            }
+            if compilation.error_count() > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! Every problem idlc can report, as data with spans, and the one function that turns a
+//! problem into a codespan diagnostic (stable code, message, labels, help).
+
+use codespan_reporting::diagnostic::{Diagnostic, Label, Severity};
+
+use crate::span::{FileId, FileSpan, Span};
+
+/// One problem in one file. Errors stop code generation; warnings do not.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Problem {
+    // Syntax (E00xx)
+    Expected { expected: String, found: &'static str, found_text: String, span: Span },
+    BadCharacter { span: Span },
+    UnterminatedString { span: Span },
+    UnterminatedComment { span: Span },
+    TooDeep { what: &'static str, limit: u32, span: Span },
+    IntegerLiteralTooLarge { span: Span },
+    Deprecated { what: String, instead: String, span: Span },
+    // Files (E01xx)
+    IncludeNotFound { path: String, searched: Vec<String>, span: Span },
+    IncludeCycle { path: String, chain: Vec<String>, span: Span },
+    // Names and types (E02xx)
+    UnknownType { name: String, suggestion: Option<String>, span: Span },
+    NotAType { name: String, is: &'static str, defined: FileSpan, span: Span },
+    DuplicateDefinition { name: String, previous: Span, span: Span },
+    DuplicateFieldId { id: i64, previous: Span, span: Span, next_free: i64 },
+    DuplicateFieldName { name: String, previous: Span, span: Span },
+    DuplicateEnumValue { value: i64, previous_name: String, previous: Span, span: Span },
+    DuplicateEnumName { name: String, previous: Span, span: Span },
+    MissingFieldId { name: String, implicit: i64, suggested: i64, span: Span },
+    FieldIdOutOfRange { id: i64, span: Span },
+    EnumValueOutOfRange { value: i64, span: Span },
+    WrongConstType { expected: String, found: &'static str, span: Span, declared: Option<Span> },
+    IntegerOutOfRange { ty: &'static str, value: i128, min: i128, max: i128, span: Span },
+    UnknownConst { name: String, suggestion: Option<String>, span: Span },
+    UnknownEnumValue { enum_name: String, value: String, suggestion: Option<String>, span: Span },
+    ConstCycle { name: String, span: Span },
+    TypedefCycle { name: String, span: Span },
+    RequiredInUnion { union_name: String, span: Span },
+    InvalidMapKey { key: String, span: Span },
+    UnknownExtends { name: String, suggestion: Option<String>, span: Span },
+    ExtendsNotService { name: String, span: Span },
+    CyclicExtends { chain: Vec<String>, span: Span },
+    DuplicateMethod { name: String, previous: FileSpan, inherited_from: Option<String>, span: Span },
+    OnewayWithResult { method: String, oneway: Span, span: Span },
+    OnewayWithThrows { method: String, oneway: Span, span: Span },
+    ThrowsNonException { name: String, span: Span },
+    InfiniteStruct { name: String, path: Vec<String>, span: Span },
+    UnknownFerryAnnotation { key: String, suggestion: Option<String>, span: Span },
+    BadAnnotationValue { key: String, value: String, expected: &'static str, span: Span },
+    FerryAnnotationMisplaced { key: String, span: Span },
+}
+
+impl Problem {
+    pub fn is_error(&self) -> bool {
+        !matches!(
+            self,
+            Problem::Deprecated { .. }
+                | Problem::DuplicateEnumValue { .. }
+                | Problem::MissingFieldId { .. }
+        )
+    }
+
+    /// The stable code (`E0201`); warnings use `W`.
+    pub fn code(&self) -> &'static str {
+        use Problem::*;
+        match self {
+            Expected { .. } => "E0001",
+            BadCharacter { .. } => "E0002",
+            UnterminatedString { .. } => "E0003",
+            UnterminatedComment { .. } => "E0004",
+            TooDeep { .. } => "E0005",
+            IntegerLiteralTooLarge { .. } => "E0006",
+            Deprecated { .. } => "W0007",
+            IncludeNotFound { .. } => "E0101",
+            IncludeCycle { .. } => "E0102",
+            UnknownType { .. } => "E0201",
+            NotAType { .. } => "E0202",
+            DuplicateDefinition { .. } => "E0203",
+            DuplicateFieldId { .. } => "E0204",
+            DuplicateFieldName { .. } => "E0205",
+            DuplicateEnumValue { .. } => "W0206",
+            DuplicateEnumName { .. } => "E0207",
+            MissingFieldId { .. } => "W0208",
+            FieldIdOutOfRange { .. } => "E0209",
+            EnumValueOutOfRange { .. } => "E0210",
+            WrongConstType { .. } => "E0211",
+            IntegerOutOfRange { .. } => "E0212",
+            UnknownConst { .. } => "E0213",
+            UnknownEnumValue { .. } => "E0214",
+            ConstCycle { .. } => "E0215",
+            TypedefCycle { .. } => "E0216",
+            RequiredInUnion { .. } => "E0217",
+            InvalidMapKey { .. } => "E0219",
+            UnknownExtends { .. } => "E0220",
+            ExtendsNotService { .. } => "E0221",
+            CyclicExtends { .. } => "E0222",
+            DuplicateMethod { .. } => "E0223",
+            OnewayWithResult { .. } => "E0224",
+            OnewayWithThrows { .. } => "E0225",
+            ThrowsNonException { .. } => "E0226",
+            InfiniteStruct { .. } => "E0227",
+            UnknownFerryAnnotation { .. } => "E0228",
+            BadAnnotationValue { .. } => "E0229",
+            FerryAnnotationMisplaced { .. } => "E0230",
+        }
+    }
+
+    /// Renders the problem found in `file` as a codespan diagnostic.
+    pub fn to_diagnostic(&self, file: FileId) -> Diagnostic<FileId> {
+        use Problem::*;
+        let severity = if self.is_error() { Severity::Error } else { Severity::Warning };
+        let d = Diagnostic::new(severity).with_code(self.code());
+        let at = |span: &Span| Label::primary(file, span.range());
+        let also = |span: &Span| Label::secondary(file, span.range());
+        let did_you_mean = |s: &Option<String>| s.as_ref().map(|s| vec![format!("help: did you mean `{s}`?")]).unwrap_or_default();
+        match self {
+            Expected { expected, found, found_text, span } => {
+                let found = if found_text.is_empty() || *found == "the end of the file" {
+                    found.to_string()
+                } else {
+                    format!("`{found_text}`")
+                };
+                d.with_message(format!("expected {expected}, found {found}"))
+                    .with_labels(vec![at(span).with_message(format!("expected {expected}"))])
+            }
+            BadCharacter { span } => d
+                .with_message("this character cannot start a token")
+                .with_labels(vec![at(span)])
+                .with_notes(vec!["help: remove it, or put it inside a quoted string".into()]),
+            UnterminatedString { span } => d
+                .with_message("string is not closed before the end of the line")
+                .with_labels(vec![at(span).with_message("string starts here")])
+                .with_notes(vec!["help: add the closing quote; strings cannot span lines".into()]),
+            UnterminatedComment { span } => d
+                .with_message("block comment is never closed")
+                .with_labels(vec![at(&Span::new(span.start, span.start + 2)).with_message("comment starts here")])
+                .with_notes(vec!["help: close it with `*/`".into()]),
+            TooDeep { what, limit, span } => d
+                .with_message(format!("{what} nested more than {limit} levels deep"))
+                .with_labels(vec![at(span).with_message("nesting limit reached here")])
+                .with_notes(vec![format!("help: introduce a typedef or a struct to flatten the {what}")]),
+            IntegerLiteralTooLarge { span } => d
+                .with_message("integer literal does not fit in 64 bits")
+                .with_labels(vec![at(span)]),
+            Deprecated { what, instead, span } => d
+                .with_message(format!("{what} is deprecated"))
+                .with_labels(vec![at(span)])
+                .with_notes(vec![format!("help: write `{instead}` instead")]),
+            IncludeNotFound { path, searched, span } => d
+                .with_message(format!("cannot find included file `{path}`"))
+                .with_labels(vec![at(span).with_message("included here")])
+                .with_notes(vec![
+                    format!("note: looked in: {}", searched.join(", ")),
+                    "help: check the path, or add its folder with `-I DIR`".into(),
+                ]),
+            IncludeCycle { path, chain, span } => d
+                .with_message(format!("including `{path}` creates a cycle"))
+                .with_labels(vec![at(span).with_message("this include closes the cycle")])
+                .with_notes(vec![format!("note: {}", chain.join(" includes "))]),
+            UnknownType { name, suggestion, span } => d
+                .with_message(format!("unknown type `{name}`"))
+                .with_labels(vec![at(span).with_message("not defined in this file or its includes")])
+                .with_notes(did_you_mean(suggestion)),
+            NotAType { name, is, defined, span } => d
+                .with_message(format!("`{name}` is a {is}, not a type"))
+                .with_labels(vec![
+                    at(span).with_message("used as a type here"),
+                    Label::secondary(defined.file, defined.span.range()).with_message(format!("{is} defined here")),
+                ]),
+            DuplicateDefinition { name, previous, span } => d
+                .with_message(format!("`{name}` is defined more than once"))
+                .with_labels(vec![at(span).with_message("defined again here"), also(previous).with_message("first defined here")])
+                .with_notes(vec!["help: rename one of them".into()]),
+            DuplicateFieldId { id, previous, span, next_free } => d
+                .with_message(format!("field id {id} is used more than once"))
+                .with_labels(vec![at(span).with_message("id used again here"), also(previous).with_message("first used here")])
+                .with_notes(vec![format!("help: give this field an unused id, such as {next_free}")]),
+            DuplicateFieldName { name, previous, span } => d
+                .with_message(format!("field `{name}` is declared more than once"))
+                .with_labels(vec![at(span).with_message("declared again here"), also(previous).with_message("first declared here")]),
+            DuplicateEnumValue { value, previous_name, previous, span } => d
+                .with_message(format!("enum value {value} is already used by `{previous_name}`"))
+                .with_labels(vec![at(span).with_message("same value here"), also(previous).with_message("first used here")])
+                .with_notes(vec!["note: accepted because existing Thrift files use aliases; both names decode to the first".into()]),
+            DuplicateEnumName { name, previous, span } => d
+                .with_message(format!("enum value `{name}` is declared more than once"))
+                .with_labels(vec![at(span).with_message("declared again here"), also(previous).with_message("first declared here")]),
+            MissingFieldId { name, implicit, suggested, span } => d
+                .with_message(format!("field `{name}` has no id; it gets the implicit id {implicit}"))
+                .with_labels(vec![at(span)])
+                .with_notes(vec![
+                    "note: implicit ids change when fields are reordered, which breaks compatibility".into(),
+                    format!("help: give it an explicit id: `{suggested}: …`"),
+                ]),
+            FieldIdOutOfRange { id, span } => d
+                .with_message(format!("field id {id} is out of range"))
+                .with_labels(vec![at(span)])
+                .with_notes(vec![format!("note: field ids must fit in 16 bits ({} to {})", i16::MIN, i16::MAX)]),
+            EnumValueOutOfRange { value, span } => d
+                .with_message(format!("enum value {value} does not fit in 32 bits"))
+                .with_labels(vec![at(span)])
+                .with_notes(vec![format!("note: enum values range from {} to {}", i32::MIN, i32::MAX)]),
+            WrongConstType { expected, found, span, declared } => {
+                let mut labels = vec![at(span).with_message(format!("this is {found}"))];
+                if let Some(declared) = declared {
+                    labels.push(also(declared).with_message(format!("expected {expected} because of this type")));
+                }
+                d.with_message(format!("expected {expected}, found {found}")).with_labels(labels)
+            }
+            IntegerOutOfRange { ty, value, min, max, span } => d
+                .with_message(format!("{value} is out of range for `{ty}`"))
+                .with_labels(vec![at(span)])
+                .with_notes(vec![format!("note: `{ty}` holds {min} to {max}")]),
+            UnknownConst { name, suggestion, span } => d
+                .with_message(format!("unknown constant `{name}`"))
+                .with_labels(vec![at(span)])
+                .with_notes(did_you_mean(suggestion)),
+            UnknownEnumValue { enum_name, value, suggestion, span } => d
+                .with_message(format!("enum `{enum_name}` has no value `{value}`"))
+                .with_labels(vec![at(span)])
+                .with_notes(did_you_mean(suggestion)),
+            ConstCycle { name, span } => d
+                .with_message(format!("constant `{name}` is defined in terms of itself"))
+                .with_labels(vec![at(span)]),
+            TypedefCycle { name, span } => d
+                .with_message(format!("typedef `{name}` refers to itself"))
+                .with_labels(vec![at(span)])
+                .with_notes(vec!["help: a typedef must end in a real type".into()]),
+            RequiredInUnion { union_name, span } => d
+                .with_message(format!("union `{union_name}` cannot have required fields"))
+                .with_labels(vec![at(span).with_message("declared required here")])
+                .with_notes(vec!["help: remove `required`: exactly one field of a union is set".into()]),
+            InvalidMapKey { key, span } => d
+                .with_message(format!("`{key}` cannot be a map key"))
+                .with_labels(vec![at(span).with_message("floating-point keys have no total order or hash")])
+                .with_notes(vec!["help: use an integer (e.g. fixed-point) or a string key".into()]),
+            UnknownExtends { name, suggestion, span } => d
+                .with_message(format!("cannot extend unknown service `{name}`"))
+                .with_labels(vec![at(span)])
+                .with_notes(did_you_mean(suggestion)),
+            ExtendsNotService { name, span } => d
+                .with_message(format!("`{name}` is not a service"))
+                .with_labels(vec![at(span)])
+                .with_notes(vec!["help: `extends` must name a service".into()]),
+            CyclicExtends { chain, span } => d
+                .with_message("services extend each other in a cycle")
+                .with_labels(vec![at(span)])
+                .with_notes(vec![format!("note: {}", chain.join(" extends "))]),
+            DuplicateMethod { name, previous, inherited_from, span } => {
+                let msg = match inherited_from {
+                    Some(base) => format!("method `{name}` is already defined by the base service `{base}`"),
+                    None => format!("method `{name}` is defined more than once"),
+                };
+                d.with_message(msg).with_labels(vec![
+                    at(span).with_message("defined again here"),
+                    Label::secondary(previous.file, previous.span.range()).with_message("first defined here"),
+                ])
+            }
+            OnewayWithResult { method, oneway, span } => d
+                .with_message(format!("oneway method `{method}` must return void"))
+                .with_labels(vec![at(span).with_message("returns a value"), also(oneway).with_message("declared oneway here")])
+                .with_notes(vec!["help: return `void`, or remove `oneway` so the caller gets the result".into()]),
+            OnewayWithThrows { method, oneway, span } => d
+                .with_message(format!("oneway method `{method}` cannot throw"))
+                .with_labels(vec![at(span).with_message("exceptions declared here"), also(oneway).with_message("declared oneway here")])
+                .with_notes(vec!["help: a oneway call has no reply to carry an exception; remove `throws` or `oneway`".into()]),
+            ThrowsNonException { name, span } => d
+                .with_message(format!("`{name}` is not an exception"))
+                .with_labels(vec![at(span).with_message("only exceptions can be thrown")])
+                .with_notes(vec![format!("help: declare `{name}` with `exception` instead of `struct`")]),
+            InfiniteStruct { name, path, span } => d
+                .with_message(format!("struct `{name}` contains itself through required fields"))
+                .with_labels(vec![at(span).with_message("required field leads back to the struct")])
+                .with_notes(vec![
+                    format!("note: {}", path.join(" → ")),
+                    "help: make one of these fields optional, or hold it in a list".into(),
+                ]),
+            UnknownFerryAnnotation { key, suggestion, span } => d
+                .with_message(format!("unknown Ferry annotation `{key}`"))
+                .with_labels(vec![at(span)])
+                .with_notes({
+                    let mut n = did_you_mean(suggestion);
+                    n.push("note: Ferry annotations are `ferry.timeout_ms` and `ferry.idempotent`".into());
+                    n
+                }),
+            BadAnnotationValue { key, value, expected, span } => d
+                .with_message(format!("`{key}` must be {expected}, not \"{value}\""))
+                .with_labels(vec![at(span)]),
+            FerryAnnotationMisplaced { key, span } => d
+                .with_message(format!("`{key}` applies to service methods only"))
+                .with_labels(vec![at(span)])
+                .with_notes(vec!["help: move it to a method's annotations: `void f() (ferry.timeout_ms = \"250\")`".into()]),
+        }
+    }
+}
+
+/// Edit distance, for "did you mean" suggestions.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(!ca.eq_ignore_ascii_case(cb));
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The candidate closest to `name`, if close enough to be a plausible typo.
+pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let limit = (name.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(name, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, c)| c.to_owned())
+}

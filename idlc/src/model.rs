@@ -1,0 +1,127 @@
+//! The checked, resolved model that back ends consume. Every name is resolved to a
+//! [`DefRef`], every id and enum value is explicit, every constant is type-checked.
+
+use std::collections::BTreeMap;
+
+use crate::span::FileId;
+pub use crate::syntax::ast::{BaseType, Requiredness, StructKind};
+
+/// A definition: the file it is in and its index among that file's definitions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DefRef {
+    pub file: FileId,
+    pub index: usize,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Type {
+    Base(BaseType),
+    List(Box<Type>),
+    Set(Box<Type>),
+    Map(Box<Type>, Box<Type>),
+    /// A struct, union, exception, enum or typedef.
+    Named(DefRef),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Int(i128),
+    Double(f64),
+    Str(String),
+    Bool(bool),
+    List(Vec<Value>),
+    Map(Vec<(Value, Value)>),
+    /// A value of an enum, by name.
+    EnumValue { enum_ref: DefRef, name: String, value: i32 },
+    /// A reference to another constant.
+    Const(DefRef),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Program {
+    pub files: Vec<File>,
+    /// The files named on the command line or by the build script.
+    pub roots: Vec<FileId>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct File {
+    pub path: std::path::PathBuf,
+    pub include_name: String,
+    /// scope → namespace (`rs` → `ferry.demo`, `*` → …).
+    pub namespaces: BTreeMap<String, String>,
+    pub includes: Vec<FileId>,
+    pub definitions: Vec<Definition>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Definition {
+    pub name: String,
+    pub doc: Option<String>,
+    pub annotations: BTreeMap<String, String>,
+    pub kind: DefinitionKind,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum DefinitionKind {
+    Const { ty: Type, value: Value },
+    Typedef { target: Type },
+    Enum { values: Vec<EnumValue> },
+    Struct { kind: StructKind, fields: Vec<Field> },
+    Service { extends: Option<DefRef>, methods: Vec<Method> },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnumValue {
+    pub name: String,
+    pub value: i32,
+    pub doc: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Field {
+    pub id: i16,
+    pub name: String,
+    pub requiredness: Requiredness,
+    pub ty: Type,
+    pub default: Option<Value>,
+    pub doc: Option<String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Method {
+    pub name: String,
+    pub oneway: bool,
+    /// `None` for `void`.
+    pub returns: Option<Type>,
+    pub params: Vec<Field>,
+    pub throws: Vec<Field>,
+    pub doc: Option<String>,
+    /// `ferry.timeout_ms`: the method's default deadline.
+    pub timeout_ms: Option<u32>,
+    /// `ferry.idempotent`: safe to retry after an unknown outcome.
+    pub idempotent: bool,
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl Program {
+    pub fn definition(&self, r: DefRef) -> &Definition {
+        &self.files[r.file].definitions[r.index]
+    }
+
+    /// Follows typedefs to the type they stand for.
+    pub fn underlying<'a>(&'a self, mut ty: &'a Type) -> &'a Type {
+        // The checker rejects typedef cycles, so this terminates; the bound is a backstop.
+        for _ in 0..1024 {
+            match ty {
+                Type::Named(r) => match &self.definition(*r).kind {
+                    DefinitionKind::Typedef { target } => ty = target,
+                    _ => return ty,
+                },
+                _ => return ty,
+            }
+        }
+        ty
+    }
+}
