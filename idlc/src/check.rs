@@ -73,7 +73,13 @@ impl<'s> Checker<'s> {
                 table
             })
             .collect();
-        Checker { sources, tables, problems, typedefs: HashMap::new(), typedefs_in_progress: HashSet::new() }
+        Checker {
+            sources,
+            tables,
+            problems,
+            typedefs: HashMap::new(),
+            typedefs_in_progress: HashSet::new(),
+        }
     }
 
     fn def(&self, r: DefRef) -> &'s Definition {
@@ -116,7 +122,12 @@ impl<'s> Checker<'s> {
         out
     }
 
-    fn suggest_among(&self, file: FileId, name: &str, keep: impl Fn(&DefinitionKind) -> bool) -> Option<String> {
+    fn suggest_among(
+        &self,
+        file: FileId,
+        name: &str,
+        keep: impl Fn(&DefinitionKind) -> bool,
+    ) -> Option<String> {
         let candidates = self.visible(file, keep);
         suggest(name, candidates.iter().map(String::as_str))
     }
@@ -141,15 +152,25 @@ impl<'s> Checker<'s> {
             TypeKind::Named(name) => {
                 let Some(r) = self.lookup(file, name) else {
                     let suggestion = self.suggest_among(file, name, is_type);
-                    self.report(file, Problem::UnknownType { name: name.clone(), suggestion, span: ty.span });
+                    self.report(
+                        file,
+                        Problem::UnknownType { name: name.clone(), suggestion, span: ty.span },
+                    );
                     return None;
                 };
                 let def = self.def(r);
                 match &def.kind {
                     DefinitionKind::Const { .. } | DefinitionKind::Service { .. } => {
-                        let is = if matches!(def.kind, DefinitionKind::Const { .. }) { "constant" } else { "service" };
+                        let is = if matches!(def.kind, DefinitionKind::Const { .. }) {
+                            "constant"
+                        } else {
+                            "service"
+                        };
                         let defined = FileSpan { file: r.file, span: def.name.span };
-                        self.report(file, Problem::NotAType { name: name.clone(), is, defined, span: ty.span });
+                        self.report(
+                            file,
+                            Problem::NotAType { name: name.clone(), is, defined, span: ty.span },
+                        );
                         return None;
                     }
                     DefinitionKind::Senum { .. } => Type::Base(BaseType::String),
@@ -176,7 +197,9 @@ impl<'s> Checker<'s> {
         let resolved = self.resolve_type(r.file, target);
         // Walk the chain now so cycles are found while `r` is in progress.
         if let Some(Type::Named(next)) = &resolved {
-            if matches!(self.def(*next).kind, DefinitionKind::Typedef { .. }) && !self.typedefs.contains_key(next) {
+            if matches!(self.def(*next).kind, DefinitionKind::Typedef { .. })
+                && !self.typedefs.contains_key(next)
+            {
                 let _ = self.typedef_target(*next);
             }
         }
@@ -242,11 +265,21 @@ impl<'s> Checker<'s> {
                         self.report(file, Problem::EnumValueOutOfRange { value, span });
                     }
                     if let Some(previous) = by_name.insert(v.name.name.as_str(), v.name.span) {
-                        self.report(file, Problem::DuplicateEnumName { name: v.name.name.clone(), previous, span: v.name.span });
+                        self.report(
+                            file,
+                            Problem::DuplicateEnumName {
+                                name: v.name.name.clone(),
+                                previous,
+                                span: v.name.span,
+                            },
+                        );
                     }
                     if let Some(&(first, previous)) = by_value.get(&value) {
                         let previous_name = values[first].name.name.clone();
-                        self.report(file, Problem::DuplicateEnumValue { value, previous_name, previous, span });
+                        self.report(
+                            file,
+                            Problem::DuplicateEnumValue { value, previous_name, previous, span },
+                        );
                     } else {
                         by_value.insert(value, (i, span));
                     }
@@ -257,13 +290,20 @@ impl<'s> Checker<'s> {
             DefinitionKind::Struct { kind, fields } => {
                 self.check_fields(file, fields, Some((*kind, def.name.name.as_str())));
             }
-            DefinitionKind::Service { extends, functions } => self.check_service(r, extends.as_ref(), functions),
+            DefinitionKind::Service { extends, functions } => {
+                self.check_service(r, extends.as_ref(), functions)
+            }
         }
     }
 
     /// Ids, names, types, defaults and annotations of a field list (struct body, method
     /// parameters or throws). `owner` is set for structs, unions and exceptions.
-    fn check_fields(&mut self, file: FileId, fields: &[Field], owner: Option<(StructKind, &str)>) -> Vec<Option<Type>> {
+    fn check_fields(
+        &mut self,
+        file: FileId,
+        fields: &[Field],
+        owner: Option<(StructKind, &str)>,
+    ) -> Vec<Option<Type>> {
         let mut ids: HashMap<i64, Span> = HashMap::new();
         let mut names: HashMap<&str, Span> = HashMap::new();
         let max_explicit = fields.iter().filter_map(|f| f.id.map(|(id, _)| id)).max().unwrap_or(0);
@@ -280,24 +320,49 @@ impl<'s> Checker<'s> {
                 None => {
                     implicit -= 1;
                     let suggested = max_explicit.max(0) + 1 + (-implicit - 1);
-                    self.report(file, Problem::MissingFieldId { name: f.name.name.clone(), implicit, suggested, span: f.name.span });
+                    self.report(
+                        file,
+                        Problem::MissingFieldId {
+                            name: f.name.name.clone(),
+                            implicit,
+                            suggested,
+                            span: f.name.span,
+                        },
+                    );
                     None
                 }
             };
             if let Some((id, span)) = id {
                 if let Some(&previous) = ids.get(&id) {
-                    let next_free = (1..).find(|c| !ids.contains_key(c) && fields.iter().all(|g| g.id.map(|x| x.0) != Some(*c))).unwrap_or(1);
+                    let next_free = (1..)
+                        .find(|c| {
+                            !ids.contains_key(c)
+                                && fields.iter().all(|g| g.id.map(|x| x.0) != Some(*c))
+                        })
+                        .unwrap_or(1);
                     self.report(file, Problem::DuplicateFieldId { id, previous, span, next_free });
                 } else {
                     ids.insert(id, span);
                 }
             }
             if let Some(previous) = names.insert(f.name.name.as_str(), f.name.span) {
-                self.report(file, Problem::DuplicateFieldName { name: f.name.name.clone(), previous, span: f.name.span });
+                self.report(
+                    file,
+                    Problem::DuplicateFieldName {
+                        name: f.name.name.clone(),
+                        previous,
+                        span: f.name.span,
+                    },
+                );
             }
-            if let (Some((StructKind::Union, union_name)), Requiredness::Required) = (owner, f.requiredness) {
+            if let (Some((StructKind::Union, union_name)), Requiredness::Required) =
+                (owner, f.requiredness)
+            {
                 let span = f.requiredness_span.unwrap_or(f.name.span);
-                self.report(file, Problem::RequiredInUnion { union_name: union_name.to_owned(), span });
+                self.report(
+                    file,
+                    Problem::RequiredInUnion { union_name: union_name.to_owned(), span },
+                );
             }
             self.check_annotations(file, &f.annotations, false);
             let ty = self.resolve_type(file, &f.ty);
@@ -309,18 +374,35 @@ impl<'s> Checker<'s> {
         types
     }
 
-    fn check_service(&mut self, r: DefRef, extends: Option<&crate::syntax::ast::Ident>, functions: &[crate::syntax::ast::Function]) {
+    fn check_service(
+        &mut self,
+        r: DefRef,
+        extends: Option<&crate::syntax::ast::Ident>,
+        functions: &[crate::syntax::ast::Function],
+    ) {
         let file = r.file;
         // Methods inherited through `extends`, by name.
         let mut inherited: HashMap<String, (FileSpan, String)> = HashMap::new();
         if let Some(base) = extends {
             match self.lookup(file, &base.name) {
                 None => {
-                    let suggestion = self.suggest_among(file, &base.name, |k| matches!(k, DefinitionKind::Service { .. }));
-                    self.report(file, Problem::UnknownExtends { name: base.name.clone(), suggestion, span: base.span });
+                    let suggestion = self.suggest_among(file, &base.name, |k| {
+                        matches!(k, DefinitionKind::Service { .. })
+                    });
+                    self.report(
+                        file,
+                        Problem::UnknownExtends {
+                            name: base.name.clone(),
+                            suggestion,
+                            span: base.span,
+                        },
+                    );
                 }
                 Some(b) if !matches!(self.def(b).kind, DefinitionKind::Service { .. }) => {
-                    self.report(file, Problem::ExtendsNotService { name: base.name.clone(), span: base.span });
+                    self.report(
+                        file,
+                        Problem::ExtendsNotService { name: base.name.clone(), span: base.span },
+                    );
                 }
                 Some(b) => {
                     let mut chain = vec![self.def(r).name.name.clone()];
@@ -331,15 +413,24 @@ impl<'s> Checker<'s> {
                         chain.push(def.name.name.clone());
                         if !seen.insert(s) {
                             if s == r {
-                                self.report(file, Problem::CyclicExtends { chain: chain.clone(), span: base.span });
+                                self.report(
+                                    file,
+                                    Problem::CyclicExtends {
+                                        chain: chain.clone(),
+                                        span: base.span,
+                                    },
+                                );
                             }
                             break;
                         }
-                        let DefinitionKind::Service { extends, functions } = &def.kind else { break };
+                        let DefinitionKind::Service { extends, functions } = &def.kind else {
+                            break;
+                        };
                         for f in functions {
-                            inherited
-                                .entry(f.name.name.clone())
-                                .or_insert((FileSpan { file: s.file, span: f.name.span }, def.name.name.clone()));
+                            inherited.entry(f.name.name.clone()).or_insert((
+                                FileSpan { file: s.file, span: f.name.span },
+                                def.name.name.clone(),
+                            ));
                         }
                         current = extends.as_ref().and_then(|e| self.lookup(s.file, &e.name));
                     }
@@ -350,21 +441,47 @@ impl<'s> Checker<'s> {
         for f in functions {
             if let Some(previous) = own.get(f.name.name.as_str()) {
                 let previous = FileSpan { file, span: *previous };
-                self.report(file, Problem::DuplicateMethod { name: f.name.name.clone(), previous, inherited_from: None, span: f.name.span });
+                self.report(
+                    file,
+                    Problem::DuplicateMethod {
+                        name: f.name.name.clone(),
+                        previous,
+                        inherited_from: None,
+                        span: f.name.span,
+                    },
+                );
             } else {
                 own.insert(&f.name.name, f.name.span);
                 if let Some((previous, base)) = inherited.get(&f.name.name) {
                     let (previous, base) = (*previous, base.clone());
-                    self.report(file, Problem::DuplicateMethod { name: f.name.name.clone(), previous, inherited_from: Some(base), span: f.name.span });
+                    self.report(
+                        file,
+                        Problem::DuplicateMethod {
+                            name: f.name.name.clone(),
+                            previous,
+                            inherited_from: Some(base),
+                            span: f.name.span,
+                        },
+                    );
                 }
             }
             if let Some(oneway) = f.oneway {
                 if let Some(ret) = &f.returns {
-                    self.report(file, Problem::OnewayWithResult { method: f.name.name.clone(), oneway, span: ret.span });
+                    self.report(
+                        file,
+                        Problem::OnewayWithResult {
+                            method: f.name.name.clone(),
+                            oneway,
+                            span: ret.span,
+                        },
+                    );
                 }
                 if let (Some(first), Some(last)) = (f.throws.first(), f.throws.last()) {
                     let span = Span::new(first.span.start, last.span.end);
-                    self.report(file, Problem::OnewayWithThrows { method: f.name.name.clone(), oneway, span });
+                    self.report(
+                        file,
+                        Problem::OnewayWithThrows { method: f.name.name.clone(), oneway, span },
+                    );
                 }
             }
             if let Some(ret) = &f.returns {
@@ -375,11 +492,20 @@ impl<'s> Checker<'s> {
             for (field, ty) in f.throws.iter().zip(thrown) {
                 let Some(ty) = ty else { continue };
                 let is_exception = match self.underlying(&ty) {
-                    Type::Named(e) => matches!(self.def(e).kind, DefinitionKind::Struct { kind: StructKind::Exception, .. }),
+                    Type::Named(e) => matches!(
+                        self.def(e).kind,
+                        DefinitionKind::Struct { kind: StructKind::Exception, .. }
+                    ),
                     _ => false,
                 };
                 if !is_exception {
-                    self.report(file, Problem::ThrowsNonException { name: type_text(&field.ty), span: field.ty.span });
+                    self.report(
+                        file,
+                        Problem::ThrowsNonException {
+                            name: type_text(&field.ty),
+                            span: field.ty.span,
+                        },
+                    );
                 }
             }
             self.check_annotations(file, &f.annotations, true);
@@ -395,11 +521,21 @@ impl<'s> Checker<'s> {
             }
             if !FERRY_ANNOTATIONS.contains(&key) {
                 let suggestion = suggest(key, FERRY_ANNOTATIONS.iter().copied());
-                self.report(file, Problem::UnknownFerryAnnotation { key: key.to_owned(), suggestion, span: a.key.span });
+                self.report(
+                    file,
+                    Problem::UnknownFerryAnnotation {
+                        key: key.to_owned(),
+                        suggestion,
+                        span: a.key.span,
+                    },
+                );
                 continue;
             }
             if !on_method {
-                self.report(file, Problem::FerryAnnotationMisplaced { key: key.to_owned(), span: a.key.span });
+                self.report(
+                    file,
+                    Problem::FerryAnnotationMisplaced { key: key.to_owned(), span: a.key.span },
+                );
                 continue;
             }
             let (value, span) = a.value.clone().unwrap_or((String::new(), a.key.span));
@@ -413,7 +549,10 @@ impl<'s> Checker<'s> {
                 } else {
                     "\"true\" or \"false\""
                 };
-                self.report(file, Problem::BadAnnotationValue { key: key.to_owned(), value, expected, span });
+                self.report(
+                    file,
+                    Problem::BadAnnotationValue { key: key.to_owned(), value, expected, span },
+                );
             }
         }
     }
@@ -422,10 +561,17 @@ impl<'s> Checker<'s> {
 
     fn check_value(&mut self, file: FileId, ty: &Type, v: &ConstExpr, declared: Option<Span>) {
         let under = self.underlying(ty);
-        let wrong = |expected: String, v: &ConstExpr| Problem::WrongConstType { expected, found: found_kind(&v.kind), span: v.span, declared };
+        let wrong = |expected: String, v: &ConstExpr| Problem::WrongConstType {
+            expected,
+            found: found_kind(&v.kind),
+            span: v.span,
+            declared,
+        };
         match (&under, &v.kind) {
             (_, ConstKind::Error) => {}
-            (_, ConstKind::Ident(name)) => self.check_ident_value(file, &under, name, v.span, declared),
+            (_, ConstKind::Ident(name)) => {
+                self.check_ident_value(file, &under, name, v.span, declared)
+            }
             (Type::Base(b), kind) => match (b, kind) {
                 (BaseType::Bool, ConstKind::Bool(_)) => {}
                 (BaseType::Bool, ConstKind::Int(0 | 1)) => {}
@@ -433,12 +579,24 @@ impl<'s> Checker<'s> {
                 (BaseType::String | BaseType::Binary, ConstKind::Str(_)) => {}
                 (BaseType::Uuid, ConstKind::Str(s)) if is_uuid(s) => {}
                 (BaseType::Uuid, ConstKind::Str(_)) => {
-                    self.report(file, wrong("a uuid such as \"00000000-0000-0000-0000-000000000000\"".into(), v));
+                    self.report(
+                        file,
+                        wrong("a uuid such as \"00000000-0000-0000-0000-000000000000\"".into(), v),
+                    );
                 }
                 (_, ConstKind::Int(x)) if b.int_range().is_some() => {
                     let (min, max) = b.int_range().unwrap_or((0, 0));
                     if *x < min || *x > max {
-                        self.report(file, Problem::IntegerOutOfRange { ty: b.name(), value: *x, min, max, span: v.span });
+                        self.report(
+                            file,
+                            Problem::IntegerOutOfRange {
+                                ty: b.name(),
+                                value: *x,
+                                min,
+                                max,
+                                span: v.span,
+                            },
+                        );
                     }
                 }
                 _ => self.report(file, wrong(format!("{} value", article(b.name())), v)),
@@ -457,11 +615,21 @@ impl<'s> Checker<'s> {
             (Type::Named(r), kind) => {
                 let def = self.def(*r);
                 match (&def.kind, kind) {
-                    (DefinitionKind::Enum { .. }, ConstKind::Int(x)) => {
-                        if i32::try_from(*x).is_err() {
-                            self.report(file, Problem::IntegerOutOfRange { ty: "i32", value: *x, min: i32::MIN.into(), max: i32::MAX.into(), span: v.span });
-                        }
+                    (DefinitionKind::Enum { .. }, ConstKind::Int(x))
+                        if i32::try_from(*x).is_err() =>
+                    {
+                        self.report(
+                            file,
+                            Problem::IntegerOutOfRange {
+                                ty: "i32",
+                                value: *x,
+                                min: i32::MIN.into(),
+                                max: i32::MAX.into(),
+                                span: v.span,
+                            },
+                        );
                     }
+                    (DefinitionKind::Enum { .. }, ConstKind::Int(_)) => {}
                     (DefinitionKind::Struct { fields, .. }, ConstKind::Map(entries)) => {
                         let struct_file = r.file;
                         for (key, value) in entries {
@@ -471,20 +639,33 @@ impl<'s> Checker<'s> {
                             };
                             match fields.iter().find(|f| &f.name.name == field_name) {
                                 Some(field) => {
-                                    if let Some(ft) = self.resolve_type_quiet(struct_file, &field.ty) {
+                                    if let Some(ft) =
+                                        self.resolve_type_quiet(struct_file, &field.ty)
+                                    {
                                         self.check_value(file, &ft, value, None);
                                     }
                                 }
                                 None => {
-                                    let suggestion = suggest(field_name, fields.iter().map(|f| f.name.name.as_str()));
+                                    let suggestion = suggest(
+                                        field_name,
+                                        fields.iter().map(|f| f.name.name.as_str()),
+                                    );
                                     let name = format!("{}.{field_name}", def.name.name);
-                                    self.report(file, Problem::UnknownConst { name, suggestion, span: key.span });
+                                    self.report(
+                                        file,
+                                        Problem::UnknownConst { name, suggestion, span: key.span },
+                                    );
                                 }
                             }
                         }
                     }
-                    (DefinitionKind::Enum { .. }, _) => self.report(file, wrong(format!("a value of enum `{}`", def.name.name), v)),
-                    (DefinitionKind::Struct { .. }, _) => self.report(file, wrong(format!("a map of field names to values for `{}`", def.name.name), v)),
+                    (DefinitionKind::Enum { .. }, _) => {
+                        self.report(file, wrong(format!("a value of enum `{}`", def.name.name), v))
+                    }
+                    (DefinitionKind::Struct { .. }, _) => self.report(
+                        file,
+                        wrong(format!("a map of field names to values for `{}`", def.name.name), v),
+                    ),
                     _ => {}
                 }
             }
@@ -502,7 +683,14 @@ impl<'s> Checker<'s> {
     }
 
     /// A constant referenced by name: another constant, or an enum value.
-    fn check_ident_value(&mut self, file: FileId, expected: &Type, name: &str, span: Span, declared: Option<Span>) {
+    fn check_ident_value(
+        &mut self,
+        file: FileId,
+        expected: &Type,
+        name: &str,
+        span: Span,
+        declared: Option<Span>,
+    ) {
         if let Some(r) = self.lookup(file, name) {
             let def = self.def(r);
             if let DefinitionKind::Const { ty, .. } = &def.kind {
@@ -510,7 +698,15 @@ impl<'s> Checker<'s> {
                     let got = self.underlying(&t);
                     if !compatible(expected, &got) {
                         let expected_text = self.type_description(expected);
-                        self.report(file, Problem::WrongConstType { expected: expected_text, found: "a constant of another type", span, declared });
+                        self.report(
+                            file,
+                            Problem::WrongConstType {
+                                expected: expected_text,
+                                found: "a constant of another type",
+                                span,
+                                declared,
+                            },
+                        );
                     }
                 }
                 return;
@@ -521,13 +717,33 @@ impl<'s> Checker<'s> {
             if let Some(r) = self.lookup(file, enum_name) {
                 if let DefinitionKind::Enum { values } = &self.def(r).kind {
                     if !values.iter().any(|v| v.name.name == value) {
-                        let suggestion = suggest(value, values.iter().map(|v| v.name.name.as_str()));
-                        self.report(file, Problem::UnknownEnumValue { enum_name: enum_name.to_owned(), value: value.to_owned(), suggestion, span });
+                        let suggestion =
+                            suggest(value, values.iter().map(|v| v.name.name.as_str()));
+                        self.report(
+                            file,
+                            Problem::UnknownEnumValue {
+                                enum_name: enum_name.to_owned(),
+                                value: value.to_owned(),
+                                suggestion,
+                                span,
+                            },
+                        );
                     } else if let Type::Named(e) = expected {
-                        let is_other_enum = *e != r && matches!(self.def(*e).kind, DefinitionKind::Enum { .. });
-                        if is_other_enum || matches!(self.def(*e).kind, DefinitionKind::Struct { .. }) {
+                        let is_other_enum =
+                            *e != r && matches!(self.def(*e).kind, DefinitionKind::Enum { .. });
+                        if is_other_enum
+                            || matches!(self.def(*e).kind, DefinitionKind::Struct { .. })
+                        {
                             let expected_text = self.type_description(expected);
-                            self.report(file, Problem::WrongConstType { expected: expected_text, found: "a value of another enum", span, declared });
+                            self.report(
+                                file,
+                                Problem::WrongConstType {
+                                    expected: expected_text,
+                                    found: "a value of another enum",
+                                    span,
+                                    declared,
+                                },
+                            );
                         }
                     }
                     return;
@@ -565,7 +781,10 @@ impl<'s> Checker<'s> {
             let Some(next) = self.lookup(current.file, name) else { return };
             if next == start {
                 let def = self.def(start);
-                self.report(start.file, Problem::ConstCycle { name: def.name.name.clone(), span: def.name.span });
+                self.report(
+                    start.file,
+                    Problem::ConstCycle { name: def.name.name.clone(), span: def.name.span },
+                );
                 return;
             }
             if !seen.insert(next) {
@@ -586,9 +805,17 @@ impl<'s> Checker<'s> {
                 }
                 let mut path = vec![self.def(start).name.name.clone()];
                 let mut visiting = HashSet::new();
-                if let Some(span) = self.required_path_back(start, start, &mut path, &mut visiting) {
+                if let Some(span) = self.required_path_back(start, start, &mut path, &mut visiting)
+                {
                     // Report each cycle once: at its smallest member.
-                    self.report(file, Problem::InfiniteStruct { name: self.def(start).name.name.clone(), path, span });
+                    self.report(
+                        file,
+                        Problem::InfiniteStruct {
+                            name: self.def(start).name.name.clone(),
+                            path,
+                            span,
+                        },
+                    );
                 }
             }
         }
@@ -596,7 +823,13 @@ impl<'s> Checker<'s> {
 
     /// Depth-first search along `required` struct-typed fields; returns the span of the
     /// first field (in `start`) of a path leading back to `start`.
-    fn required_path_back(&mut self, start: DefRef, at: DefRef, path: &mut Vec<String>, visiting: &mut HashSet<DefRef>) -> Option<Span> {
+    fn required_path_back(
+        &mut self,
+        start: DefRef,
+        at: DefRef,
+        path: &mut Vec<String>,
+        visiting: &mut HashSet<DefRef>,
+    ) -> Option<Span> {
         if !visiting.insert(at) {
             return None;
         }
@@ -635,7 +868,9 @@ impl<'s> Checker<'s> {
                 .headers
                 .iter()
                 .filter_map(|h| match h {
-                    Header::Namespace { scope, name, .. } => Some((scope.name.clone(), name.name.clone())),
+                    Header::Namespace { scope, name, .. } => {
+                        Some((scope.name.clone(), name.name.clone()))
+                    }
                     _ => None,
                 })
                 .collect();
@@ -661,8 +896,12 @@ impl<'s> Checker<'s> {
                 let value = self.build_value(file, &ty, value)?;
                 model::DefinitionKind::Const { ty, value }
             }
-            DefinitionKind::Typedef { target } => model::DefinitionKind::Typedef { target: self.resolve_type_quiet(file, target)? },
-            DefinitionKind::Senum { .. } => model::DefinitionKind::Typedef { target: Type::Base(BaseType::String) },
+            DefinitionKind::Typedef { target } => {
+                model::DefinitionKind::Typedef { target: self.resolve_type_quiet(file, target)? }
+            }
+            DefinitionKind::Senum { .. } => {
+                model::DefinitionKind::Typedef { target: Type::Base(BaseType::String) }
+            }
             DefinitionKind::Enum { values } => {
                 let mut next = 0i64;
                 let values = values
@@ -670,12 +909,19 @@ impl<'s> Checker<'s> {
                     .map(|v| {
                         let value = v.value.map_or(next, |(x, _)| x);
                         next = value + 1;
-                        model::EnumValue { name: v.name.name.clone(), value: value as i32, doc: v.doc.clone() }
+                        model::EnumValue {
+                            name: v.name.name.clone(),
+                            value: value as i32,
+                            doc: v.doc.clone(),
+                        }
                     })
                     .collect();
                 model::DefinitionKind::Enum { values }
             }
-            DefinitionKind::Struct { kind, fields } => model::DefinitionKind::Struct { kind: *kind, fields: self.build_fields(file, fields)? },
+            DefinitionKind::Struct { kind, fields } => model::DefinitionKind::Struct {
+                kind: *kind,
+                fields: self.build_fields(file, fields)?,
+            },
             DefinitionKind::Service { extends, functions } => {
                 let extends = extends.as_ref().and_then(|e| self.lookup(file, &e.name));
                 let mut methods = Vec::new();
@@ -691,15 +937,24 @@ impl<'s> Checker<'s> {
                         params: self.build_fields(file, &f.params)?,
                         throws: self.build_fields(file, &f.throws)?,
                         doc: f.doc.clone(),
-                        timeout_ms: annotations.get("ferry.timeout_ms").and_then(|v| v.parse().ok()),
-                        idempotent: annotations.get("ferry.idempotent").is_some_and(|v| v == "true"),
+                        timeout_ms: annotations
+                            .get("ferry.timeout_ms")
+                            .and_then(|v| v.parse().ok()),
+                        idempotent: annotations
+                            .get("ferry.idempotent")
+                            .is_some_and(|v| v == "true"),
                         annotations,
                     });
                 }
                 model::DefinitionKind::Service { extends, methods }
             }
         };
-        Some(model::Definition { name: def.name.name.clone(), doc: def.doc.clone(), annotations: annotation_map(&def.annotations), kind })
+        Some(model::Definition {
+            name: def.name.name.clone(),
+            doc: def.doc.clone(),
+            annotations: annotation_map(&def.annotations),
+            kind,
+        })
     }
 
     fn build_fields(&mut self, file: FileId, fields: &[Field]) -> Option<Vec<model::Field>> {
@@ -748,7 +1003,12 @@ impl<'s> Checker<'s> {
                     Type::List(e) | Type::Set(e) => (**e).clone(),
                     _ => return None,
                 };
-                Value::List(items.iter().map(|i| self.build_value(file, &element, i)).collect::<Option<_>>()?)
+                Value::List(
+                    items
+                        .iter()
+                        .map(|i| self.build_value(file, &element, i))
+                        .collect::<Option<_>>()?,
+                )
             }
             ConstKind::Map(entries) => match &under {
                 Type::Map(k, val) => {
@@ -756,12 +1016,19 @@ impl<'s> Checker<'s> {
                     Value::Map(
                         entries
                             .iter()
-                            .map(|(a, b)| Some((self.build_value(file, &k, a)?, self.build_value(file, &val, b)?)))
+                            .map(|(a, b)| {
+                                Some((
+                                    self.build_value(file, &k, a)?,
+                                    self.build_value(file, &val, b)?,
+                                ))
+                            })
                             .collect::<Option<_>>()?,
                     )
                 }
                 Type::Named(r) => {
-                    let DefinitionKind::Struct { fields, .. } = &self.def(*r).kind else { return None };
+                    let DefinitionKind::Struct { fields, .. } = &self.def(*r).kind else {
+                        return None;
+                    };
                     let struct_file = r.file;
                     let mut out = Vec::new();
                     for (a, b) in entries {
@@ -788,7 +1055,11 @@ impl<'s> Checker<'s> {
                     let value = v.value.map_or(next, |(x, _)| x);
                     next = value + 1;
                     if v.name.name == value_name {
-                        return Some(Value::EnumValue { enum_ref: r, name: value_name.to_owned(), value: value as i32 });
+                        return Some(Value::EnumValue {
+                            enum_ref: r,
+                            name: value_name.to_owned(),
+                            value: value as i32,
+                        });
                     }
                 }
                 return None;
@@ -803,7 +1074,10 @@ fn is_type(kind: &DefinitionKind) -> bool {
 }
 
 fn annotation_map(annotations: &[Annotation]) -> BTreeMap<String, String> {
-    annotations.iter().map(|a| (a.key.name.clone(), a.value.as_ref().map(|v| v.0.clone()).unwrap_or_default())).collect()
+    annotations
+        .iter()
+        .map(|a| (a.key.name.clone(), a.value.as_ref().map(|v| v.0.clone()).unwrap_or_default()))
+        .collect()
 }
 
 fn found_kind(kind: &ConstKind) -> &'static str {
@@ -847,7 +1121,13 @@ fn is_uuid(s: &str) -> bool {
     let s = s.strip_prefix('{').and_then(|s| s.strip_suffix('}')).unwrap_or(s);
     let b = s.as_bytes();
     b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { *c == b'-' } else { c.is_ascii_hexdigit() })
+        && b.iter().enumerate().all(|(i, c)| {
+            if [8, 13, 18, 23].contains(&i) {
+                *c == b'-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
 }
 
 /// The type as written, for messages.

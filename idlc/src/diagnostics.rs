@@ -113,7 +113,9 @@ impl Problem {
         let d = Diagnostic::new(severity).with_code(self.code());
         let at = |span: &Span| Label::primary(file, span.range());
         let also = |span: &Span| Label::secondary(file, span.range());
-        let did_you_mean = |s: &Option<String>| s.as_ref().map(|s| vec![format!("help: did you mean `{s}`?")]).unwrap_or_default();
+        let did_you_mean = |s: &Option<String>| {
+            s.as_ref().map(|s| vec![format!("help: did you mean `{s}`?")]).unwrap_or_default()
+        };
         match self {
             Expected { expected, found, found_text, span } => {
                 let found = if found_text.is_empty() || *found == "the end of the file" {

@@ -105,7 +105,9 @@ fn summary(errors: usize, warnings: usize) -> String {
     match (errors, warnings) {
         (0, w) => format!("{} emitted", plural(w, "warning")),
         (e, 0) => format!("could not check: {} emitted", plural(e, "error")),
-        (e, w) => format!("could not check: {} and {} emitted", plural(e, "error"), plural(w, "warning")),
+        (e, w) => {
+            format!("could not check: {} and {} emitted", plural(e, "error"), plural(w, "warning"))
+        }
     }
 }
 

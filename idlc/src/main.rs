@@ -14,7 +14,7 @@ use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 /// Exit status: 0 when the files are valid (warnings allowed), 1 when any file has an
 /// error, 2 for usage or I/O errors.
 #[derive(Parser, Debug)]
-#[command(name = "idlc", version, about, long_about = None)]
+#[command(name = "idlc", version)]
 struct Cli {
     /// When to use colours in diagnostics.
     #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]

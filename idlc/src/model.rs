@@ -32,7 +32,11 @@ pub enum Value {
     List(Vec<Value>),
     Map(Vec<(Value, Value)>),
     /// A value of an enum, by name.
-    EnumValue { enum_ref: DefRef, name: String, value: i32 },
+    EnumValue {
+        enum_ref: DefRef,
+        name: String,
+        value: i32,
+    },
     /// A reference to another constant.
     Const(DefRef),
 }

@@ -63,17 +63,26 @@ impl SourceMap {
             self.roots.push(id);
             return Ok(id);
         }
-        let text = std::fs::read_to_string(path).map_err(|error| LoadError { path: path.to_path_buf(), error })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| LoadError { path: path.to_path_buf(), error })?;
         Ok(self.add_root_text(path, text, include_dirs))
     }
 
     fn insert(&mut self, path: PathBuf, text: String) -> FileId {
         let mut problems = Vec::new();
         let document = parse(&text, &mut problems);
-        let include_name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let include_name =
+            path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let id = self.files.len();
         self.by_path.insert(canonical(&path), id);
-        self.files.push(SourceFile { path, include_name, text, document, includes: Vec::new(), problems });
+        self.files.push(SourceFile {
+            path,
+            include_name,
+            text,
+            document,
+            includes: Vec::new(),
+            problems,
+        });
         id
     }
 
@@ -94,17 +103,27 @@ impl SourceMap {
             candidates.extend(include_dirs.iter().map(|d| d.join(&include)));
             let Some(found) = candidates.iter().find(|c| c.is_file()).cloned() else {
                 let searched = candidates.iter().map(|c| c.display().to_string()).collect();
-                self.files[file].problems.push(Problem::IncludeNotFound { path: include, searched, span });
+                self.files[file].problems.push(Problem::IncludeNotFound {
+                    path: include,
+                    searched,
+                    span,
+                });
                 continue;
             };
             let key = canonical(&found);
             let target = match self.by_path.get(&key) {
                 Some(&existing) => {
                     if let Some(pos) = stack.iter().position(|&f| f == existing) {
-                        let mut chain: Vec<String> =
-                            stack[pos..].iter().map(|&f| self.files[f].path.display().to_string()).collect();
+                        let mut chain: Vec<String> = stack[pos..]
+                            .iter()
+                            .map(|&f| self.files[f].path.display().to_string())
+                            .collect();
                         chain.push(self.files[existing].path.display().to_string());
-                        self.files[file].problems.push(Problem::IncludeCycle { path: include, chain, span });
+                        self.files[file].problems.push(Problem::IncludeCycle {
+                            path: include,
+                            chain,
+                            span,
+                        });
                         continue;
                     }
                     existing
@@ -114,7 +133,11 @@ impl SourceMap {
                         Ok(text) => text,
                         Err(_) => {
                             let searched = vec![found.display().to_string()];
-                            self.files[file].problems.push(Problem::IncludeNotFound { path: include, searched, span });
+                            self.files[file].problems.push(Problem::IncludeNotFound {
+                                path: include,
+                                searched,
+                                span,
+                            });
                             continue;
                         }
                     };

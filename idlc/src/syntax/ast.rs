@@ -58,13 +58,28 @@ impl StructKind {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum DefinitionKind {
-    Const { ty: TypeExpr, value: ConstExpr },
-    Typedef { target: TypeExpr },
-    Enum { values: Vec<EnumValue> },
+    Const {
+        ty: TypeExpr,
+        value: ConstExpr,
+    },
+    Typedef {
+        target: TypeExpr,
+    },
+    Enum {
+        values: Vec<EnumValue>,
+    },
     /// Deprecated string enum: parsed, warned about, treated as `string`.
-    Senum { values: Vec<(String, Span)> },
-    Struct { kind: StructKind, fields: Vec<Field> },
-    Service { extends: Option<Ident>, functions: Vec<Function> },
+    Senum {
+        values: Vec<(String, Span)>,
+    },
+    Struct {
+        kind: StructKind,
+        fields: Vec<Field>,
+    },
+    Service {
+        extends: Option<Ident>,
+        functions: Vec<Function>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -257,13 +257,9 @@ mod tests {
     #[test]
     fn bad_input_becomes_error_tokens() {
         use Tok::*;
-        assert_eq!(kinds("struct @ \"open\nx /* never closed"), vec![
-            Struct,
-            Error,
-            UnterminatedStr,
-            Ident,
-            UnterminatedComment,
-            Eof
-        ]);
+        assert_eq!(
+            kinds("struct @ \"open\nx /* never closed"),
+            vec![Struct, Error, UnterminatedStr, Ident, UnterminatedComment, Eof]
+        );
     }
 }

@@ -153,11 +153,24 @@ impl<'s, 'p> Parser<'s, 'p> {
 
     fn expect(&mut self, kind: Tok, what: &str) -> bool {
         if self.eat(kind) {
-            true
+            return true;
+        }
+        if matches!(kind, Tok::RBrace | Tok::RParen | Tok::RBracket | Tok::Gt) && self.pos > 0 {
+            // A missing closer belongs where the group should have ended: right after the
+            // last token of the group, not at whatever (perhaps lines later) comes next.
+            let at = Span::new(self.prev_end(), self.prev_end());
+            let found = self.peek();
+            let found_text = if found == Tok::Eof { String::new() } else { self.text().to_owned() };
+            self.problems.push(Problem::Expected {
+                expected: what.to_owned(),
+                found: found.describe(),
+                found_text,
+                span: at,
+            });
         } else {
             self.error(what);
-            false
         }
+        false
     }
 
     /// Skips tokens until one in `stop`, an item keyword or the start of a field (`3:`),
@@ -176,10 +189,18 @@ impl<'s, 'p> Parser<'s, 'p> {
             match t {
                 Tok::LBrace | Tok::LParen | Tok::LBracket | Tok::Lt => nesting += 1,
                 Tok::RBrace | Tok::RParen | Tok::RBracket | Tok::Gt if nesting > 0 => nesting -= 1,
-                // A closer with nothing open ends the enclosing block: stop before it.
-                Tok::RBrace | Tok::RParen | Tok::RBracket => return,
+                // A closer with nothing open ends the enclosing group: stop before it.
+                Tok::RBrace | Tok::RParen | Tok::RBracket | Tok::Gt => return,
                 _ => {}
             }
+            self.bump();
+        }
+    }
+
+    /// Every loop calls this once per turn: a turn that consumed nothing (the parser sits on
+    /// a token no rule wants, such as a stray `)`) steps over one token.
+    fn ensure_progress(&mut self, before: usize) {
+        if self.pos == before {
             self.bump();
         }
     }
@@ -292,8 +313,15 @@ impl<'s, 'p> Parser<'s, 'p> {
                         ),
                         span: Span::new(start, self.prev_end()),
                     });
-                    let scope = Ident { name: old_namespace_scope(&keyword_text).to_owned(), span: keyword };
-                    doc.headers.push(Header::Namespace { scope, name, span: Span::new(start, self.prev_end()) });
+                    let scope = Ident {
+                        name: old_namespace_scope(&keyword_text).to_owned(),
+                        span: keyword,
+                    };
+                    doc.headers.push(Header::Namespace {
+                        scope,
+                        name,
+                        span: Span::new(start, self.prev_end()),
+                    });
                 }
                 self.separator();
             }
@@ -345,14 +373,24 @@ impl<'s, 'p> Parser<'s, 'p> {
                 let annotations = self.annotations();
                 self.separator();
                 let span = Span::new(start, self.prev_end());
-                doc.definitions.push(Definition { doc: docs, name, kind: DefinitionKind::Enum { values }, annotations, span });
+                doc.definitions.push(Definition {
+                    doc: docs,
+                    name,
+                    kind: DefinitionKind::Enum { values },
+                    annotations,
+                    span,
+                });
             }
             Tok::Senum => {
                 let keyword = self.bump().span;
                 let name = self.ident("the senum's name").unwrap_or_else(|| self.missing_ident());
                 let mut values = Vec::new();
                 if self.expect(Tok::LBrace, "`{`") {
-                    while !self.at(Tok::RBrace) && !self.at(Tok::Eof) && !ITEM_START.contains(&self.peek()) {
+                    while !self.at(Tok::RBrace)
+                        && !self.at(Tok::Eof)
+                        && !ITEM_START.contains(&self.peek())
+                    {
+                        let before = self.pos;
                         match self.string() {
                             Some(v) => values.push(v),
                             None => {
@@ -361,6 +399,7 @@ impl<'s, 'p> Parser<'s, 'p> {
                             }
                         }
                         self.separator();
+                        self.ensure_progress(before);
                     }
                     self.expect(Tok::RBrace, "`}`");
                 }
@@ -372,7 +411,13 @@ impl<'s, 'p> Parser<'s, 'p> {
                     span: keyword,
                 });
                 let span = Span::new(start, self.prev_end());
-                doc.definitions.push(Definition { doc: docs, name, kind: DefinitionKind::Senum { values }, annotations, span });
+                doc.definitions.push(Definition {
+                    doc: docs,
+                    name,
+                    kind: DefinitionKind::Senum { values },
+                    annotations,
+                    span,
+                });
             }
             Tok::Struct | Tok::Union | Tok::Exception => {
                 let kind = match self.bump().kind {
@@ -380,23 +425,41 @@ impl<'s, 'p> Parser<'s, 'p> {
                     Tok::Union => StructKind::Union,
                     _ => StructKind::Exception,
                 };
-                let name = self.ident(&format!("the {}'s name", kind.keyword())).unwrap_or_else(|| self.missing_ident());
+                let name = self
+                    .ident(&format!("the {}'s name", kind.keyword()))
+                    .unwrap_or_else(|| self.missing_ident());
                 self.eat(Tok::XsdAll);
                 let fields = self.field_block(Tok::LBrace, Tok::RBrace);
                 let annotations = self.annotations();
                 self.separator();
                 let span = Span::new(start, self.prev_end());
-                doc.definitions.push(Definition { doc: docs, name, kind: DefinitionKind::Struct { kind, fields }, annotations, span });
+                doc.definitions.push(Definition {
+                    doc: docs,
+                    name,
+                    kind: DefinitionKind::Struct { kind, fields },
+                    annotations,
+                    span,
+                });
             }
             Tok::Service => {
                 self.bump();
                 let name = self.ident("the service's name").unwrap_or_else(|| self.missing_ident());
-                let extends = if self.eat(Tok::Extends) { self.ident("the name of the service to extend") } else { None };
+                let extends = if self.eat(Tok::Extends) {
+                    self.ident("the name of the service to extend")
+                } else {
+                    None
+                };
                 let functions = self.service_body();
                 let annotations = self.annotations();
                 self.separator();
                 let span = Span::new(start, self.prev_end());
-                doc.definitions.push(Definition { doc: docs, name, kind: DefinitionKind::Service { extends, functions }, annotations, span });
+                doc.definitions.push(Definition {
+                    doc: docs,
+                    name,
+                    kind: DefinitionKind::Service { extends, functions },
+                    annotations,
+                    span,
+                });
             }
             _ => {}
         }
@@ -412,9 +475,11 @@ impl<'s, 'p> Parser<'s, 'p> {
         }
         while !self.at(Tok::RBrace) && !self.at(Tok::Eof) && !ITEM_START.contains(&self.peek()) {
             let doc = self.doc();
+            let before = self.pos;
             let Some(name) = self.ident("an enum value name") else {
                 self.recover(&[Tok::Comma, Tok::Semi, Tok::RBrace]);
                 self.separator();
+                self.ensure_progress(before);
                 continue;
             };
             let value = if self.eat(Tok::Eq) {
@@ -459,9 +524,7 @@ impl<'s, 'p> Parser<'s, 'p> {
                 self.recover(&[Tok::Comma, Tok::Semi, Tok::RBrace]);
                 self.separator();
             }
-            if self.pos == before {
-                self.bump();
-            }
+            self.ensure_progress(before);
         }
         self.expect(Tok::RBrace, "`}` to close the service");
         functions
@@ -474,7 +537,11 @@ impl<'s, 'p> Parser<'s, 'p> {
             Tok::Oneway => Some(self.bump().span),
             Tok::Async => {
                 let span = self.bump().span;
-                self.problems.push(Problem::Deprecated { what: "`async`".to_owned(), instead: "oneway".to_owned(), span });
+                self.problems.push(Problem::Deprecated {
+                    what: "`async`".to_owned(),
+                    instead: "oneway".to_owned(),
+                    span,
+                });
                 Some(span)
             }
             _ => None,
@@ -488,7 +555,20 @@ impl<'s, 'p> Parser<'s, 'p> {
             self.error("a return type or `void`");
             return None;
         };
-        let name = self.ident("the method's name")?;
+        let name = match (&returns, self.peek()) {
+            // `oneway g()`: the name was read as a return type. Say what is missing and
+            // carry on with the parameters.
+            (Some(TypeExpr { kind: TypeKind::Named(name), span, .. }), Tok::LParen) => {
+                self.problems.push(Problem::Expected {
+                    expected: "a return type or `void` before the method name".to_owned(),
+                    found: "the method's name",
+                    found_text: name.clone(),
+                    span: *span,
+                });
+                Ident { name: name.clone(), span: *span }
+            }
+            _ => self.ident("the method's name")?,
+        };
         let params = if self.at(Tok::LParen) {
             self.field_block(Tok::LParen, Tok::RParen)
         } else {
@@ -507,7 +587,17 @@ impl<'s, 'p> Parser<'s, 'p> {
         };
         let annotations = self.annotations();
         self.separator();
-        Some(Function { doc, oneway, returns, returns_span, name, params, throws, annotations, span: Span::new(start, self.prev_end()) })
+        Some(Function {
+            doc,
+            oneway,
+            returns,
+            returns_span,
+            name,
+            params,
+            throws,
+            annotations,
+            span: Span::new(start, self.prev_end()),
+        })
     }
 
     /// `{ field* }` or `( field* )`.
@@ -529,11 +619,10 @@ impl<'s, 'p> Parser<'s, 'p> {
                     self.separator();
                 }
             }
-            if self.pos == before {
-                self.bump();
-            }
+            self.ensure_progress(before);
         }
-        let closing = if close == Tok::RBrace { "`}` to close the fields" } else { "`)` to close the list" };
+        let closing =
+            if close == Tok::RBrace { "`}` to close the fields" } else { "`)` to close the list" };
         self.expect(close, closing);
         fields
     }
@@ -603,6 +692,16 @@ impl<'s, 'p> Parser<'s, 'p> {
             return out;
         }
         while !self.at(Tok::RParen) && !self.at(Tok::Eof) && !ITEM_START.contains(&self.peek()) {
+            let before = self.pos;
+            self.annotation(&mut out);
+            self.ensure_progress(before);
+        }
+        self.expect(Tok::RParen, "`)` to close the annotations");
+        out
+    }
+
+    fn annotation(&mut self, out: &mut Vec<Annotation>) {
+        {
             // Keys are dotted names; keywords are accepted as keys too (`(final = "1")`).
             let t = self.peek();
             if t == Tok::Ident || is_keyword(t) {
@@ -626,16 +725,22 @@ impl<'s, 'p> Parser<'s, 'p> {
                 self.separator();
             }
         }
-        self.expect(Tok::RParen, "`)` to close the annotations");
-        out
     }
 
     fn type_expr(&mut self) -> TypeExpr {
         let start = self.span().start;
         if self.depth >= MAX_NESTING {
-            self.problems.push(Problem::TooDeep { what: "type", limit: MAX_NESTING, span: self.span() });
+            self.problems.push(Problem::TooDeep {
+                what: "type",
+                limit: MAX_NESTING,
+                span: self.span(),
+            });
             self.recover(&[Tok::Ident, Tok::Comma, Tok::Semi]);
-            return TypeExpr { kind: TypeKind::Error, span: Span::new(start, self.prev_end()), annotations: Vec::new() };
+            return TypeExpr {
+                kind: TypeKind::Error,
+                span: Span::new(start, self.prev_end()),
+                annotations: Vec::new(),
+            };
         }
         self.depth += 1;
         let kind = match self.peek() {
@@ -645,7 +750,11 @@ impl<'s, 'p> Parser<'s, 'p> {
                 match BaseType::from_name(text) {
                     Some((base, deprecated)) => {
                         if deprecated {
-                            self.problems.push(Problem::Deprecated { what: format!("`{text}`"), instead: "string".to_owned(), span });
+                            self.problems.push(Problem::Deprecated {
+                                what: format!("`{text}`"),
+                                instead: "string".to_owned(),
+                                span,
+                            });
                         }
                         TypeKind::Base(base)
                     }
@@ -654,7 +763,9 @@ impl<'s, 'p> Parser<'s, 'p> {
             }
             Tok::List => {
                 self.bump();
-                let kind = self.angle(1).map_or(TypeKind::Error, |mut a| TypeKind::List(Box::new(a.remove(0))));
+                let kind = self
+                    .angle(1)
+                    .map_or(TypeKind::Error, |mut a| TypeKind::List(Box::new(a.remove(0))));
                 if self.eat(Tok::CppType) {
                     self.string();
                 }
@@ -683,7 +794,11 @@ impl<'s, 'p> Parser<'s, 'p> {
             }
         };
         self.depth -= 1;
-        let annotations = if self.at(Tok::LParen) && kind != TypeKind::Error { self.annotations() } else { Vec::new() };
+        // Thrift allows annotations after base and container types, not after names (so
+        // `oneway f()` is not read as type `f` with empty annotations).
+        let annotated = !matches!(kind, TypeKind::Error | TypeKind::Named(_));
+        let annotations =
+            if annotated && self.at(Tok::LParen) { self.annotations() } else { Vec::new() };
         TypeExpr { kind, span: Span::new(start, self.prev_end()), annotations }
     }
 
@@ -729,7 +844,9 @@ impl<'s, 'p> Parser<'s, 'p> {
                 self.bump();
                 self.src[span.range()].parse().map_or(ConstKind::Error, ConstKind::Double)
             }
-            Tok::Str | Tok::UnterminatedStr => ConstKind::Str(self.string().map(|s| s.0).unwrap_or_default()),
+            Tok::Str | Tok::UnterminatedStr => {
+                ConstKind::Str(self.string().map(|s| s.0).unwrap_or_default())
+            }
             Tok::True => {
                 self.bump();
                 ConstKind::Bool(true)
@@ -746,7 +863,10 @@ impl<'s, 'p> Parser<'s, 'p> {
                 self.bump();
                 self.depth += 1;
                 let mut items = Vec::new();
-                while !self.at(Tok::RBracket) && !self.at(Tok::Eof) && !ITEM_START.contains(&self.peek()) {
+                while !self.at(Tok::RBracket)
+                    && !self.at(Tok::Eof)
+                    && !ITEM_START.contains(&self.peek())
+                {
                     let before = self.pos;
                     items.push(self.const_value());
                     self.separator();
@@ -754,6 +874,7 @@ impl<'s, 'p> Parser<'s, 'p> {
                         self.recover(&[Tok::Comma, Tok::Semi, Tok::RBracket]);
                         self.separator();
                     }
+                    self.ensure_progress(before);
                 }
                 self.depth -= 1;
                 self.expect(Tok::RBracket, "`]` to close the list");
@@ -763,7 +884,10 @@ impl<'s, 'p> Parser<'s, 'p> {
                 self.bump();
                 self.depth += 1;
                 let mut entries = Vec::new();
-                while !self.at(Tok::RBrace) && !self.at(Tok::Eof) && !ITEM_START.contains(&self.peek()) {
+                while !self.at(Tok::RBrace)
+                    && !self.at(Tok::Eof)
+                    && !ITEM_START.contains(&self.peek())
+                {
                     let before = self.pos;
                     let key = self.const_value();
                     if self.expect(Tok::Colon, "`:` between key and value") {
@@ -773,9 +897,7 @@ impl<'s, 'p> Parser<'s, 'p> {
                         self.recover(&[Tok::Comma, Tok::Semi, Tok::RBrace]);
                     }
                     self.separator();
-                    if self.pos == before {
-                        self.bump();
-                    }
+                    self.ensure_progress(before);
                 }
                 self.depth -= 1;
                 self.expect(Tok::RBrace, "`}` to close the map");

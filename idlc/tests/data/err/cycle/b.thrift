@@ -1,0 +1,2 @@
+include "a.thrift"
+struct B { 1: i32 x }

@@ -1,0 +1,4 @@
+service Base { void ping() }
+service Child extends Base {
+  void ping()
+}

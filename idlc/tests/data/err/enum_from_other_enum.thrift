@@ -1,0 +1,3 @@
+enum A { X }
+enum B { Y }
+const A V = B.Y

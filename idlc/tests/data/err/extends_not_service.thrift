@@ -1,0 +1,2 @@
+struct Base {}
+service Child extends Base {}

@@ -1,0 +1,2 @@
+include "cycle/a.thrift"
+struct Top { 1: a.A a }

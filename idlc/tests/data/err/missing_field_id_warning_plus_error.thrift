@@ -1,0 +1,4 @@
+struct A {
+  string no_id
+  1: Unknown u
+}

@@ -1,0 +1,2 @@
+enum Color { RED, GREEN }
+const Color C = Color.GREN

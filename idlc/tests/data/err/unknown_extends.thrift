@@ -1,0 +1,2 @@
+service Base {}
+service Child extends Bse {}
