@@ -7,3 +7,5 @@
 pub mod payload;
 
 pub mod peers;
+
+pub mod idl_gen;

@@ -3,7 +3,9 @@
 //! Checks never stop early: each finds what it can, reports with spans, and goes on with a
 //! best guess, so a file with ten mistakes gets ten diagnostics.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use crate::diagnostics::{suggest, Problem};
 use crate::model::{self, DefRef, Type, Value};
@@ -17,22 +19,23 @@ use crate::syntax::ast::{
 /// The Ferry annotations the runtime honours, on service methods.
 pub const FERRY_ANNOTATIONS: &[&str] = &["ferry.timeout_ms", "ferry.idempotent"];
 
-/// Checks every file in `sources`, appending problems to each file's list, and returns the
-/// model when no file has an error.
-pub fn check(sources: &mut SourceMap) -> Option<model::Program> {
+/// Checks every file in `sources`, appending problems to each file's list.
+pub fn check(sources: &mut SourceMap) {
     let mut checker = Checker::new(sources);
     checker.run();
-    let program = checker.build();
     let Checker { problems, .. } = checker;
     for (file, problem) in problems {
         sources.files[file].problems.push(problem);
     }
-    let ok = sources.files.iter().all(|f| f.problems.iter().all(|p| !p.is_error()));
-    if ok {
-        program
-    } else {
-        None
+}
+
+/// Builds the resolved model of checked sources; `None` if any file has an error.
+/// Separate from [`check`] because only back ends need it (`idlc check` does not).
+pub fn build_model(sources: &SourceMap) -> Option<model::Program> {
+    if sources.files.iter().any(|f| f.problems.iter().any(Problem::is_error)) {
+        return None;
     }
+    Checker::new(sources).build()
 }
 
 struct Checker<'s> {
@@ -52,7 +55,7 @@ impl<'s> Checker<'s> {
             .iter()
             .enumerate()
             .map(|(file, f)| {
-                let mut table: HashMap<&str, usize> = HashMap::new();
+                let mut table: HashMap<&str, usize> = HashMap::default();
                 for (index, def) in f.document.definitions.iter().enumerate() {
                     if def.name.name.is_empty() {
                         continue; // already reported as a syntax error
@@ -61,7 +64,7 @@ impl<'s> Checker<'s> {
                         problems.push((
                             file,
                             Problem::DuplicateDefinition {
-                                name: def.name.name.clone(),
+                                name: def.name.name.to_string(),
                                 previous: f.document.definitions[first].name.span,
                                 span: def.name.span,
                             },
@@ -77,8 +80,8 @@ impl<'s> Checker<'s> {
             sources,
             tables,
             problems,
-            typedefs: HashMap::new(),
-            typedefs_in_progress: HashSet::new(),
+            typedefs: HashMap::default(),
+            typedefs_in_progress: HashSet::default(),
         }
     }
 
@@ -110,7 +113,7 @@ impl<'s> Checker<'s> {
             .definitions
             .iter()
             .filter(|d| keep(&d.kind))
-            .map(|d| d.name.name.clone())
+            .map(|d| d.name.name.to_string())
             .collect();
         for (prefix, target) in &f.includes {
             for d in &self.sources.files[*target].document.definitions {
@@ -154,7 +157,7 @@ impl<'s> Checker<'s> {
                     let suggestion = self.suggest_among(file, name, is_type);
                     self.report(
                         file,
-                        Problem::UnknownType { name: name.clone(), suggestion, span: ty.span },
+                        Problem::UnknownType { name: name.to_string(), suggestion, span: ty.span },
                     );
                     return None;
                 };
@@ -169,7 +172,12 @@ impl<'s> Checker<'s> {
                         let defined = FileSpan { file: r.file, span: def.name.span };
                         self.report(
                             file,
-                            Problem::NotAType { name: name.clone(), is, defined, span: ty.span },
+                            Problem::NotAType {
+                                name: name.to_string(),
+                                is,
+                                defined,
+                                span: ty.span,
+                            },
                         );
                         return None;
                     }
@@ -188,9 +196,9 @@ impl<'s> Checker<'s> {
         }
         let DefinitionKind::Typedef { target } = &self.def(r).kind else { return None };
         if !self.typedefs_in_progress.insert(r) {
-            let name = self.def(r).name.name.clone();
+            let name = self.def(r).name.name.to_string();
             let span = self.def(r).name.span;
-            self.report(r.file, Problem::TypedefCycle { name, span });
+            self.report(r.file, Problem::TypedefCycle { name: name.to_string(), span });
             self.typedefs.insert(r, None);
             return None;
         }
@@ -215,7 +223,7 @@ impl<'s> Checker<'s> {
     /// Follows typedefs; a broken typedef yields itself.
     fn underlying(&mut self, ty: &Type) -> Type {
         let mut current = ty.clone();
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         while let Type::Named(r) = current {
             if !matches!(self.def(r).kind, DefinitionKind::Typedef { .. }) || !seen.insert(r) {
                 return Type::Named(r);
@@ -255,8 +263,8 @@ impl<'s> Checker<'s> {
             }
             DefinitionKind::Enum { values } => {
                 let mut next: i64 = 0;
-                let mut by_value: HashMap<i64, (usize, Span)> = HashMap::new();
-                let mut by_name: HashMap<&str, Span> = HashMap::new();
+                let mut by_value: HashMap<i64, (usize, Span)> = HashMap::default();
+                let mut by_name: HashMap<&str, Span> = HashMap::default();
                 for (i, v) in values.iter().enumerate() {
                     self.check_annotations(file, &v.annotations, false);
                     let value = v.value.map_or(next, |(x, _)| x);
@@ -268,14 +276,14 @@ impl<'s> Checker<'s> {
                         self.report(
                             file,
                             Problem::DuplicateEnumName {
-                                name: v.name.name.clone(),
+                                name: v.name.name.to_string(),
                                 previous,
                                 span: v.name.span,
                             },
                         );
                     }
                     if let Some(&(first, previous)) = by_value.get(&value) {
-                        let previous_name = values[first].name.name.clone();
+                        let previous_name = values[first].name.name.to_string();
                         self.report(
                             file,
                             Problem::DuplicateEnumValue { value, previous_name, previous, span },
@@ -304,8 +312,8 @@ impl<'s> Checker<'s> {
         fields: &[Field],
         owner: Option<(StructKind, &str)>,
     ) -> Vec<Option<Type>> {
-        let mut ids: HashMap<i64, Span> = HashMap::new();
-        let mut names: HashMap<&str, Span> = HashMap::new();
+        let mut ids: HashMap<i64, Span> = HashMap::default();
+        let mut names: HashMap<&str, Span> = HashMap::default();
         let max_explicit = fields.iter().filter_map(|f| f.id.map(|(id, _)| id)).max().unwrap_or(0);
         let mut implicit: i64 = 0;
         let mut types = Vec::with_capacity(fields.len());
@@ -323,7 +331,7 @@ impl<'s> Checker<'s> {
                     self.report(
                         file,
                         Problem::MissingFieldId {
-                            name: f.name.name.clone(),
+                            name: f.name.name.to_string(),
                             implicit,
                             suggested,
                             span: f.name.span,
@@ -349,7 +357,7 @@ impl<'s> Checker<'s> {
                 self.report(
                     file,
                     Problem::DuplicateFieldName {
-                        name: f.name.name.clone(),
+                        name: f.name.name.to_string(),
                         previous,
                         span: f.name.span,
                     },
@@ -382,7 +390,7 @@ impl<'s> Checker<'s> {
     ) {
         let file = r.file;
         // Methods inherited through `extends`, by name.
-        let mut inherited: HashMap<String, (FileSpan, String)> = HashMap::new();
+        let mut inherited: HashMap<String, (FileSpan, String)> = HashMap::default();
         if let Some(base) = extends {
             match self.lookup(file, &base.name) {
                 None => {
@@ -392,7 +400,7 @@ impl<'s> Checker<'s> {
                     self.report(
                         file,
                         Problem::UnknownExtends {
-                            name: base.name.clone(),
+                            name: base.name.to_string(),
                             suggestion,
                             span: base.span,
                         },
@@ -401,16 +409,17 @@ impl<'s> Checker<'s> {
                 Some(b) if !matches!(self.def(b).kind, DefinitionKind::Service { .. }) => {
                     self.report(
                         file,
-                        Problem::ExtendsNotService { name: base.name.clone(), span: base.span },
+                        Problem::ExtendsNotService { name: base.name.to_string(), span: base.span },
                     );
                 }
                 Some(b) => {
-                    let mut chain = vec![self.def(r).name.name.clone()];
-                    let mut seen = HashSet::from([r]);
+                    let mut chain = vec![self.def(r).name.name.to_string()];
+                    let mut seen = HashSet::default();
+                    seen.insert(r);
                     let mut current = Some(b);
                     while let Some(s) = current {
                         let def = self.def(s);
-                        chain.push(def.name.name.clone());
+                        chain.push(def.name.name.to_string());
                         if !seen.insert(s) {
                             if s == r {
                                 self.report(
@@ -427,9 +436,9 @@ impl<'s> Checker<'s> {
                             break;
                         };
                         for f in functions {
-                            inherited.entry(f.name.name.clone()).or_insert((
+                            inherited.entry(f.name.name.to_string()).or_insert((
                                 FileSpan { file: s.file, span: f.name.span },
-                                def.name.name.clone(),
+                                def.name.name.to_string(),
                             ));
                         }
                         current = extends.as_ref().and_then(|e| self.lookup(s.file, &e.name));
@@ -437,14 +446,14 @@ impl<'s> Checker<'s> {
                 }
             }
         }
-        let mut own: HashMap<&str, Span> = HashMap::new();
+        let mut own: HashMap<&str, Span> = HashMap::default();
         for f in functions {
             if let Some(previous) = own.get(f.name.name.as_str()) {
                 let previous = FileSpan { file, span: *previous };
                 self.report(
                     file,
                     Problem::DuplicateMethod {
-                        name: f.name.name.clone(),
+                        name: f.name.name.to_string(),
                         previous,
                         inherited_from: None,
                         span: f.name.span,
@@ -452,12 +461,12 @@ impl<'s> Checker<'s> {
                 );
             } else {
                 own.insert(&f.name.name, f.name.span);
-                if let Some((previous, base)) = inherited.get(&f.name.name) {
+                if let Some((previous, base)) = inherited.get(f.name.name.as_str()) {
                     let (previous, base) = (*previous, base.clone());
                     self.report(
                         file,
                         Problem::DuplicateMethod {
-                            name: f.name.name.clone(),
+                            name: f.name.name.to_string(),
                             previous,
                             inherited_from: Some(base),
                             span: f.name.span,
@@ -470,17 +479,17 @@ impl<'s> Checker<'s> {
                     self.report(
                         file,
                         Problem::OnewayWithResult {
-                            method: f.name.name.clone(),
+                            method: f.name.name.to_string(),
                             oneway,
                             span: ret.span,
                         },
                     );
                 }
                 if let (Some(first), Some(last)) = (f.throws.first(), f.throws.last()) {
-                    let span = Span::new(first.span.start, last.span.end);
+                    let span = Span::new(first.span.start(), last.span.end());
                     self.report(
                         file,
-                        Problem::OnewayWithThrows { method: f.name.name.clone(), oneway, span },
+                        Problem::OnewayWithThrows { method: f.name.name.to_string(), oneway, span },
                     );
                 }
             }
@@ -774,7 +783,7 @@ impl<'s> Checker<'s> {
     /// `const A = B` chains that lead back to the start.
     fn check_const_cycle(&mut self, start: DefRef) {
         let mut current = start;
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         loop {
             let DefinitionKind::Const { value, .. } = &self.def(current).kind else { return };
             let ConstKind::Ident(name) = &value.kind else { return };
@@ -783,7 +792,7 @@ impl<'s> Checker<'s> {
                 let def = self.def(start);
                 self.report(
                     start.file,
-                    Problem::ConstCycle { name: def.name.name.clone(), span: def.name.span },
+                    Problem::ConstCycle { name: def.name.name.to_string(), span: def.name.span },
                 );
                 return;
             }
@@ -803,15 +812,15 @@ impl<'s> Checker<'s> {
                 if !matches!(self.def(start).kind, DefinitionKind::Struct { .. }) {
                     continue;
                 }
-                let mut path = vec![self.def(start).name.name.clone()];
-                let mut visiting = HashSet::new();
+                let mut path = vec![self.def(start).name.name.to_string()];
+                let mut visiting = HashSet::default();
                 if let Some(span) = self.required_path_back(start, start, &mut path, &mut visiting)
                 {
                     // Report each cycle once: at its smallest member.
                     self.report(
                         file,
                         Problem::InfiniteStruct {
-                            name: self.def(start).name.name.clone(),
+                            name: self.def(start).name.name.to_string(),
                             path,
                             span,
                         },
@@ -843,7 +852,7 @@ impl<'s> Checker<'s> {
             path.push(format!("{}.{}", self.def(at).name.name, f.name.name));
             if next == start || self.required_path_back(start, next, path, visiting).is_some() {
                 if next == start {
-                    path.push(self.def(start).name.name.clone());
+                    path.push(self.def(start).name.name.to_string());
                 }
                 // Only the outermost call's span is used: the field of `start`.
                 return Some(f.name.span);
@@ -869,7 +878,7 @@ impl<'s> Checker<'s> {
                 .iter()
                 .filter_map(|h| match h {
                     Header::Namespace { scope, name, .. } => {
-                        Some((scope.name.clone(), name.name.clone()))
+                        Some((scope.name.to_string(), name.name.to_string()))
                     }
                     _ => None,
                 })
@@ -910,7 +919,7 @@ impl<'s> Checker<'s> {
                         let value = v.value.map_or(next, |(x, _)| x);
                         next = value + 1;
                         model::EnumValue {
-                            name: v.name.name.clone(),
+                            name: v.name.name.to_string(),
                             value: value as i32,
                             doc: v.doc.clone(),
                         }
@@ -928,7 +937,7 @@ impl<'s> Checker<'s> {
                 for f in functions {
                     let annotations = annotation_map(&f.annotations);
                     methods.push(model::Method {
-                        name: f.name.name.clone(),
+                        name: f.name.name.to_string(),
                         oneway: f.oneway.is_some(),
                         returns: match &f.returns {
                             Some(t) => Some(self.resolve_type_quiet(file, t)?),
@@ -950,7 +959,7 @@ impl<'s> Checker<'s> {
             }
         };
         Some(model::Definition {
-            name: def.name.name.clone(),
+            name: def.name.name.to_string(),
             doc: def.doc.clone(),
             annotations: annotation_map(&def.annotations),
             kind,
@@ -976,7 +985,7 @@ impl<'s> Checker<'s> {
                 };
                 Some(model::Field {
                     id: i16::try_from(id).ok()?,
-                    name: f.name.name.clone(),
+                    name: f.name.name.to_string(),
                     requiredness: f.requiredness,
                     ty,
                     default,
@@ -1076,7 +1085,9 @@ fn is_type(kind: &DefinitionKind) -> bool {
 fn annotation_map(annotations: &[Annotation]) -> BTreeMap<String, String> {
     annotations
         .iter()
-        .map(|a| (a.key.name.clone(), a.value.as_ref().map(|v| v.0.clone()).unwrap_or_default()))
+        .map(|a| {
+            (a.key.name.to_string(), a.value.as_ref().map(|v| v.0.clone()).unwrap_or_default())
+        })
         .collect()
 }
 
@@ -1134,7 +1145,7 @@ fn is_uuid(s: &str) -> bool {
 pub fn type_text(ty: &TypeExpr) -> String {
     match &ty.kind {
         TypeKind::Base(b) => b.name().to_owned(),
-        TypeKind::Named(n) => n.clone(),
+        TypeKind::Named(n) => n.to_string(),
         TypeKind::List(e) => format!("list<{}>", type_text(e)),
         TypeKind::Set(e) => format!("set<{}>", type_text(e)),
         TypeKind::Map(k, v) => format!("map<{}, {}>", type_text(k), type_text(v)),

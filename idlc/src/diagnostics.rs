@@ -136,7 +136,7 @@ impl Problem {
                 .with_notes(vec!["help: add the closing quote; strings cannot span lines".into()]),
             UnterminatedComment { span } => d
                 .with_message("block comment is never closed")
-                .with_labels(vec![at(&Span::new(span.start, span.start + 2)).with_message("comment starts here")])
+                .with_labels(vec![at(&Span::new(span.start(), span.start() + 2)).with_message("comment starts here")])
                 .with_notes(vec!["help: close it with `*/`".into()]),
             TooDeep { what, limit, span } => d
                 .with_message(format!("{what} nested more than {limit} levels deep"))

@@ -26,8 +26,6 @@ pub use span::{FileId, FileSpan, Span};
 #[derive(Debug)]
 pub struct Compilation {
     pub sources: SourceMap,
-    /// The resolved model; `None` when any file has an error.
-    pub program: Option<model::Program>,
 }
 
 /// Loads `roots` and everything they include (searching `include_dirs` after each
@@ -49,11 +47,16 @@ pub fn compile_text(path: &Path, text: &str, include_dirs: &[PathBuf]) -> Compil
 }
 
 fn finish(mut sources: SourceMap) -> Compilation {
-    let program = check::check(&mut sources);
-    Compilation { sources, program }
+    check::check(&mut sources);
+    Compilation { sources }
 }
 
 impl Compilation {
+    /// The resolved model back ends consume; `None` when any file has an error.
+    pub fn model(&self) -> Option<model::Program> {
+        check::build_model(&self.sources)
+    }
+
     /// Every problem, with the file it is in, in file order then source order.
     pub fn problems(&self) -> Vec<(FileId, &Problem)> {
         let mut out: Vec<(FileId, &Problem)> = Vec::new();

@@ -27,7 +27,7 @@ fn ok_corpus_checks_without_errors() {
     for file in files {
         let c = ferry_idlc::compile(std::slice::from_ref(&file), &include_dirs()).unwrap();
         assert_eq!(c.error_count(), 0, "{}:\n{}", file.display(), c.render_plain());
-        assert!(c.program.is_some(), "{}: no model", file.display());
+        assert!(c.model().is_some(), "{}: no model", file.display());
     }
 }
 
@@ -40,7 +40,7 @@ fn err_corpus_matches_snapshots() {
     for file in files {
         let c = ferry_idlc::compile(std::slice::from_ref(&file), &include_dirs()).unwrap();
         assert!(c.error_count() > 0, "{} reports no error", file.display());
-        assert!(c.program.is_none());
+        assert!(c.model().is_none());
         let rendered = c.render_plain();
         let snapshot = file.with_extension("stderr");
         if update {
@@ -68,7 +68,7 @@ fn the_model_resolves_names_across_includes() {
     let c =
         ferry_idlc::compile(&[PathBuf::from("tests/data/ok/calculator.thrift")], &include_dirs())
             .unwrap();
-    let program = c.program.unwrap();
+    let program = c.model().unwrap();
     let root = &program.files[program.roots[0]];
     let calculator = root.definitions.iter().find(|d| d.name == "Calculator").unwrap();
     let ferry_idlc::model::DefinitionKind::Service { extends, methods } = &calculator.kind else {

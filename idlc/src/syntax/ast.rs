@@ -1,11 +1,13 @@
 //! The syntax tree: what the file says, with a span on everything a diagnostic may point at.
 //! Names are not resolved here; see `resolve`.
 
+pub use smol_str::SmolStr;
+
 use crate::Span;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ident {
-    pub name: String,
+    pub name: SmolStr,
     pub span: Span,
 }
 
@@ -216,7 +218,7 @@ pub struct TypeExpr {
 pub enum TypeKind {
     Base(BaseType),
     /// A name to resolve: a typedef, enum, struct, … possibly `include_name.Type`.
-    Named(String),
+    Named(SmolStr),
     List(Box<TypeExpr>),
     Set(Box<TypeExpr>),
     Map(Box<TypeExpr>, Box<TypeExpr>),
@@ -238,7 +240,7 @@ pub enum ConstKind {
     Str(String),
     Bool(bool),
     /// A reference to a constant or enum value (`MAX`, `Color.RED`, `shared.LIMIT`).
-    Ident(String),
+    Ident(SmolStr),
     List(Vec<ConstExpr>),
     Map(Vec<(ConstExpr, ConstExpr)>),
     Error,

@@ -177,23 +177,32 @@ pub struct Token {
     pub span: Span,
 }
 
-/// Splits `src` into tokens, ending with `Eof`. Never fails.
-pub fn lex(src: &str) -> Vec<Token> {
-    let mut out = Vec::with_capacity(src.len() / 4);
+/// Iterates the tokens of `src`, ending with one `Eof`. Never fails.
+pub fn tokens(src: &str) -> impl Iterator<Item = Token> + '_ {
     let mut lexer = Tok::lexer(src);
-    while let Some(result) = lexer.next() {
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let Some(result) = lexer.next() else {
+            done = true;
+            return Some(Token { kind: Tok::Eof, span: Span::new(src.len(), src.len()) });
+        };
         let range = lexer.span();
-        let span = Span::new(range.start, range.end);
         let kind = match result {
             Ok(kind) => kind,
             // The block-comment callback reports an unterminated comment as an error.
             Err(()) if lexer.slice().starts_with("/*") => Tok::UnterminatedComment,
             Err(()) => Tok::Error,
         };
-        out.push(Token { kind, span });
-    }
-    out.push(Token { kind: Tok::Eof, span: Span::new(src.len(), src.len()) });
-    out
+        Some(Token { kind, span: Span::new(range.start, range.end) })
+    })
+}
+
+/// All tokens of `src`, ending with `Eof`.
+pub fn lex(src: &str) -> Vec<Token> {
+    tokens(src).collect()
 }
 
 impl Tok {

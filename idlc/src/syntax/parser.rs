@@ -5,7 +5,7 @@
 use std::cell::Cell;
 
 use super::ast::*;
-use super::lexer::{lex, Tok, Token};
+use super::lexer::{tokens, Tok};
 use crate::diagnostics::Problem;
 use crate::Span;
 
@@ -35,12 +35,19 @@ const ITEM_START: &[Tok] = &[
     Tok::Service,
 ];
 
+/// A token just consumed.
+struct Bumped {
+    kind: Tok,
+    span: Span,
+}
+
 struct Parser<'s, 'p> {
     src: &'s str,
     /// Significant tokens (no doc comments, no error tokens), ending with `Eof`.
-    tokens: Vec<Token>,
-    /// The doc comment right before each significant token, if any.
-    docs: Vec<Option<String>>,
+    kinds: Vec<Tok>,
+    spans: Vec<Span>,
+    /// Doc comments by the index of the significant token they precede, in order.
+    docs: Vec<(usize, String)>,
     pos: usize,
     /// Steps left before an accidental infinite loop becomes a panic (which fuzzing finds).
     fuel: Cell<u32>,
@@ -50,10 +57,12 @@ struct Parser<'s, 'p> {
 
 impl<'s, 'p> Parser<'s, 'p> {
     fn new(src: &'s str, problems: &'p mut Vec<Problem>) -> Self {
-        let mut tokens = Vec::new();
+        // About one token per 4 bytes of typical IDL; a guess only sizes the first allocation.
+        let mut kinds = Vec::with_capacity(src.len() / 4 + 1);
+        let mut spans = Vec::with_capacity(src.len() / 4 + 1);
         let mut docs = Vec::new();
         let mut pending: Vec<String> = Vec::new();
-        for token in lex(src) {
+        for token in tokens(src) {
             let text = &src[token.span.range()];
             match token.kind {
                 Tok::DocLine => pending.push(text.trim_start_matches('/').trim().to_owned()),
@@ -66,17 +75,16 @@ impl<'s, 'p> Parser<'s, 'p> {
                     if kind == Tok::UnterminatedStr {
                         problems.push(Problem::UnterminatedString { span: token.span });
                     }
-                    tokens.push(token);
-                    docs.push(if pending.is_empty() {
-                        None
-                    } else {
-                        Some(std::mem::take(&mut pending).join("\n"))
-                    });
+                    if !pending.is_empty() {
+                        docs.push((kinds.len(), std::mem::take(&mut pending).join("\n")));
+                    }
+                    kinds.push(kind);
+                    spans.push(token.span);
                 }
             }
         }
-        let fuel = Cell::new((tokens.len() as u32).saturating_mul(16).saturating_add(1024));
-        Parser { src, tokens, docs, pos: 0, fuel, depth: 0, problems }
+        let fuel = Cell::new((kinds.len() as u32).saturating_mul(16).saturating_add(1024));
+        Parser { src, kinds, spans, docs, pos: 0, fuel, depth: 0, problems }
     }
 
     // ---- token access
@@ -85,7 +93,7 @@ impl<'s, 'p> Parser<'s, 'p> {
         let fuel = self.fuel.get();
         assert!(fuel > 0, "parser is stuck at token {}", self.pos);
         self.fuel.set(fuel - 1);
-        self.tokens.get(self.pos + n).map_or(Tok::Eof, |t| t.kind)
+        self.kinds.get(self.pos + n).copied().unwrap_or(Tok::Eof)
     }
 
     fn peek(&self) -> Tok {
@@ -97,14 +105,14 @@ impl<'s, 'p> Parser<'s, 'p> {
     }
 
     fn span(&self) -> Span {
-        self.tokens[self.pos.min(self.tokens.len() - 1)].span
+        self.spans[self.pos.min(self.spans.len() - 1)]
     }
 
     fn prev_end(&self) -> usize {
         if self.pos == 0 {
             0
         } else {
-            self.tokens[self.pos - 1].span.end
+            self.spans[self.pos - 1].end()
         }
     }
 
@@ -113,16 +121,19 @@ impl<'s, 'p> Parser<'s, 'p> {
     }
 
     fn doc(&self) -> Option<String> {
-        self.docs.get(self.pos).cloned().flatten()
+        let i = self.docs.binary_search_by_key(&self.pos, |(at, _)| *at).ok()?;
+        Some(self.docs[i].1.clone())
     }
 
-    fn bump(&mut self) -> Token {
-        let token = self.tokens[self.pos.min(self.tokens.len() - 1)];
-        if token.kind != Tok::Eof {
+    /// Consumes the current token (never `Eof`) and returns it.
+    fn bump(&mut self) -> Bumped {
+        let at = self.pos.min(self.kinds.len() - 1);
+        let bumped = Bumped { kind: self.kinds[at], span: self.spans[at] };
+        if bumped.kind != Tok::Eof {
             self.pos += 1;
             self.fuel.set(self.fuel.get().saturating_add(8));
         }
-        token
+        bumped
     }
 
     fn eat(&mut self, kind: Tok) -> bool {
@@ -214,7 +225,7 @@ impl<'s, 'p> Parser<'s, 'p> {
     fn ident(&mut self, what: &str) -> Option<Ident> {
         if self.at(Tok::Ident) {
             let span = self.bump().span;
-            Some(Ident { name: self.src[span.range()].to_owned(), span })
+            Some(Ident { name: SmolStr::new(&self.src[span.range()]), span })
         } else {
             self.error(what);
             None
@@ -232,7 +243,7 @@ impl<'s, 'p> Parser<'s, 'p> {
     }
 
     fn missing_ident(&self) -> Ident {
-        Ident { name: String::new(), span: Span::new(self.prev_end(), self.prev_end()) }
+        Ident { name: SmolStr::default(), span: Span::new(self.prev_end(), self.prev_end()) }
     }
 
     // ---- items
@@ -254,7 +265,7 @@ impl<'s, 'p> Parser<'s, 'p> {
 
     fn item(&mut self, doc: &mut Document) {
         let docs = self.doc();
-        let start = self.span().start;
+        let start = self.span().start();
         match self.peek() {
             Tok::Include | Tok::CppInclude => {
                 let cpp = self.bump().kind == Tok::CppInclude;
@@ -275,12 +286,12 @@ impl<'s, 'p> Parser<'s, 'p> {
                 self.bump();
                 let scope = if self.at(Tok::Star) {
                     let span = self.bump().span;
-                    Some(Ident { name: "*".to_owned(), span })
+                    Some(Ident { name: SmolStr::new_static("*"), span })
                 } else {
                     self.ident("a namespace scope (a language name or `*`)")
                 };
                 let name = if let Some((name, span)) = self.string() {
-                    Some(Ident { name, span })
+                    Some(Ident { name: name.into(), span })
                 } else if scope.is_some() {
                     self.ident("a namespace name")
                 } else {
@@ -299,7 +310,7 @@ impl<'s, 'p> Parser<'s, 'p> {
                 let keyword = self.bump().span;
                 let keyword_text = self.src[keyword.range()].to_owned();
                 let name = if let Some((name, span)) = self.string() {
-                    Some(Ident { name, span })
+                    Some(Ident { name: name.into(), span })
                 } else {
                     self.ident("a namespace name")
                 };
@@ -314,7 +325,7 @@ impl<'s, 'p> Parser<'s, 'p> {
                         span: Span::new(start, self.prev_end()),
                     });
                     let scope = Ident {
-                        name: old_namespace_scope(&keyword_text).to_owned(),
+                        name: SmolStr::new_static(old_namespace_scope(&keyword_text)),
                         span: keyword,
                     };
                     doc.headers.push(Header::Namespace {
@@ -532,7 +543,7 @@ impl<'s, 'p> Parser<'s, 'p> {
 
     fn function(&mut self) -> Option<Function> {
         let doc = self.doc();
-        let start = self.span().start;
+        let start = self.span().start();
         let oneway = match self.peek() {
             Tok::Oneway => Some(self.bump().span),
             Tok::Async => {
@@ -562,7 +573,7 @@ impl<'s, 'p> Parser<'s, 'p> {
                 self.problems.push(Problem::Expected {
                     expected: "a return type or `void` before the method name".to_owned(),
                     found: "the method's name",
-                    found_text: name.clone(),
+                    found_text: name.to_string(),
                     span: *span,
                 });
                 Ident { name: name.clone(), span: *span }
@@ -629,7 +640,7 @@ impl<'s, 'p> Parser<'s, 'p> {
 
     fn field(&mut self, close: Tok) -> Option<Field> {
         let doc = self.doc();
-        let start = self.span().start;
+        let start = self.span().start();
         let id = if self.at(Tok::Int) && self.nth(1) == Tok::Colon {
             let span = self.bump().span;
             self.bump();
@@ -706,7 +717,7 @@ impl<'s, 'p> Parser<'s, 'p> {
             let t = self.peek();
             if t == Tok::Ident || is_keyword(t) {
                 let span = self.bump().span;
-                let key = Ident { name: self.src[span.range()].to_owned(), span };
+                let key = Ident { name: SmolStr::new(&self.src[span.range()]), span };
                 let value = if self.eat(Tok::Eq) {
                     let v = self.string();
                     if v.is_none() {
@@ -728,7 +739,7 @@ impl<'s, 'p> Parser<'s, 'p> {
     }
 
     fn type_expr(&mut self) -> TypeExpr {
-        let start = self.span().start;
+        let start = self.span().start();
         if self.depth >= MAX_NESTING {
             self.problems.push(Problem::TooDeep {
                 what: "type",
@@ -758,7 +769,7 @@ impl<'s, 'p> Parser<'s, 'p> {
                         }
                         TypeKind::Base(base)
                     }
-                    None => TypeKind::Named(text.to_owned()),
+                    None => TypeKind::Named(SmolStr::new(text)),
                 }
             }
             Tok::List => {
@@ -857,7 +868,7 @@ impl<'s, 'p> Parser<'s, 'p> {
             }
             Tok::Ident => {
                 self.bump();
-                ConstKind::Ident(self.src[span.range()].to_owned())
+                ConstKind::Ident(SmolStr::new(&self.src[span.range()]))
             }
             Tok::LBracket => {
                 self.bump();
@@ -908,7 +919,7 @@ impl<'s, 'p> Parser<'s, 'p> {
                 ConstKind::Error
             }
         };
-        ConstExpr { kind, span: Span::new(span.start, self.prev_end().max(span.start)) }
+        ConstExpr { kind, span: Span::new(span.start(), self.prev_end().max(span.start())) }
     }
 }
 
