@@ -646,7 +646,7 @@ impl<'s> Checker<'s> {
                                 self.report(file, wrong("a quoted field name".into(), key));
                                 continue;
                             };
-                            match fields.iter().find(|f| &f.name.name == field_name) {
+                            match fields.iter().find(|f| f.name.name == field_name) {
                                 Some(field) => {
                                     if let Some(ft) =
                                         self.resolve_type_quiet(struct_file, &field.ty)
@@ -1042,7 +1042,7 @@ impl<'s> Checker<'s> {
                     let mut out = Vec::new();
                     for (a, b) in entries {
                         let ConstKind::Str(name) = &a.kind else { return None };
-                        let field = fields.iter().find(|f| &f.name.name == name)?;
+                        let field = fields.iter().find(|f| f.name.name == name)?;
                         let ft = self.resolve_type_quiet(struct_file, &field.ty)?;
                         out.push((Value::Str(name.clone()), self.build_value(file, &ft, b)?));
                     }
