@@ -1,0 +1,478 @@
+//! Frames: the unit every Ferry connection carries (normative: spec/protocol.md § Frames).
+//! Pure functions over byte slices; no I/O.
+
+use std::fmt;
+
+/// Protocol version spoken by this implementation.
+pub const VERSION: u8 = 1;
+
+/// Bytes of the fixed header, including the length prefix.
+pub const HEADER_LEN: usize = 34;
+
+/// What a frame is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Kind {
+    Hello = 1,
+    HelloAck = 2,
+    Request = 3,
+    Response = 4,
+    Error = 5,
+    Cancel = 6,
+    Ping = 7,
+    Pong = 8,
+    GoAway = 9,
+}
+
+impl Kind {
+    fn from_u8(v: u8) -> Option<Kind> {
+        Some(match v {
+            1 => Kind::Hello,
+            2 => Kind::HelloAck,
+            3 => Kind::Request,
+            4 => Kind::Response,
+            5 => Kind::Error,
+            6 => Kind::Cancel,
+            7 => Kind::Ping,
+            8 => Kind::Pong,
+            9 => Kind::GoAway,
+            _ => return None,
+        })
+    }
+}
+
+/// Flag: the method may be re-executed after an unknown outcome (`ferry.idempotent`).
+pub const FLAG_IDEMPOTENT: u16 = 1;
+/// Flag: the caller wants no response (`oneway`).
+pub const FLAG_ONEWAY: u16 = 2;
+/// Flag (requests): this is a retry of a call id sent before, perhaps on another connection.
+pub const FLAG_RETRY: u16 = 4;
+
+/// The fixed part of a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    pub kind: Kind,
+    pub flags: u16,
+    /// The call's sequence number in its client's session (0 for connection-level frames).
+    pub call_id: u64,
+    /// Requests: every call id below this has its outcome received by the client, so the
+    /// server may forget their completion records.
+    pub ack: u64,
+    pub method: u32,
+    /// Requests: time left until the caller's deadline, in microseconds (`u32::MAX` means
+    /// "at least 71 minutes"). Never an absolute time: clocks differ between machines.
+    pub deadline_us: u32,
+}
+
+impl Header {
+    /// A header of `kind` with every other field zero.
+    pub fn new(kind: Kind) -> Self {
+        Header { kind, flags: 0, call_id: 0, ack: 0, method: 0, deadline_us: 0 }
+    }
+}
+
+/// A decoded frame, borrowing its metadata and payload from the read buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Frame<'a> {
+    pub header: Header,
+    /// Encoded metadata: see [`metadata`].
+    pub metadata: &'a [u8],
+    pub payload: &'a [u8],
+}
+
+/// Why bytes from a peer are not a valid frame. The connection is closed after it: a peer
+/// that breaks framing cannot be resynchronised.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProtocolError {
+    /// The length prefix exceeds the negotiated maximum: refused before buffering it.
+    FrameTooLarge {
+        len: usize,
+        max: usize,
+    },
+    /// A frame shorter than its own header.
+    FrameTooShort {
+        len: usize,
+    },
+    UnsupportedVersion {
+        version: u8,
+    },
+    UnknownKind {
+        kind: u8,
+    },
+    /// Metadata length runs past the frame, or a metadata entry is malformed.
+    BadMetadata,
+    /// A frame that is not allowed in the connection's current state.
+    Unexpected {
+        kind: Kind,
+        state: &'static str,
+    },
+    /// A handshake payload of the wrong size or content.
+    BadHandshake,
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtocolError::FrameTooLarge { len, max } => {
+                write!(f, "frame of {len} bytes exceeds the limit of {max}")
+            }
+            ProtocolError::FrameTooShort { len } => {
+                write!(f, "frame of {len} bytes is shorter than its header")
+            }
+            ProtocolError::UnsupportedVersion { version } => {
+                write!(
+                    f,
+                    "protocol version {version} is not supported (this side speaks {VERSION})"
+                )
+            }
+            ProtocolError::UnknownKind { kind } => write!(f, "unknown frame kind {kind}"),
+            ProtocolError::BadMetadata => f.write_str("malformed frame metadata"),
+            ProtocolError::Unexpected { kind, state } => {
+                write!(f, "{kind:?} frame is not allowed {state}")
+            }
+            ProtocolError::BadHandshake => f.write_str("malformed handshake"),
+        }
+    }
+}
+
+impl std::error::Error for ProtocolError {}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(a)
+}
+
+/// Decodes the first frame in `buf`: `Ok(None)` if more bytes are needed, else the frame
+/// and how many bytes it took. The length prefix is checked against `max_frame` as soon as
+/// its 4 bytes arrive, so an oversized frame is refused before anything is buffered for it.
+pub fn decode(buf: &[u8], max_frame: usize) -> Result<Option<(Frame<'_>, usize)>, ProtocolError> {
+    if buf.len() < 4 {
+        return Ok(None);
+    }
+    let len = u32_at(buf, 0) as usize;
+    if len > max_frame {
+        return Err(ProtocolError::FrameTooLarge { len, max: max_frame });
+    }
+    if len < HEADER_LEN - 4 {
+        return Err(ProtocolError::FrameTooShort { len });
+    }
+    if buf.len() < 4 + len {
+        return Ok(None);
+    }
+    let b = &buf[..4 + len];
+    if b[4] != VERSION {
+        return Err(ProtocolError::UnsupportedVersion { version: b[4] });
+    }
+    let kind = Kind::from_u8(b[5]).ok_or(ProtocolError::UnknownKind { kind: b[5] })?;
+    let header = Header {
+        kind,
+        flags: u16_at(b, 6),
+        call_id: u64_at(b, 8),
+        ack: u64_at(b, 16),
+        method: u32_at(b, 24),
+        deadline_us: u32_at(b, 28),
+    };
+    let meta_len = u16_at(b, 32) as usize;
+    let rest = &b[HEADER_LEN..];
+    if meta_len > rest.len() {
+        return Err(ProtocolError::BadMetadata);
+    }
+    let (metadata, payload) = rest.split_at(meta_len);
+    metadata::validate(metadata)?;
+    Ok(Some((Frame { header, metadata, payload }, 4 + len)))
+}
+
+/// Appends a frame's header to `out` and returns a mark for [`finish`]. The caller then
+/// appends the metadata (see [`metadata::push`]) and the payload directly, with no copy.
+pub fn begin(out: &mut Vec<u8>, h: &Header) -> usize {
+    let mark = out.len();
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.push(VERSION);
+    out.push(h.kind as u8);
+    out.extend_from_slice(&h.flags.to_le_bytes());
+    out.extend_from_slice(&h.call_id.to_le_bytes());
+    out.extend_from_slice(&h.ack.to_le_bytes());
+    out.extend_from_slice(&h.method.to_le_bytes());
+    out.extend_from_slice(&h.deadline_us.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    mark
+}
+
+/// Records the metadata length: call after pushing all metadata, before the payload.
+pub fn end_metadata(out: &mut [u8], mark: usize) {
+    let meta_len = out.len() - mark - HEADER_LEN;
+    // Metadata beyond 64 KiB is refused when it is added (`metadata::push`).
+    let meta_len = u16::try_from(meta_len).unwrap_or(u16::MAX);
+    out[mark + 32..mark + 34].copy_from_slice(&meta_len.to_le_bytes());
+}
+
+/// Writes the length prefix of the frame started at `mark`.
+pub fn finish(out: &mut [u8], mark: usize) {
+    let len = (out.len() - mark - 4) as u32;
+    out[mark..mark + 4].copy_from_slice(&len.to_le_bytes());
+}
+
+/// Appends a whole frame with no metadata.
+pub fn push(out: &mut Vec<u8>, h: &Header, payload: &[u8]) {
+    let mark = begin(out, h);
+    out.extend_from_slice(payload);
+    finish(out, mark);
+}
+
+/// Metadata: key/value pairs (`u8` key length, key, `u16` value length, value), at most
+/// 64 KiB in all. Keys are ASCII; values are bytes.
+pub mod metadata {
+    use super::ProtocolError;
+
+    /// Checks that `bytes` is a well-formed sequence of entries.
+    pub fn validate(bytes: &[u8]) -> Result<(), ProtocolError> {
+        iter(bytes).try_for_each(|e| e.map(drop))
+    }
+
+    /// Iterates the entries; a malformed tail yields one error.
+    pub fn iter(mut bytes: &[u8]) -> impl Iterator<Item = Result<(&[u8], &[u8]), ProtocolError>> {
+        std::iter::from_fn(move || {
+            if bytes.is_empty() {
+                return None;
+            }
+            let entry = (|| {
+                let klen = *bytes.first()? as usize;
+                let key = bytes.get(1..1 + klen)?;
+                let vlen_at = 1 + klen;
+                let vlen =
+                    u16::from_le_bytes([*bytes.get(vlen_at)?, *bytes.get(vlen_at + 1)?]) as usize;
+                let value = bytes.get(vlen_at + 2..vlen_at + 2 + vlen)?;
+                Some((key, value, vlen_at + 2 + vlen))
+            })();
+            match entry {
+                Some((k, v, used)) => {
+                    bytes = &bytes[used..];
+                    Some(Ok((k, v)))
+                }
+                None => {
+                    bytes = &[];
+                    Some(Err(ProtocolError::BadMetadata))
+                }
+            }
+        })
+    }
+
+    /// Appends one entry; `false` (nothing written) if the key or value is too long.
+    pub fn push(out: &mut Vec<u8>, key: &str, value: &[u8]) -> bool {
+        let (Ok(klen), Ok(vlen)) = (u8::try_from(key.len()), u16::try_from(value.len())) else {
+            return false;
+        };
+        out.push(klen);
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(&vlen.to_le_bytes());
+        out.extend_from_slice(value);
+        true
+    }
+}
+
+/// Error codes carried by `Error` frames (spec/protocol.md § Errors).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u16)]
+pub enum ErrorCode {
+    /// The server's queue is full; the handler did not run. Safe to retry later.
+    Overloaded = 1,
+    /// The deadline passed before the handler started; it did not run.
+    DeadlineExceeded = 2,
+    /// No handler is registered for the method id; it did not run.
+    UnknownMethod = 3,
+    /// The peer broke the protocol; the connection closes.
+    Protocol = 4,
+    /// The call was cancelled before its handler started.
+    Cancelled = 5,
+    /// The server holds too many unacknowledged completion records for this client; the
+    /// call was refused before running. Acknowledge earlier calls, then retry.
+    TooManyOutstanding = 6,
+    /// The server is shutting down and refused the call before running it.
+    ShuttingDown = 7,
+    /// The handler panicked or failed outside the application's error type: outcome of
+    /// side effects unknown.
+    Internal = 8,
+}
+
+impl ErrorCode {
+    pub fn from_u16(v: u16) -> Option<ErrorCode> {
+        Some(match v {
+            1 => ErrorCode::Overloaded,
+            2 => ErrorCode::DeadlineExceeded,
+            3 => ErrorCode::UnknownMethod,
+            4 => ErrorCode::Protocol,
+            5 => ErrorCode::Cancelled,
+            6 => ErrorCode::TooManyOutstanding,
+            7 => ErrorCode::ShuttingDown,
+            8 => ErrorCode::Internal,
+            _ => return None,
+        })
+    }
+
+    /// Whether the handler certainly did not run (so any call may be retried).
+    pub fn not_executed(self) -> bool {
+        !matches!(self, ErrorCode::Internal | ErrorCode::Protocol)
+    }
+}
+
+/// Payload of an `Error` frame: the code, then a UTF-8 message.
+pub fn error_payload(code: ErrorCode, message: &str) -> Vec<u8> {
+    let mut p = Vec::with_capacity(2 + message.len());
+    p.extend_from_slice(&(code as u16).to_le_bytes());
+    p.extend_from_slice(message.as_bytes());
+    p
+}
+
+/// Parses an `Error` frame's payload.
+pub fn parse_error(payload: &[u8]) -> (Option<ErrorCode>, String) {
+    if payload.len() < 2 {
+        return (None, String::new());
+    }
+    let code = ErrorCode::from_u16(u16_at(payload, 0));
+    (code, String::from_utf8_lossy(&payload[2..]).into_owned())
+}
+
+/// `Hello` (client → server): the client's 128-bit id and the largest frame it accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hello {
+    pub client_id: u128,
+    pub max_frame: u32,
+}
+
+/// `HelloAck` (server → client): the server's incarnation (new at every start), its frame
+/// limit, and how many calls a client may have in flight / unacknowledged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HelloAck {
+    pub incarnation: u128,
+    pub max_frame: u32,
+    pub max_in_flight: u32,
+    pub max_records: u32,
+}
+
+impl Hello {
+    pub fn encode(&self) -> [u8; 20] {
+        let mut b = [0u8; 20];
+        b[..16].copy_from_slice(&self.client_id.to_le_bytes());
+        b[16..].copy_from_slice(&self.max_frame.to_le_bytes());
+        b
+    }
+
+    pub fn decode(p: &[u8]) -> Result<Hello, ProtocolError> {
+        if p.len() != 20 {
+            return Err(ProtocolError::BadHandshake);
+        }
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&p[..16]);
+        Ok(Hello { client_id: u128::from_le_bytes(id), max_frame: u32_at(p, 16) })
+    }
+}
+
+impl HelloAck {
+    pub fn encode(&self) -> [u8; 28] {
+        let mut b = [0u8; 28];
+        b[..16].copy_from_slice(&self.incarnation.to_le_bytes());
+        b[16..20].copy_from_slice(&self.max_frame.to_le_bytes());
+        b[20..24].copy_from_slice(&self.max_in_flight.to_le_bytes());
+        b[24..].copy_from_slice(&self.max_records.to_le_bytes());
+        b
+    }
+
+    pub fn decode(p: &[u8]) -> Result<HelloAck, ProtocolError> {
+        if p.len() != 28 {
+            return Err(ProtocolError::BadHandshake);
+        }
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&p[..16]);
+        Ok(HelloAck {
+            incarnation: u128::from_le_bytes(id),
+            max_frame: u32_at(p, 16),
+            max_in_flight: u32_at(p, 20),
+            max_records: u32_at(p, 24),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Header {
+        Header {
+            kind: Kind::Request,
+            flags: FLAG_IDEMPOTENT,
+            call_id: 7,
+            ack: 3,
+            method: 42,
+            deadline_us: 250_000,
+        }
+    }
+
+    #[test]
+    fn frames_round_trip_with_metadata_and_payload() {
+        let mut out = Vec::new();
+        let mark = begin(&mut out, &sample());
+        assert!(metadata::push(&mut out, "trace", b"abc"));
+        end_metadata(&mut out, mark);
+        out.extend_from_slice(b"payload");
+        finish(&mut out, mark);
+        let (frame, used) = decode(&out, 1024).unwrap().unwrap();
+        assert_eq!(used, out.len());
+        assert_eq!(frame.header, sample());
+        assert_eq!(frame.payload, b"payload");
+        let entries: Vec<_> = metadata::iter(frame.metadata).collect::<Result<_, _>>().unwrap();
+        assert_eq!(entries, vec![(&b"trace"[..], &b"abc"[..])]);
+    }
+
+    #[test]
+    fn partial_frames_wait_for_more_bytes() {
+        let mut out = Vec::new();
+        push(&mut out, &sample(), b"xyz");
+        for cut in 0..out.len() {
+            assert_eq!(decode(&out[..cut], 1024), Ok(None), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn oversized_frames_are_refused_from_the_length_alone() {
+        let huge = (1u32 << 30).to_le_bytes();
+        assert_eq!(
+            decode(&huge, 1 << 20),
+            Err(ProtocolError::FrameTooLarge { len: 1 << 30, max: 1 << 20 })
+        );
+    }
+
+    #[test]
+    fn malformed_frames_are_errors() {
+        let mut out = Vec::new();
+        push(&mut out, &sample(), b"");
+        let mut bad = out.clone();
+        bad[4] = 9;
+        assert_eq!(decode(&bad, 1024), Err(ProtocolError::UnsupportedVersion { version: 9 }));
+        let mut bad = out.clone();
+        bad[5] = 77;
+        assert_eq!(decode(&bad, 1024), Err(ProtocolError::UnknownKind { kind: 77 }));
+        let mut bad = out.clone();
+        bad[32] = 200;
+        assert_eq!(decode(&bad, 1024), Err(ProtocolError::BadMetadata));
+        assert_eq!(
+            decode(&[3, 0, 0, 0, 1, 1, 0], 1024),
+            Err(ProtocolError::FrameTooShort { len: 3 })
+        );
+    }
+
+    #[test]
+    fn handshakes_round_trip() {
+        let h = Hello { client_id: u128::MAX - 5, max_frame: 1 << 20 };
+        assert_eq!(Hello::decode(&h.encode()), Ok(h));
+        let a = HelloAck { incarnation: 99, max_frame: 4096, max_in_flight: 64, max_records: 1024 };
+        assert_eq!(HelloAck::decode(&a.encode()), Ok(a));
+        assert_eq!(Hello::decode(&[1, 2]), Err(ProtocolError::BadHandshake));
+    }
+}

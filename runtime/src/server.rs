@@ -1,0 +1,828 @@
+//! The server: one mio event loop thread owning the listener and every connection, and a
+//! crossbeam worker pool behind a bounded queue. Shape of mio's `tcp_server` example: a
+//! token per connection, each `Connection` owning its socket and buffers, reads until
+//! `WouldBlock`, then frames handled, then writes batched into one buffer per connection.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use crate::protocol::{self, ErrorCode, Frame, Header, HelloAck, Kind, ProtocolError};
+use crate::records::{Begin, RecordStore, StoredReply, Waiter};
+use crate::service::{Context, Method, Service};
+use crate::timers::Timers;
+
+const LISTENER: Token = Token(0);
+const WAKER: Token = Token(1);
+const FIRST_CONNECTION: usize = 2;
+/// Bytes read per `read` call.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Server limits. Every default is documented in spec/protocol.md § Limits.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Worker threads for handlers not marked inline. Default: available parallelism.
+    pub workers: usize,
+    /// Requests waiting for a worker; when full, new requests get `Overloaded` at once.
+    /// Default: 1024.
+    pub queue_capacity: usize,
+    /// Largest frame accepted, checked from the length prefix before buffering. Default 8 MiB.
+    pub max_frame: usize,
+    /// Connections held at once; further ones are closed on accept. Default: 16 384.
+    pub max_connections: usize,
+    /// Calls in flight per connection; more get `Overloaded`. Default: 1024.
+    pub max_in_flight_per_connection: usize,
+    /// A connection with no traffic and no call in flight is closed after this. Default 5 min.
+    pub idle_timeout: Duration,
+    /// A connection must complete the handshake within this (slowloris). Default: 5 s.
+    pub handshake_timeout: Duration,
+    /// Unacknowledged completion records per client; at the cap new calls from that client
+    /// are refused with `TooManyOutstanding` (records are never dropped). Default: 4096.
+    pub max_records_per_client: usize,
+    /// Records of a client idle this long are forgotten. Default: 10 min.
+    pub client_lease: Duration,
+    /// How long shutdown waits for calls in flight. Default: 10 s.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            queue_capacity: 1024,
+            max_frame: 8 * 1024 * 1024,
+            max_connections: 16_384,
+            max_in_flight_per_connection: 1024,
+            idle_timeout: Duration::from_secs(300),
+            handshake_timeout: Duration::from_secs(5),
+            max_records_per_client: 4096,
+            client_lease: Duration::from_secs(600),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A running server. Dropping it shuts it down gracefully.
+#[derive(Debug)]
+pub struct Server {
+    addr: SocketAddr,
+    incarnation: u128,
+    shared: Arc<Shared>,
+    event_loop: Option<JoinHandle<()>>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    shutdown: AtomicBool,
+    waker: Waker,
+}
+
+impl Server {
+    /// Binds `addr` (use port 0 for any free port) and starts serving `service`.
+    pub fn bind(addr: SocketAddr, service: Service, config: ServerConfig) -> io::Result<Server> {
+        let poll = Poll::new()?;
+        let mut listener = TcpListener::bind(addr)?;
+        poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+        let waker = Waker::new(poll.registry(), WAKER)?;
+        let shared = Arc::new(Shared { shutdown: AtomicBool::new(false), waker });
+        let addr = listener.local_addr()?;
+        let incarnation = crate::random_u128();
+
+        let (jobs_tx, jobs_rx) = bounded::<Job>(config.queue_capacity.max(1));
+        // Every job yields exactly one completion and jobs are bounded, so this bound is
+        // never reached by workers; inline completions do not use the channel.
+        let (done_tx, done_rx) = bounded::<Done>(config.queue_capacity.max(1) + config.workers + 1);
+        let mut workers = Vec::new();
+        for i in 0..config.workers.max(1) {
+            let (jobs_rx, done_tx, shared) =
+                (jobs_rx.clone(), done_tx.clone(), Arc::clone(&shared));
+            workers.push(std::thread::Builder::new().name(format!("ferry-worker-{i}")).spawn(
+                move || {
+                    for job in jobs_rx {
+                        let done = job.run();
+                        if done_tx.send(done).is_err() {
+                            break;
+                        }
+                        // A failed wake means the loop is gone; nothing is waiting.
+                        let _ = shared.waker.wake();
+                    }
+                },
+            )?);
+        }
+        let mut lp = Loop {
+            poll,
+            listener: Some(listener),
+            conns: HashMap::new(),
+            next_token: FIRST_CONNECTION,
+            records: RecordStore::new(config.max_records_per_client, config.client_lease),
+            timers: Timers::default(),
+            jobs_tx: Some(jobs_tx),
+            done_rx,
+            cancels: HashMap::new(),
+            in_flight: 0,
+            draining_until: None,
+            service,
+            config,
+            incarnation,
+            shared: Arc::clone(&shared),
+            dirty: Vec::new(),
+            workers,
+        };
+        let event_loop =
+            std::thread::Builder::new().name("ferry-server".into()).spawn(move || {
+                if let Err(e) = lp.run() {
+                    log::error!("server event loop failed: {e}");
+                }
+            })?;
+        log::info!("serving on {addr}, incarnation {incarnation:032x}");
+        Ok(Server { addr, incarnation, shared, event_loop: Some(event_loop) })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The random id of this server start; clients use it to detect a restart.
+    pub fn incarnation(&self) -> u128 {
+        self.incarnation
+    }
+
+    /// Stops accepting, tells clients to go away, lets calls in flight finish (within the
+    /// grace period) and flushes their replies, then closes everything.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        self.shared.shutdown.store(true, Ordering::SeqCst);
+        let _ = self.shared.waker.wake();
+        if let Some(t) = self.event_loop.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A request handed to a worker.
+struct Job {
+    conn: usize,
+    client: u128,
+    call_id: u64,
+    oneway: bool,
+    method: Method,
+    payload: Vec<u8>,
+    ctx: Context,
+}
+
+/// A finished request on its way back to the loop.
+struct Done {
+    conn: usize,
+    client: u128,
+    call_id: u64,
+    oneway: bool,
+    outcome: Outcome,
+}
+
+enum Outcome {
+    Reply(Vec<u8>),
+    /// The handler ran and failed, or panicked: the outcome of its effects is unknown.
+    Failed(String),
+    /// The handler never ran.
+    NotRun(ErrorCode, &'static str),
+}
+
+impl Job {
+    fn run(self) -> Done {
+        let outcome = if self.ctx.is_cancelled() {
+            if Instant::now() >= self.ctx.deadline {
+                Outcome::NotRun(
+                    ErrorCode::DeadlineExceeded,
+                    "deadline passed before the handler started",
+                )
+            } else {
+                Outcome::NotRun(ErrorCode::Cancelled, "cancelled before the handler started")
+            }
+        } else {
+            match catch_unwind(AssertUnwindSafe(|| (self.method.handler)(&self.ctx, &self.payload)))
+            {
+                Ok(Ok(reply)) => Outcome::Reply(reply),
+                Ok(Err(e)) => Outcome::Failed(e.message),
+                Err(_) => Outcome::Failed("handler panicked".into()),
+            }
+        };
+        Done {
+            conn: self.conn,
+            client: self.client,
+            call_id: self.call_id,
+            oneway: self.oneway,
+            outcome,
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum State {
+    AwaitHello,
+    Ready {
+        client: u128,
+    },
+    /// Write what is buffered, then close.
+    Closing,
+}
+
+/// One client connection: its socket, buffers and protocol state.
+struct Connection {
+    socket: TcpStream,
+    peer: SocketAddr,
+    inbuf: Vec<u8>,
+    outbuf: Vec<u8>,
+    state: State,
+    last_active: Instant,
+    in_flight: usize,
+    interest: Interest,
+    /// Reading stopped because too much output is waiting for the peer.
+    read_paused: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    /// Check a connection's handshake or idle deadline.
+    Connection(usize),
+    /// Forget clients whose lease expired.
+    ExpireRecords,
+    /// The shutdown grace period ended.
+    GraceOver,
+}
+
+struct Loop {
+    poll: Poll,
+    listener: Option<TcpListener>,
+    conns: HashMap<usize, Connection>,
+    next_token: usize,
+    records: RecordStore,
+    timers: Timers<Timer>,
+    jobs_tx: Option<Sender<Job>>,
+    done_rx: Receiver<Done>,
+    /// Cancellation flags of calls queued or running, by (client, call id).
+    cancels: HashMap<(u128, u64), Arc<AtomicBool>>,
+    /// Calls dispatched and not yet completed, over all connections.
+    in_flight: usize,
+    draining_until: Option<Instant>,
+    service: Service,
+    config: ServerConfig,
+    incarnation: u128,
+    shared: Arc<Shared>,
+    /// Connections with output to flush or interest to update after this turn.
+    dirty: Vec<usize>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Loop {
+    fn run(&mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        self.timers.add(Instant::now() + self.config.client_lease / 4, Timer::ExpireRecords);
+        loop {
+            let timeout = self.timers.timeout(Instant::now(), Duration::from_secs(3600));
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.accept(),
+                    WAKER => {}
+                    Token(t) => {
+                        // Spurious events are possible (mio docs): handlers tolerate them.
+                        if event.is_readable() || event.is_read_closed() || event.is_error() {
+                            self.on_readable(t);
+                        }
+                        if event.is_writable() {
+                            self.dirty.push(t);
+                        }
+                    }
+                }
+            }
+            self.drain_completions();
+            self.fire_timers();
+            if self.shared.shutdown.load(Ordering::SeqCst) && self.draining_until.is_none() {
+                self.begin_shutdown();
+            }
+            self.flush_dirty();
+            if let Some(until) = self.draining_until {
+                let flushed = self.conns.values().all(|c| c.outbuf.is_empty());
+                if (self.in_flight == 0 && flushed) || Instant::now() >= until {
+                    break;
+                }
+            }
+        }
+        self.finish_shutdown();
+        Ok(())
+    }
+
+    fn accept(&mut self) {
+        loop {
+            let Some(listener) = self.listener.as_ref() else { return };
+            match listener.accept() {
+                Ok((mut socket, peer)) => {
+                    if self.conns.len() >= self.config.max_connections {
+                        log::warn!(
+                            "refusing {peer}: {} connections is the limit",
+                            self.config.max_connections
+                        );
+                        continue; // dropping the socket closes it
+                    }
+                    // Small frames must not wait for Nagle: latency is the product.
+                    let _ = socket.set_nodelay(true);
+                    let token = self.next_token;
+                    self.next_token += 1;
+                    if let Err(e) =
+                        self.poll.registry().register(&mut socket, Token(token), Interest::READABLE)
+                    {
+                        log::warn!("cannot register {peer}: {e}");
+                        continue;
+                    }
+                    let now = Instant::now();
+                    self.timers.add(now + self.config.handshake_timeout, Timer::Connection(token));
+                    self.conns.insert(
+                        token,
+                        Connection {
+                            socket,
+                            peer,
+                            inbuf: Vec::new(),
+                            outbuf: Vec::new(),
+                            state: State::AwaitHello,
+                            last_active: now,
+                            in_flight: 0,
+                            interest: Interest::READABLE,
+                            read_paused: false,
+                        },
+                    );
+                    log::debug!("accepted {peer} as connection {token}");
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // E.g. EMFILE: keep serving the connections we have.
+                    log::warn!("accept failed: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn on_readable(&mut self, token: usize) {
+        let Some(mut conn) = self.conns.remove(&token) else { return };
+        let mut closed = false;
+        // Stop reading while the peer does not read its replies (bounded output).
+        let out_limit = 2 * self.config.max_frame + READ_CHUNK;
+        conn.read_paused = false;
+        while conn.state != State::Closing {
+            if conn.outbuf.len() >= out_limit {
+                conn.read_paused = true;
+                break;
+            }
+            let len = conn.inbuf.len();
+            conn.inbuf.resize(len + READ_CHUNK, 0);
+            match conn.socket.read(&mut conn.inbuf[len..]) {
+                Ok(0) => {
+                    conn.inbuf.truncate(len);
+                    closed = true;
+                    break;
+                }
+                Ok(n) => {
+                    conn.inbuf.truncate(len + n);
+                    conn.last_active = Instant::now();
+                    if let Err(e) = self.handle_input(token, &mut conn) {
+                        log::warn!("closing {}: {e}", conn.peer);
+                        let payload = protocol::error_payload(ErrorCode::Protocol, &e.to_string());
+                        protocol::push(&mut conn.outbuf, &Header::new(Kind::Error), &payload);
+                        conn.state = State::Closing;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    conn.inbuf.truncate(len);
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => conn.inbuf.truncate(len),
+                Err(e) => {
+                    conn.inbuf.truncate(len);
+                    log::debug!("read from {} failed: {e}", conn.peer);
+                    closed = true;
+                    break;
+                }
+            }
+        }
+        if closed {
+            self.close(token, conn);
+        } else {
+            self.conns.insert(token, conn);
+            self.dirty.push(token);
+        }
+    }
+
+    /// Handles every complete frame in the connection's input buffer.
+    fn handle_input(&mut self, token: usize, conn: &mut Connection) -> Result<(), ProtocolError> {
+        let input = std::mem::take(&mut conn.inbuf);
+        let mut used = 0;
+        let result = loop {
+            match protocol::decode(&input[used..], self.config.max_frame) {
+                Ok(Some((frame, n))) => {
+                    used += n;
+                    if let Err(e) = self.handle_frame(token, conn, frame) {
+                        break Err(e);
+                    }
+                    if conn.state == State::Closing {
+                        break Ok(());
+                    }
+                }
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+        };
+        conn.inbuf = input;
+        conn.inbuf.drain(..used);
+        result
+    }
+
+    fn handle_frame(
+        &mut self,
+        token: usize,
+        conn: &mut Connection,
+        frame: Frame<'_>,
+    ) -> Result<(), ProtocolError> {
+        let h = frame.header;
+        match (&conn.state, h.kind) {
+            (State::AwaitHello, Kind::Hello) => {
+                let hello = protocol::Hello::decode(frame.payload)?;
+                let ack = HelloAck {
+                    incarnation: self.incarnation,
+                    max_frame: u32::try_from(self.config.max_frame).unwrap_or(u32::MAX),
+                    max_in_flight: u32::try_from(self.config.max_in_flight_per_connection)
+                        .unwrap_or(u32::MAX),
+                    max_records: u32::try_from(self.config.max_records_per_client)
+                        .unwrap_or(u32::MAX),
+                };
+                protocol::push(&mut conn.outbuf, &Header::new(Kind::HelloAck), &ack.encode());
+                conn.state = State::Ready { client: hello.client_id };
+                self.timers
+                    .add(conn.last_active + self.config.idle_timeout, Timer::Connection(token));
+                if self.draining_until.is_some() {
+                    protocol::push(&mut conn.outbuf, &Header::new(Kind::GoAway), &[]);
+                }
+                Ok(())
+            }
+            (State::AwaitHello, kind) => {
+                Err(ProtocolError::Unexpected { kind, state: "before the handshake" })
+            }
+            (State::Ready { .. }, Kind::Hello) => {
+                Err(ProtocolError::Unexpected { kind: Kind::Hello, state: "after the handshake" })
+            }
+            (State::Ready { client }, Kind::Request) => {
+                let client = *client;
+                self.handle_request(token, conn, client, frame);
+                Ok(())
+            }
+            (State::Ready { client }, Kind::Cancel) => {
+                if let Some(flag) = self.cancels.get(&(*client, h.call_id)) {
+                    flag.store(true, Ordering::Relaxed);
+                }
+                Ok(())
+            }
+            (State::Ready { .. }, Kind::Ping) => {
+                protocol::push(&mut conn.outbuf, &Header { kind: Kind::Pong, ..h }, frame.payload);
+                Ok(())
+            }
+            (State::Ready { .. }, Kind::Pong) => Ok(()),
+            (State::Ready { .. }, Kind::GoAway) => {
+                conn.state = State::Closing;
+                Ok(())
+            }
+            (State::Ready { .. }, kind) => {
+                Err(ProtocolError::Unexpected { kind, state: "from a client" })
+            }
+            (State::Closing, _) => Ok(()),
+        }
+    }
+
+    fn handle_request(
+        &mut self,
+        token: usize,
+        conn: &mut Connection,
+        client: u128,
+        frame: Frame<'_>,
+    ) {
+        let h = frame.header;
+        let oneway = h.flags & protocol::FLAG_ONEWAY != 0;
+        let refuse = |conn: &mut Connection, code: ErrorCode, msg: &str| {
+            if !oneway {
+                let payload = protocol::error_payload(code, msg);
+                protocol::push(
+                    &mut conn.outbuf,
+                    &Header { kind: Kind::Error, call_id: h.call_id, ..Header::new(Kind::Error) },
+                    &payload,
+                );
+            }
+        };
+        if self.draining_until.is_some() {
+            return refuse(
+                conn,
+                ErrorCode::ShuttingDown,
+                "server is shutting down; the call did not run",
+            );
+        }
+        if conn.in_flight >= self.config.max_in_flight_per_connection {
+            return refuse(
+                conn,
+                ErrorCode::Overloaded,
+                "too many calls in flight on this connection; the call did not run",
+            );
+        }
+        let now = Instant::now();
+        let waiter = Waiter { connection: token, call_id: h.call_id };
+        match self.records.begin(client, h.call_id, h.ack, waiter, now) {
+            Begin::Execute => {}
+            Begin::Replay(reply) => {
+                if !oneway {
+                    write_reply(conn, h.call_id, &reply);
+                }
+                return;
+            }
+            Begin::Joined => return,
+            Begin::Stale => {
+                log::debug!("dropping stale duplicate {client:032x}/{}", h.call_id);
+                return;
+            }
+            Begin::TooManyOutstanding { limit } => {
+                return refuse(
+                    conn,
+                    ErrorCode::TooManyOutstanding,
+                    &format!(
+                        "{limit} calls of this client are unacknowledged; the call did not run"
+                    ),
+                );
+            }
+        }
+        let Some(method) = self.service.methods.get(&h.method).cloned() else {
+            self.records.abandon(client, h.call_id);
+            return refuse(
+                conn,
+                ErrorCode::UnknownMethod,
+                &format!("no method {} on this server; the call did not run", h.method),
+            );
+        };
+        let deadline = now + Duration::from_micros(u64::from(h.deadline_us));
+        let metadata = protocol::metadata::iter(frame.metadata)
+            .filter_map(Result::ok)
+            .map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), v.to_vec()))
+            .collect();
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let ctx = Context::new(deadline, client, h.call_id, metadata, Arc::clone(&cancelled));
+        let job = Job {
+            conn: token,
+            client,
+            call_id: h.call_id,
+            oneway,
+            method,
+            payload: frame.payload.to_vec(),
+            ctx,
+        };
+        conn.in_flight += 1;
+        self.in_flight += 1;
+        if job.method.inline {
+            let done = job.run();
+            self.complete(done, Some((token, conn)));
+            return;
+        }
+        self.cancels.insert((client, h.call_id), cancelled);
+        let Some(jobs) = self.jobs_tx.as_ref() else { return };
+        match jobs.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(job)) | Err(TrySendError::Disconnected(job)) => {
+                let done = Done {
+                    conn: token,
+                    client,
+                    call_id: job.call_id,
+                    oneway,
+                    outcome: Outcome::NotRun(
+                        ErrorCode::Overloaded,
+                        "server queue is full; the call did not run",
+                    ),
+                };
+                self.complete(done, Some((token, conn)));
+            }
+        }
+    }
+
+    fn drain_completions(&mut self) {
+        while let Ok(done) = self.done_rx.try_recv() {
+            self.complete(done, None);
+        }
+    }
+
+    /// Records an outcome and sends it to every waiter. `current` is the connection being
+    /// handled (out of the map at the moment).
+    fn complete(&mut self, done: Done, mut current: Option<(usize, &mut Connection)>) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.cancels.remove(&(done.client, done.call_id));
+        let owner = match &mut current {
+            Some((t, c)) if *t == done.conn => Some(&mut **c),
+            _ => self.conns.get_mut(&done.conn),
+        };
+        if let Some(c) = owner {
+            c.in_flight = c.in_flight.saturating_sub(1);
+        }
+        let (reply, waiters) = match done.outcome {
+            Outcome::Reply(payload) => {
+                let reply = StoredReply { kind: Kind::Response, payload: payload.into() };
+                (reply.clone(), self.records.complete(done.client, done.call_id, reply))
+            }
+            Outcome::Failed(message) => {
+                let payload = protocol::error_payload(ErrorCode::Internal, &message);
+                let reply = StoredReply { kind: Kind::Error, payload: payload.into() };
+                (reply.clone(), self.records.complete(done.client, done.call_id, reply))
+            }
+            Outcome::NotRun(code, message) => {
+                let payload = protocol::error_payload(code, message);
+                let reply = StoredReply { kind: Kind::Error, payload: payload.into() };
+                (reply, self.records.abandon(done.client, done.call_id))
+            }
+        };
+        if done.oneway {
+            return;
+        }
+        for w in waiters {
+            let target = match &mut current {
+                Some((t, c)) if *t == w.connection => Some(&mut **c),
+                _ => self.conns.get_mut(&w.connection),
+            };
+            if let Some(c) = target {
+                write_reply(c, w.call_id, &reply);
+                self.dirty.push(w.connection);
+            }
+        }
+    }
+
+    fn fire_timers(&mut self) {
+        let now = Instant::now();
+        while let Some(timer) = self.timers.pop_due(now) {
+            match timer {
+                Timer::ExpireRecords => {
+                    self.records.expire(now);
+                    self.timers.add(now + self.config.client_lease / 4, Timer::ExpireRecords);
+                }
+                Timer::GraceOver => {}
+                Timer::Connection(token) => {
+                    let Some(conn) = self.conns.get(&token) else { continue };
+                    let expired = match conn.state {
+                        State::AwaitHello => true,
+                        _ if conn.in_flight > 0 => false,
+                        _ => now.duration_since(conn.last_active) >= self.config.idle_timeout,
+                    };
+                    if expired {
+                        if let Some(conn) = self.conns.remove(&token) {
+                            log::debug!("closing {}: handshake or idle timeout", conn.peer);
+                            self.close(token, conn);
+                        }
+                    } else {
+                        self.timers.add(
+                            conn.last_active.max(now) + self.config.idle_timeout,
+                            Timer::Connection(token),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn flush_dirty(&mut self) {
+        // Flushing can read more input (a connection whose output was backed up resumes),
+        // which can produce more output: repeat until nothing is left to flush.
+        loop {
+            let mut dirty = std::mem::take(&mut self.dirty);
+            if dirty.is_empty() {
+                return;
+            }
+            dirty.sort_unstable();
+            dirty.dedup();
+            self.flush_connections(&dirty);
+        }
+    }
+
+    fn flush_connections(&mut self, dirty: &[usize]) {
+        for &token in dirty {
+            let Some(mut conn) = self.conns.remove(&token) else { continue };
+            match flush(&mut conn) {
+                Ok(()) if conn.state == State::Closing && conn.outbuf.is_empty() => {
+                    self.close(token, conn)
+                }
+                Ok(()) => {
+                    let mut interest = if conn.outbuf.is_empty() {
+                        Interest::READABLE
+                    } else {
+                        Interest::READABLE | Interest::WRITABLE
+                    };
+                    if conn.outbuf.len() >= 2 * self.config.max_frame + READ_CHUNK {
+                        interest = Interest::WRITABLE;
+                    }
+                    if interest != conn.interest {
+                        if let Err(e) = self.poll.registry().reregister(
+                            &mut conn.socket,
+                            Token(token),
+                            interest,
+                        ) {
+                            log::warn!("cannot reregister {}: {e}", conn.peer);
+                        }
+                        conn.interest = interest;
+                    }
+                    // Reading stopped while output was backed up: resume it now. (Edge-
+                    // triggered readiness will not report bytes that arrived meanwhile.)
+                    let resume = interest.is_readable() && conn.read_paused;
+                    self.conns.insert(token, conn);
+                    if resume {
+                        self.on_readable(token);
+                    }
+                }
+                Err(e) => {
+                    log::debug!("write to {} failed: {e}", conn.peer);
+                    self.close(token, conn);
+                }
+            }
+        }
+    }
+
+    fn close(&mut self, token: usize, mut conn: Connection) {
+        let _ = self.poll.registry().deregister(&mut conn.socket);
+        self.records.drop_waiters_of(token);
+        log::debug!("closed connection {token} ({})", conn.peer);
+    }
+
+    fn begin_shutdown(&mut self) {
+        let until = Instant::now() + self.config.shutdown_grace;
+        self.draining_until = Some(until);
+        self.timers.add(until, Timer::GraceOver);
+        if let Some(mut l) = self.listener.take() {
+            let _ = self.poll.registry().deregister(&mut l);
+        }
+        for (token, conn) in self.conns.iter_mut() {
+            if matches!(conn.state, State::Ready { .. }) {
+                protocol::push(&mut conn.outbuf, &Header::new(Kind::GoAway), &[]);
+                self.dirty.push(*token);
+            }
+        }
+        log::info!("shutting down: {} calls in flight", self.in_flight);
+    }
+
+    fn finish_shutdown(&mut self) {
+        // Calls still queued must not start after their connections are gone.
+        for flag in self.cancels.values() {
+            flag.store(true, Ordering::Relaxed);
+        }
+        let tokens: Vec<usize> = self.conns.keys().copied().collect();
+        for t in tokens {
+            if let Some(conn) = self.conns.remove(&t) {
+                self.close(t, conn);
+            }
+        }
+        // Workers exit when the queue closes. They are not joined: a handler that ignores
+        // its deadline must not hold shutdown hostage past the grace period.
+        self.jobs_tx = None;
+        self.workers.clear();
+    }
+}
+
+fn write_reply(conn: &mut Connection, call_id: u64, reply: &StoredReply) {
+    let header = Header { kind: reply.kind, call_id, ..Header::new(reply.kind) };
+    protocol::push(&mut conn.outbuf, &header, &reply.payload);
+}
+
+/// Writes as much buffered output as the socket takes.
+fn flush(conn: &mut Connection) -> io::Result<()> {
+    let mut written = 0;
+    while written < conn.outbuf.len() {
+        match conn.socket.write(&conn.outbuf[written..]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    conn.outbuf.drain(..written);
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! What a server runs: handlers by method id, and the context each call gets.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Everything a handler knows about its call. Nested calls made from a handler should pass
+/// [`Context::remaining`] as their deadline so the whole tree ends in time.
+#[derive(Clone, Debug)]
+pub struct Context {
+    /// When the caller stops waiting.
+    pub deadline: Instant,
+    /// The caller's 128-bit client id and the call's sequence number.
+    pub client_id: u128,
+    pub call_id: u64,
+    /// Metadata sent with the call.
+    pub metadata: Vec<(String, Vec<u8>)>,
+    cancelled: Arc<AtomicBool>,
+}
+
+impl Context {
+    pub(crate) fn new(
+        deadline: Instant,
+        client_id: u128,
+        call_id: u64,
+        metadata: Vec<(String, Vec<u8>)>,
+        cancelled: Arc<AtomicBool>,
+    ) -> Self {
+        Context { deadline, client_id, call_id, metadata, cancelled }
+    }
+
+    /// Time left before the deadline (zero once it has passed).
+    pub fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// True once the caller cancelled the call or its deadline passed: long handlers should
+    /// check it and stop early.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed) || Instant::now() >= self.deadline
+    }
+
+    /// A metadata value by key.
+    pub fn metadata(&self, key: &str) -> Option<&[u8]> {
+        self.metadata.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_slice())
+    }
+}
+
+/// A handler failure outside the method's declared results (typed exceptions are encoded
+/// in the reply by generated code). The caller sees `CallError::Remote`… with an unknown
+/// outcome only if the handler may have had effects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HandlerError {
+    pub message: String,
+}
+
+impl HandlerError {
+    pub fn new(message: impl Into<String>) -> Self {
+        HandlerError { message: message.into() }
+    }
+}
+
+impl fmt::Display for HandlerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for HandlerError {}
+
+/// An untyped handler: encoded request in, encoded reply out.
+pub type Handler = Arc<dyn Fn(&Context, &[u8]) -> Result<Vec<u8>, HandlerError> + Send + Sync>;
+
+#[derive(Clone)]
+pub(crate) struct Method {
+    pub handler: Handler,
+    /// Runs on the event loop thread: for cheap handlers that never block.
+    pub inline: bool,
+}
+
+/// Handlers by method id.
+#[derive(Clone, Default)]
+pub struct Service {
+    pub(crate) methods: HashMap<u32, Method>,
+}
+
+impl fmt::Debug for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut ids: Vec<_> = self.methods.keys().collect();
+        ids.sort();
+        f.debug_struct("Service").field("methods", &ids).finish()
+    }
+}
+
+impl Service {
+    pub fn new() -> Self {
+        Service::default()
+    }
+
+    /// Registers a handler that runs on the worker pool.
+    pub fn method(
+        mut self,
+        id: u32,
+        handler: impl Fn(&Context, &[u8]) -> Result<Vec<u8>, HandlerError> + Send + Sync + 'static,
+    ) -> Self {
+        self.methods.insert(id, Method { handler: Arc::new(handler), inline: false });
+        self
+    }
+
+    /// Registers a handler that runs on the event loop: no thread hand-off, so the fastest
+    /// path for cheap, non-blocking handlers. A slow inline handler stalls every connection
+    /// of its loop.
+    pub fn inline_method(
+        mut self,
+        id: u32,
+        handler: impl Fn(&Context, &[u8]) -> Result<Vec<u8>, HandlerError> + Send + Sync + 'static,
+    ) -> Self {
+        self.methods.insert(id, Method { handler: Arc::new(handler), inline: true });
+        self
+    }
+}

@@ -1,0 +1,299 @@
+//! End-to-end behaviour of the runtime on loopback: calls, concurrency, deadlines,
+//! overload, shutdown, and hostile peers.
+#![allow(clippy::unwrap_used)] // Tests: a panic is how a failure is reported.
+mod support;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context as TaskContext, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+use ferry_runtime::protocol::{ErrorCode, Kind};
+use ferry_runtime::{
+    CallError, CallOptions, Client, ClientConfig, HandlerError, RetryPolicy, Server, ServerConfig,
+    Service,
+};
+use support::RawPeer;
+
+const ECHO: u32 = 1;
+const SLOW: u32 = 2;
+const FAIL: u32 = 3;
+const INLINE_ECHO: u32 = 4;
+/// Sleeps for the requested milliseconds ignoring its deadline: a hung handler.
+const HANG: u32 = 5;
+
+fn local() -> std::net::SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+fn echo_service() -> Service {
+    Service::new()
+        .method(ECHO, |_, req| Ok(req.to_vec()))
+        .method(SLOW, |ctx, req| {
+            let ms = u64::from_le_bytes(req[..8].try_into().unwrap());
+            let end = Instant::now() + Duration::from_millis(ms);
+            while Instant::now() < end && !ctx.is_cancelled() {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Ok(b"slept".to_vec())
+        })
+        .method(FAIL, |_, _| Err(HandlerError::new("disk full")))
+        .inline_method(INLINE_ECHO, |_, req| Ok(req.to_vec()))
+        .method(HANG, |_, req| {
+            std::thread::sleep(Duration::from_millis(u64::from_le_bytes(
+                req[..8].try_into().unwrap(),
+            )));
+            Ok(b"woke".to_vec())
+        })
+}
+
+fn opts(deadline_ms: u64) -> CallOptions {
+    CallOptions { deadline: Some(Duration::from_millis(deadline_ms)), ..CallOptions::default() }
+}
+
+#[test]
+fn calls_return_replies_and_errors() {
+    let server = Server::bind(local(), echo_service(), ServerConfig::default()).unwrap();
+    let client = Client::connect(server.local_addr(), ClientConfig::default()).unwrap();
+    assert_eq!(client.call(ECHO, b"hello", &opts(5000)).unwrap(), b"hello");
+    assert_eq!(client.call(INLINE_ECHO, b"inline", &opts(5000)).unwrap(), b"inline");
+    assert_eq!(client.call(FAIL, b"", &opts(5000)), Err(CallError::Remote("disk full".into())));
+    assert!(
+        matches!(client.call(999, b"", &opts(5000)), Err(CallError::Protocol(m)) if m.contains("no method 999"))
+    );
+}
+
+#[test]
+fn many_threads_share_one_connection() {
+    let server = Server::bind(local(), echo_service(), ServerConfig::default()).unwrap();
+    let client = Arc::new(Client::connect(server.local_addr(), ClientConfig::default()).unwrap());
+    let threads: Vec<_> = (0..8u32)
+        .map(|t| {
+            let client = Arc::clone(&client);
+            std::thread::spawn(move || {
+                for i in 0..200u32 {
+                    let msg = format!("{t}-{i}");
+                    let method = if i % 2 == 0 { ECHO } else { INLINE_ECHO };
+                    assert_eq!(
+                        client.call(method, msg.as_bytes(), &opts(10_000)).unwrap(),
+                        msg.as_bytes()
+                    );
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    // Many calls in flight at once through handles.
+    let handles: Vec<_> =
+        (0..256u32).map(|i| client.start(ECHO, &i.to_le_bytes(), &opts(10_000))).collect();
+    for (i, h) in handles.into_iter().enumerate() {
+        assert_eq!(h.wait().unwrap(), (i as u32).to_le_bytes());
+    }
+}
+
+struct ThreadWaker(std::thread::Thread);
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// A minimal executor: proves the handle is a real `Future` that wakes its task.
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+    let mut cx = TaskContext::from_waker(&waker);
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park_timeout(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn handles_are_futures() {
+    let server = Server::bind(local(), echo_service(), ServerConfig::default()).unwrap();
+    let client = Client::connect(server.local_addr(), ClientConfig::default()).unwrap();
+    let reply = block_on(async { client.start(ECHO, b"awaited", &opts(5000)).await });
+    assert_eq!(reply.unwrap(), b"awaited");
+}
+
+#[test]
+fn a_hung_server_cannot_hold_a_call_past_its_deadline() {
+    let server = Server::bind(local(), echo_service(), ServerConfig::default()).unwrap();
+    let client = Client::connect(server.local_addr(), ClientConfig::default()).unwrap();
+    let start = Instant::now();
+    let r = client.call(HANG, &3_000u64.to_le_bytes(), &opts(200));
+    assert_eq!(r, Err(CallError::DeadlineExceeded));
+    // The handler takes 3 s; the call ended at its deadline instead.
+    assert!(start.elapsed() < Duration::from_millis(2_500));
+    // The connection still works.
+    assert_eq!(client.call(ECHO, b"after", &opts(5000)).unwrap(), b"after");
+}
+
+#[test]
+fn wait_timeout_and_cancel() {
+    let server = Server::bind(local(), echo_service(), ServerConfig::default()).unwrap();
+    let client = Client::connect(server.local_addr(), ClientConfig::default()).unwrap();
+    let h = client.start(SLOW, &60_000u64.to_le_bytes(), &opts(30_000));
+    let h = h.wait_timeout(Duration::from_millis(50)).expect_err("still running");
+    h.cancel();
+    assert_eq!(h.wait(), Err(CallError::Cancelled));
+}
+
+#[test]
+fn a_server_that_is_down_yields_unavailable_by_the_deadline() {
+    // Bind and drop a listener to get a port with nothing behind it.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let client = Client::connect(addr, ClientConfig::default()).unwrap();
+    let start = Instant::now();
+    let r = client.call(ECHO, b"x", &opts(300));
+    assert!(matches!(r, Err(CallError::Unavailable(_))), "{r:?}");
+    assert!(start.elapsed() < Duration::from_secs(30));
+}
+
+#[test]
+fn a_flood_gets_overloaded_while_other_clients_still_succeed() {
+    let config = ServerConfig { workers: 1, queue_capacity: 2, ..ServerConfig::default() };
+    // Handlers wait for a release (or give up after 10 s), so the queue stays full.
+    let (release, gate) = crossbeam_channel::unbounded::<()>();
+    let service = echo_service().method(10, move |_, _| {
+        let _ = gate.recv_timeout(Duration::from_secs(10));
+        Ok(Vec::new())
+    });
+    let server = Server::bind(local(), service, config).unwrap();
+    let no_retry = ClientConfig {
+        retry: RetryPolicy { max_attempts: 1, ..RetryPolicy::default() },
+        ..ClientConfig::default()
+    };
+    let flooder = Client::connect(server.local_addr(), no_retry).unwrap();
+    let handles: Vec<_> = (0..20).map(|_| flooder.start(10, b"", &opts(20_000))).collect();
+    // Another client's cheap calls are served on the event loop meanwhile.
+    let other = Client::connect(server.local_addr(), ClientConfig::default()).unwrap();
+    assert_eq!(other.call(INLINE_ECHO, b"still here", &opts(5000)).unwrap(), b"still here");
+    for _ in 0..20 {
+        release.send(()).unwrap();
+    }
+    let (mut overloaded, mut ok) = (0, 0);
+    for h in handles {
+        match h.wait() {
+            Err(CallError::Overloaded(_)) => overloaded += 1,
+            Ok(_) => ok += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(overloaded > 0, "a queue of 2 cannot take 20 calls");
+    assert!(ok >= 1, "the calls that were queued ran");
+}
+
+#[test]
+fn duplicate_requests_run_the_handler_once_and_get_the_same_reply() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let r = Arc::clone(&runs);
+    let service = Service::new().method(7, move |_, req| {
+        let n = r.fetch_add(1, Ordering::SeqCst) + 1;
+        Ok([req, &(n as u32).to_le_bytes()[..]].concat())
+    });
+    let server = Server::bind(local(), service, ServerConfig::default()).unwrap();
+    let client_id = 0x1234_5678_9abc_def0_1234_5678_9abc_def0u128;
+    let request = RawPeer::request_bytes(1, 1, 7, b"pay");
+    let mut a = RawPeer::connect(server.local_addr());
+    a.hello(client_id);
+    a.send(&request);
+    a.send(&request); // duplicate on the same connection
+    let first = a.read_frame().unwrap();
+    let second = a.read_frame().unwrap();
+    // A retry on a new connection, as after a reconnect.
+    let mut b = RawPeer::connect(server.local_addr());
+    b.hello(client_id);
+    b.send(&request);
+    let third = b.read_frame().unwrap();
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "handler ran once");
+    for reply in [&first, &second, &third] {
+        assert_eq!(reply.0.kind, Kind::Response);
+        assert_eq!(reply.1, b"pay\x01\x00\x00\x00");
+    }
+    // Once acknowledged (ack = 2), a late duplicate is dropped, not re-run.
+    b.send(&RawPeer::request_bytes(2, 2, 7, b"two"));
+    assert_eq!(b.read_frame().unwrap().1, b"two\x02\x00\x00\x00");
+    b.send(&request);
+    b.send(&RawPeer::request_bytes(3, 3, 7, b"three"));
+    let next = b.read_frame().unwrap();
+    assert_eq!(next.0.call_id, 3, "the stale duplicate got no reply");
+    assert_eq!(runs.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn an_oversized_frame_is_refused_from_its_header() {
+    let config = ServerConfig { max_frame: 1024, ..ServerConfig::default() };
+    let server = Server::bind(local(), echo_service(), config).unwrap();
+    let mut peer = RawPeer::connect(server.local_addr());
+    peer.hello(1);
+    // Claim a 1 GiB frame; send only its length. The server must answer without waiting.
+    peer.send(&(1u32 << 30).to_le_bytes());
+    let (h, payload) = peer.read_frame().expect("an error frame");
+    assert_eq!(h.kind, Kind::Error);
+    let (code, message) = ferry_runtime::protocol::parse_error(&payload);
+    assert_eq!(code, Some(ErrorCode::Protocol));
+    assert!(message.contains("exceeds the limit of 1024"), "{message}");
+    assert!(peer.read_frame().is_none(), "connection closed");
+    let client = Client::connect(server.local_addr(), ClientConfig::default()).unwrap();
+    assert_eq!(client.call(ECHO, b"fine", &opts(5000)).unwrap(), b"fine");
+}
+
+#[test]
+fn garbage_and_slowloris_peers_cost_others_nothing() {
+    let config =
+        ServerConfig { handshake_timeout: Duration::from_millis(200), ..ServerConfig::default() };
+    let server = Server::bind(local(), echo_service(), config).unwrap();
+    let mut rng = support::Rng::new(42);
+    let mut garbage = RawPeer::connect(server.local_addr());
+    let bytes: Vec<u8> = (0..4096).map(|_| rng.next() as u8).collect();
+    garbage.send(&bytes);
+    let silent = RawPeer::connect(server.local_addr()); // never says hello
+    let client = Client::connect(server.local_addr(), ClientConfig::default()).unwrap();
+    for i in 0..50u32 {
+        assert_eq!(client.call(ECHO, &i.to_le_bytes(), &opts(5000)).unwrap(), i.to_le_bytes());
+    }
+    // Both bad peers get disconnected.
+    while garbage.read_frame().is_some() {}
+    let mut silent = silent;
+    assert!(silent.read_frame().is_none(), "handshake timeout closes the connection");
+}
+
+#[test]
+fn graceful_shutdown_finishes_calls_in_flight() {
+    let server = Server::bind(local(), echo_service(), ServerConfig::default()).unwrap();
+    let client = Client::connect(server.local_addr(), ClientConfig::default()).unwrap();
+    let handles: Vec<_> =
+        (0..4).map(|_| client.start(SLOW, &200u64.to_le_bytes(), &opts(10_000))).collect();
+    std::thread::sleep(Duration::from_millis(50)); // let them reach the workers
+    server.shutdown();
+    for h in handles {
+        assert_eq!(h.wait().unwrap(), b"slept");
+    }
+}
+
+#[test]
+fn metadata_reaches_the_handler() {
+    let seen = Arc::new(Mutex::new(HashMap::new()));
+    let s = Arc::clone(&seen);
+    let service = Service::new().method(1, move |ctx, _| {
+        s.lock().unwrap().insert("trace", ctx.metadata("trace").map(<[u8]>::to_vec));
+        Ok(ctx.remaining().as_millis().to_string().into_bytes())
+    });
+    let server = Server::bind(local(), service, ServerConfig::default()).unwrap();
+    let client = Client::connect(server.local_addr(), ClientConfig::default()).unwrap();
+    let options = CallOptions { metadata: vec![("trace".into(), b"abc".to_vec())], ..opts(2000) };
+    let remaining: u64 =
+        String::from_utf8(client.call(1, b"", &options).unwrap()).unwrap().parse().unwrap();
+    assert!(
+        remaining > 0 && remaining <= 2000,
+        "the deadline travelled as a duration: {remaining}"
+    );
+    assert_eq!(seen.lock().unwrap()["trace"], Some(b"abc".to_vec()));
+}
