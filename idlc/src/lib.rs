@@ -6,9 +6,11 @@
 //! (`diagnostics::Problem`); [`Compilation::render`] turns them into codespan diagnostics.
 #![forbid(unsafe_code)]
 
+mod build;
 pub mod check;
 pub mod diagnostics;
 pub mod model;
+pub mod rust;
 pub mod sources;
 mod span;
 pub mod syntax;
@@ -18,6 +20,7 @@ use std::path::{Path, PathBuf};
 use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::{self, termcolor::WriteColor};
 
+pub use build::{BuildError, Builder};
 pub use diagnostics::Problem;
 pub use sources::{LoadError, SourceMap};
 pub use span::{FileId, FileSpan, Span};

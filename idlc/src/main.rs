@@ -35,6 +35,27 @@ enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Generate code: one output file per IDL file given (plus modules for its includes).
+    Gen {
+        /// Target language.
+        #[arg(long, value_enum)]
+        lang: Lang,
+        /// Output folder (created if missing).
+        #[arg(short = 'o', long = "out", value_name = "OUTDIR")]
+        out: PathBuf,
+        /// Folder searched for `include`d files; may be repeated.
+        #[arg(short = 'I', long = "include-dir", value_name = "DIR")]
+        include_dirs: Vec<PathBuf>,
+        /// The IDL files to compile.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Lang {
+    /// Rust, for the `ferry-runtime` crate.
+    Rust,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -61,6 +82,35 @@ fn main() -> ExitCode {
         Color::Auto => ColorChoice::Never,
     };
     match cli.command {
+        Command::Gen { lang: Lang::Rust, out, include_dirs, files } => {
+            if let Err(e) = std::fs::create_dir_all(&out) {
+                eprintln!("error: cannot create `{}`: {e}", out.display());
+                return ExitCode::from(2);
+            }
+            let mut builder = ferry_idlc::Builder::new().out_dir(&out).quiet();
+            for d in include_dirs {
+                builder = builder.include_dir(d);
+            }
+            for f in files {
+                builder = builder.file(f);
+            }
+            match builder.compile() {
+                Ok(paths) => {
+                    for p in paths {
+                        println!("{}", p.display());
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    // IDL diagnostics were already printed; I/O errors were not.
+                    if !e.to_string().contains("error[") {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(2);
+                    }
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Check { include_dirs, files } => {
             let compilation = match ferry_idlc::compile(&files, &include_dirs) {
                 Ok(c) => c,

@@ -13,10 +13,14 @@ pub mod records;
 mod server;
 mod service;
 mod timers;
+pub mod typed;
 
 pub use client::{CallError, CallHandle, CallOptions, Client, ClientConfig, RetryPolicy};
+/// Re-exported so generated code needs only `ferry_runtime` in scope.
+pub use ferry_wire as wire;
 pub use server::{Server, ServerConfig};
 pub use service::{Context, Handler, HandlerError, Service};
+pub use typed::{method_id, NoException, Pending, RpcError, ServiceError};
 
 /// A random 128-bit id (client ids, server incarnations). std's `RandomState` is seeded
 /// from the operating system's randomness; hashing the time and a counter with two fresh

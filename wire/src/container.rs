@@ -329,12 +329,11 @@ impl<'a, K: Element<'a>, V: Element<'a>> Default for MapView<'a, K, V> {
     }
 }
 
-impl<'a, K: Element<'a>, V: Element<'a>> Element<'a> for MapView<'a, K, V>
-where
-    K::Owned: Ord,
-{
+/// Nested maps convert to entry vectors: keys need not be ordered or hashable (Thrift allows
+/// struct keys). Use [`MapView::collect_owned`] to build a `BTreeMap` or `HashMap`.
+impl<'a, K: Element<'a>, V: Element<'a>> Element<'a> for MapView<'a, K, V> {
     const WIRE_TYPE: WireType = WireType::Map;
-    type Owned = std::collections::BTreeMap<K::Owned, V::Owned>;
+    type Owned = Vec<(K::Owned, V::Owned)>;
     fn read(r: &mut Reader<'a>, depth_left: u16) -> Result<Self, DecodeError> {
         let depth_left = r.descend(depth_left)?;
         let header = r.offset();

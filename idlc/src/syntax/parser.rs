@@ -418,7 +418,7 @@ impl<'s, 'p> Parser<'s, 'p> {
                 self.separator();
                 self.problems.push(Problem::Deprecated {
                     what: "`senum`".to_owned(),
-                    instead: "an `enum`, or a `string` field".to_owned(),
+                    instead: "enum".to_owned(),
                     span: keyword,
                 });
                 let span = Span::new(start, self.prev_end());

@@ -1,0 +1,272 @@
+//! Generated code at work: round trips through encode → view → owned for every construct,
+//! a generated service end to end over the runtime, and schema evolution.
+#![allow(clippy::unwrap_used)] // Tests: a panic is how a failure is reported.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferry_idlc_gen_tests::{calculator, everything, keywords, recursive, storage, v1, v2};
+use ferry_runtime::wire::{decode_view, Encode, Message, View};
+use ferry_runtime::{
+    CallOptions, Client, ClientConfig, Context, RpcError, Server, ServerConfig, ServiceError,
+};
+
+fn round_trip<M: Message + PartialEq + std::fmt::Debug>(value: &M) {
+    let bytes = value.encode_to_vec();
+    assert_eq!(bytes.len(), value.encoded_len(), "{value:?}");
+    let view = decode_view::<M::View<'_>>(&bytes).unwrap();
+    assert_eq!(&view.to_owned_value().unwrap(), value);
+    assert_eq!(&M::decode(&bytes).unwrap(), value);
+}
+
+#[test]
+fn idl_defaults_become_rust_defaults() {
+    use everything::everything::*;
+    let s = Scalars::default();
+    assert!(s.flag);
+    assert_eq!((s.old_byte, s.tiny, s.small, s.medium), (-1, 127, i16::MIN, i32::MAX));
+    assert_eq!(
+        (s.large, s.ubyte, s.ushort, s.uint, s.ulong),
+        (i64::MIN, u8::MAX, u16::MAX, u32::MAX, u64::MAX)
+    );
+    assert_eq!((s.single, s.real, s.whole, s.exp), (1.5, -2.5e-3, 3.0, 1e10));
+    assert_eq!(s.text, "tab\there \"quoted\" é");
+    assert_eq!(s.blob, b"raw");
+    assert_eq!(s.id[..2], [0x00, 0x00]);
+    let c = Containers::default();
+    assert_eq!(c.numbers, vec![1, 2, 3]);
+    assert_eq!(c.names, BTreeSet::from(["a".to_owned(), "b".to_owned()]));
+    assert_eq!(c.counts, BTreeMap::from([("x".to_owned(), 1), ("y".to_owned(), -2)]));
+    assert_eq!(c.aliased, vec![4, 5]);
+    assert_eq!(c.by_region.len(), 1);
+    assert_eq!(READ_FLAG, Flags::READ);
+    assert_eq!(REFERENCED, 1000);
+    assert_eq!(INT32, -0x1f);
+    assert_eq!(FROM_INT, -31);
+    assert!(!DEFAULT_SCALARS().flag && DEFAULT_SCALARS().tiny == 1);
+    assert_eq!(NESTED()["a"], vec![1, 2]);
+    assert_eq!(SINGLE, "single 'quoted'");
+}
+
+#[test]
+fn every_construct_round_trips() {
+    use everything::everything::*;
+    round_trip(&Scalars::default());
+    round_trip(&Scalars {
+        text: "ünïcode ✓".into(),
+        blob: vec![0, 255],
+        id: [7; 16],
+        ..Scalars::default()
+    });
+    round_trip(&Containers {
+        deep: vec![vec![BTreeMap::from([(1, BTreeSet::from(["x".to_owned()]))])], vec![]],
+        keyed: vec![(BTreeSet::from([1, 2]), vec![Scalars::default()])],
+        index: BTreeMap::from([("k".to_owned(), vec!["g1".to_owned()])]),
+        ..Containers::default()
+    });
+    round_trip(&Requiredness {
+        must: "m".into(),
+        may: Some("x".into()),
+        usually: "u".into(),
+        negative_id: -4,
+    });
+    round_trip(&Shape::sides(vec![1.0, 2.0, 3.0]));
+    round_trip(&Shape::Unknown);
+    round_trip(&r#type {
+        r#match: 1,
+        Self_: "S".into(),
+        self_: "s".into(),
+        int: true,
+        r#fn: 2,
+        unsigned: "u".into(),
+    });
+    let flags = Flags::from_value(99);
+    assert_eq!(flags, Flags::Other(99), "unknown enum values are kept");
+    assert_eq!(flags.value(), 99);
+}
+
+#[test]
+fn recursive_types_are_boxed_and_round_trip() {
+    use recursive::recursive::*;
+    let leaf = RecTree { children: vec![], item: 2 };
+    round_trip(&RecTree { children: vec![leaf.clone(), leaf], item: 1 });
+    let list = RecList { nextitem: Some(Box::new(RecList { nextitem: None, item: 2 })), item: 1 };
+    round_trip(&list);
+    round_trip(&CoRec {
+        other: Some(Box::new(CoRec2 { other: Some(Box::new(CoRec::default())) })),
+    });
+    let expr = Expr::binop(Box::new(BinOp {
+        op: "+".into(),
+        left: Box::new(Expr::literal(1)),
+        right: Box::new(Expr::literal(2)),
+    }));
+    round_trip(&expr);
+}
+
+#[test]
+fn keywords_and_prelude_names_work() {
+    use keywords::keywords::*;
+    let value = struct_ {
+        r#type: 1,
+        r#match: "m".into(),
+        r#loop: r#match::Self_,
+        r#unsized: Some(true),
+        r#where: vec!["w".into()],
+        crate_: 2,
+        super_: 3,
+        int: 4.5,
+        char: vec![1],
+    };
+    round_trip(&value);
+    round_trip(&enum_::r#dyn(value));
+    round_trip(&Option { Some: 1, None: "n".into() });
+    round_trip(&String {
+        Box: Vec { String: Some(Result { Ok: Option::default(), Err: vec![] }) },
+    });
+}
+
+#[test]
+fn required_fields_are_enforced_when_decoding() {
+    use storage::storage::*;
+    // An empty message lacks Column's required `name`.
+    let err = Column::decode(&[]).unwrap_err();
+    assert_eq!(err.kind().code(), "missing_required_field");
+    round_trip(&Column {
+        name: b"n".to_vec(),
+        value: Some(b"v".to_vec()),
+        timestamp: Some(1),
+        ttl: None,
+    });
+}
+
+#[test]
+fn old_and_new_schemas_read_each_other() {
+    let new = v2::evolution_v2::Account {
+        id: 7,
+        name: "ada".into(),
+        status: v2::evolution_v2::Status::DELETED,
+        email: Some("a@b".into()),
+        tags: vec!["vip".into()],
+        address: Some(v2::evolution_v2::Address { city: "London".into(), zip: None }),
+    };
+    let old = v1::evolution_v1::Account::decode(&new.encode_to_vec()).unwrap();
+    assert_eq!((old.id, old.name.as_str()), (7, "ada"));
+    assert_eq!(old.status, v1::evolution_v1::Status::Other(3), "a value added later is kept");
+    let back = v2::evolution_v2::Account::decode(&old.encode_to_vec()).unwrap();
+    assert_eq!(back.tags, vec!["new".to_owned()], "an absent field takes its IDL default");
+    assert_eq!((back.email, back.address), (None, None));
+    assert_eq!(
+        back.status,
+        v2::evolution_v2::Status::DELETED,
+        "the unknown value survived the old reader"
+    );
+}
+
+struct Calc;
+
+impl calculator::tutorial::Calculator::Server for Calc {
+    fn getName(&self, _: &Context) -> Result<String, ServiceError<ferry_runtime::NoException>> {
+        Ok("calc".into())
+    }
+    fn getStatus(
+        &self,
+        _: &Context,
+    ) -> Result<calculator::base::Status, ServiceError<ferry_runtime::NoException>> {
+        Ok(calculator::base::Status::ALIVE)
+    }
+    fn getCounters(
+        &self,
+        _: &Context,
+    ) -> Result<BTreeMap<String, i64>, ServiceError<ferry_runtime::NoException>> {
+        Ok(BTreeMap::from([("calls".into(), 3)]))
+    }
+    fn aliveSince(&self, _: &Context) -> Result<i64, ServiceError<ferry_runtime::NoException>> {
+        Ok(42)
+    }
+    fn reinitialize(&self, _: &Context) -> Result<(), ServiceError<ferry_runtime::NoException>> {
+        Ok(())
+    }
+    fn shutdown(&self, _: &Context) -> Result<(), ServiceError<ferry_runtime::NoException>> {
+        Ok(())
+    }
+    fn now(&self, _: &Context) -> Result<i64, ServiceError<ferry_runtime::NoException>> {
+        Ok(1_700_000_000)
+    }
+    fn ping(&self, _: &Context) -> Result<(), ServiceError<ferry_runtime::NoException>> {
+        Ok(())
+    }
+    fn add(
+        &self,
+        ctx: &Context,
+        num1: i32,
+        num2: i32,
+    ) -> Result<i32, ServiceError<ferry_runtime::NoException>> {
+        // ferry.timeout_ms = "250" travels with the call.
+        assert!(ctx.remaining() <= Duration::from_millis(250));
+        Ok(num1 + num2)
+    }
+    fn calculate(
+        &self,
+        _: &Context,
+        logid: i32,
+        w: calculator::tutorial::Work,
+    ) -> Result<i32, ServiceError<calculator::tutorial::Calculator::calculate_Exception>> {
+        use calculator::tutorial::{Calculator::calculate_Exception, InvalidOperation, Operation};
+        match w.op {
+            Operation::DIVIDE if w.num2 == 0 => {
+                Err(ServiceError::Exception(calculate_Exception::ouch(InvalidOperation {
+                    whatOp: w.op.value(),
+                    why: format!("cannot divide by 0 (log {logid})"),
+                })))
+            }
+            Operation::DIVIDE => Ok(w.num1 / w.num2),
+            Operation::ADD => Ok(w.num1 + w.num2),
+            _ => Err(ServiceError::Internal(ferry_runtime::HandlerError::new("not implemented"))),
+        }
+    }
+    fn zip(&self, _: &Context) -> Result<(), ServiceError<ferry_runtime::NoException>> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_generated_service_works_end_to_end() {
+    use calculator::tutorial::{Calculator, InvalidOperation, Operation, Work};
+    let server = Server::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        Calculator::service(Arc::new(Calc)),
+        ServerConfig::default(),
+    )
+    .unwrap();
+    let raw = Arc::new(Client::connect(server.local_addr(), ClientConfig::default()).unwrap());
+    let client = Calculator::Client::new(raw);
+    client.ping().unwrap();
+    assert_eq!(client.add(2, 3).unwrap(), 5);
+    assert_eq!(client.getName().unwrap(), "calc", "inherited methods are served and called");
+    assert_eq!(client.getCounters().unwrap()["calls"], 3);
+    let work = Work { num1: 1, num2: 0, op: Operation::DIVIDE, ..Work::default() };
+    match client.calculate(9, work) {
+        Err(RpcError::Exception(Calculator::calculate_Exception::ouch(InvalidOperation {
+            whatOp,
+            why,
+        }))) => {
+            assert_eq!(whatOp, 4);
+            assert!(why.contains("log 9"));
+        }
+        other => panic!("expected the declared exception, got {other:?}"),
+    }
+    let failed = client.calculate(1, Work { op: Operation::MULTIPLY, ..Work::default() });
+    assert!(
+        matches!(failed, Err(RpcError::Call(ferry_runtime::CallError::Remote(m))) if m == "not implemented")
+    );
+    client.zip().unwrap();
+    // Non-blocking form with options.
+    let opts = CallOptions { deadline: Some(Duration::from_secs(2)), ..CallOptions::default() };
+    let pending = client.calculate_start(
+        &opts,
+        1,
+        Work { num1: 6, num2: 3, op: Operation::DIVIDE, ..Work::default() },
+    );
+    assert_eq!(pending.wait().unwrap(), 2);
+}

@@ -1,0 +1,125 @@
+//! Build-script integration: `ferry_idlc::Builder` compiles IDL files to Rust in `OUT_DIR`.
+//!
+//! ```no_run
+//! // build.rs
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     ferry_idlc::Builder::new().file("idl/calculator.thrift").include_dir("idl").compile()?;
+//!     Ok(())
+//! }
+//! // src/lib.rs: ferry_runtime::include_idl!("calculator");
+//! ```
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Compiles IDL files to Rust, one output file per root file (`calculator.thrift` →
+/// `$OUT_DIR/calculator.rs`, holding a module for it and one for each file it includes).
+#[derive(Clone, Debug, Default)]
+pub struct Builder {
+    files: Vec<PathBuf>,
+    include_dirs: Vec<PathBuf>,
+    out_dir: Option<PathBuf>,
+    quiet: bool,
+}
+
+/// Why code generation failed: the IDL has errors (with the rendered diagnostics), or a
+/// file could not be read or written.
+pub struct BuildError {
+    message: String,
+}
+
+/// `Debug` shows the diagnostics as text: a build script returning `Err` prints this.
+impl fmt::Debug for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+impl Builder {
+    pub fn new() -> Self {
+        Builder::default()
+    }
+
+    /// Adds a root IDL file.
+    pub fn file(mut self, path: impl AsRef<Path>) -> Self {
+        self.files.push(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Adds a folder searched for `include`d files (after the including file's folder).
+    pub fn include_dir(mut self, path: impl AsRef<Path>) -> Self {
+        self.include_dirs.push(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Where to write the generated files; default `$OUT_DIR`.
+    pub fn out_dir(mut self, path: impl AsRef<Path>) -> Self {
+        self.out_dir = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Outside build scripts: do not print `cargo:rerun-if-changed` lines.
+    pub fn quiet(mut self) -> Self {
+        self.quiet = true;
+        self
+    }
+
+    /// Checks and generates. On IDL errors, the diagnostics are printed to stderr (cargo
+    /// shows them when a build script fails) and returned in the error.
+    pub fn compile(self) -> Result<Vec<PathBuf>, BuildError> {
+        let out_dir = match self
+            .out_dir
+            .clone()
+            .or_else(|| std::env::var_os("OUT_DIR").map(PathBuf::from))
+        {
+            Some(d) => d,
+            None => return Err(BuildError {
+                message:
+                    "no output folder: set Builder::out_dir or run from a build script (OUT_DIR)"
+                        .into(),
+            }),
+        };
+        let mut written = Vec::new();
+        for root in &self.files {
+            let compilation = crate::compile(std::slice::from_ref(root), &self.include_dirs)
+                .map_err(|e| BuildError { message: e.to_string() })?;
+            if !self.quiet {
+                for f in &compilation.sources.files {
+                    println!("cargo:rerun-if-changed={}", f.path.display());
+                }
+            }
+            let rendered = compilation.render_plain();
+            if compilation.error_count() > 0 {
+                eprint!("{rendered}");
+                return Err(BuildError { message: rendered });
+            }
+            if !rendered.is_empty() {
+                eprint!("{rendered}");
+            }
+            let program =
+                compilation.model().ok_or_else(|| BuildError { message: rendered.clone() })?;
+            let code = crate::rust::generate(&program).map_err(|message| BuildError { message })?;
+            let stem = root
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "idl".into());
+            let path = out_dir.join(format!("{stem}.rs"));
+            // Unchanged output is not rewritten, so cargo does not rebuild dependents.
+            if std::fs::read_to_string(&path).ok().as_deref() != Some(code.as_str()) {
+                std::fs::write(&path, code).map_err(|e| BuildError {
+                    message: format!("cannot write `{}`: {e}", path.display()),
+                })?;
+            }
+            written.push(path);
+        }
+        Ok(written)
+    }
+}
