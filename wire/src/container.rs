@@ -228,7 +228,10 @@ impl<'a, T: Element<'a>> Element<'a> for ListView<'a, T> {
         Ok(ListView { elements, count, depth_left, element: PhantomData })
     }
     fn to_owned_element(&self) -> Result<Vec<T::Owned>, DecodeError> {
-        let mut out = Vec::with_capacity(self.count);
+        // Reserve for what the input can hold, not more: owned elements can be much larger
+        // than their encodings (an empty struct is one byte), and the count is unverified
+        // until the elements decode.
+        let mut out = Vec::with_capacity(self.count.min(self.elements.remaining().len()).min(1024));
         for e in self.iter() {
             out.push(e?.to_owned_element()?);
         }

@@ -38,8 +38,9 @@ pub struct DynStruct<'a> {
 
 /// Decodes a whole message without a schema, checking its structure to the last byte.
 ///
-/// Memory use is bounded by a constant times the input length: every value takes at least
-/// one input byte, and containers are sized by counts checked against the bytes remaining.
+/// Memory use is bounded by a constant times the input length (at most 512 bytes per input
+/// byte, asserted by fuzz/skipper): every value takes at least one input byte, and vectors
+/// grow only as values are decoded.
 pub fn decode<'a>(
     message: &'a [u8],
     options: &DecodeOptions,
@@ -83,7 +84,10 @@ fn decode_value<'a>(
         WireType::List => {
             let inner = r.descend(depth_left)?;
             let (element_type, count) = r.list_header()?;
-            let mut elements = Vec::with_capacity(count);
+            // No reservation from the count: nested containers would each reserve before any
+            // element is decoded (found by fuzz/skipper). Vectors grow only as elements
+            // decode, so memory stays proportional to the input consumed.
+            let mut elements = Vec::new();
             for _ in 0..count {
                 elements.push(decode_value(r, element_type, inner)?);
             }
@@ -92,7 +96,7 @@ fn decode_value<'a>(
         WireType::Map => {
             let inner = r.descend(depth_left)?;
             let (key_type, value_type, count) = r.map_header()?;
-            let mut entries = Vec::with_capacity(count);
+            let mut entries = Vec::new();
             for _ in 0..count {
                 let k = decode_value(r, key_type, inner)?;
                 entries.push((k, decode_value(r, value_type, inner)?));

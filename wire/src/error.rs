@@ -40,6 +40,9 @@ pub enum ErrorKind {
     IntegerOutOfRange { value: u64 },
     /// A uuid was not exactly 16 bytes long.
     InvalidUuidLength { len: usize },
+    /// A list count below 15 written in the long header form (only the short form is valid,
+    /// so every list has one encoding).
+    CountNotMinimal,
     /// A container declared more elements than its remaining bytes can hold.
     CountExceedsRemaining { count: u64, remaining: usize },
     /// Values were nested deeper than `DecodeOptions::max_depth`.
@@ -86,6 +89,7 @@ impl ErrorKind {
             ErrorKind::InvalidBool { .. } => "invalid_bool",
             ErrorKind::IntegerOutOfRange { .. } => "integer_out_of_range",
             ErrorKind::InvalidUuidLength { .. } => "invalid_uuid_length",
+            ErrorKind::CountNotMinimal => "count_not_minimal",
             ErrorKind::CountExceedsRemaining { .. } => "count_exceeds_remaining",
             ErrorKind::DepthLimitExceeded => "depth_limit_exceeded",
             ErrorKind::MessageTooLarge { .. } => "message_too_large",
@@ -123,6 +127,9 @@ impl fmt::Display for ErrorKind {
             }
             ErrorKind::InvalidUuidLength { len } => {
                 write!(f, "uuid is {len} bytes long, expected 16")
+            }
+            ErrorKind::CountNotMinimal => {
+                f.write_str("list count below 15 written in the long header form")
             }
             ErrorKind::CountExceedsRemaining { count, remaining } => {
                 write!(f, "container claims {count} element(s) but only {remaining} byte(s) remain")

@@ -205,7 +205,15 @@ impl<'a> Reader<'a> {
                 start,
             ));
         };
-        let count = if header >> 4 == 15 { self.varint()? } else { u64::from(header >> 4) };
+        let count = if header >> 4 == 15 {
+            let count = self.varint()?;
+            if count < 15 {
+                return Err(DecodeError::new(ErrorKind::CountNotMinimal, start));
+            }
+            count
+        } else {
+            u64::from(header >> 4)
+        };
         let count = self.check_count(start, count, element_type.min_len())?;
         Ok((element_type, count))
     }

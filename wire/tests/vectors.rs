@@ -259,6 +259,7 @@ fn invalid_vectors() -> Vec<Invalid> {
         x("count_exceeds_remaining", "numbers claims 100 elements in 2 bytes", "AllTypes", "85 01 f0 64 02 04", "count_exceeds_remaining", 2),
         x("count_exceeds_remaining_fixed", "reals claims 2 doubles in 8 bytes", "AllTypes", "bd 01 21 00 00 00 00 00 00 f0 3f", "count_exceeds_remaining", 2),
         x("map_count_exceeds_remaining", "counts claims 2^32 entries", "AllTypes", "96 01 30 80 80 80 80 10", "count_exceeds_remaining", 2),
+        x("count_not_minimal", "numbers' count 0 in the long header form (found by fuzzing)", "AllTypes", "85 01 f0 00", "count_not_minimal", 2),
         x("unknown_wire_type_key", "a key with wire type 7", "AllTypes", "0f 00", "unknown_wire_type", 0),
         x("unknown_wire_type_element", "numbers' header names element type 7", "AllTypes", "85 01 17 00", "unknown_wire_type", 2),
         x("unknown_wire_type_in_skipped_field", "an unknown field 30 of type list whose element type is 7: the skipper rejects it", "AllTypes", "f5 01 17 00", "unknown_wire_type", 2),

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# A bounded run of every fuzz target (CI), or a long campaign: `fuzz/smoke.sh 3600`.
+# Needs cargo-fuzz; on stable Rust, RUSTC_BOOTSTRAP=1 enables the sanitizer flags.
+set -euo pipefail
+cd "$(dirname "$0")"
+secs="${1:-30}"
+export RUSTC_BOOTSTRAP=1
+./seed.sh
+for t in wire_view skipper round_trip frames idl; do
+  dict=()
+  [ "$t" = idl ] && dict=(-dict=idl.dict)
+  echo "== $t ($secs s)"
+  cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -max_len=4096 -rss_limit_mb=2048 "${dict[@]}" 2>&1 | grep -E '^#[0-9]+ *DONE|Done [0-9]+ runs|ERROR|panicked|SUMMARY' || true
+  # A crash leaves an artifact and a non-zero status: fail the run.
+  if [ -n "$(find "artifacts/$t" -type f 2>/dev/null)" ]; then
+    echo "fuzz target $t found a failure: see fuzz/artifacts/$t" >&2
+    exit 1
+  fi
+done
