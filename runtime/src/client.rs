@@ -23,6 +23,7 @@ use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError, TrySendError};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token, Waker};
 
+use crate::metrics::{Metrics, Snapshot};
 use crate::protocol::{self, ErrorCode, Header, Hello, HelloAck, Kind};
 use crate::timers::Timers;
 
@@ -161,6 +162,7 @@ struct Shared {
     waker: Waker,
     client_id: u128,
     config: ClientConfig,
+    metrics: Metrics,
 }
 
 enum Command {
@@ -217,17 +219,24 @@ impl Client {
         let (tx, rx) = bounded(config.max_in_flight.max(1));
         let client_id = crate::random_u128();
         let closed = Arc::new(AtomicBool::new(false));
+        let metrics = Metrics::default();
         let shared = Arc::new(Shared {
             commands: tx,
             closed: Arc::clone(&closed),
             waker,
             client_id,
             config: config.clone(),
+            metrics: metrics.clone(),
         });
-        let mut io = Io::new(addr, poll, rx, closed, client_id, config);
+        let mut io = Io::new(addr, poll, rx, closed, client_id, config, metrics);
         let io_thread =
             std::thread::Builder::new().name("ferry-client".into()).spawn(move || io.run())?;
         Ok(Client { shared, io_thread: Some(io_thread) })
+    }
+
+    /// Per-method calls, failures and latency as the caller saw them (start to end).
+    pub fn metrics(&self) -> Snapshot {
+        self.shared.metrics.snapshot()
     }
 
     /// This client's 128-bit id.
@@ -372,6 +381,7 @@ impl Future for CallHandle {
 // ---- the I/O thread
 
 struct Pending {
+    started: Instant,
     method: u32,
     flags: u16,
     metadata: Vec<u8>,
@@ -418,9 +428,16 @@ struct Io {
     inbuf: Vec<u8>,
     outbuf: Vec<u8>,
     closing: bool,
+    metrics: Metrics,
 }
 
 impl Io {
+    /// Ends a call: records it and hands the result to the caller.
+    fn finish(&self, p: &Pending, result: Result<Vec<u8>, CallError>) {
+        self.metrics.record(p.method, p.started.elapsed(), result.is_ok());
+        p.slot.fill(result);
+    }
+
     fn new(
         addr: SocketAddr,
         poll: Poll,
@@ -428,6 +445,7 @@ impl Io {
         closed: Arc<AtomicBool>,
         client_id: u128,
         config: ClientConfig,
+        metrics: Metrics,
     ) -> Self {
         let reconnect_delay = config.reconnect_initial;
         Io {
@@ -449,6 +467,7 @@ impl Io {
             inbuf: Vec::new(),
             outbuf: Vec::new(),
             closing: false,
+            metrics,
         }
     }
 
@@ -477,7 +496,7 @@ impl Io {
             self.flush();
         }
         for (_, p) in std::mem::take(&mut self.pending) {
-            p.slot.fill(Err(CallError::Unavailable("client is shut down".into())));
+            self.finish(&p, Err(CallError::Unavailable("client is shut down".into())));
         }
     }
 
@@ -491,7 +510,7 @@ impl Io {
                 Ok(Command::Cancel(slot)) => {
                     let id = slot.call_id.load(Ordering::Relaxed);
                     if let Some(p) = self.pending.remove(&id) {
-                        p.slot.fill(Err(CallError::Cancelled));
+                        self.finish(&p, Err(CallError::Cancelled));
                         if p.sent_to.is_some() && matches!(self.conn, Conn::Ready { .. }) {
                             let h = Header {
                                 kind: Kind::Cancel,
@@ -525,6 +544,7 @@ impl Io {
         self.pending.insert(
             call_id,
             Pending {
+                started: now,
                 method: out.method,
                 flags: out.flags,
                 metadata: out.metadata,
@@ -577,7 +597,7 @@ impl Io {
         if p.flags & protocol::FLAG_ONEWAY != 0 {
             // Fire and forget: done once handed to the connection.
             if let Some(p) = self.pending.remove(&call_id) {
-                p.slot.fill(Ok(Vec::new()));
+                self.finish(&p, Ok(Vec::new()));
             }
         }
     }
@@ -728,7 +748,7 @@ impl Io {
             }
             Kind::Response => {
                 if let Some(p) = self.pending.remove(&h.call_id) {
-                    p.slot.fill(Ok(payload.to_vec()));
+                    self.finish(&p, Ok(payload.to_vec()));
                 }
             }
             Kind::Error if h.call_id == 0 => {
@@ -766,7 +786,7 @@ impl Io {
                 self.write_request(id, incarnation, true);
             } else if restarted {
                 if let Some(p) = self.pending.remove(&id) {
-                    p.slot.fill(Err(CallError::OutcomeUnknown));
+                    self.finish(&p, Err(CallError::OutcomeUnknown));
                 }
             }
         }
@@ -807,7 +827,7 @@ impl Io {
             Some(ErrorCode::Internal) => Err(CallError::Remote(message)),
         };
         if let Some(p) = self.pending.remove(&call_id) {
-            p.slot.fill(result);
+            self.finish(&p, result);
         }
     }
 
@@ -838,7 +858,7 @@ impl Io {
                             Header { kind: Kind::Cancel, call_id: id, ..Header::new(Kind::Cancel) };
                         protocol::push(&mut self.outbuf, &h, &[]);
                     }
-                    p.slot.fill(result);
+                    self.finish(&p, result);
                 }
                 Timer::Retry(id) => {
                     if self.pending.contains_key(&id) {

@@ -16,6 +16,7 @@ use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 
+use crate::metrics::{Metrics, Snapshot};
 use crate::protocol::{self, ErrorCode, Frame, Header, HelloAck, Kind, ProtocolError};
 use crate::records::{Begin, RecordStore, StoredReply, Waiter};
 use crate::service::{Context, Method, Service};
@@ -76,6 +77,7 @@ impl Default for ServerConfig {
 pub struct Server {
     addr: SocketAddr,
     incarnation: u128,
+    metrics: Metrics,
     shared: Arc<Shared>,
     event_loop: Option<JoinHandle<()>>,
 }
@@ -96,6 +98,7 @@ impl Server {
         let shared = Arc::new(Shared { shutdown: AtomicBool::new(false), waker });
         let addr = listener.local_addr()?;
         let incarnation = crate::random_u128();
+        let metrics = Metrics::default();
 
         let (jobs_tx, jobs_rx) = bounded::<Job>(config.queue_capacity.max(1));
         // Every job yields exactly one completion and jobs are bounded, so this bound is
@@ -136,6 +139,7 @@ impl Server {
             shared: Arc::clone(&shared),
             dirty: Vec::new(),
             workers,
+            metrics: metrics.clone(),
         };
         let event_loop =
             std::thread::Builder::new().name("ferry-server".into()).spawn(move || {
@@ -144,11 +148,16 @@ impl Server {
                 }
             })?;
         log::info!("serving on {addr}, incarnation {incarnation:032x}");
-        Ok(Server { addr, incarnation, shared, event_loop: Some(event_loop) })
+        Ok(Server { addr, incarnation, metrics, shared, event_loop: Some(event_loop) })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Per-method call counts, failures and handler latency (dispatch to completion).
+    pub fn metrics(&self) -> Snapshot {
+        self.metrics.snapshot()
     }
 
     /// The random id of this server start; clients use it to detect a restart.
@@ -182,6 +191,8 @@ struct Job {
     conn: usize,
     client: u128,
     call_id: u64,
+    method_id: u32,
+    dispatched: Instant,
     oneway: bool,
     method: Method,
     payload: Vec<u8>,
@@ -193,6 +204,8 @@ struct Done {
     conn: usize,
     client: u128,
     call_id: u64,
+    method_id: u32,
+    dispatched: Instant,
     oneway: bool,
     outcome: Outcome,
 }
@@ -228,6 +241,8 @@ impl Job {
             conn: self.conn,
             client: self.client,
             call_id: self.call_id,
+            method_id: self.method_id,
+            dispatched: self.dispatched,
             oneway: self.oneway,
             outcome,
         }
@@ -289,6 +304,7 @@ struct Loop {
     /// Connections with output to flush or interest to update after this turn.
     dirty: Vec<usize>,
     workers: Vec<JoinHandle<()>>,
+    metrics: Metrics,
 }
 
 impl Loop {
@@ -597,6 +613,8 @@ impl Loop {
             conn: token,
             client,
             call_id: h.call_id,
+            method_id: h.method,
+            dispatched: now,
             oneway,
             method,
             payload: frame.payload.to_vec(),
@@ -618,6 +636,8 @@ impl Loop {
                     conn: token,
                     client,
                     call_id: job.call_id,
+                    method_id: job.method_id,
+                    dispatched: job.dispatched,
                     oneway,
                     outcome: Outcome::NotRun(
                         ErrorCode::Overloaded,
@@ -639,6 +659,11 @@ impl Loop {
     /// handled (out of the map at the moment).
     fn complete(&mut self, done: Done, mut current: Option<(usize, &mut Connection)>) {
         self.in_flight = self.in_flight.saturating_sub(1);
+        self.metrics.record(
+            done.method_id,
+            done.dispatched.elapsed(),
+            matches!(done.outcome, Outcome::Reply(_)),
+        );
         self.cancels.remove(&(done.client, done.call_id));
         let owner = match &mut current {
             Some((t, c)) if *t == done.conn => Some(&mut **c),

@@ -297,3 +297,19 @@ fn metadata_reaches_the_handler() {
     );
     assert_eq!(seen.lock().unwrap()["trace"], Some(b"abc".to_vec()));
 }
+
+#[test]
+fn servers_and_clients_count_calls_per_method() {
+    let server = Server::bind(local(), echo_service(), ServerConfig::default()).unwrap();
+    let client = Client::connect(server.local_addr(), ClientConfig::default()).unwrap();
+    for _ in 0..10 {
+        client.call(ECHO, b"x", &opts(5000)).unwrap();
+    }
+    let _ = client.call(FAIL, b"", &opts(5000));
+    let s = server.metrics();
+    assert_eq!((s[&ECHO].calls, s[&ECHO].failures), (10, 0));
+    assert_eq!((s[&FAIL].calls, s[&FAIL].failures), (1, 1));
+    assert!(s[&ECHO].latency.quantile(0.99).is_some());
+    let c = client.metrics();
+    assert_eq!((c[&ECHO].calls, c[&FAIL].failures), (10, 1));
+}

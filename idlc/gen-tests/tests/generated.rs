@@ -270,3 +270,86 @@ fn a_generated_service_works_end_to_end() {
     );
     assert_eq!(pending.wait().unwrap(), 2);
 }
+
+struct AccountsV1;
+impl v1::evolution_v1::Accounts::Server for AccountsV1 {
+    fn get(
+        &self,
+        _: &Context,
+        id: i64,
+    ) -> Result<v1::evolution_v1::Account, ServiceError<ferry_runtime::NoException>> {
+        Ok(v1::evolution_v1::Account {
+            id,
+            name: "old".into(),
+            status: v1::evolution_v1::Status::SUSPENDED,
+        })
+    }
+}
+
+struct AccountsV2;
+impl v2::evolution_v2::Accounts::Server for AccountsV2 {
+    fn get(
+        &self,
+        _: &Context,
+        id: i64,
+    ) -> Result<v2::evolution_v2::Account, ServiceError<ferry_runtime::NoException>> {
+        Ok(v2::evolution_v2::Account {
+            id,
+            name: "new".into(),
+            email: Some("n@e".into()),
+            ..Default::default()
+        })
+    }
+    fn listAll(
+        &self,
+        _: &Context,
+        limit: i32,
+    ) -> Result<Vec<v2::evolution_v2::Account>, ServiceError<ferry_runtime::NoException>> {
+        Ok((0..i64::from(limit))
+            .map(|id| v2::evolution_v2::Account { id, ..Default::default() })
+            .collect())
+    }
+}
+
+fn client_for(server: &Server) -> Arc<Client> {
+    Arc::new(Client::connect(server.local_addr(), ClientConfig::default()).unwrap())
+}
+
+#[test]
+fn v1_clients_and_v2_servers_interoperate_both_ways() {
+    let local = "127.0.0.1:0".parse().unwrap();
+    let new_server = Server::bind(
+        local,
+        v2::evolution_v2::Accounts::service(Arc::new(AccountsV2)),
+        ServerConfig::default(),
+    )
+    .unwrap();
+    let old_client = v1::evolution_v1::Accounts::Client::new(client_for(&new_server));
+    let got = old_client.get(5).unwrap();
+    assert_eq!(
+        (got.id, got.name.as_str(), got.status),
+        (5, "new", v1::evolution_v1::Status::ACTIVE)
+    );
+
+    let old_server = Server::bind(
+        local,
+        v1::evolution_v1::Accounts::service(Arc::new(AccountsV1)),
+        ServerConfig::default(),
+    )
+    .unwrap();
+    let new_client = v2::evolution_v2::Accounts::Client::new(client_for(&old_server));
+    let got = new_client.get(6).unwrap();
+    assert_eq!((got.id, got.name.as_str()), (6, "old"));
+    assert_eq!(
+        got.tags,
+        vec!["new".to_owned()],
+        "fields the old server does not know take IDL defaults"
+    );
+    // A method the old server lacks is refused without running, with a clear error.
+    match new_client.listAll(3) {
+        Err(RpcError::Call(ferry_runtime::CallError::Protocol(m))) => {
+            assert!(m.contains("no method"), "{m}")
+        }
+        other => panic!("expected an unknown-method error, got {other:?}"),
+    }
+}
