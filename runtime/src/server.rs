@@ -140,6 +140,7 @@ impl Server {
             dirty: Vec::new(),
             workers,
             metrics: metrics.clone(),
+            scratch: Vec::new(),
         };
         let event_loop =
             std::thread::Builder::new().name("ferry-server".into()).spawn(move || {
@@ -305,6 +306,8 @@ struct Loop {
     dirty: Vec<usize>,
     workers: Vec<JoinHandle<()>>,
     metrics: Metrics,
+    /// Read buffer shared by every connection of the loop.
+    scratch: Vec<u8>,
 }
 
 impl Loop {
@@ -408,42 +411,40 @@ impl Loop {
         // Stop reading while the peer does not read its replies (bounded output).
         let out_limit = 2 * self.config.max_frame + READ_CHUNK;
         conn.read_paused = false;
+        // Reads land in one scratch buffer shared by the loop's connections; a connection
+        // keeps only the bytes of a frame still incomplete, so idle connections hold no
+        // input buffer at all.
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.resize(READ_CHUNK, 0);
         while conn.state != State::Closing {
             if conn.outbuf.len() >= out_limit {
                 conn.read_paused = true;
                 break;
             }
-            let len = conn.inbuf.len();
-            conn.inbuf.resize(len + READ_CHUNK, 0);
-            match conn.socket.read(&mut conn.inbuf[len..]) {
+            match conn.socket.read(&mut scratch) {
                 Ok(0) => {
-                    conn.inbuf.truncate(len);
                     closed = true;
                     break;
                 }
                 Ok(n) => {
-                    conn.inbuf.truncate(len + n);
                     conn.last_active = Instant::now();
-                    if let Err(e) = self.handle_input(token, &mut conn) {
+                    if let Err(e) = self.handle_input(token, &mut conn, &scratch[..n]) {
                         log::warn!("closing {}: {e}", conn.peer);
                         let payload = protocol::error_payload(ErrorCode::Protocol, &e.to_string());
                         protocol::push(&mut conn.outbuf, &Header::new(Kind::Error), &payload);
                         conn.state = State::Closing;
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    conn.inbuf.truncate(len);
-                    break;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => conn.inbuf.truncate(len),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    conn.inbuf.truncate(len);
                     log::debug!("read from {} failed: {e}", conn.peer);
                     closed = true;
                     break;
                 }
             }
         }
+        self.scratch = scratch;
         if closed {
             self.close(token, conn);
         } else {
@@ -452,28 +453,48 @@ impl Loop {
         }
     }
 
-    /// Handles every complete frame in the connection's input buffer.
-    fn handle_input(&mut self, token: usize, conn: &mut Connection) -> Result<(), ProtocolError> {
-        let input = std::mem::take(&mut conn.inbuf);
+    /// Handles every complete frame in `read` (bytes just read), after any partial frame the
+    /// connection held; keeps what is left of an incomplete frame.
+    fn handle_input(
+        &mut self,
+        token: usize,
+        conn: &mut Connection,
+        read: &[u8],
+    ) -> Result<(), ProtocolError> {
+        if conn.inbuf.is_empty() {
+            let used = self.handle_frames(token, conn, read)?;
+            conn.inbuf.extend_from_slice(&read[used..]);
+            return Ok(());
+        }
+        let mut input = std::mem::take(&mut conn.inbuf);
+        input.extend_from_slice(read);
+        let result = self.handle_frames(token, conn, &input);
+        if let Ok(used) = result {
+            input.drain(..used);
+            // Keep the allocation only while a frame is still incomplete.
+            conn.inbuf = if input.is_empty() { Vec::new() } else { input };
+        }
+        result.map(drop)
+    }
+
+    /// Handles the complete frames at the start of `input`; returns the bytes they took.
+    fn handle_frames(
+        &mut self,
+        token: usize,
+        conn: &mut Connection,
+        input: &[u8],
+    ) -> Result<usize, ProtocolError> {
         let mut used = 0;
-        let result = loop {
-            match protocol::decode(&input[used..], self.config.max_frame) {
-                Ok(Some((frame, n))) => {
+        while conn.state != State::Closing {
+            match protocol::decode(&input[used..], self.config.max_frame)? {
+                Some((frame, n)) => {
                     used += n;
-                    if let Err(e) = self.handle_frame(token, conn, frame) {
-                        break Err(e);
-                    }
-                    if conn.state == State::Closing {
-                        break Ok(());
-                    }
+                    self.handle_frame(token, conn, frame)?;
                 }
-                Ok(None) => break Ok(()),
-                Err(e) => break Err(e),
+                None => break,
             }
-        };
-        conn.inbuf = input;
-        conn.inbuf.drain(..used);
-        result
+        }
+        Ok(used)
     }
 
     fn handle_frame(
@@ -849,5 +870,9 @@ fn flush(conn: &mut Connection) -> io::Result<()> {
         }
     }
     conn.outbuf.drain(..written);
+    if conn.outbuf.is_empty() && conn.outbuf.capacity() > READ_CHUNK {
+        // A burst of replies grew the buffer: give it back rather than hold it while idle.
+        conn.outbuf = Vec::new();
+    }
     Ok(())
 }

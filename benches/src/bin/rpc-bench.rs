@@ -18,6 +18,10 @@ fn main() {
     match args.get(1).map(String::as_str) {
         Some("--serve-raw") => serve_raw(),
         Some("--serve-ferry") => serve_ferry(),
+        Some("--idle") => {
+            let n = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(10_000);
+            idle_connections(n);
+        }
         _ => {
             let secs: f64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(2.0);
             run_all(Duration::from_secs_f64(secs));
@@ -67,6 +71,61 @@ fn serve_ferry() {
     loop {
         std::thread::sleep(Duration::from_secs(3600));
     }
+}
+
+/// Resident memory of a process in bytes, from /proc/PID/status.
+fn rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Opens `n` connections to a Ferry server process, completes the handshake on each, and
+/// reports the server's resident memory per idle connection.
+fn idle_connections(n: usize) {
+    use ferry_runtime::protocol::{self, Header, Hello, Kind};
+    let (mut server, addr) = spawn("--serve-ferry");
+    std::thread::sleep(Duration::from_millis(200));
+    let before = rss_bytes(server.id());
+    let mut hello = Vec::new();
+    protocol::push(
+        &mut hello,
+        &Header::new(Kind::Hello),
+        &Hello { client_id: 1, max_frame: 1 << 20 }.encode(),
+    );
+    let mut conns = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut s = match TcpStream::connect(addr) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("stopped at {i} connections: {e}");
+                break;
+            }
+        };
+        s.write_all(&hello).expect("hello");
+        let mut ack = [0u8; protocol::HEADER_LEN + 28];
+        s.read_exact(&mut ack).expect("hello ack");
+        conns.push(s);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let after = rss_bytes(server.id());
+    let per = after.saturating_sub(before) as f64 / conns.len().max(1) as f64;
+    println!("| idle connections held | server RSS before | after | per connection |");
+    println!("|---:|---:|---:|---:|");
+    println!(
+        "| {} | {:.1} MiB | {:.1} MiB | {:.0} B |",
+        conns.len(),
+        before as f64 / 1048576.0,
+        after as f64 / 1048576.0,
+        per
+    );
+    drop(conns);
+    let _ = server.kill();
+    let _ = server.wait();
 }
 
 /// user+sys CPU seconds of a process, from /proc/PID/stat.
