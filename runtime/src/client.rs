@@ -157,6 +157,9 @@ pub struct Client {
 #[derive(Debug)]
 struct Shared {
     commands: Sender<Command>,
+    /// Set by callers when they wake the I/O thread, cleared by it before it drains the
+    /// channel: a burst of calls costs one wake-up (an eventfd write), not one each.
+    wake_pending: Arc<AtomicBool>,
     /// Set when the `Client` is dropped: the I/O thread finishes the calls it has and exits.
     closed: Arc<AtomicBool>,
     waker: Waker,
@@ -192,6 +195,8 @@ struct Slot {
 struct SlotState {
     result: Option<Result<Vec<u8>, CallError>>,
     waker: Option<std::task::Waker>,
+    /// A thread is blocked on the condvar: only then is a (system-call) notify needed.
+    blocked: bool,
 }
 
 impl Slot {
@@ -202,9 +207,12 @@ impl Slot {
                 return;
             }
             s.result = Some(result);
-            s.waker.take()
+            (s.waker.take(), s.blocked)
         };
-        self.ready.notify_all();
+        let (waker, blocked) = waker;
+        if blocked {
+            self.ready.notify_all();
+        }
         if let Some(w) = waker {
             w.wake();
         }
@@ -220,15 +228,17 @@ impl Client {
         let client_id = crate::random_u128();
         let closed = Arc::new(AtomicBool::new(false));
         let metrics = Metrics::default();
+        let wake_pending = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Shared {
             commands: tx,
+            wake_pending: Arc::clone(&wake_pending),
             closed: Arc::clone(&closed),
             waker,
             client_id,
             config: config.clone(),
             metrics: metrics.clone(),
         });
-        let mut io = Io::new(addr, poll, rx, closed, client_id, config, metrics);
+        let mut io = Io::new(addr, poll, rx, Arc::clone(&shared));
         let io_thread =
             std::thread::Builder::new().name("ferry-client".into()).spawn(move || io.run())?;
         Ok(Client { shared, io_thread: Some(io_thread) })
@@ -284,7 +294,10 @@ impl Client {
         let out = Outgoing { method, flags, metadata, payload: payload.to_vec(), deadline, slot };
         match self.shared.commands.try_send(Command::Call(Box::new(out))) {
             Ok(()) => {
-                let _ = self.shared.waker.wake();
+                // One wake-up per burst: the I/O thread drains everything queued.
+                if !self.shared.wake_pending.swap(true, Ordering::AcqRel) {
+                    let _ = self.shared.waker.wake();
+                }
             }
             Err(TrySendError::Full(_)) => {
                 handle.slot.fill(Err(CallError::Overloaded(format!(
@@ -326,6 +339,7 @@ impl CallHandle {
             if let Some(r) = s.result.take() {
                 return r;
             }
+            s.blocked = true;
             s = self.slot.ready.wait(s).unwrap_or_else(|p| p.into_inner());
         }
     }
@@ -343,6 +357,7 @@ impl CallHandle {
                 if now >= end {
                     break;
                 }
+                s.blocked = true;
                 s = self.slot.ready.wait_timeout(s, end - now).unwrap_or_else(|p| p.into_inner()).0;
             }
         }
@@ -413,6 +428,7 @@ struct Io {
     poll: Poll,
     commands: Receiver<Command>,
     closed: Arc<AtomicBool>,
+    wake_pending: Arc<AtomicBool>,
     client_id: u128,
     config: ClientConfig,
     conn: Conn,
@@ -438,26 +454,19 @@ impl Io {
         p.slot.fill(result);
     }
 
-    fn new(
-        addr: SocketAddr,
-        poll: Poll,
-        commands: Receiver<Command>,
-        closed: Arc<AtomicBool>,
-        client_id: u128,
-        config: ClientConfig,
-        metrics: Metrics,
-    ) -> Self {
-        let reconnect_delay = config.reconnect_initial;
+    fn new(addr: SocketAddr, poll: Poll, commands: Receiver<Command>, shared: Arc<Shared>) -> Self {
+        let config = shared.config.clone();
         Io {
             addr,
             poll,
             commands,
-            closed,
-            client_id,
+            closed: Arc::clone(&shared.closed),
+            wake_pending: Arc::clone(&shared.wake_pending),
+            client_id: shared.client_id,
+            reconnect_delay: config.reconnect_initial,
             config,
             conn: Conn::Down { last_error: "not connected yet".into() },
             connect_attempts: 0,
-            reconnect_delay,
             reconnect_scheduled: false,
             incarnation: None,
             next_call_id: 1,
@@ -467,7 +476,7 @@ impl Io {
             inbuf: Vec::new(),
             outbuf: Vec::new(),
             closing: false,
-            metrics,
+            metrics: shared.metrics.clone(),
         }
     }
 
@@ -504,6 +513,8 @@ impl Io {
         if self.closed.load(Ordering::SeqCst) {
             self.closing = true;
         }
+        // Cleared before draining: a call queued after this point wakes the loop again.
+        self.wake_pending.store(false, Ordering::Release);
         loop {
             match self.commands.try_recv() {
                 Ok(Command::Call(out)) => self.add_call(*out),
