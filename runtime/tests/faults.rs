@@ -128,3 +128,24 @@ fn across_a_restart_calls_run_at_most_once_and_unknown_outcomes_are_reported() {
     eprintln!("restart: {ok} calls completed, {unknown} reported OutcomeUnknown");
     drop(second);
 }
+
+#[test]
+fn a_stalled_network_cannot_hold_a_call_past_its_deadline() {
+    let counts: Counts = Arc::default();
+    let server =
+        Server::bind(local(), counting_service(&counts, Duration::ZERO), ServerConfig::default())
+            .unwrap();
+    let proxy = Proxy::start(server.local_addr(), Faults::default(), 9);
+    let client = Client::connect(proxy.addr, ClientConfig::default()).unwrap();
+    let options =
+        CallOptions { deadline: Some(Duration::from_millis(300)), ..CallOptions::default() };
+    assert!(client.call(COUNT, &1u64.to_le_bytes(), &options).is_ok());
+    proxy.stalled.store(true, Ordering::SeqCst);
+    let start = std::time::Instant::now();
+    assert_eq!(client.call(COUNT, &2u64.to_le_bytes(), &options), Err(CallError::DeadlineExceeded));
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "ended at its deadline, not when the network recovered"
+    );
+    proxy.stalled.store(false, Ordering::SeqCst);
+}

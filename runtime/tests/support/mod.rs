@@ -52,6 +52,8 @@ pub struct Proxy {
     stop: Arc<AtomicBool>,
     /// When set, new connections are refused (closed at once): a network partition.
     pub partitioned: Arc<AtomicBool>,
+    /// While set, no byte is forwarded in either direction: a stalled network.
+    pub stalled: Arc<AtomicBool>,
     target: Arc<Mutex<SocketAddr>>,
 }
 
@@ -64,9 +66,11 @@ impl Proxy {
         let cuts = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let partitioned = Arc::new(AtomicBool::new(false));
+        let stalled = Arc::new(AtomicBool::new(false));
         let target = Arc::new(Mutex::new(target));
         let (d, c, s, p, t) =
             (duplicated.clone(), cuts.clone(), stop.clone(), partitioned.clone(), target.clone());
+        let st = stalled.clone();
         thread::spawn(move || {
             let mut rng = Rng::new(seed);
             while !s.load(Ordering::SeqCst) {
@@ -89,14 +93,24 @@ impl Proxy {
                             seed,
                             d.clone(),
                             c.clone(),
+                            st.clone(),
                         );
-                        pump(server, client, faults, false, seed ^ 0xabcdef, d.clone(), c.clone());
+                        pump(
+                            server,
+                            client,
+                            faults,
+                            false,
+                            seed ^ 0xabcdef,
+                            d.clone(),
+                            c.clone(),
+                            st.clone(),
+                        );
                     }
                     Err(_) => thread::sleep(Duration::from_millis(1)),
                 }
             }
         });
-        Proxy { addr, duplicated, cuts, stop, partitioned, target }
+        Proxy { addr, duplicated, cuts, stop, partitioned, stalled, target }
     }
 
     /// Points new connections at another server (after a restart on a new port).
@@ -112,6 +126,7 @@ impl Drop for Proxy {
 }
 
 /// Copies frames from `from` to `to`, applying faults; ends both sockets on a cut or EOF.
+#[allow(clippy::too_many_arguments)] // test plumbing: each is one fault knob or counter
 fn pump(
     mut from: TcpStream,
     mut to: TcpStream,
@@ -120,6 +135,7 @@ fn pump(
     seed: u64,
     dup: Arc<AtomicU64>,
     cuts: Arc<AtomicU64>,
+    stalled: Arc<AtomicBool>,
 ) {
     thread::spawn(move || {
         let mut rng = Rng::new(seed);
@@ -136,6 +152,12 @@ fn pump(
                 break;
             }
             frames_seen += 1;
+            // A stalled network holds frames (bounded: tests clear the flag or drop the proxy).
+            let mut held = 0;
+            while stalled.load(Ordering::SeqCst) && held < 30_000 {
+                thread::sleep(Duration::from_millis(1));
+                held += 1;
+            }
             // Never disturb the handshake (frame 1): faults target calls.
             let eligible = frames_seen > 1
                 && frame.len() > 5
