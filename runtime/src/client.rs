@@ -396,13 +396,8 @@ impl Future for CallHandle {
 // ---- the I/O thread
 
 struct Pending {
+    call: Outgoing,
     started: Instant,
-    method: u32,
-    flags: u16,
-    metadata: Vec<u8>,
-    payload: Vec<u8>,
-    deadline: Instant,
-    slot: Arc<Slot>,
     attempts: u32,
     /// The server incarnation it was last sent to; `None` if not on the wire.
     sent_to: Option<u128>,
@@ -450,8 +445,8 @@ struct Io {
 impl Io {
     /// Ends a call: records it and hands the result to the caller.
     fn finish(&self, p: &Pending, result: Result<Vec<u8>, CallError>) {
-        self.metrics.record(p.method, p.started.elapsed(), result.is_ok());
-        p.slot.fill(result);
+        self.metrics.record(p.call.method, p.started.elapsed(), result.is_ok());
+        p.call.slot.fill(result);
     }
 
     fn new(addr: SocketAddr, poll: Poll, commands: Receiver<Command>, shared: Arc<Shared>) -> Self {
@@ -552,20 +547,8 @@ impl Io {
         self.next_call_id += 1;
         out.slot.call_id.store(call_id, Ordering::Relaxed);
         self.timers.add(out.deadline, Timer::Deadline(call_id));
-        self.pending.insert(
-            call_id,
-            Pending {
-                started: now,
-                method: out.method,
-                flags: out.flags,
-                metadata: out.metadata,
-                payload: out.payload,
-                deadline: out.deadline,
-                slot: out.slot,
-                attempts: 0,
-                sent_to: None,
-            },
-        );
+        self.pending
+            .insert(call_id, Pending { call: out, started: now, attempts: 0, sent_to: None });
         self.send_or_queue(call_id);
     }
 
@@ -589,23 +572,23 @@ impl Io {
         let ack = self.pending.keys().next().copied().unwrap_or(call_id);
         let Some(p) = self.pending.get_mut(&call_id) else { return };
         let now = Instant::now();
-        let remaining = p.deadline.saturating_duration_since(now);
+        let remaining = p.call.deadline.saturating_duration_since(now);
         let header = Header {
             kind: Kind::Request,
-            flags: p.flags | if retry { protocol::FLAG_RETRY } else { 0 },
+            flags: p.call.flags | if retry { protocol::FLAG_RETRY } else { 0 },
             call_id,
             ack,
-            method: p.method,
+            method: p.call.method,
             deadline_us: u32::try_from(remaining.as_micros()).unwrap_or(u32::MAX).max(1),
         };
         let mark = protocol::begin(&mut self.outbuf, &header);
-        self.outbuf.extend_from_slice(&p.metadata);
+        self.outbuf.extend_from_slice(&p.call.metadata);
         protocol::end_metadata(&mut self.outbuf, mark);
-        self.outbuf.extend_from_slice(&p.payload);
+        self.outbuf.extend_from_slice(&p.call.payload);
         protocol::finish(&mut self.outbuf, mark);
         p.attempts += 1;
         p.sent_to = Some(incarnation);
-        if p.flags & protocol::FLAG_ONEWAY != 0 {
+        if p.call.flags & protocol::FLAG_ONEWAY != 0 {
             // Fire and forget: done once handed to the connection.
             if let Some(p) = self.pending.remove(&call_id) {
                 self.finish(&p, Ok(Vec::new()));
@@ -792,7 +775,7 @@ impl Io {
         for id in in_doubt {
             let Some(p) = self.pending.get(&id) else { continue };
             let same_server = p.sent_to == Some(incarnation);
-            if same_server || p.flags & protocol::FLAG_IDEMPOTENT != 0 {
+            if same_server || p.call.flags & protocol::FLAG_IDEMPOTENT != 0 {
                 // Same incarnation: the server's records make the re-send run at most once.
                 self.write_request(id, incarnation, true);
             } else if restarted {
@@ -816,7 +799,7 @@ impl Io {
             Some(ErrorCode::Overloaded | ErrorCode::TooManyOutstanding) => {
                 if p.attempts < self.config.retry.max_attempts {
                     let at = now + self.config.retry.backoff(p.attempts);
-                    if at < p.deadline {
+                    if at < p.call.deadline {
                         p.sent_to = None; // the server did not run it: a fresh send
                         self.timers.add(at, Timer::Retry(call_id));
                         return;
@@ -848,7 +831,7 @@ impl Io {
             match t {
                 Timer::Deadline(id) => {
                     let Some(p) = self.pending.get(&id) else { continue };
-                    if p.deadline > now {
+                    if p.call.deadline > now {
                         continue;
                     }
                     let Some(p) = self.pending.remove(&id) else { continue };

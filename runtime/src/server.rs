@@ -187,14 +187,20 @@ impl Drop for Server {
     }
 }
 
-/// A request handed to a worker.
-struct Job {
+/// Which call a job or completion belongs to, and where its reply goes.
+#[derive(Clone, Copy)]
+struct CallRef {
     conn: usize,
     client: u128,
     call_id: u64,
     method_id: u32,
     dispatched: Instant,
     oneway: bool,
+}
+
+/// A request handed to a worker.
+struct Job {
+    call: CallRef,
     method: Method,
     payload: Vec<u8>,
     ctx: Context,
@@ -202,12 +208,7 @@ struct Job {
 
 /// A finished request on its way back to the loop.
 struct Done {
-    conn: usize,
-    client: u128,
-    call_id: u64,
-    method_id: u32,
-    dispatched: Instant,
-    oneway: bool,
+    call: CallRef,
     outcome: Outcome,
 }
 
@@ -238,15 +239,7 @@ impl Job {
                 Err(_) => Outcome::Failed("handler panicked".into()),
             }
         };
-        Done {
-            conn: self.conn,
-            client: self.client,
-            call_id: self.call_id,
-            method_id: self.method_id,
-            dispatched: self.dispatched,
-            oneway: self.oneway,
-            outcome,
-        }
+        Done { call: self.call, outcome }
     }
 }
 
@@ -630,17 +623,15 @@ impl Loop {
             .collect();
         let cancelled = Arc::new(AtomicBool::new(false));
         let ctx = Context::new(deadline, client, h.call_id, metadata, Arc::clone(&cancelled));
-        let job = Job {
+        let call = CallRef {
             conn: token,
             client,
             call_id: h.call_id,
             method_id: h.method,
             dispatched: now,
             oneway,
-            method,
-            payload: frame.payload.to_vec(),
-            ctx,
         };
+        let job = Job { call, method, payload: frame.payload.to_vec(), ctx };
         conn.in_flight += 1;
         self.in_flight += 1;
         if job.method.inline {
@@ -654,12 +645,7 @@ impl Loop {
             Ok(()) => {}
             Err(TrySendError::Full(job)) | Err(TrySendError::Disconnected(job)) => {
                 let done = Done {
-                    conn: token,
-                    client,
-                    call_id: job.call_id,
-                    method_id: job.method_id,
-                    dispatched: job.dispatched,
-                    oneway,
+                    call: job.call,
                     outcome: Outcome::NotRun(
                         ErrorCode::Overloaded,
                         "server queue is full; the call did not run",
@@ -678,12 +664,16 @@ impl Loop {
 
     /// Records an outcome and sends it to every waiter. `current` is the connection being
     /// handled (out of the map at the moment).
-    fn complete(&mut self, done: Done, mut current: Option<(usize, &mut Connection)>) {
+    fn complete(
+        &mut self,
+        Done { call: done, outcome }: Done,
+        mut current: Option<(usize, &mut Connection)>,
+    ) {
         self.in_flight = self.in_flight.saturating_sub(1);
         self.metrics.record(
             done.method_id,
             done.dispatched.elapsed(),
-            matches!(done.outcome, Outcome::Reply(_)),
+            matches!(outcome, Outcome::Reply(_)),
         );
         self.cancels.remove(&(done.client, done.call_id));
         let owner = match &mut current {
@@ -693,7 +683,7 @@ impl Loop {
         if let Some(c) = owner {
             c.in_flight = c.in_flight.saturating_sub(1);
         }
-        let (reply, waiters) = match done.outcome {
+        let (reply, waiters) = match outcome {
             Outcome::Reply(payload) => {
                 let reply = StoredReply { kind: Kind::Response, payload: payload.into() };
                 (reply.clone(), self.records.complete(done.client, done.call_id, reply))

@@ -348,14 +348,14 @@ impl<'s, 'p> Parser<'s, 'p> {
                 };
                 self.separator();
                 if let Some(name) = name {
-                    let span = Span::new(start, self.prev_end());
-                    doc.definitions.push(Definition {
-                        doc: docs,
+                    self.define(
+                        doc,
+                        docs,
                         name,
-                        kind: DefinitionKind::Const { ty, value },
-                        annotations: Vec::new(),
-                        span,
-                    });
+                        DefinitionKind::Const { ty, value },
+                        Vec::new(),
+                        start,
+                    );
                 }
             }
             Tok::Typedef => {
@@ -365,14 +365,14 @@ impl<'s, 'p> Parser<'s, 'p> {
                 let annotations = self.annotations();
                 self.separator();
                 if let Some(name) = name {
-                    let span = Span::new(start, self.prev_end());
-                    doc.definitions.push(Definition {
-                        doc: docs,
+                    self.define(
+                        doc,
+                        docs,
                         name,
-                        kind: DefinitionKind::Typedef { target },
+                        DefinitionKind::Typedef { target },
                         annotations,
-                        span,
-                    });
+                        start,
+                    );
                 } else {
                     self.recover(&[]);
                 }
@@ -383,14 +383,7 @@ impl<'s, 'p> Parser<'s, 'p> {
                 let values = self.enum_body();
                 let annotations = self.annotations();
                 self.separator();
-                let span = Span::new(start, self.prev_end());
-                doc.definitions.push(Definition {
-                    doc: docs,
-                    name,
-                    kind: DefinitionKind::Enum { values },
-                    annotations,
-                    span,
-                });
+                self.define(doc, docs, name, DefinitionKind::Enum { values }, annotations, start);
             }
             Tok::Senum => {
                 let keyword = self.bump().span;
@@ -421,14 +414,7 @@ impl<'s, 'p> Parser<'s, 'p> {
                     instead: "enum".to_owned(),
                     span: keyword,
                 });
-                let span = Span::new(start, self.prev_end());
-                doc.definitions.push(Definition {
-                    doc: docs,
-                    name,
-                    kind: DefinitionKind::Senum { values },
-                    annotations,
-                    span,
-                });
+                self.define(doc, docs, name, DefinitionKind::Senum { values }, annotations, start);
             }
             Tok::Struct | Tok::Union | Tok::Exception => {
                 let kind = match self.bump().kind {
@@ -443,14 +429,14 @@ impl<'s, 'p> Parser<'s, 'p> {
                 let fields = self.field_block(Tok::LBrace, Tok::RBrace);
                 let annotations = self.annotations();
                 self.separator();
-                let span = Span::new(start, self.prev_end());
-                doc.definitions.push(Definition {
-                    doc: docs,
+                self.define(
+                    doc,
+                    docs,
                     name,
-                    kind: DefinitionKind::Struct { kind, fields },
+                    DefinitionKind::Struct { kind, fields },
                     annotations,
-                    span,
-                });
+                    start,
+                );
             }
             Tok::Service => {
                 self.bump();
@@ -463,17 +449,31 @@ impl<'s, 'p> Parser<'s, 'p> {
                 let functions = self.service_body();
                 let annotations = self.annotations();
                 self.separator();
-                let span = Span::new(start, self.prev_end());
-                doc.definitions.push(Definition {
-                    doc: docs,
+                self.define(
+                    doc,
+                    docs,
                     name,
-                    kind: DefinitionKind::Service { extends, functions },
+                    DefinitionKind::Service { extends, functions },
                     annotations,
-                    span,
-                });
+                    start,
+                );
             }
             _ => {}
         }
+    }
+
+    /// Records a definition that spans from `start` to the last token consumed.
+    fn define(
+        &self,
+        doc: &mut Document,
+        docs: Option<String>,
+        name: Ident,
+        kind: DefinitionKind,
+        annotations: Vec<Annotation>,
+        start: usize,
+    ) {
+        let span = Span::new(start, self.prev_end());
+        doc.definitions.push(Definition { doc: docs, name, kind, annotations, span });
     }
 
     fn enum_body(&mut self) -> Vec<EnumValue> {
