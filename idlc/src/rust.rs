@@ -406,15 +406,23 @@ impl<'p> Gen<'p> {
             Type::Base(BaseType::String) => format!("::std::borrow::ToOwned::to_owned({e})"),
             Type::Base(BaseType::Binary) => format!("<[u8]>::to_vec({e})"),
             Type::Base(_) => e.to_owned(),
-            Type::List(el) | Type::Set(el) => {
+            Type::List(el) => {
+                let x = format!("x{depth}");
+                format!(
+                    "{e}.map_owned(|{x}| ::core::result::Result::Ok({}))?",
+                    self.to_owned_at(el, &x, depth + 1)
+                )
+            }
+            Type::Set(el) => {
                 let x = format!("x{depth}");
                 let item = format!(
                     "let {x} = r?; ::core::result::Result::Ok({})",
                     self.to_owned_at(el, &x, depth + 1)
                 );
-                let target = match self.underlying(t) {
-                    Type::Set(_) if self.is_ord(el) => "::std::collections::BTreeSet<_>",
-                    _ => "::std::vec::Vec<_>",
+                let target = if self.is_ord(el) {
+                    "::std::collections::BTreeSet<_>"
+                } else {
+                    "::std::vec::Vec<_>"
                 };
                 collect(target, item)
             }

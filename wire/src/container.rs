@@ -195,6 +195,19 @@ impl<'a, T: Element<'a>> ListView<'a, T> {
         self.to_owned_element()
     }
 
+    /// Converts every element with `f` into a `Vec`, reserving for what the input can hold.
+    /// Generated code uses it to build owned lists of any element type.
+    pub fn map_owned<U>(
+        &self,
+        mut f: impl FnMut(T) -> Result<U, DecodeError>,
+    ) -> Result<Vec<U>, DecodeError> {
+        let mut out = Vec::with_capacity(self.count.min(self.elements.remaining().len()).min(1024));
+        for e in self.iter() {
+            out.push(f(e?)?);
+        }
+        Ok(out)
+    }
+
     /// Collects the owned elements into any collection (`Vec`, `BTreeSet`, …).
     pub fn collect_owned<C: FromIterator<T::Owned>>(&self) -> Result<C, DecodeError> {
         self.iter().map(|e| e.and_then(|e| e.to_owned_element())).collect()

@@ -464,24 +464,9 @@ pub mod recursive {
                 ::core::result::Result::Ok(super::RecTree {
                     children: match self.children {
                         ::core::option::Option::Some(x) => {
-                            x.iter()
-                                .map(|
-                                    r,
-                                | -> ::core::result::Result<
-                                    _,
-                                    ::ferry_runtime::wire::DecodeError,
-                                > {
-                                    let x0 = r?;
-                                    ::core::result::Result::Ok(
-                                        ::ferry_runtime::wire::View::to_owned_value(&x0)?,
-                                    )
-                                })
-                                .collect::<
-                                    ::core::result::Result<
-                                        ::std::vec::Vec<_>,
-                                        ::ferry_runtime::wire::DecodeError,
-                                    >,
-                                >()?
+                            x.map_owned(|x0| ::core::result::Result::Ok(
+                                ::ferry_runtime::wire::View::to_owned_value(&x0)?,
+                            ))?
                         }
                         ::core::option::Option::None => {
                             ::core::default::Default::default()

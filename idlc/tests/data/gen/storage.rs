@@ -552,24 +552,9 @@ pub mod storage {
                     name: <[u8]>::to_vec(self.name),
                     columns: self
                         .columns
-                        .iter()
-                        .map(|
-                            r,
-                        | -> ::core::result::Result<
-                            _,
-                            ::ferry_runtime::wire::DecodeError,
-                        > {
-                            let x0 = r?;
-                            ::core::result::Result::Ok(
-                                ::ferry_runtime::wire::View::to_owned_value(&x0)?,
-                            )
-                        })
-                        .collect::<
-                            ::core::result::Result<
-                                ::std::vec::Vec<_>,
-                                ::ferry_runtime::wire::DecodeError,
-                            >,
-                        >()?,
+                        .map_owned(|x0| ::core::result::Result::Ok(
+                            ::ferry_runtime::wire::View::to_owned_value(&x0)?,
+                        ))?,
                 })
             }
         }
@@ -1316,24 +1301,9 @@ pub mod storage {
                                                 ::core::result::Result::Ok((
                                                     ::std::borrow::ToOwned::to_owned(k1),
                                                     v1
-                                                        .iter()
-                                                        .map(|
-                                                            r,
-                                                        | -> ::core::result::Result<
-                                                            _,
-                                                            ::ferry_runtime::wire::DecodeError,
-                                                        > {
-                                                            let x2 = r?;
-                                                            ::core::result::Result::Ok(
-                                                                ::ferry_runtime::wire::View::to_owned_value(&x2)?,
-                                                            )
-                                                        })
-                                                        .collect::<
-                                                            ::core::result::Result<
-                                                                ::std::vec::Vec<_>,
-                                                                ::ferry_runtime::wire::DecodeError,
-                                                            >,
-                                                        >()?,
+                                                        .map_owned(|x2| ::core::result::Result::Ok(
+                                                            ::ferry_runtime::wire::View::to_owned_value(&x2)?,
+                                                        ))?,
                                                 ))
                                             })
                                             .collect::<
