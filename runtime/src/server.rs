@@ -222,24 +222,27 @@ enum Outcome {
 
 impl Job {
     fn run(self) -> Done {
-        let outcome = if self.ctx.is_cancelled() {
-            if Instant::now() >= self.ctx.deadline {
-                Outcome::NotRun(
-                    ErrorCode::DeadlineExceeded,
-                    "deadline passed before the handler started",
-                )
-            } else {
-                Outcome::NotRun(ErrorCode::Cancelled, "cancelled before the handler started")
-            }
+        Done { call: self.call, outcome: execute(&self.method, &self.ctx, &self.payload) }
+    }
+}
+
+/// Runs a handler unless its call was cancelled or expired while it waited; a panic is an
+/// `Internal` failure, never a crashed thread.
+fn execute(method: &Method, ctx: &Context, payload: &[u8]) -> Outcome {
+    if ctx.is_cancelled() {
+        return if Instant::now() >= ctx.deadline {
+            Outcome::NotRun(
+                ErrorCode::DeadlineExceeded,
+                "deadline passed before the handler started",
+            )
         } else {
-            match catch_unwind(AssertUnwindSafe(|| (self.method.handler)(&self.ctx, &self.payload)))
-            {
-                Ok(Ok(reply)) => Outcome::Reply(reply),
-                Ok(Err(e)) => Outcome::Failed(e.message),
-                Err(_) => Outcome::Failed("handler panicked".into()),
-            }
+            Outcome::NotRun(ErrorCode::Cancelled, "cancelled before the handler started")
         };
-        Done { call: self.call, outcome }
+    }
+    match catch_unwind(AssertUnwindSafe(|| (method.handler)(ctx, payload))) {
+        Ok(Ok(reply)) => Outcome::Reply(reply),
+        Ok(Err(e)) => Outcome::Failed(e.message),
+        Err(_) => Outcome::Failed("handler panicked".into()),
     }
 }
 
@@ -631,14 +634,15 @@ impl Loop {
             dispatched: now,
             oneway,
         };
-        let job = Job { call, method, payload: frame.payload.to_vec(), ctx };
         conn.in_flight += 1;
         self.in_flight += 1;
-        if job.method.inline {
-            let done = job.run();
-            self.complete(done, Some((token, conn)));
+        if method.inline {
+            // On the loop, straight from the read buffer: no copy, no hand-off.
+            let outcome = execute(&method, &ctx, frame.payload);
+            self.complete(Done { call, outcome }, Some((token, conn)));
             return;
         }
+        let job = Job { call, method, payload: frame.payload.to_vec(), ctx };
         self.cancels.insert((client, h.call_id), cancelled);
         let Some(jobs) = self.jobs_tx.as_ref() else { return };
         match jobs.try_send(job) {
