@@ -31,6 +31,9 @@ const READ_CHUNK: usize = 64 * 1024;
 /// Server limits. Every default is documented in spec/protocol.md § Limits.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
+    /// Event loop threads; connections are spread over them round-robin at accept.
+    /// Default: available parallelism (one per core).
+    pub event_loops: usize,
     /// Worker threads for handlers not marked inline. Default: available parallelism.
     pub workers: usize,
     /// Requests waiting for a worker; when full, new requests get `Overloaded` at once.
@@ -57,8 +60,10 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         ServerConfig {
-            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            event_loops: cores,
+            workers: cores,
             queue_capacity: 1024,
             max_frame: 8 * 1024 * 1024,
             max_connections: 16_384,
@@ -79,13 +84,47 @@ pub struct Server {
     incarnation: u128,
     metrics: Metrics,
     shared: Arc<Shared>,
-    event_loop: Option<JoinHandle<()>>,
+    event_loops: Vec<JoinHandle<()>>,
 }
 
 #[derive(Debug)]
 struct Shared {
     shutdown: AtomicBool,
-    waker: Waker,
+    /// One per event loop, by loop index.
+    wakers: Vec<Waker>,
+    /// Where each loop receives connections and replies from the others.
+    inboxes: Vec<Sender<LoopMsg>>,
+    /// Completion channels, by loop index: workers reply to the loop that owns the call.
+    done: Vec<Sender<Done>>,
+    /// Completion records of every client, whichever loop its connections are on.
+    records: std::sync::Mutex<RecordStore>,
+    connections: std::sync::atomic::AtomicUsize,
+}
+
+impl Shared {
+    fn wake(&self, loop_index: usize) {
+        // A failed wake means that loop is gone; nothing waits there.
+        let _ = self.wakers[loop_index].wake();
+    }
+
+    fn records(&self) -> std::sync::MutexGuard<'_, RecordStore> {
+        // The store stays consistent across a panic (every update is a single insert or
+        // remove), so a poisoned lock is still usable.
+        self.records.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Messages between event loops.
+enum LoopMsg {
+    /// A connection accepted by loop 0, with the token it was given.
+    Connection(TcpStream, SocketAddr, usize),
+    /// A reply for a waiter whose connection this loop owns.
+    Deliver { connection: usize, call_id: u64, reply: StoredReply },
+}
+
+/// Connection tokens encode their loop: `FIRST_CONNECTION + n × loops + loop_index`.
+fn owner_of(token: usize, loops: usize) -> usize {
+    (token - FIRST_CONNECTION) % loops
 }
 
 impl Server {
@@ -94,62 +133,96 @@ impl Server {
         let poll = Poll::new()?;
         let mut listener = TcpListener::bind(addr)?;
         poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
-        let waker = Waker::new(poll.registry(), WAKER)?;
-        let shared = Arc::new(Shared { shutdown: AtomicBool::new(false), waker });
+        let loops = config.event_loops.max(1);
+        let mut polls = vec![poll];
+        for _ in 1..loops {
+            polls.push(Poll::new()?);
+        }
+        let wakers = polls
+            .iter()
+            .map(|p| Waker::new(p.registry(), WAKER))
+            .collect::<io::Result<Vec<_>>>()?;
+        let mut inbox_rxs = Vec::new();
+        let mut inboxes = Vec::new();
+        let mut done_rxs = Vec::new();
+        let mut done = Vec::new();
+        for _ in 0..loops {
+            let (tx, rx) = bounded::<LoopMsg>(4096);
+            inboxes.push(tx);
+            inbox_rxs.push(rx);
+            // Every job yields exactly one completion and jobs are bounded, so this bound is
+            // never reached by workers; inline completions do not use the channel.
+            let (tx, rx) = bounded::<Done>(config.queue_capacity.max(1) + config.workers + 1);
+            done.push(tx);
+            done_rxs.push(rx);
+        }
+        let shared = Arc::new(Shared {
+            shutdown: AtomicBool::new(false),
+            wakers,
+            inboxes,
+            done,
+            records: std::sync::Mutex::new(RecordStore::new(
+                config.max_records_per_client,
+                config.client_lease,
+            )),
+            connections: std::sync::atomic::AtomicUsize::new(0),
+        });
         let addr = listener.local_addr()?;
         let incarnation = crate::random_u128();
         let metrics = Metrics::default();
 
         let (jobs_tx, jobs_rx) = bounded::<Job>(config.queue_capacity.max(1));
-        // Every job yields exactly one completion and jobs are bounded, so this bound is
-        // never reached by workers; inline completions do not use the channel.
-        let (done_tx, done_rx) = bounded::<Done>(config.queue_capacity.max(1) + config.workers + 1);
-        let mut workers = Vec::new();
         for i in 0..config.workers.max(1) {
-            let (jobs_rx, done_tx, shared) =
-                (jobs_rx.clone(), done_tx.clone(), Arc::clone(&shared));
-            workers.push(std::thread::Builder::new().name(format!("ferry-worker-{i}")).spawn(
-                move || {
-                    for job in jobs_rx {
-                        let done = job.run();
-                        if done_tx.send(done).is_err() {
-                            break;
-                        }
-                        // A failed wake means the loop is gone; nothing is waiting.
-                        let _ = shared.waker.wake();
+            let (jobs_rx, shared) = (jobs_rx.clone(), Arc::clone(&shared));
+            std::thread::Builder::new().name(format!("ferry-worker-{i}")).spawn(move || {
+                for job in jobs_rx {
+                    let owner = job.call.loop_index;
+                    if shared.done[owner].send(job.run()).is_err() {
+                        break;
                     }
-                },
-            )?);
-        }
-        let mut lp = Loop {
-            poll,
-            listener: Some(listener),
-            conns: HashMap::new(),
-            next_token: FIRST_CONNECTION,
-            records: RecordStore::new(config.max_records_per_client, config.client_lease),
-            timers: Timers::default(),
-            jobs_tx: Some(jobs_tx),
-            done_rx,
-            cancels: HashMap::new(),
-            in_flight: 0,
-            draining_until: None,
-            service,
-            config,
-            incarnation,
-            shared: Arc::clone(&shared),
-            dirty: Vec::new(),
-            workers,
-            metrics: metrics.clone(),
-            scratch: Vec::new(),
-        };
-        let event_loop =
-            std::thread::Builder::new().name("ferry-server".into()).spawn(move || {
-                if let Err(e) = lp.run() {
-                    log::error!("server event loop failed: {e}");
+                    shared.wake(owner);
                 }
             })?;
+        }
+        let mut listener = Some(listener);
+        let mut event_loops = Vec::new();
+        for (index, ((poll, inbox), done_rx)) in
+            polls.into_iter().zip(inbox_rxs).zip(done_rxs).enumerate()
+        {
+            let mut lp = Loop {
+                poll,
+                index,
+                loops,
+                listener: if index == 0 { listener.take() } else { None },
+                conns: HashMap::new(),
+                accepted: 0,
+                inbox,
+                timers: Timers::default(),
+                jobs_tx: Some(jobs_tx.clone()),
+                done_rx,
+                cancels: HashMap::new(),
+                in_flight: 0,
+                draining_until: None,
+                service: service.clone(),
+                config: config.clone(),
+                incarnation,
+                shared: Arc::clone(&shared),
+                dirty: Vec::new(),
+                metrics: metrics.clone(),
+                scratch: Vec::new(),
+            };
+            event_loops.push(
+                std::thread::Builder::new().name(format!("ferry-server-{index}")).spawn(
+                    move || {
+                        if let Err(e) = lp.run() {
+                            log::error!("server event loop failed: {e}");
+                        }
+                    },
+                )?,
+            );
+        }
         log::info!("serving on {addr}, incarnation {incarnation:032x}");
-        Ok(Server { addr, incarnation, metrics, shared, event_loop: Some(event_loop) })
+        Ok(Server { addr, incarnation, metrics, shared, event_loops })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -174,8 +247,10 @@ impl Server {
 
     fn stop(&mut self) {
         self.shared.shutdown.store(true, Ordering::SeqCst);
-        let _ = self.shared.waker.wake();
-        if let Some(t) = self.event_loop.take() {
+        for i in 0..self.shared.wakers.len() {
+            self.shared.wake(i);
+        }
+        for t in self.event_loops.drain(..) {
             let _ = t.join();
         }
     }
@@ -190,6 +265,8 @@ impl Drop for Server {
 /// Which call a job or completion belongs to, and where its reply goes.
 #[derive(Clone, Copy)]
 struct CallRef {
+    /// The event loop that owns `conn`.
+    loop_index: usize,
     conn: usize,
     client: u128,
     call_id: u64,
@@ -282,10 +359,15 @@ enum Timer {
 
 struct Loop {
     poll: Poll,
+    /// This loop's position among the server's loops.
+    index: usize,
+    loops: usize,
+    /// Loop 0 owns the listener and hands connections to the others.
     listener: Option<TcpListener>,
     conns: HashMap<usize, Connection>,
-    next_token: usize,
-    records: RecordStore,
+    /// Connections accepted so far (loop 0): numbers tokens and picks loops round-robin.
+    accepted: usize,
+    inbox: Receiver<LoopMsg>,
     timers: Timers<Timer>,
     jobs_tx: Option<Sender<Job>>,
     done_rx: Receiver<Done>,
@@ -300,7 +382,6 @@ struct Loop {
     shared: Arc<Shared>,
     /// Connections with output to flush or interest to update after this turn.
     dirty: Vec<usize>,
-    workers: Vec<JoinHandle<()>>,
     metrics: Metrics,
     /// Read buffer shared by every connection of the loop.
     scratch: Vec<u8>,
@@ -333,6 +414,7 @@ impl Loop {
                     }
                 }
             }
+            self.drain_inbox();
             self.drain_completions();
             self.fire_timers();
             if self.shared.shutdown.load(Ordering::SeqCst) && self.draining_until.is_none() {
@@ -354,8 +436,9 @@ impl Loop {
         loop {
             let Some(listener) = self.listener.as_ref() else { return };
             match listener.accept() {
-                Ok((mut socket, peer)) => {
-                    if self.conns.len() >= self.config.max_connections {
+                Ok((socket, peer)) => {
+                    let open = self.shared.connections.load(Ordering::Relaxed);
+                    if open >= self.config.max_connections {
                         log::warn!(
                             "refusing {peer}: {} connections is the limit",
                             self.config.max_connections
@@ -364,31 +447,22 @@ impl Loop {
                     }
                     // Small frames must not wait for Nagle: latency is the product.
                     let _ = socket.set_nodelay(true);
-                    let token = self.next_token;
-                    self.next_token += 1;
-                    if let Err(e) =
-                        self.poll.registry().register(&mut socket, Token(token), Interest::READABLE)
+                    let target = self.accepted % self.loops;
+                    let token = FIRST_CONNECTION + self.accepted;
+                    self.accepted += 1;
+                    self.shared.connections.fetch_add(1, Ordering::Relaxed);
+                    if target == self.index {
+                        self.adopt(socket, peer, token);
+                    } else if self.shared.inboxes[target]
+                        .try_send(LoopMsg::Connection(socket, peer, token))
+                        .is_ok()
                     {
-                        log::warn!("cannot register {peer}: {e}");
-                        continue;
+                        self.shared.wake(target);
+                    } else {
+                        // That loop is far behind: close rather than queue without bound.
+                        self.shared.connections.fetch_sub(1, Ordering::Relaxed);
+                        log::warn!("refusing {peer}: event loop {target} is not keeping up");
                     }
-                    let now = Instant::now();
-                    self.timers.add(now + self.config.handshake_timeout, Timer::Connection(token));
-                    self.conns.insert(
-                        token,
-                        Connection {
-                            socket,
-                            peer,
-                            inbuf: Vec::new(),
-                            outbuf: Vec::new(),
-                            state: State::AwaitHello,
-                            last_active: now,
-                            in_flight: 0,
-                            interest: Interest::READABLE,
-                            read_paused: false,
-                        },
-                    );
-                    log::debug!("accepted {peer} as connection {token}");
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -396,6 +470,49 @@ impl Loop {
                     // E.g. EMFILE: keep serving the connections we have.
                     log::warn!("accept failed: {e}");
                     return;
+                }
+            }
+        }
+    }
+
+    /// Takes a connection into this loop.
+    fn adopt(&mut self, mut socket: TcpStream, peer: SocketAddr, token: usize) {
+        debug_assert_eq!(owner_of(token, self.loops), self.index);
+        if let Err(e) = self.poll.registry().register(&mut socket, Token(token), Interest::READABLE)
+        {
+            log::warn!("cannot register {peer}: {e}");
+            self.shared.connections.fetch_sub(1, Ordering::Relaxed);
+            return;
+        }
+        let now = Instant::now();
+        self.timers.add(now + self.config.handshake_timeout, Timer::Connection(token));
+        self.conns.insert(
+            token,
+            Connection {
+                socket,
+                peer,
+                inbuf: Vec::new(),
+                outbuf: Vec::new(),
+                state: State::AwaitHello,
+                last_active: now,
+                in_flight: 0,
+                interest: Interest::READABLE,
+                read_paused: false,
+            },
+        );
+        log::debug!("loop {} adopted {peer} as connection {token}", self.index);
+    }
+
+    /// Connections handed over by loop 0 and replies produced on other loops.
+    fn drain_inbox(&mut self) {
+        while let Ok(msg) = self.inbox.try_recv() {
+            match msg {
+                LoopMsg::Connection(socket, peer, token) => self.adopt(socket, peer, token),
+                LoopMsg::Deliver { connection, call_id, reply } => {
+                    if let Some(c) = self.conns.get_mut(&connection) {
+                        write_reply(c, call_id, &reply);
+                        self.dirty.push(connection);
+                    }
                 }
             }
         }
@@ -588,7 +705,8 @@ impl Loop {
         }
         let now = Instant::now();
         let waiter = Waiter { connection: token, call_id: h.call_id };
-        match self.records.begin(client, h.call_id, h.ack, waiter, now) {
+        let begin = self.shared.records().begin(client, h.call_id, h.ack, waiter, now);
+        match begin {
             Begin::Execute => {}
             Begin::Replay(reply) => {
                 if !oneway {
@@ -612,7 +730,7 @@ impl Loop {
             }
         }
         let Some(method) = self.service.methods.get(&h.method).cloned() else {
-            self.records.abandon(client, h.call_id);
+            self.shared.records().abandon(client, h.call_id);
             return refuse(
                 conn,
                 ErrorCode::UnknownMethod,
@@ -627,6 +745,7 @@ impl Loop {
         let cancelled = Arc::new(AtomicBool::new(false));
         let ctx = Context::new(deadline, client, h.call_id, metadata, Arc::clone(&cancelled));
         let call = CallRef {
+            loop_index: self.index,
             conn: token,
             client,
             call_id: h.call_id,
@@ -690,23 +809,39 @@ impl Loop {
         let (reply, waiters) = match outcome {
             Outcome::Reply(payload) => {
                 let reply = StoredReply { kind: Kind::Response, payload: payload.into() };
-                (reply.clone(), self.records.complete(done.client, done.call_id, reply))
+                (reply.clone(), self.shared.records().complete(done.client, done.call_id, reply))
             }
             Outcome::Failed(message) => {
                 let payload = protocol::error_payload(ErrorCode::Internal, &message);
                 let reply = StoredReply { kind: Kind::Error, payload: payload.into() };
-                (reply.clone(), self.records.complete(done.client, done.call_id, reply))
+                (reply.clone(), self.shared.records().complete(done.client, done.call_id, reply))
             }
             Outcome::NotRun(code, message) => {
                 let payload = protocol::error_payload(code, message);
                 let reply = StoredReply { kind: Kind::Error, payload: payload.into() };
-                (reply, self.records.abandon(done.client, done.call_id))
+                (reply, self.shared.records().abandon(done.client, done.call_id))
             }
         };
         if done.oneway {
             return;
         }
         for w in waiters {
+            let owner = owner_of(w.connection, self.loops);
+            if owner != self.index {
+                // A duplicate that arrived on another loop's connection waits there.
+                let msg = LoopMsg::Deliver {
+                    connection: w.connection,
+                    call_id: w.call_id,
+                    reply: reply.clone(),
+                };
+                if self.shared.inboxes[owner].try_send(msg).is_ok() {
+                    self.shared.wake(owner);
+                } else {
+                    // The caller is not lost: its retry replays the recorded reply.
+                    log::warn!("event loop {owner} is not keeping up; a duplicate's reply waits for its retry");
+                }
+                continue;
+            }
             let target = match &mut current {
                 Some((t, c)) if *t == w.connection => Some(&mut **c),
                 _ => self.conns.get_mut(&w.connection),
@@ -723,7 +858,9 @@ impl Loop {
         while let Some(timer) = self.timers.pop_due(now) {
             match timer {
                 Timer::ExpireRecords => {
-                    self.records.expire(now);
+                    if self.index == 0 {
+                        self.shared.records().expire(now);
+                    }
                     self.timers.add(now + self.config.client_lease / 4, Timer::ExpireRecords);
                 }
                 Timer::GraceOver => {}
@@ -808,7 +945,8 @@ impl Loop {
 
     fn close(&mut self, token: usize, mut conn: Connection) {
         let _ = self.poll.registry().deregister(&mut conn.socket);
-        self.records.drop_waiters_of(token);
+        self.shared.records().drop_waiters_of(token);
+        self.shared.connections.fetch_sub(1, Ordering::Relaxed);
         log::debug!("closed connection {token} ({})", conn.peer);
     }
 
@@ -839,10 +977,10 @@ impl Loop {
                 self.close(t, conn);
             }
         }
-        // Workers exit when the queue closes. They are not joined: a handler that ignores
-        // its deadline must not hold shutdown hostage past the grace period.
+        // Workers exit when every loop has dropped its end of the queue. They are not
+        // joined: a handler that ignores its deadline must not hold shutdown hostage past
+        // the grace period.
         self.jobs_tx = None;
-        self.workers.clear();
     }
 }
 

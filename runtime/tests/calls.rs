@@ -313,3 +313,40 @@ fn servers_and_clients_count_calls_per_method() {
     let c = client.metrics();
     assert_eq!((c[&ECHO].calls, c[&FAIL].failures), (10, 1));
 }
+
+#[test]
+fn a_duplicate_on_another_event_loop_waits_for_the_first_execution() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let r = Arc::clone(&runs);
+    let service = Service::new().method(7, move |_, _| {
+        r.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(200));
+        Ok(b"once".to_vec())
+    });
+    let config = ServerConfig { event_loops: 2, ..ServerConfig::default() };
+    let server = Server::bind(local(), service, config).unwrap();
+    let request = RawPeer::request_bytes(1, 1, 7, b"");
+    // Connections are spread round-robin: `a` and `b` land on different loops.
+    let mut a = RawPeer::connect(server.local_addr());
+    let mut b = RawPeer::connect(server.local_addr());
+    a.hello(42);
+    b.hello(42);
+    a.send(&request);
+    std::thread::sleep(Duration::from_millis(50)); // the first execution is running
+    b.send(&request);
+    assert_eq!(a.read_frame().unwrap().1, b"once");
+    assert_eq!(b.read_frame().unwrap().1, b"once");
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn one_event_loop_serves_many_connections() {
+    let config = ServerConfig { event_loops: 1, ..ServerConfig::default() };
+    let server = Server::bind(local(), echo_service(), config).unwrap();
+    let clients: Vec<_> = (0..4)
+        .map(|_| Client::connect(server.local_addr(), ClientConfig::default()).unwrap())
+        .collect();
+    for (i, c) in clients.iter().enumerate() {
+        assert_eq!(c.call(ECHO, &[i as u8], &opts(5000)).unwrap(), [i as u8]);
+    }
+}
