@@ -17,7 +17,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
         Some("--serve-raw") => serve_raw(),
-        Some("--serve-ferry") => serve_ferry(),
+        Some("--serve-ferry") => serve_ferry(args.get(2).and_then(|a| a.parse().ok())),
         Some("--idle") => {
             let n = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(10_000);
             idle_connections(n);
@@ -31,9 +31,17 @@ fn main() {
 
 /// Starts this binary as a server child and reads the port it prints.
 fn spawn(mode: &str) -> (Child, SocketAddr) {
+    spawn_with(mode, &[])
+}
+
+fn spawn_with(mode: &str, extra: &[String]) -> (Child, SocketAddr) {
     let exe = std::env::current_exe().expect("own path");
-    let mut child =
-        Command::new(exe).arg(mode).stdout(Stdio::piped()).spawn().expect("spawn server");
+    let mut child = Command::new(exe)
+        .arg(mode)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn server");
     let mut line = String::new();
     BufReader::new(child.stdout.as_mut().expect("stdout")).read_line(&mut line).expect("port");
     (child, line.trim().parse().expect("address"))
@@ -61,11 +69,13 @@ fn serve_raw() {
     }
 }
 
-fn serve_ferry() {
+fn serve_ferry(event_loops: Option<usize>) {
     let service = Service::new().inline_method(ECHO, |_, req| Ok(req.to_vec()));
-    let server =
-        Server::bind("127.0.0.1:0".parse().expect("addr"), service, ServerConfig::default())
-            .expect("bind");
+    let mut config = ServerConfig::default();
+    if let Some(n) = event_loops {
+        config.event_loops = n;
+    }
+    let server = Server::bind("127.0.0.1:0".parse().expect("addr"), service, config).expect("bind");
     println!("{}", server.local_addr());
     // Serve until the parent kills us.
     loop {
@@ -255,6 +265,19 @@ fn run_all(dur: Duration) {
     }
     let _ = ferry.kill();
     let _ = ferry.wait();
+    // How many event loops: the same 4-connection load against 1 and 2 loops.
+    for loops in [1usize, 2] {
+        let (mut server, addr) = spawn_with("--serve-ferry", &[loops.to_string()]);
+        let name = format!("Ferry 4 connections × 64 in flight, {loops} event loop(s)");
+        results.push(measure(&name, &server, || {
+            let threads: Vec<_> = (0..4)
+                .map(|_| std::thread::spawn(move || ferry_in_flight(addr, dur, 64).0))
+                .collect();
+            (threads.into_iter().map(|t| t.join().expect("thread")).sum(), Vec::new())
+        }));
+        let _ = server.kill();
+        let _ = server.wait();
+    }
 
     println!("| run | calls/s | p50 µs | p99 µs | CPU µs/call |");
     println!("|---|---:|---:|---:|---:|");
