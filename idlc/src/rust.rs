@@ -1165,7 +1165,8 @@ impl<'p> Gen<'p> {
         doc(out, &d.doc);
         let _ = writeln!(out, "pub mod {svc} {{");
         // Wire types of arguments and results.
-        for (_, m) in &methods {
+        // Inherited methods reuse the types generated in their own service's module.
+        for (_, m) in methods.iter().filter(|(owner, _)| *owner == r) {
             let (args_ty, result_ty) = (derived(&m.name, "_Args"), derived(&m.name, "_Result"));
             let (dec_args, dec_result) = (
                 derived("decode_", &format!("{}_args", m.name)),
@@ -1293,7 +1294,8 @@ impl<'p> Gen<'p> {
             out,
             "pub trait Server: ::core::marker::Send + ::core::marker::Sync + 'static {{"
         );
-        for (_, m) in &methods {
+        for (owner, m) in &methods {
+            let here = self.service_prefix(*owner, r);
             doc(out, &m.doc);
             let params: Vec<String> = m
                 .params
@@ -1310,15 +1312,18 @@ impl<'p> Gen<'p> {
                 ident(&m.name),
                 if params.is_empty() { "" } else { ", " },
                 params.join(", "),
-                self.exception_type(m)
+                self.exception_type_at(m, &here)
             );
         }
         out.push_str("}\n");
         // Registration.
         let _ = writeln!(out, "/// A runtime `Service` that dispatches to `server`.\npub fn service<S: Server>(server: ::std::sync::Arc<S>) -> {RT}::Service {{ let mut service = {RT}::Service::new();");
-        for (_, m) in &methods {
-            let (result_ty, dec_args) =
-                (derived(&m.name, "_Result"), derived("decode_", &format!("{}_args", m.name)));
+        for (owner, m) in &methods {
+            let here = self.service_prefix(*owner, r);
+            let (result_ty, dec_args) = (
+                format!("{here}{}", derived(&m.name, "_Result")),
+                format!("{here}{}", derived("decode_", &format!("{}_args", m.name))),
+            );
             let args: Vec<String> =
                 m.params.iter().map(|p| format!("args.{}", ident(&p.name))).collect();
             let call = format!(
@@ -1337,7 +1342,7 @@ impl<'p> Gen<'p> {
                 let _ = write!(
                     arms,
                     "::core::result::Result::Err({RT}::ServiceError::Exception({}::{}(e))) => {result_ty} {{ {}: ::core::option::Option::Some(e), ..::core::default::Default::default() }},",
-                    self.exception_type(m),
+                    self.exception_type_at(m, &here),
                     ident(&t.name),
                     ident(&t.name)
                 );
@@ -1353,7 +1358,7 @@ impl<'p> Gen<'p> {
                     let result = match {call} {{ {arms} }};
                     ::core::result::Result::Ok({W}::Encode::encode_to_vec(&result))
                 }}); }}",
-                id_const(&m.name)
+                format!("{here}{}", id_const(&m.name))
             );
         }
         out.push_str("service }\n");
@@ -1368,10 +1373,13 @@ impl<'p> Gen<'p> {
                 pub fn inner(&self) -> &{RT}::Client {{ &self.inner }}",
             d.name
         );
-        for (_, m) in &methods {
+        for (owner, m) in &methods {
+            let here = self.service_prefix(*owner, r);
             let mname = ident(&m.name);
-            let (args_ty, dec_result) =
-                (derived(&m.name, "_Args"), derived("decode_", &format!("{}_result", m.name)));
+            let (args_ty, dec_result) = (
+                format!("{here}{}", derived(&m.name, "_Args")),
+                format!("{here}{}", derived("decode_", &format!("{}_result", m.name))),
+            );
             let params: Vec<String> = m
                 .params
                 .iter()
@@ -1382,7 +1390,7 @@ impl<'p> Gen<'p> {
                 .returns
                 .as_ref()
                 .map_or("()".to_owned(), |t| self.owned_ty(t, file, Scope::Nested));
-            let exc = self.exception_type(m);
+            let exc = self.exception_type_at(m, &here);
             let comma = if params.is_empty() { "" } else { ", " };
             doc(out, &m.doc);
             let _ = writeln!(
@@ -1428,7 +1436,7 @@ impl<'p> Gen<'p> {
                 start_name(&m.name),
                 params.join(", "),
                 names.join(", "),
-                id_const(&m.name)
+                format!("{here}{}", id_const(&m.name))
             );
         }
         out.push_str("}\n}\n");
@@ -1436,6 +1444,27 @@ impl<'p> Gen<'p> {
 
     fn param_ty(&self, p: &Field, file: usize) -> String {
         self.owned_ty(&p.ty, file, Scope::Nested)
+    }
+
+    /// The path from service `from`'s module to service `owner`'s module ("" for itself).
+    fn service_prefix(&self, owner: DefRef, from: DefRef) -> String {
+        let name = ident(&self.def(owner).name);
+        if owner == from {
+            String::new()
+        } else if owner.file == from.file {
+            format!("super::{name}::")
+        } else {
+            format!("super::super::{}::{name}::", self.modules[owner.file])
+        }
+    }
+
+    /// [`Gen::exception_type`] named from a module where `prefix` reaches the method's own.
+    fn exception_type_at(&self, m: &Method, prefix: &str) -> String {
+        if m.throws.is_empty() {
+            self.exception_type(m)
+        } else {
+            format!("{prefix}{}", self.exception_type(m))
+        }
     }
 
     fn exception_type(&self, m: &Method) -> String {

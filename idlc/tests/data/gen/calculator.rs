@@ -386,544 +386,6 @@ pub mod tutorial {
         }
     }
     pub mod Calculator {
-        pub const getName_ID: u32 = ::ferry_runtime::method_id("getName");
-        #[doc(hidden)]
-        #[derive(Clone, Debug, PartialEq, Default)]
-        pub struct getName_Args {}
-        impl ::ferry_runtime::wire::Encode for getName_Args {
-            fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {}
-            fn encoded_len(&self) -> usize {
-                0
-            }
-        }
-        #[doc(hidden)]
-        pub fn decode_getName_args<'a>(
-            bytes: &'a [u8],
-        ) -> ::core::result::Result<getName_Args, ::ferry_runtime::wire::DecodeError> {
-            let mut r = ::ferry_runtime::wire::StructReader::message(
-                bytes,
-                &::ferry_runtime::wire::DecodeOptions::DEFAULT,
-            )?;
-            let mut out = getName_Args::default();
-            while let ::core::option::Option::Some(f) = r.next_field()? {
-                match f.id {
-                    _ => r.skip(f)?,
-                }
-            }
-            ::core::result::Result::Ok(out)
-        }
-        #[doc(hidden)]
-        #[derive(Clone, Debug, PartialEq, Default)]
-        pub struct getName_Result {
-            pub success: ::core::option::Option<::std::string::String>,
-        }
-        impl ::ferry_runtime::wire::Encode for getName_Result {
-            fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {
-                if let ::core::option::Option::Some(v) = &self.success {
-                    w.key(0, ::ferry_runtime::wire::WireType::Bytes);
-                    w.str(v);
-                }
-            }
-            fn encoded_len(&self) -> usize {
-                let mut n = 0usize;
-                if let ::core::option::Option::Some(v) = &self.success {
-                    n
-                        += ::ferry_runtime::wire::size::key(
-                            0,
-                            ::ferry_runtime::wire::WireType::Bytes,
-                        ) + ::ferry_runtime::wire::size::bytes(v.len());
-                }
-                n
-            }
-        }
-        #[doc(hidden)]
-        pub fn decode_getName_result<'a>(
-            bytes: &'a [u8],
-        ) -> ::core::result::Result<getName_Result, ::ferry_runtime::wire::DecodeError> {
-            let mut r = ::ferry_runtime::wire::StructReader::message(
-                bytes,
-                &::ferry_runtime::wire::DecodeOptions::DEFAULT,
-            )?;
-            let mut out = getName_Result::default();
-            while let ::core::option::Option::Some(f) = r.next_field()? {
-                match f.id {
-                    0 => {
-                        out.success = ::core::option::Option::Some({
-                            let x: &'a str = r.read(f)?;
-                            ::std::borrow::ToOwned::to_owned(x)
-                        });
-                    }
-                    _ => r.skip(f)?,
-                }
-            }
-            ::core::result::Result::Ok(out)
-        }
-        pub const getStatus_ID: u32 = ::ferry_runtime::method_id("getStatus");
-        #[doc(hidden)]
-        #[derive(Clone, Debug, PartialEq, Default)]
-        pub struct getStatus_Args {}
-        impl ::ferry_runtime::wire::Encode for getStatus_Args {
-            fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {}
-            fn encoded_len(&self) -> usize {
-                0
-            }
-        }
-        #[doc(hidden)]
-        pub fn decode_getStatus_args<'a>(
-            bytes: &'a [u8],
-        ) -> ::core::result::Result<getStatus_Args, ::ferry_runtime::wire::DecodeError> {
-            let mut r = ::ferry_runtime::wire::StructReader::message(
-                bytes,
-                &::ferry_runtime::wire::DecodeOptions::DEFAULT,
-            )?;
-            let mut out = getStatus_Args::default();
-            while let ::core::option::Option::Some(f) = r.next_field()? {
-                match f.id {
-                    _ => r.skip(f)?,
-                }
-            }
-            ::core::result::Result::Ok(out)
-        }
-        #[doc(hidden)]
-        #[derive(Clone, Debug, PartialEq, Default)]
-        pub struct getStatus_Result {
-            pub success: ::core::option::Option<super::super::base::Status>,
-        }
-        impl ::ferry_runtime::wire::Encode for getStatus_Result {
-            fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {
-                if let ::core::option::Option::Some(v) = &self.success {
-                    w.key(0, ::ferry_runtime::wire::WireType::Varint);
-                    w.signed(::core::convert::Into::<i64>::into(v.value()));
-                }
-            }
-            fn encoded_len(&self) -> usize {
-                let mut n = 0usize;
-                if let ::core::option::Option::Some(v) = &self.success {
-                    n
-                        += ::ferry_runtime::wire::size::key(
-                            0,
-                            ::ferry_runtime::wire::WireType::Varint,
-                        )
-                            + ::ferry_runtime::wire::size::signed(
-                                ::core::convert::Into::<i64>::into(v.value()),
-                            );
-                }
-                n
-            }
-        }
-        #[doc(hidden)]
-        pub fn decode_getStatus_result<'a>(
-            bytes: &'a [u8],
-        ) -> ::core::result::Result<
-            getStatus_Result,
-            ::ferry_runtime::wire::DecodeError,
-        > {
-            let mut r = ::ferry_runtime::wire::StructReader::message(
-                bytes,
-                &::ferry_runtime::wire::DecodeOptions::DEFAULT,
-            )?;
-            let mut out = getStatus_Result::default();
-            while let ::core::option::Option::Some(f) = r.next_field()? {
-                match f.id {
-                    0 => {
-                        out.success = ::core::option::Option::Some({
-                            let x: super::super::base::Status = r.read(f)?;
-                            x
-                        });
-                    }
-                    _ => r.skip(f)?,
-                }
-            }
-            ::core::result::Result::Ok(out)
-        }
-        pub const getCounters_ID: u32 = ::ferry_runtime::method_id("getCounters");
-        #[doc(hidden)]
-        #[derive(Clone, Debug, PartialEq, Default)]
-        pub struct getCounters_Args {}
-        impl ::ferry_runtime::wire::Encode for getCounters_Args {
-            fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {}
-            fn encoded_len(&self) -> usize {
-                0
-            }
-        }
-        #[doc(hidden)]
-        pub fn decode_getCounters_args<'a>(
-            bytes: &'a [u8],
-        ) -> ::core::result::Result<
-            getCounters_Args,
-            ::ferry_runtime::wire::DecodeError,
-        > {
-            let mut r = ::ferry_runtime::wire::StructReader::message(
-                bytes,
-                &::ferry_runtime::wire::DecodeOptions::DEFAULT,
-            )?;
-            let mut out = getCounters_Args::default();
-            while let ::core::option::Option::Some(f) = r.next_field()? {
-                match f.id {
-                    _ => r.skip(f)?,
-                }
-            }
-            ::core::result::Result::Ok(out)
-        }
-        #[doc(hidden)]
-        #[derive(Clone, Debug, PartialEq, Default)]
-        pub struct getCounters_Result {
-            pub success: ::core::option::Option<
-                ::std::collections::BTreeMap<::std::string::String, i64>,
-            >,
-        }
-        impl ::ferry_runtime::wire::Encode for getCounters_Result {
-            fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {
-                if let ::core::option::Option::Some(v) = &self.success {
-                    w.key(0, ::ferry_runtime::wire::WireType::Map);
-                    w.map_header(
-                        ::ferry_runtime::wire::WireType::Bytes,
-                        ::ferry_runtime::wire::WireType::Varint,
-                        v.len(),
-                    );
-                    for (k0, v0) in v.iter() {
-                        w.str(k0);
-                        w.signed(::core::convert::Into::<i64>::into(*v0));
-                    }
-                }
-            }
-            fn encoded_len(&self) -> usize {
-                let mut n = 0usize;
-                if let ::core::option::Option::Some(v) = &self.success {
-                    n
-                        += ::ferry_runtime::wire::size::key(
-                            0,
-                            ::ferry_runtime::wire::WireType::Map,
-                        )
-                            + ::ferry_runtime::wire::size::map(
-                                v.len(),
-                                v
-                                    .iter()
-                                    .map(|(k0, v0)| {
-                                        ::ferry_runtime::wire::size::bytes(k0.len())
-                                            + ::ferry_runtime::wire::size::signed(
-                                                ::core::convert::Into::<i64>::into(*v0),
-                                            )
-                                    })
-                                    .sum::<usize>(),
-                            );
-                }
-                n
-            }
-        }
-        #[doc(hidden)]
-        pub fn decode_getCounters_result<'a>(
-            bytes: &'a [u8],
-        ) -> ::core::result::Result<
-            getCounters_Result,
-            ::ferry_runtime::wire::DecodeError,
-        > {
-            let mut r = ::ferry_runtime::wire::StructReader::message(
-                bytes,
-                &::ferry_runtime::wire::DecodeOptions::DEFAULT,
-            )?;
-            let mut out = getCounters_Result::default();
-            while let ::core::option::Option::Some(f) = r.next_field()? {
-                match f.id {
-                    0 => {
-                        out.success = ::core::option::Option::Some({
-                            let x: ::ferry_runtime::wire::MapView<'a, &'a str, i64> = r
-                                .read(f)?;
-                            x.iter()
-                                .map(|
-                                    r,
-                                | -> ::core::result::Result<
-                                    _,
-                                    ::ferry_runtime::wire::DecodeError,
-                                > {
-                                    let (k0, v0) = r?;
-                                    ::core::result::Result::Ok((
-                                        ::std::borrow::ToOwned::to_owned(k0),
-                                        v0,
-                                    ))
-                                })
-                                .collect::<
-                                    ::core::result::Result<
-                                        ::std::collections::BTreeMap<_, _>,
-                                        ::ferry_runtime::wire::DecodeError,
-                                    >,
-                                >()?
-                        });
-                    }
-                    _ => r.skip(f)?,
-                }
-            }
-            ::core::result::Result::Ok(out)
-        }
-        pub const aliveSince_ID: u32 = ::ferry_runtime::method_id("aliveSince");
-        #[doc(hidden)]
-        #[derive(Clone, Debug, PartialEq, Default)]
-        pub struct aliveSince_Args {}
-        impl ::ferry_runtime::wire::Encode for aliveSince_Args {
-            fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {}
-            fn encoded_len(&self) -> usize {
-                0
-            }
-        }
-        #[doc(hidden)]
-        pub fn decode_aliveSince_args<'a>(
-            bytes: &'a [u8],
-        ) -> ::core::result::Result<
-            aliveSince_Args,
-            ::ferry_runtime::wire::DecodeError,
-        > {
-            let mut r = ::ferry_runtime::wire::StructReader::message(
-                bytes,
-                &::ferry_runtime::wire::DecodeOptions::DEFAULT,
-            )?;
-            let mut out = aliveSince_Args::default();
-            while let ::core::option::Option::Some(f) = r.next_field()? {
-                match f.id {
-                    _ => r.skip(f)?,
-                }
-            }
-            ::core::result::Result::Ok(out)
-        }
-        #[doc(hidden)]
-        #[derive(Clone, Debug, PartialEq, Default)]
-        pub struct aliveSince_Result {
-            pub success: ::core::option::Option<i64>,
-        }
-        impl ::ferry_runtime::wire::Encode for aliveSince_Result {
-            fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {
-                if let ::core::option::Option::Some(v) = &self.success {
-                    w.key(0, ::ferry_runtime::wire::WireType::Varint);
-                    w.signed(::core::convert::Into::<i64>::into(*v));
-                }
-            }
-            fn encoded_len(&self) -> usize {
-                let mut n = 0usize;
-                if let ::core::option::Option::Some(v) = &self.success {
-                    n
-                        += ::ferry_runtime::wire::size::key(
-                            0,
-                            ::ferry_runtime::wire::WireType::Varint,
-                        )
-                            + ::ferry_runtime::wire::size::signed(
-                                ::core::convert::Into::<i64>::into(*v),
-                            );
-                }
-                n
-            }
-        }
-        #[doc(hidden)]
-        pub fn decode_aliveSince_result<'a>(
-            bytes: &'a [u8],
-        ) -> ::core::result::Result<
-            aliveSince_Result,
-            ::ferry_runtime::wire::DecodeError,
-        > {
-            let mut r = ::ferry_runtime::wire::StructReader::message(
-                bytes,
-                &::ferry_runtime::wire::DecodeOptions::DEFAULT,
-            )?;
-            let mut out = aliveSince_Result::default();
-            while let ::core::option::Option::Some(f) = r.next_field()? {
-                match f.id {
-                    0 => {
-                        out.success = ::core::option::Option::Some({
-                            let x: i64 = r.read(f)?;
-                            x
-                        });
-                    }
-                    _ => r.skip(f)?,
-                }
-            }
-            ::core::result::Result::Ok(out)
-        }
-        pub const reinitialize_ID: u32 = ::ferry_runtime::method_id("reinitialize");
-        #[doc(hidden)]
-        #[derive(Clone, Debug, PartialEq, Default)]
-        pub struct reinitialize_Args {}
-        impl ::ferry_runtime::wire::Encode for reinitialize_Args {
-            fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {}
-            fn encoded_len(&self) -> usize {
-                0
-            }
-        }
-        #[doc(hidden)]
-        pub fn decode_reinitialize_args<'a>(
-            bytes: &'a [u8],
-        ) -> ::core::result::Result<
-            reinitialize_Args,
-            ::ferry_runtime::wire::DecodeError,
-        > {
-            let mut r = ::ferry_runtime::wire::StructReader::message(
-                bytes,
-                &::ferry_runtime::wire::DecodeOptions::DEFAULT,
-            )?;
-            let mut out = reinitialize_Args::default();
-            while let ::core::option::Option::Some(f) = r.next_field()? {
-                match f.id {
-                    _ => r.skip(f)?,
-                }
-            }
-            ::core::result::Result::Ok(out)
-        }
-        #[doc(hidden)]
-        #[derive(Clone, Debug, PartialEq, Default)]
-        pub struct reinitialize_Result {}
-        impl ::ferry_runtime::wire::Encode for reinitialize_Result {
-            fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {}
-            fn encoded_len(&self) -> usize {
-                let mut n = 0usize;
-                n
-            }
-        }
-        #[doc(hidden)]
-        pub fn decode_reinitialize_result<'a>(
-            bytes: &'a [u8],
-        ) -> ::core::result::Result<
-            reinitialize_Result,
-            ::ferry_runtime::wire::DecodeError,
-        > {
-            let mut r = ::ferry_runtime::wire::StructReader::message(
-                bytes,
-                &::ferry_runtime::wire::DecodeOptions::DEFAULT,
-            )?;
-            let mut out = reinitialize_Result::default();
-            while let ::core::option::Option::Some(f) = r.next_field()? {
-                match f.id {
-                    _ => r.skip(f)?,
-                }
-            }
-            ::core::result::Result::Ok(out)
-        }
-        pub const shutdown_ID: u32 = ::ferry_runtime::method_id("shutdown");
-        #[doc(hidden)]
-        #[derive(Clone, Debug, PartialEq, Default)]
-        pub struct shutdown_Args {}
-        impl ::ferry_runtime::wire::Encode for shutdown_Args {
-            fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {}
-            fn encoded_len(&self) -> usize {
-                0
-            }
-        }
-        #[doc(hidden)]
-        pub fn decode_shutdown_args<'a>(
-            bytes: &'a [u8],
-        ) -> ::core::result::Result<shutdown_Args, ::ferry_runtime::wire::DecodeError> {
-            let mut r = ::ferry_runtime::wire::StructReader::message(
-                bytes,
-                &::ferry_runtime::wire::DecodeOptions::DEFAULT,
-            )?;
-            let mut out = shutdown_Args::default();
-            while let ::core::option::Option::Some(f) = r.next_field()? {
-                match f.id {
-                    _ => r.skip(f)?,
-                }
-            }
-            ::core::result::Result::Ok(out)
-        }
-        #[doc(hidden)]
-        #[derive(Clone, Debug, PartialEq, Default)]
-        pub struct shutdown_Result {}
-        impl ::ferry_runtime::wire::Encode for shutdown_Result {
-            fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {}
-            fn encoded_len(&self) -> usize {
-                let mut n = 0usize;
-                n
-            }
-        }
-        #[doc(hidden)]
-        pub fn decode_shutdown_result<'a>(
-            bytes: &'a [u8],
-        ) -> ::core::result::Result<
-            shutdown_Result,
-            ::ferry_runtime::wire::DecodeError,
-        > {
-            let mut r = ::ferry_runtime::wire::StructReader::message(
-                bytes,
-                &::ferry_runtime::wire::DecodeOptions::DEFAULT,
-            )?;
-            let mut out = shutdown_Result::default();
-            while let ::core::option::Option::Some(f) = r.next_field()? {
-                match f.id {
-                    _ => r.skip(f)?,
-                }
-            }
-            ::core::result::Result::Ok(out)
-        }
-        pub const now_ID: u32 = ::ferry_runtime::method_id("now");
-        #[doc(hidden)]
-        #[derive(Clone, Debug, PartialEq, Default)]
-        pub struct now_Args {}
-        impl ::ferry_runtime::wire::Encode for now_Args {
-            fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {}
-            fn encoded_len(&self) -> usize {
-                0
-            }
-        }
-        #[doc(hidden)]
-        pub fn decode_now_args<'a>(
-            bytes: &'a [u8],
-        ) -> ::core::result::Result<now_Args, ::ferry_runtime::wire::DecodeError> {
-            let mut r = ::ferry_runtime::wire::StructReader::message(
-                bytes,
-                &::ferry_runtime::wire::DecodeOptions::DEFAULT,
-            )?;
-            let mut out = now_Args::default();
-            while let ::core::option::Option::Some(f) = r.next_field()? {
-                match f.id {
-                    _ => r.skip(f)?,
-                }
-            }
-            ::core::result::Result::Ok(out)
-        }
-        #[doc(hidden)]
-        #[derive(Clone, Debug, PartialEq, Default)]
-        pub struct now_Result {
-            pub success: ::core::option::Option<super::super::types::Timestamp>,
-        }
-        impl ::ferry_runtime::wire::Encode for now_Result {
-            fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {
-                if let ::core::option::Option::Some(v) = &self.success {
-                    w.key(0, ::ferry_runtime::wire::WireType::Varint);
-                    w.signed(::core::convert::Into::<i64>::into(*v));
-                }
-            }
-            fn encoded_len(&self) -> usize {
-                let mut n = 0usize;
-                if let ::core::option::Option::Some(v) = &self.success {
-                    n
-                        += ::ferry_runtime::wire::size::key(
-                            0,
-                            ::ferry_runtime::wire::WireType::Varint,
-                        )
-                            + ::ferry_runtime::wire::size::signed(
-                                ::core::convert::Into::<i64>::into(*v),
-                            );
-                }
-                n
-            }
-        }
-        #[doc(hidden)]
-        pub fn decode_now_result<'a>(
-            bytes: &'a [u8],
-        ) -> ::core::result::Result<now_Result, ::ferry_runtime::wire::DecodeError> {
-            let mut r = ::ferry_runtime::wire::StructReader::message(
-                bytes,
-                &::ferry_runtime::wire::DecodeOptions::DEFAULT,
-            )?;
-            let mut out = now_Result::default();
-            while let ::core::option::Option::Some(f) = r.next_field()? {
-                match f.id {
-                    0 => {
-                        out.success = ::core::option::Option::Some({
-                            let x: i64 = r.read(f)?;
-                            x
-                        });
-                    }
-                    _ => r.skip(f)?,
-                }
-            }
-            ::core::result::Result::Ok(out)
-        }
         pub const ping_ID: u32 = ::ferry_runtime::method_id("ping");
         #[doc(hidden)]
         #[derive(Clone, Debug, PartialEq, Default)]
@@ -1420,15 +882,17 @@ pub mod tutorial {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
                     .method(
-                        getName_ID,
+                        super::super::base::BaseService::getName_ID,
                         move |ctx, req| {
-                            let args = decode_getName_args(req)
+                            let args = super::super::base::BaseService::decode_getName_args(
+                                    req,
+                                )
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match s.getName(ctx) {
                                 ::core::result::Result::Ok(v) => {
-                                    getName_Result {
+                                    super::super::base::BaseService::getName_Result {
                                         success: ::core::option::Option::Some(v),
                                         ..::core::default::Default::default()
                                     }
@@ -1450,15 +914,17 @@ pub mod tutorial {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
                     .method(
-                        getStatus_ID,
+                        super::super::base::BaseService::getStatus_ID,
                         move |ctx, req| {
-                            let args = decode_getStatus_args(req)
+                            let args = super::super::base::BaseService::decode_getStatus_args(
+                                    req,
+                                )
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match s.getStatus(ctx) {
                                 ::core::result::Result::Ok(v) => {
-                                    getStatus_Result {
+                                    super::super::base::BaseService::getStatus_Result {
                                         success: ::core::option::Option::Some(v),
                                         ..::core::default::Default::default()
                                     }
@@ -1480,15 +946,17 @@ pub mod tutorial {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
                     .method(
-                        getCounters_ID,
+                        super::super::base::BaseService::getCounters_ID,
                         move |ctx, req| {
-                            let args = decode_getCounters_args(req)
+                            let args = super::super::base::BaseService::decode_getCounters_args(
+                                    req,
+                                )
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match s.getCounters(ctx) {
                                 ::core::result::Result::Ok(v) => {
-                                    getCounters_Result {
+                                    super::super::base::BaseService::getCounters_Result {
                                         success: ::core::option::Option::Some(v),
                                         ..::core::default::Default::default()
                                     }
@@ -1510,15 +978,17 @@ pub mod tutorial {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
                     .method(
-                        aliveSince_ID,
+                        super::super::base::BaseService::aliveSince_ID,
                         move |ctx, req| {
-                            let args = decode_aliveSince_args(req)
+                            let args = super::super::base::BaseService::decode_aliveSince_args(
+                                    req,
+                                )
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match s.aliveSince(ctx) {
                                 ::core::result::Result::Ok(v) => {
-                                    aliveSince_Result {
+                                    super::super::base::BaseService::aliveSince_Result {
                                         success: ::core::option::Option::Some(v),
                                         ..::core::default::Default::default()
                                     }
@@ -1540,15 +1010,17 @@ pub mod tutorial {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
                     .method(
-                        reinitialize_ID,
+                        super::super::base::BaseService::reinitialize_ID,
                         move |ctx, req| {
-                            let args = decode_reinitialize_args(req)
+                            let args = super::super::base::BaseService::decode_reinitialize_args(
+                                    req,
+                                )
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match s.reinitialize(ctx) {
                                 ::core::result::Result::Ok(()) => {
-                                    <reinitialize_Result as ::core::default::Default>::default()
+                                    <super::super::base::BaseService::reinitialize_Result as ::core::default::Default>::default()
                                 }
                                 ::core::result::Result::Err(
                                     ::ferry_runtime::ServiceError::Internal(e),
@@ -1567,15 +1039,17 @@ pub mod tutorial {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
                     .method(
-                        shutdown_ID,
+                        super::super::base::BaseService::shutdown_ID,
                         move |ctx, req| {
-                            let args = decode_shutdown_args(req)
+                            let args = super::super::base::BaseService::decode_shutdown_args(
+                                    req,
+                                )
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match s.shutdown(ctx) {
                                 ::core::result::Result::Ok(()) => {
-                                    <shutdown_Result as ::core::default::Default>::default()
+                                    <super::super::base::BaseService::shutdown_Result as ::core::default::Default>::default()
                                 }
                                 ::core::result::Result::Err(
                                     ::ferry_runtime::ServiceError::Internal(e),
@@ -1594,15 +1068,17 @@ pub mod tutorial {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
                     .method(
-                        now_ID,
+                        super::super::base::BaseService::now_ID,
                         move |ctx, req| {
-                            let args = decode_now_args(req)
+                            let args = super::super::base::BaseService::decode_now_args(
+                                    req,
+                                )
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match s.now(ctx) {
                                 ::core::result::Result::Ok(v) => {
-                                    now_Result {
+                                    super::super::base::BaseService::now_Result {
                                         success: ::core::option::Option::Some(v),
                                         ..::core::default::Default::default()
                                     }
@@ -1783,12 +1259,21 @@ pub mod tutorial {
                 ::ferry_runtime::NoException,
             > {
                 let mut options = ::core::clone::Clone::clone(options);
-                let args = getName_Args {};
+                let args = super::super::base::BaseService::getName_Args {
+                };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
                 ::ferry_runtime::Pending::new(
-                    self.inner.start(getName_ID, &payload, &options),
+                    self
+                        .inner
+                        .start(
+                            super::super::base::BaseService::getName_ID,
+                            &payload,
+                            &options,
+                        ),
                     |reply| {
-                        let r = decode_getName_result(reply)?;
+                        let r = super::super::base::BaseService::decode_getName_result(
+                            reply,
+                        )?;
                         r.success
                             .ok_or_else(|| ::ferry_runtime::RpcError::Call(
                                 ::ferry_runtime::CallError::Protocol(
@@ -1817,12 +1302,21 @@ pub mod tutorial {
                 ::ferry_runtime::NoException,
             > {
                 let mut options = ::core::clone::Clone::clone(options);
-                let args = getStatus_Args {};
+                let args = super::super::base::BaseService::getStatus_Args {
+                };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
                 ::ferry_runtime::Pending::new(
-                    self.inner.start(getStatus_ID, &payload, &options),
+                    self
+                        .inner
+                        .start(
+                            super::super::base::BaseService::getStatus_ID,
+                            &payload,
+                            &options,
+                        ),
                     |reply| {
-                        let r = decode_getStatus_result(reply)?;
+                        let r = super::super::base::BaseService::decode_getStatus_result(
+                            reply,
+                        )?;
                         r.success
                             .ok_or_else(|| ::ferry_runtime::RpcError::Call(
                                 ::ferry_runtime::CallError::Protocol(
@@ -1851,12 +1345,21 @@ pub mod tutorial {
                 ::ferry_runtime::NoException,
             > {
                 let mut options = ::core::clone::Clone::clone(options);
-                let args = getCounters_Args {};
+                let args = super::super::base::BaseService::getCounters_Args {
+                };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
                 ::ferry_runtime::Pending::new(
-                    self.inner.start(getCounters_ID, &payload, &options),
+                    self
+                        .inner
+                        .start(
+                            super::super::base::BaseService::getCounters_ID,
+                            &payload,
+                            &options,
+                        ),
                     |reply| {
-                        let r = decode_getCounters_result(reply)?;
+                        let r = super::super::base::BaseService::decode_getCounters_result(
+                            reply,
+                        )?;
                         r.success
                             .ok_or_else(|| ::ferry_runtime::RpcError::Call(
                                 ::ferry_runtime::CallError::Protocol(
@@ -1882,12 +1385,21 @@ pub mod tutorial {
                 options: &::ferry_runtime::CallOptions,
             ) -> ::ferry_runtime::Pending<i64, ::ferry_runtime::NoException> {
                 let mut options = ::core::clone::Clone::clone(options);
-                let args = aliveSince_Args {};
+                let args = super::super::base::BaseService::aliveSince_Args {
+                };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
                 ::ferry_runtime::Pending::new(
-                    self.inner.start(aliveSince_ID, &payload, &options),
+                    self
+                        .inner
+                        .start(
+                            super::super::base::BaseService::aliveSince_ID,
+                            &payload,
+                            &options,
+                        ),
                     |reply| {
-                        let r = decode_aliveSince_result(reply)?;
+                        let r = super::super::base::BaseService::decode_aliveSince_result(
+                            reply,
+                        )?;
                         r.success
                             .ok_or_else(|| ::ferry_runtime::RpcError::Call(
                                 ::ferry_runtime::CallError::Protocol(
@@ -1914,10 +1426,17 @@ pub mod tutorial {
             ) -> ::ferry_runtime::Pending<(), ::ferry_runtime::NoException> {
                 let mut options = ::core::clone::Clone::clone(options);
                 options.oneway = true;
-                let args = reinitialize_Args {};
+                let args = super::super::base::BaseService::reinitialize_Args {
+                };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
                 ::ferry_runtime::Pending::new(
-                    self.inner.start(reinitialize_ID, &payload, &options),
+                    self
+                        .inner
+                        .start(
+                            super::super::base::BaseService::reinitialize_ID,
+                            &payload,
+                            &options,
+                        ),
                     |_| ::core::result::Result::Ok(()),
                 )
             }
@@ -1936,10 +1455,17 @@ pub mod tutorial {
             ) -> ::ferry_runtime::Pending<(), ::ferry_runtime::NoException> {
                 let mut options = ::core::clone::Clone::clone(options);
                 options.oneway = true;
-                let args = shutdown_Args {};
+                let args = super::super::base::BaseService::shutdown_Args {
+                };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
                 ::ferry_runtime::Pending::new(
-                    self.inner.start(shutdown_ID, &payload, &options),
+                    self
+                        .inner
+                        .start(
+                            super::super::base::BaseService::shutdown_ID,
+                            &payload,
+                            &options,
+                        ),
                     |_| ::core::result::Result::Ok(()),
                 )
             }
@@ -1961,12 +1487,21 @@ pub mod tutorial {
             > {
                 let mut options = ::core::clone::Clone::clone(options);
                 options.idempotent = true;
-                let args = now_Args {};
+                let args = super::super::base::BaseService::now_Args {
+                };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
                 ::ferry_runtime::Pending::new(
-                    self.inner.start(now_ID, &payload, &options),
+                    self
+                        .inner
+                        .start(
+                            super::super::base::BaseService::now_ID,
+                            &payload,
+                            &options,
+                        ),
                     |reply| {
-                        let r = decode_now_result(reply)?;
+                        let r = super::super::base::BaseService::decode_now_result(
+                            reply,
+                        )?;
                         r.success
                             .ok_or_else(|| ::ferry_runtime::RpcError::Call(
                                 ::ferry_runtime::CallError::Protocol(
