@@ -1353,12 +1353,12 @@ impl<'p> Gen<'p> {
             }
             let _ = writeln!(
                 out,
-                "{{ let s = ::std::sync::Arc::clone(&server); service = service.method({}, move |ctx, req| {{
+                "{{ let s = ::std::sync::Arc::clone(&server); service = service.method({here}{}, move |ctx, req| {{
                     let args = {dec_args}(req).map_err(|e| {RT}::HandlerError::new(::std::format!(\"malformed arguments: {{e}}\")))?;
                     let result = match {call} {{ {arms} }};
                     ::core::result::Result::Ok({W}::Encode::encode_to_vec(&result))
                 }}); }}",
-                format!("{here}{}", id_const(&m.name))
+                id_const(&m.name)
             );
         }
         out.push_str("service }\n");
@@ -1431,12 +1431,12 @@ impl<'p> Gen<'p> {
                     {opts}
                     let args = {args_ty} {{ {} }};
                     let payload = {W}::Encode::encode_to_vec(&args);
-                    {RT}::Pending::new(self.inner.start({}, &payload, &options), {decode_reply})
+                    {RT}::Pending::new(self.inner.start({here}{}, &payload, &options), {decode_reply})
                 }}",
                 start_name(&m.name),
                 params.join(", "),
                 names.join(", "),
-                format!("{here}{}", id_const(&m.name))
+                id_const(&m.name)
             );
         }
         out.push_str("}\n}\n");
