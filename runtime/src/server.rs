@@ -177,10 +177,11 @@ impl Server {
             std::thread::Builder::new().name(format!("ferry-worker-{i}")).spawn(move || {
                 for job in jobs_rx {
                     let owner = job.call.loop_index;
-                    if shared.done[owner].send(job.run()).is_err() {
-                        break;
+                    // A loop past its shutdown grace is gone: its completion has nowhere to go,
+                    // but the worker stays for the other loops' jobs.
+                    if shared.done[owner].send(job.run()).is_ok() {
+                        shared.wake(owner);
                     }
-                    shared.wake(owner);
                 }
             })?;
         }
