@@ -41,5 +41,7 @@ fn peers() -> Result<(), Box<dyn std::error::Error>> {
         text.lines().filter(|l| !l.starts_with("#![")).map(|l| format!("{l}\n")).collect();
     std::fs::write(out.join("payload_thrift.rs"), body)?;
     capnpc::CompilerCommand::new().src_prefix("peers").file("peers/payload.capnp").run()?;
+    println!("cargo:rerun-if-changed=peers/echo.proto");
+    tonic_prost_build::configure().compile_protos(&["peers/echo.proto"], &["peers"])?;
     Ok(())
 }
