@@ -786,33 +786,31 @@ impl<'p> Gen<'p> {
                 "/// No field set, or only fields this schema does not know.\n{other},\n}}"
             );
             let _ = writeln!(out, "impl ::core::default::Default for {name} {{ fn default() -> Self {{ Self::{other} }} }}");
-            // Encode
-            let _ = writeln!(out, "impl {W}::Encode for {name} {{ fn encode(&self, w: &mut {W}::Writer<'_>) {{ match self {{");
+            // Encode: one arm per member in `encode` and in `encoded_len`.
+            let (mut encode_arms, mut size_arms) = (String::new(), String::new());
             for f in fields {
                 let v = if self.is_recursive(r, f) { "&**v" } else { "v" };
+                let (member, wt) = (ident(&f.name), self.wire_type(&f.ty));
                 let _ = writeln!(
-                    out,
-                    "Self::{}(v) => {{ w.key({}, {W}::WireType::{}); {} }}",
-                    ident(&f.name),
+                    encode_arms,
+                    "Self::{member}(v) => {{ w.key({}, {W}::WireType::{wt}); {} }}",
                     f.id,
-                    self.wire_type(&f.ty),
                     self.encode_value(&f.ty, v, 0)
                 );
-            }
-            let _ = writeln!(out, "Self::{other} => {{}} }} }}");
-            let _ = writeln!(out, "fn encoded_len(&self) -> usize {{ match self {{");
-            for f in fields {
-                let v = if self.is_recursive(r, f) { "&**v" } else { "v" };
                 let _ = writeln!(
-                    out,
-                    "Self::{}(v) => {W}::size::key({}, {W}::WireType::{}) + {},",
-                    ident(&f.name),
+                    size_arms,
+                    "Self::{member}(v) => {W}::size::key({}, {W}::WireType::{wt}) + {},",
                     f.id,
-                    self.wire_type(&f.ty),
                     self.size_value(&f.ty, v, 0)
                 );
             }
-            let _ = writeln!(out, "Self::{other} => 0, }} }} }}");
+            let _ = writeln!(
+                out,
+                "impl {W}::Encode for {name} {{
+                    fn encode(&self, w: &mut {W}::Writer<'_>) {{ match self {{ {encode_arms} Self::{other} => {{}} }} }}
+                    fn encoded_len(&self) -> usize {{ match self {{ {size_arms} Self::{other} => 0, }} }}
+                }}"
+            );
         } else {
             out.push_str("#[derive(Clone, Debug, PartialEq)]\n");
             let _ = writeln!(out, "pub struct {name} {{");

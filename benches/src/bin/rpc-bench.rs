@@ -3,6 +3,7 @@
 //! call from /proc for both processes.
 //!
 //! `cargo run --release -p ferry-benches --bin rpc-bench [seconds-per-run]`
+use ferry_benches::cpu_seconds;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -136,16 +137,6 @@ fn idle_connections(n: usize) {
     drop(conns);
     let _ = server.kill();
     let _ = server.wait();
-}
-
-/// user+sys CPU seconds of a process, from /proc/PID/stat.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit(')').next().unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // Fields 14 and 15 (utime, stime) are at 11 and 12 after the command name.
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 struct Result {

@@ -4,6 +4,7 @@
 //! --bin tonic-bench [seconds]` (protoc comes from Debian's protobuf-compiler).
 #![allow(missing_docs, unsafe_code)] // the generated gRPC code is tonic's, not ours
 
+use ferry_benches::cpu_seconds;
 use std::io::BufRead;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -25,14 +26,6 @@ impl Echo for Svc {
     async fn echo(&self, req: tonic::Request<Msg>) -> Result<tonic::Response<Msg>, tonic::Status> {
         Ok(tonic::Response::new(req.into_inner()))
     }
-}
-
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit(')').next().unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (t(11) + t(12)) / 100.0
 }
 
 fn main() {

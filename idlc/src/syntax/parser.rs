@@ -476,13 +476,20 @@ impl<'s, 'p> Parser<'s, 'p> {
         doc.definitions.push(Definition { doc: docs, name, kind, annotations, span });
     }
 
+    /// Consumes `open` (reporting it missing and skipping ahead to one if it is); false when
+    /// there is none before the next item.
+    fn open_block(&mut self, open: Tok, what: &str) -> bool {
+        if self.expect(open, what) {
+            return true;
+        }
+        self.recover(&[open]);
+        self.eat(open)
+    }
+
     fn enum_body(&mut self) -> Vec<EnumValue> {
         let mut values = Vec::new();
-        if !self.expect(Tok::LBrace, "`{` to start the enum's values") {
-            self.recover(&[Tok::LBrace]);
-            if !self.eat(Tok::LBrace) {
-                return values;
-            }
+        if !self.open_block(Tok::LBrace, "`{` to start the enum's values") {
+            return values;
         }
         while !self.at(Tok::RBrace) && !self.at(Tok::Eof) && !ITEM_START.contains(&self.peek()) {
             let doc = self.doc();
@@ -521,11 +528,8 @@ impl<'s, 'p> Parser<'s, 'p> {
 
     fn service_body(&mut self) -> Vec<Function> {
         let mut functions = Vec::new();
-        if !self.expect(Tok::LBrace, "`{` to start the service's methods") {
-            self.recover(&[Tok::LBrace]);
-            if !self.eat(Tok::LBrace) {
-                return functions;
-            }
+        if !self.open_block(Tok::LBrace, "`{` to start the service's methods") {
+            return functions;
         }
         while !self.at(Tok::RBrace) && !self.at(Tok::Eof) && !ITEM_START.contains(&self.peek()) {
             let before = self.pos;
@@ -615,11 +619,8 @@ impl<'s, 'p> Parser<'s, 'p> {
     fn field_block(&mut self, open: Tok, close: Tok) -> Vec<Field> {
         let mut fields = Vec::new();
         let what = if open == Tok::LBrace { "`{` to start the fields" } else { "`(`" };
-        if !self.expect(open, what) {
-            self.recover(&[open]);
-            if !self.eat(open) {
-                return fields;
-            }
+        if !self.open_block(open, what) {
+            return fields;
         }
         while !self.at(close) && !self.at(Tok::Eof) && !ITEM_START.contains(&self.peek()) {
             let before = self.pos;
