@@ -52,6 +52,7 @@ pub mod generated {
 }
 
 pub mod idl_gen;
+pub mod listing;
 
 /// Folds one item's fields into a read-all accumulator; every format's bench uses it.
 pub fn fold_item(acc: u64, sku: u64, qty: u64, price: f64, note_len: usize) -> u64 {
@@ -66,4 +67,30 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     let f: Vec<&str> = after.split_whitespace().collect();
     let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Appends one machine-readable result row (tab-separated fields) to the file named by the
+/// `FERRY_RESULTS` environment variable, for `report` to turn into the comparison table and
+/// chart. Without the variable, nothing is written: the bench programs still print their own
+/// tables.
+pub fn record(fields: &[String]) {
+    use std::io::Write;
+    let Some(path) = std::env::var_os("FERRY_RESULTS") else { return };
+    let line = fields.join("\t") + "\n";
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(line.as_bytes()));
+    if let Err(e) = written {
+        eprintln!("cannot append to {}: {e}", std::path::Path::new(&path).display());
+    }
+}
+
+/// Builds a [`record`] row from anything printable.
+#[macro_export]
+macro_rules! record {
+    ($($field:expr),+ $(,)?) => {
+        $crate::record(&[$($field.to_string()),+])
+    };
 }
