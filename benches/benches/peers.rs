@@ -46,16 +46,23 @@ mod thr_listing {
     include!(concat!(env!("OUT_DIR"), "/listing_thrift.rs"));
 }
 
+/// Encodes the payload into a reused buffer and returns the encoded length.
+type EncodeFn<'a> = Box<dyn FnMut() -> usize + 'a>;
+/// Decodes bytes and folds every field into one number (so nothing is optimised away).
+type ReadAllFn<'a> = Box<dyn Fn(&[u8]) -> u64 + 'a>;
+/// Decodes bytes into owned values and drops them.
+type OwnedFn<'a> = Box<dyn Fn(&[u8]) + 'a>;
+
 /// One format's view of one payload. Every closure is called through the same indirection,
 /// so no contender gets an inlining advantage from the harness.
 struct Contender<'a> {
     format: &'static str,
     bytes: Vec<u8>,
     /// None where encoding is another contender's (FlatBuffers is encoded once, read twice).
-    encode: Option<Box<dyn FnMut() -> usize + 'a>>,
-    read_all: Box<dyn Fn(&[u8]) -> u64 + 'a>,
+    encode: Option<EncodeFn<'a>>,
+    read_all: ReadAllFn<'a>,
     /// Decode into the format's owned types (and drop them), where it has them.
-    owned: Option<Box<dyn Fn(&[u8]) + 'a>>,
+    owned: Option<OwnedFn<'a>>,
 }
 
 /// Benches every contender on one payload after checking that they all hold the same values.
