@@ -125,6 +125,32 @@ impl<'a> Reader<'a> {
 
     #[inline(never)]
     fn varint_slow(&mut self) -> Result<u64, DecodeError> {
+        // Varints of 4 to 8 bytes (timestamps, sizes, hashes) in one 8-byte load: find the
+        // first byte without a continuation bit, then pack the 7-bit groups with three
+        // shift-and-mask steps instead of a loop with a branch per byte.
+        if let Some(word) = self.rest.first_chunk::<8>() {
+            let word = u64::from_le_bytes(*word);
+            let stops = !word & 0x8080_8080_8080_8080;
+            if stops != 0 {
+                let len = (stops.trailing_zeros() / 8 + 1) as usize;
+                let kept = if len == 8 { word } else { word & ((1u64 << (8 * len)) - 1) };
+                if len > 1 && kept >> (8 * (len - 1)) == 0 {
+                    return Err(self.error(ErrorKind::VarintNotMinimal));
+                }
+                let x = kept & 0x7f7f_7f7f_7f7f_7f7f;
+                let x = (x & 0x007f_007f_007f_007f) | ((x & 0x7f00_7f00_7f00_7f00) >> 1);
+                let x = (x & 0x0000_3fff_0000_3fff) | ((x & 0x3fff_0000_3fff_0000) >> 2);
+                let x = (x & 0x0000_0000_0fff_ffff) | ((x & 0x0fff_ffff_0000_0000) >> 4);
+                self.rest = &self.rest[len..];
+                self.offset += len;
+                return Ok(x);
+            }
+        }
+        self.varint_bytewise()
+    }
+
+    /// The general varint decoder: 9- and 10-byte values and the last bytes of a buffer.
+    fn varint_bytewise(&mut self) -> Result<u64, DecodeError> {
         let mut value = 0u64;
         for (i, &b) in self.rest.iter().enumerate().take(10) {
             let low = u64::from(b & 0x7f);
@@ -372,7 +398,7 @@ impl<'a> Reader<'a> {
         let len = self.length()?;
         let start = self.offset;
         let bytes = self.take(len)?;
-        core::str::from_utf8(bytes)
+        crate::utf8::validate(bytes)
             .map_err(|e| DecodeError::new(ErrorKind::InvalidUtf8, start + e.valid_up_to()))
     }
 
@@ -392,6 +418,23 @@ mod tests {
 
     fn read_varint(bytes: &[u8]) -> Result<u64, DecodeError> {
         Reader::new(bytes).varint()
+    }
+
+    proptest::proptest! {
+        /// Every fast path (one to three bytes inline, four to eight in one word) agrees with
+        /// the plain byte-by-byte decoder on value, consumed length and error, for any bytes.
+        #[test]
+        fn varint_fast_paths_agree_with_the_bytewise_decoder(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..14),
+            high in proptest::collection::vec(0x80u8..=0xff, 0..10),
+        ) {
+            for input in [bytes.clone(), [high.clone(), bytes.clone()].concat()] {
+                let mut fast = Reader::new(&input);
+                let mut plain = Reader::new(&input);
+                proptest::prop_assert_eq!(fast.varint(), plain.varint_bytewise());
+                proptest::prop_assert_eq!(fast.offset(), plain.offset());
+            }
+        }
     }
 
     #[test]
