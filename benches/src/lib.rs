@@ -51,6 +51,7 @@ pub mod generated {
     }
 }
 
+pub mod e2e;
 pub mod idl_gen;
 pub mod listing;
 
@@ -75,7 +76,7 @@ pub fn cpu_seconds(pid: u32) -> f64 {
 /// tables.
 pub fn record(fields: &[String]) {
     use std::io::Write;
-    let Some(path) = std::env::var_os("FERRY_RESULTS") else { return };
+    let Some(path) = std::env::var_os("FERRY_RESULTS").filter(|p| !p.is_empty()) else { return };
     let line = fields.join("\t") + "\n";
     let written = std::fs::OpenOptions::new()
         .create(true)

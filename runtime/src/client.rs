@@ -30,6 +30,20 @@ use crate::timers::Timers;
 const SOCKET: Token = Token(0);
 /// How long a blocking `call` polls for its reply before sleeping.
 const SPIN_BEFORE_SLEEP: Duration = Duration::from_micros(100);
+
+/// Callers of every client in this process currently polling for their reply. Process-wide
+/// because the cores are: with one budget per client, four clients on two cores spun four
+/// threads and starved their own I/O threads (4 connections × 16 in flight ran at half the
+/// calls/s of one connection).
+static SPINNING: AtomicUsize = AtomicUsize::new(0);
+
+/// How many callers may poll at once: cores − 1, at least 1.
+fn max_spinning() -> usize {
+    static MAX: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *MAX.get_or_init(|| {
+        std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
+    })
+}
 const WAKER: Token = Token(1);
 
 /// Why a call did not return a reply. Each variant says whether the handler may have run.
@@ -159,9 +173,6 @@ pub struct Client {
 #[derive(Debug)]
 struct Shared {
     commands: Sender<Command>,
-    /// Callers currently polling for their reply, and how many may (cores − 1, at least 1).
-    spinning: AtomicUsize,
-    max_spinning: usize,
     /// Set by callers when they wake the I/O thread, cleared by it before it drains the
     /// channel: a burst of calls costs one wake-up (an eventfd write), not one each.
     wake_pending: Arc<AtomicBool>,
@@ -236,9 +247,6 @@ impl Client {
         let wake_pending = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Shared {
             commands: tx,
-            spinning: AtomicUsize::new(0),
-            max_spinning: std::thread::available_parallelism()
-                .map_or(1, |n| n.get().saturating_sub(1).max(1)),
             wake_pending: Arc::clone(&wake_pending),
             closed: Arc::clone(&closed),
             waker,
@@ -269,7 +277,7 @@ impl Client {
         payload: &[u8],
         options: &CallOptions,
     ) -> Result<Vec<u8>, CallError> {
-        self.start(method, payload, options).wait_spinning()
+        self.start(method, payload, options).wait()
     }
 
     /// Starts a call and returns a handle to wait on, poll as a `Future`, or cancel.
@@ -341,15 +349,16 @@ pub struct CallHandle {
 
 impl CallHandle {
     /// Blocks until the call ends (it always ends by its deadline).
-    /// `wait`, after polling the slot for a short while: for a lone blocking call the reply
-    /// usually lands within tens of microseconds, and catching it awake saves the wake-up
-    /// of a sleeping thread (tens of µs on these VMs). Bounded: then it sleeps as `wait`.
-    /// At most `cores − 1` callers spin at once, so spinning never starves the I/O thread.
-    fn wait_spinning(self) -> Result<Vec<u8>, CallError> {
-        let spinning = &self.shared.spinning;
-        if spinning.fetch_add(1, Ordering::AcqRel) >= self.shared.max_spinning {
+    ///
+    /// It polls the reply slot for a short while before sleeping: a reply usually lands
+    /// within tens of microseconds, and catching it awake saves the wake-up of a sleeping
+    /// thread (tens of µs on these VMs). At most `cores − 1` callers poll at once, so polling
+    /// never starves the client's I/O thread.
+    pub fn wait(self) -> Result<Vec<u8>, CallError> {
+        let spinning = &SPINNING;
+        if spinning.fetch_add(1, Ordering::AcqRel) >= max_spinning() {
             spinning.fetch_sub(1, Ordering::AcqRel);
-            return self.wait();
+            return self.sleep_until_done();
         }
         let until = Instant::now() + SPIN_BEFORE_SLEEP;
         let mut early = None;
@@ -365,11 +374,11 @@ impl CallHandle {
         spinning.fetch_sub(1, Ordering::AcqRel);
         match early {
             Some(r) => r,
-            None => self.wait(),
+            None => self.sleep_until_done(),
         }
     }
 
-    pub fn wait(self) -> Result<Vec<u8>, CallError> {
+    fn sleep_until_done(self) -> Result<Vec<u8>, CallError> {
         let mut s = self.slot.state.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             if let Some(r) = s.result.take() {

@@ -1,17 +1,18 @@
-//! End-to-end loopback benchmarks, server and client in separate processes: raw TCP
-//! (the floor) and Ferry, sequential latency and pipelined throughput, with CPU time per
-//! call from /proc for both processes.
+//! End-to-end loopback benchmarks, server and client in separate processes: raw TCP (the
+//! floor) and Ferry. Sequential latency, then calls/s and latency with 1, 16, 64 and 256
+//! calls in flight per connection on 1 and 4 connections, with CPU time per call from /proc
+//! for both processes. `tonic-bench` runs tonic through the same matrix.
 //!
 //! `cargo run --release -p ferry-benches --bin rpc-bench [seconds-per-run]`
-use ferry_benches::cpu_seconds;
-use std::io::{BufRead, BufReader, Read, Write};
+//! `… --bin rpc-bench --idle 10000`: server memory per idle connection.
+use std::collections::VecDeque;
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use ferry_benches::e2e::{self, Outcome, CONNECTIONS, MESSAGE, WINDOWS};
 use ferry_runtime::{CallOptions, Client, ClientConfig, Server, ServerConfig, Service};
 
-const MSG: usize = 32;
 const ECHO: u32 = 1;
 
 fn main() {
@@ -30,24 +31,8 @@ fn main() {
     }
 }
 
-/// Starts this binary as a server child and reads the port it prints.
-fn spawn(mode: &str) -> (Child, SocketAddr) {
-    spawn_with(mode, &[])
-}
-
-fn spawn_with(mode: &str, extra: &[String]) -> (Child, SocketAddr) {
-    let exe = std::env::current_exe().expect("own path");
-    let mut child = Command::new(exe)
-        .arg(mode)
-        .args(extra)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().expect("stdout")).read_line(&mut line).expect("port");
-    (child, line.trim().parse().expect("address"))
-}
-
+/// The raw baseline: a blocking echo thread per connection (the floor to compare against,
+/// not how Ferry serves).
 fn serve_raw() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     println!("{}", listener.local_addr().expect("addr"));
@@ -84,207 +69,117 @@ fn serve_ferry(event_loops: Option<usize>) {
     }
 }
 
-/// Resident memory of a process in bytes, from /proc/PID/status.
-fn rss_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|kb| kb.parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
-}
-
 /// Opens `n` connections to a Ferry server process, completes the handshake on each, and
 /// reports the server's resident memory per idle connection.
 fn idle_connections(n: usize) {
     use ferry_runtime::protocol::{self, Header, Hello, Kind};
-    let (mut server, addr) = spawn("--serve-ferry");
-    std::thread::sleep(Duration::from_millis(200));
-    let before = rss_bytes(server.id());
+    let (server, addr) = e2e::spawn_server(&["--serve-ferry"]);
     let mut hello = Vec::new();
     protocol::push(
         &mut hello,
         &Header::new(Kind::Hello),
         &Hello { client_id: 1, max_frame: 1 << 20 }.encode(),
     );
-    let mut conns = Vec::with_capacity(n);
-    for i in 0..n {
-        let mut s = match TcpStream::connect(addr) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("stopped at {i} connections: {e}");
-                break;
-            }
-        };
-        s.write_all(&hello).expect("hello");
-        let mut ack = [0u8; protocol::HEADER_LEN + 28];
-        s.read_exact(&mut ack).expect("hello ack");
-        conns.push(s);
-    }
-    std::thread::sleep(Duration::from_millis(500));
-    let after = rss_bytes(server.id());
-    let per = after.saturating_sub(before) as f64 / conns.len().max(1) as f64;
-    println!("| idle connections held | server RSS before | after | per connection |");
-    println!("|---:|---:|---:|---:|");
-    println!(
-        "| {} | {:.1} MiB | {:.1} MiB | {:.0} B |",
-        conns.len(),
-        before as f64 / 1048576.0,
-        after as f64 / 1048576.0,
-        per
-    );
-    drop(conns);
-    let _ = server.kill();
-    let _ = server.wait();
+    e2e::idle_connections("Ferry", &server, &addr, n, &hello);
+    e2e::stop(server);
 }
 
-struct Result {
-    name: String,
-    calls: u64,
-    secs: f64,
-    p50_us: Option<f64>,
-    p99_us: Option<f64>,
-    cpu_us_per_call: f64,
-}
-
-fn measure(name: &str, server: &Child, run: impl FnOnce() -> (u64, Vec<Duration>)) -> Result {
-    let me = std::process::id();
-    let (c0, s0) = (cpu_seconds(me), cpu_seconds(server.id()));
-    let start = Instant::now();
-    let (calls, mut lat) = run();
-    let secs = start.elapsed().as_secs_f64();
-    let cpu = cpu_seconds(me) - c0 + cpu_seconds(server.id()) - s0;
-    lat.sort();
-    let pct = |p: f64| {
-        (!lat.is_empty()).then(|| lat[((lat.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e6)
-    };
-    Result {
-        name: name.into(),
-        calls,
-        secs,
-        p50_us: pct(0.5),
-        p99_us: pct(0.99),
-        cpu_us_per_call: cpu * 1e6 / calls.max(1) as f64,
-    }
-}
-
-fn raw_ping_pong(addr: SocketAddr, dur: Duration) -> (u64, Vec<Duration>) {
+/// One blocking 32-byte echo at a time, each timed.
+fn raw_ping_pong(addr: SocketAddr, dur: Duration) -> Outcome {
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_nodelay(true).expect("nodelay");
-    let msg = [7u8; MSG];
-    let mut back = [0u8; MSG];
+    let mut back = [0u8; MESSAGE.len()];
     let mut lat = Vec::new();
     let end = Instant::now() + dur;
     while Instant::now() < end {
         let t = Instant::now();
-        s.write_all(&msg).expect("write");
+        s.write_all(&MESSAGE).expect("write");
         s.read_exact(&mut back).expect("read");
         lat.push(t.elapsed());
     }
     (lat.len() as u64, lat)
 }
 
-fn raw_pipelined(addr: SocketAddr, dur: Duration, window: usize) -> (u64, Vec<Duration>) {
+/// `window` messages written at once, then all read back: the physical floor of pipelining
+/// (each message's latency is the batch's round trip).
+fn raw_pipelined(addr: SocketAddr, dur: Duration, window: usize) -> Outcome {
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_nodelay(true).expect("nodelay");
-    let batch = vec![7u8; MSG * window];
-    let mut back = vec![0u8; MSG * window];
-    let mut n = 0u64;
+    let batch = MESSAGE.repeat(window);
+    let mut back = vec![0u8; batch.len()];
+    let (mut n, mut lat) = (0u64, Vec::new());
     let end = Instant::now() + dur;
     while Instant::now() < end {
+        let t = Instant::now();
         s.write_all(&batch).expect("write");
         s.read_exact(&mut back).expect("read");
+        lat.push(t.elapsed());
         n += window as u64;
     }
-    (n, Vec::new())
+    (n, lat)
 }
 
-fn ferry_sequential(addr: SocketAddr, dur: Duration) -> (u64, Vec<Duration>) {
+fn ferry_sequential(addr: SocketAddr, dur: Duration) -> Outcome {
     let client = Client::connect(addr, ClientConfig::default()).expect("client");
     let opts = CallOptions::default();
-    let msg = [7u8; MSG];
-    let _ = client.call(ECHO, &msg, &opts); // connect before timing
+    let _ = client.call(ECHO, &MESSAGE, &opts); // connect before timing
     let mut lat = Vec::new();
     let end = Instant::now() + dur;
     while Instant::now() < end {
         let t = Instant::now();
-        client.call(ECHO, &msg, &opts).expect("call");
+        client.call(ECHO, &MESSAGE, &opts).expect("call");
         lat.push(t.elapsed());
     }
     (lat.len() as u64, lat)
 }
 
-fn ferry_in_flight(addr: SocketAddr, dur: Duration, window: usize) -> (u64, Vec<Duration>) {
+/// Keeps `window` calls in flight on one client (one connection), each timed from start
+/// to the end of its wait.
+fn ferry_in_flight(addr: SocketAddr, dur: Duration, window: usize) -> Outcome {
     let client = Client::connect(addr, ClientConfig::default()).expect("client");
     let opts = CallOptions::default();
-    let msg = [7u8; MSG];
-    let _ = client.call(ECHO, &msg, &opts);
-    let mut n = 0u64;
+    let _ = client.call(ECHO, &MESSAGE, &opts);
+    let mut lat = Vec::new();
     let end = Instant::now() + dur;
-    let mut handles = std::collections::VecDeque::with_capacity(window);
+    let mut handles = VecDeque::with_capacity(window);
     while Instant::now() < end {
         while handles.len() < window {
-            handles.push_back(client.start(ECHO, &msg, &opts));
+            handles.push_back((Instant::now(), client.start(ECHO, &MESSAGE, &opts)));
         }
-        if let Some(h) = handles.pop_front() {
+        if let Some((t, h)) = handles.pop_front() {
             h.wait().expect("call");
-            n += 1;
+            lat.push(t.elapsed());
         }
     }
-    for h in handles {
-        let _ = h.wait();
-        n += 1;
+    for (t, h) in handles {
+        h.wait().expect("call");
+        lat.push(t.elapsed());
     }
-    (n, Vec::new())
+    (lat.len() as u64, lat)
 }
 
 fn run_all(dur: Duration) {
-    let mut results = Vec::new();
-    let (mut raw, raw_addr) = spawn("--serve-raw");
-    results.push(measure("raw TCP ping-pong, 32 B", &raw, || raw_ping_pong(raw_addr, dur)));
-    results
-        .push(measure("raw TCP pipelined, window 64", &raw, || raw_pipelined(raw_addr, dur, 64)));
-    let _ = raw.kill();
-    let _ = raw.wait();
-    let (mut ferry, ferry_addr) = spawn("--serve-ferry");
-    results
-        .push(measure("Ferry sequential call, 32 B", &ferry, || ferry_sequential(ferry_addr, dur)));
-    for window in [1usize, 16, 64, 256] {
-        let name = format!("Ferry {window} in flight, 1 connection");
-        results.push(measure(&name, &ferry, || ferry_in_flight(ferry_addr, dur, window)));
+    e2e::print_header();
+    let (raw, raw_addr) = e2e::spawn_server(&["--serve-raw"]);
+    let raw_addr: SocketAddr = raw_addr.parse().expect("address");
+    e2e::measure("raw TCP", 1, 0, &raw, || raw_ping_pong(raw_addr, dur));
+    for conns in CONNECTIONS {
+        for window in WINDOWS {
+            e2e::measure("raw TCP", conns, window, &raw, || {
+                e2e::on_connections(conns, move || raw_pipelined(raw_addr, dur, window))
+            });
+        }
     }
-    let _ = ferry.kill();
-    let _ = ferry.wait();
-    // How many event loops: the same 4-connection load against 1 and 2 loops.
-    for loops in [1usize, 2] {
-        let (mut server, addr) = spawn_with("--serve-ferry", &[loops.to_string()]);
-        let name = format!("Ferry 4 connections × 64 in flight, {loops} event loop(s)");
-        results.push(measure(&name, &server, || {
-            let threads: Vec<_> = (0..4)
-                .map(|_| std::thread::spawn(move || ferry_in_flight(addr, dur, 64).0))
-                .collect();
-            (threads.into_iter().map(|t| t.join().expect("thread")).sum(), Vec::new())
-        }));
-        let _ = server.kill();
-        let _ = server.wait();
+    e2e::stop(raw);
+    let (ferry, addr) = e2e::spawn_server(&["--serve-ferry"]);
+    let addr: SocketAddr = addr.parse().expect("address");
+    e2e::measure("Ferry", 1, 0, &ferry, || ferry_sequential(addr, dur));
+    for conns in CONNECTIONS {
+        for window in WINDOWS {
+            e2e::measure("Ferry", conns, window, &ferry, || {
+                e2e::on_connections(conns, move || ferry_in_flight(addr, dur, window))
+            });
+        }
     }
-
-    println!("| run | calls/s | p50 µs | p99 µs | CPU µs/call |");
-    println!("|---|---:|---:|---:|---:|");
-    for r in &results {
-        let f = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.1}"));
-        println!(
-            "| {} | {:.0} | {} | {} | {:.2} |",
-            r.name,
-            r.calls as f64 / r.secs,
-            f(r.p50_us),
-            f(r.p99_us),
-            r.cpu_us_per_call
-        );
-    }
-    let p50 = |name: &str| results.iter().find(|r| r.name.starts_with(name)).and_then(|r| r.p50_us);
-    if let (Some(raw), Some(ferry)) = (p50("raw TCP ping-pong"), p50("Ferry sequential")) {
-        println!("\nFerry sequential p50 / raw ping-pong p50 = {:.2}", ferry / raw);
-    }
+    e2e::stop(ferry);
 }
