@@ -154,10 +154,10 @@ fn print_idl(rows: &[Vec<String>], est: &BTreeMap<(String, String), Estimate>) {
     }
     let process: Vec<_> = rows.iter().filter(|r| r.len() == 4 && r[0] == "idl").collect();
     if !process.is_empty() {
-        println!("\n| whole process, same file | best wall time | peak RSS |");
+        println!("\n| whole process, same file (best of 5) | wall time | peak RSS |");
         println!("|---|---:|---:|");
         for r in &process {
-            println!("| {} | {} s | {} MB |", r[1], r[2], r[3]);
+            println!("| {} | {} ms | {} MB |", r[1], r[2], r[3]);
         }
         let secs = |who: &str| {
             process.iter().find(|r| r[1].starts_with(who)).and_then(|r| r[2].parse::<f64>().ok())
