@@ -1,0 +1,665 @@
+//! The `extern "C"` functions: the only code in this crate that touches raw pointers. Each
+//! function checks its pointers for NULL, converts them in one of the helpers at the top
+//! (the `unsafe` blocks, each with the contract it relies on), catches panics, and hands
+//! the work to safe code in `ferry-runtime`.
+#![allow(unsafe_code)]
+// Every unsafe operation in its own block with its own SAFETY comment, also inside `unsafe fn`.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![allow(non_camel_case_types)]
+
+use std::ffi::{c_char, c_void, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use ferry_runtime::{CallHandle, Client, Context, HandlerError, Server, Service};
+
+use crate::types::{
+    ferry_bytes, ferry_call_options, ferry_client_options, ferry_error, ferry_server_options,
+    ferry_status, resolve,
+};
+
+// ---- pointer helpers: the contracts every function's documentation states
+
+/// A NUL-terminated UTF-8 string argument.
+///
+/// # Safety
+/// `p` is NULL or points to a NUL-terminated string that stays valid during the call.
+unsafe fn str_arg<'a>(
+    function: &str,
+    name: &str,
+    p: *const c_char,
+) -> Result<&'a str, ferry_error> {
+    if p.is_null() {
+        return Err(ferry_error::invalid(function, format!("`{name}` is NULL")));
+    }
+    // SAFETY: not NULL, and the caller guarantees a NUL-terminated string valid for the call.
+    let s = unsafe { CStr::from_ptr(p) };
+    s.to_str().map_err(|e| {
+        ferry_error::invalid(function, format!("`{name}` is not UTF-8 (byte {})", e.valid_up_to()))
+    })
+}
+
+/// A byte-buffer argument; `p` may be NULL when `len` is 0.
+///
+/// # Safety
+/// `p` points to `len` readable bytes that stay valid during the call (or `len` is 0).
+unsafe fn bytes_arg<'a>(
+    function: &str,
+    name: &str,
+    p: *const u8,
+    len: usize,
+) -> Result<&'a [u8], ferry_error> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if p.is_null() {
+        return Err(ferry_error::invalid(
+            function,
+            format!("`{name}` is NULL but its length is {len}"),
+        ));
+    }
+    // SAFETY: not NULL, and the caller guarantees `len` readable bytes for the call.
+    Ok(unsafe { std::slice::from_raw_parts(p, len) })
+}
+
+/// An optional options struct: NULL means all defaults.
+///
+/// # Safety
+/// `p` is NULL or points to a valid, initialised `T`.
+unsafe fn or_defaults<T: Copy + Default>(p: *const T) -> T {
+    // SAFETY: the caller guarantees NULL or a valid `T`.
+    unsafe { p.as_ref() }.copied().unwrap_or_default()
+}
+
+/// Runs `body`, turning a panic into `FERRY_STATUS_PANIC`.
+fn guarded(
+    function: &str,
+    body: impl FnOnce() -> Result<(), ferry_error>,
+) -> Result<(), ferry_error> {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(ferry_error::new(
+            ferry_status::FERRY_STATUS_PANIC,
+            format!("{function}: Ferry panicked (a bug; please report it): {what}"),
+        ))
+    })
+}
+
+/// The status of `outcome`; its error, if any, goes to `*error` for the caller to free
+/// (NULL on success), or is dropped when `error` is NULL.
+///
+/// # Safety
+/// `error` is NULL or valid for a write of a pointer.
+unsafe fn report(error: *mut *mut ferry_error, outcome: Result<(), ferry_error>) -> ferry_status {
+    let (status, e) = match outcome {
+        Ok(()) => (ferry_status::FERRY_STATUS_OK, None),
+        Err(e) => (e.status, Some(e)),
+    };
+    if !error.is_null() {
+        let raw = e.map_or(std::ptr::null_mut(), |e| Box::into_raw(Box::new(e)));
+        // SAFETY: not NULL, and the caller guarantees it is valid for writes.
+        unsafe { error.write(raw) };
+    }
+    status
+}
+
+/// Moves a reply into C's hands (freed by `ferry_bytes_free`).
+fn into_bytes(v: Vec<u8>) -> ferry_bytes {
+    if v.is_empty() {
+        return ferry_bytes::EMPTY;
+    }
+    let boxed = v.into_boxed_slice();
+    let len = boxed.len();
+    ferry_bytes { data: Box::into_raw(boxed).cast::<u8>(), len }
+}
+
+// ---- errors and bytes
+
+/// The status of an error (`FERRY_STATUS_OK` for NULL).
+///
+/// # Safety
+/// `error` is NULL or a pointer returned by a Ferry function and not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_error_status(error: *const ferry_error) -> ferry_status {
+    // SAFETY: the caller guarantees NULL or a live `ferry_error`.
+    unsafe { error.as_ref() }.map_or(ferry_status::FERRY_STATUS_OK, |e| e.status)
+}
+
+/// The error's message: what went wrong and what to do. Valid until `ferry_error_free`;
+/// an empty string for NULL.
+///
+/// # Safety
+/// `error` is NULL or a pointer returned by a Ferry function and not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_error_message(error: *const ferry_error) -> *const c_char {
+    // SAFETY: the caller guarantees NULL or a live `ferry_error`.
+    match unsafe { error.as_ref() } {
+        Some(e) => e.message.as_ptr(),
+        None => c"".as_ptr(),
+    }
+}
+
+/// Frees an error. NULL is ignored.
+///
+/// # Safety
+/// `error` is NULL or a pointer returned by a Ferry function, freed at most once.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_error_free(error: *mut ferry_error) {
+    if !error.is_null() {
+        // SAFETY: the pointer came from `Box::into_raw` in `guarded` and is freed once.
+        drop(unsafe { Box::from_raw(error) });
+    }
+}
+
+/// The name of a status code, e.g. "FERRY_STATUS_UNAVAILABLE"; "FERRY_STATUS_UNKNOWN" for
+/// a value that is not a status. The string is static.
+#[no_mangle]
+pub extern "C" fn ferry_status_name(status: i32) -> *const c_char {
+    let name = match status {
+        0 => c"FERRY_STATUS_OK",
+        1 => c"FERRY_STATUS_INVALID_ARGUMENT",
+        2 => c"FERRY_STATUS_UNAVAILABLE",
+        3 => c"FERRY_STATUS_DEADLINE_EXCEEDED",
+        4 => c"FERRY_STATUS_CANCELLED",
+        5 => c"FERRY_STATUS_OUTCOME_UNKNOWN",
+        6 => c"FERRY_STATUS_OVERLOADED",
+        7 => c"FERRY_STATUS_PROTOCOL",
+        8 => c"FERRY_STATUS_REMOTE",
+        9 => c"FERRY_STATUS_IO",
+        10 => c"FERRY_STATUS_PANIC",
+        _ => c"FERRY_STATUS_UNKNOWN",
+    };
+    name.as_ptr()
+}
+
+/// Frees the bytes of a reply and resets `bytes` to empty. NULL, or empty bytes, are
+/// ignored.
+///
+/// # Safety
+/// `bytes` is NULL or points to a `ferry_bytes` filled by a Ferry function (or zeroed).
+#[no_mangle]
+pub unsafe extern "C" fn ferry_bytes_free(bytes: *mut ferry_bytes) {
+    // SAFETY: the caller guarantees NULL or a valid `ferry_bytes`.
+    let Some(b) = (unsafe { bytes.as_mut() }) else { return };
+    if !b.data.is_null() && b.len > 0 {
+        let slice = std::ptr::slice_from_raw_parts_mut(b.data, b.len);
+        // SAFETY: `data`/`len` came from `into_bytes` (a boxed slice) and are freed once:
+        // the struct is reset below.
+        drop(unsafe { Box::from_raw(slice) });
+    }
+    *b = ferry_bytes::EMPTY;
+}
+
+/// The method id of a method name: FNV-1a of its UTF-8 bytes, as in generated Rust code.
+/// 0 for NULL.
+///
+/// # Safety
+/// `name` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_method_id(name: *const c_char) -> u32 {
+    if name.is_null() {
+        return 0;
+    }
+    // SAFETY: not NULL, and the caller guarantees a NUL-terminated string.
+    let bytes = unsafe { CStr::from_ptr(name) }.to_bytes();
+    // The runtime hashes a `&str`; hash the bytes the same way so non-UTF-8 names still
+    // get a stable id.
+    bytes.iter().fold(0x811c_9dc5u32, |h, &b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+}
+
+// ---- client
+
+/// A connection to one Ferry server; safe to use from many threads at once.
+#[derive(Debug)]
+pub struct ferry_client {
+    client: Client,
+}
+
+/// A call started with `ferry_client_start`.
+#[derive(Debug)]
+pub struct ferry_call {
+    handle: CallHandle,
+}
+
+/// Creates a client for `address` ("host:port"). It connects in the background and
+/// reconnects as needed, so an unreachable server shows as `FERRY_STATUS_UNAVAILABLE` on
+/// calls, not here. `options` may be NULL (defaults). Free with `ferry_client_free`.
+///
+/// # Safety
+/// `address` is a NUL-terminated string; `options` is NULL or valid; `out` is valid for a
+/// write; `error` is NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_client_connect(
+    address: *const c_char,
+    options: *const ferry_client_options,
+    out: *mut *mut ferry_client,
+    error: *mut *mut ferry_error,
+) -> ferry_status {
+    const F: &str = "ferry_client_connect";
+    let outcome = guarded(F, || {
+        if out.is_null() {
+            return Err(ferry_error::invalid(F, "`out` is NULL"));
+        }
+        // SAFETY: `address` is a NUL-terminated string and `options` NULL or valid (above).
+        let (address, config) = unsafe { (str_arg(F, "address", address)?, or_defaults(options)) };
+        let addr = resolve(F, address)?;
+        let client = Client::connect(addr, config.config())
+            .map_err(|e| ferry_error::new(ferry_status::FERRY_STATUS_IO, format!("{F}: {e}")))?;
+        let client = Box::into_raw(Box::new(ferry_client { client }));
+        // SAFETY: `out` is not NULL and valid for a write (above).
+        unsafe { out.write(client) };
+        Ok(())
+    });
+    // SAFETY: `error` is NULL or valid for a write (documented above).
+    unsafe { report(error, outcome) }
+}
+
+/// Closes the client. Calls still in flight end by their deadlines first. NULL is ignored.
+///
+/// # Safety
+/// `client` is NULL or from `ferry_client_connect`, freed once, with no call on it running.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_client_free(client: *mut ferry_client) {
+    if !client.is_null() {
+        // SAFETY: from `Box::into_raw` in `ferry_client_connect`, freed once.
+        drop(unsafe { Box::from_raw(client) });
+    }
+}
+
+/// Calls `method` with `request` and waits for the reply (or an error, or the deadline).
+/// On `FERRY_STATUS_OK`, `*reply` holds the reply bytes: free them with `ferry_bytes_free`.
+/// `options` may be NULL.
+///
+/// # Safety
+/// `client` is from `ferry_client_connect`; `request` points to `request_len` bytes (or
+/// `request_len` is 0); `options` is NULL or valid; `reply` is valid for a write; `error`
+/// is NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_client_call(
+    client: *const ferry_client,
+    method: u32,
+    request: *const u8,
+    request_len: usize,
+    options: *const ferry_call_options,
+    reply: *mut ferry_bytes,
+    error: *mut *mut ferry_error,
+) -> ferry_status {
+    const F: &str = "ferry_client_call";
+    let outcome = guarded(F, || {
+        if reply.is_null() {
+            return Err(ferry_error::invalid(F, "`reply` is NULL"));
+        }
+        // SAFETY: `client` is NULL or live, `request` readable for `request_len` bytes,
+        // `options` NULL or valid (the contract above).
+        let (c, req, opts) = unsafe {
+            (client.as_ref(), bytes_arg(F, "request", request, request_len)?, or_defaults(options))
+        };
+        let c = c.ok_or_else(|| ferry_error::invalid(F, "`client` is NULL"))?;
+        let body = c.client.call(method, req, &opts.call_options())?;
+        // SAFETY: `reply` is not NULL and valid for a write (above).
+        unsafe { reply.write(into_bytes(body)) };
+        Ok(())
+    });
+    // SAFETY: `error` is NULL or valid for a write (documented above).
+    unsafe { report(error, outcome) }
+}
+
+/// Starts a call and returns at once; many calls may be in flight on one client. Finish
+/// it with `ferry_call_wait` (or abandon it with `ferry_call_free`).
+///
+/// # Safety
+/// As `ferry_client_call`, with `out` valid for a write instead of `reply`.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_client_start(
+    client: *const ferry_client,
+    method: u32,
+    request: *const u8,
+    request_len: usize,
+    options: *const ferry_call_options,
+    out: *mut *mut ferry_call,
+    error: *mut *mut ferry_error,
+) -> ferry_status {
+    const F: &str = "ferry_client_start";
+    let outcome = guarded(F, || {
+        if out.is_null() {
+            return Err(ferry_error::invalid(F, "`out` is NULL"));
+        }
+        // SAFETY: as in `ferry_client_call` (the contract above).
+        let (c, req, opts) = unsafe {
+            (client.as_ref(), bytes_arg(F, "request", request, request_len)?, or_defaults(options))
+        };
+        let c = c.ok_or_else(|| ferry_error::invalid(F, "`client` is NULL"))?;
+        let handle = c.client.start(method, req, &opts.call_options());
+        let call = Box::into_raw(Box::new(ferry_call { handle }));
+        // SAFETY: `out` is not NULL and valid for a write (above).
+        unsafe { out.write(call) };
+        Ok(())
+    });
+    // SAFETY: `error` is NULL or valid for a write (documented above).
+    unsafe { report(error, outcome) }
+}
+
+/// Waits for a started call to end and frees it (whatever the outcome). On
+/// `FERRY_STATUS_OK`, `*reply` holds the reply bytes (free with `ferry_bytes_free`).
+///
+/// # Safety
+/// `call` is from `ferry_client_start` and not yet waited on or freed; `reply` is valid for
+/// a write; `error` is NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_call_wait(
+    call: *mut ferry_call,
+    reply: *mut ferry_bytes,
+    error: *mut *mut ferry_error,
+) -> ferry_status {
+    const F: &str = "ferry_call_wait";
+    let outcome = guarded(F, || {
+        if call.is_null() {
+            return Err(ferry_error::invalid(F, "`call` is NULL"));
+        }
+        // Take ownership first so the call is freed even when `reply` is NULL.
+        // SAFETY: from `Box::into_raw` in `ferry_client_start`, not yet freed (above).
+        let call = unsafe { Box::from_raw(call) };
+        if reply.is_null() {
+            return Err(ferry_error::invalid(F, "`reply` is NULL (the call was freed)"));
+        }
+        let body = call.handle.wait()?;
+        // SAFETY: `reply` is not NULL and valid for a write (above).
+        unsafe { reply.write(into_bytes(body)) };
+        Ok(())
+    });
+    // SAFETY: `error` is NULL or valid for a write (documented above).
+    unsafe { report(error, outcome) }
+}
+
+/// Cancels a started call: its wait ends with `FERRY_STATUS_CANCELLED`, and the server
+/// skips it if it has not started. The call must still be waited on or freed. NULL is
+/// ignored.
+///
+/// # Safety
+/// `call` is NULL or from `ferry_client_start` and not yet waited on or freed.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_call_cancel(call: *const ferry_call) {
+    // SAFETY: the caller guarantees NULL or a live call.
+    if let Some(c) = unsafe { call.as_ref() } {
+        c.handle.cancel();
+    }
+}
+
+/// Frees a started call without waiting: it goes on until its reply or deadline, and the
+/// result is dropped. NULL is ignored.
+///
+/// # Safety
+/// `call` is NULL or from `ferry_client_start`, not yet waited on or freed.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_call_free(call: *mut ferry_call) {
+    if !call.is_null() {
+        // SAFETY: from `Box::into_raw` in `ferry_client_start`, freed once.
+        drop(unsafe { Box::from_raw(call) });
+    }
+}
+
+// ---- server
+
+/// A method implementation. Called on one of the server's worker threads, possibly on
+/// several at once, with `user_data` as registered, the request bytes (valid only during
+/// the call) and the reply to fill with `ferry_reply_set` (or `ferry_reply_fail`). Return
+/// 0 for success; anything else fails the call with `FERRY_STATUS_REMOTE` at the caller.
+pub type ferry_handler = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        request: *const u8,
+        request_len: usize,
+        reply: *mut ferry_reply,
+    ) -> i32,
+>;
+
+/// Methods by id, to be served by `ferry_server_start`.
+#[derive(Debug, Default)]
+pub struct ferry_service {
+    service: Service,
+}
+
+/// What a handler answers, and what it may ask about its call.
+#[derive(Debug)]
+pub struct ferry_reply {
+    body: Vec<u8>,
+    failure: Option<String>,
+    context: *const Context,
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct ferry_server {
+    server: Server,
+}
+
+/// `user_data` as a handler receives it on any worker thread.
+struct UserData(*mut c_void);
+
+// SAFETY: `ferry_service_add` documents that the handler and its `user_data` are called
+// from several threads at once; the C caller guarantees that is safe for its data.
+unsafe impl Send for UserData {}
+// SAFETY: as above.
+unsafe impl Sync for UserData {}
+
+impl UserData {
+    fn get(&self) -> *mut c_void {
+        self.0
+    }
+}
+
+/// A new, empty service. Free with `ferry_service_free` unless passed to
+/// `ferry_server_start`, which takes it.
+#[no_mangle]
+pub extern "C" fn ferry_service_new() -> *mut ferry_service {
+    Box::into_raw(Box::default())
+}
+
+/// Frees a service that was not started. NULL is ignored.
+///
+/// # Safety
+/// `service` is NULL or from `ferry_service_new`, not passed to `ferry_server_start`.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_service_free(service: *mut ferry_service) {
+    if !service.is_null() {
+        // SAFETY: from `Box::into_raw` in `ferry_service_new`, freed once.
+        drop(unsafe { Box::from_raw(service) });
+    }
+}
+
+/// Registers `handler` for `method` (replacing any earlier one). `handler` runs on worker
+/// threads, concurrently: it and `user_data` must be safe to use from several threads at
+/// once, and `user_data` must outlive the server.
+///
+/// # Safety
+/// `service` is from `ferry_service_new`; `handler` is a valid function; `error` is NULL or
+/// valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_service_add(
+    service: *mut ferry_service,
+    method: u32,
+    handler: ferry_handler,
+    user_data: *mut c_void,
+    error: *mut *mut ferry_error,
+) -> ferry_status {
+    const F: &str = "ferry_service_add";
+    let outcome = guarded(F, || {
+        // SAFETY: `service` is NULL or from `ferry_service_new` (the contract above).
+        let s = unsafe { service.as_mut() };
+        let s = s.ok_or_else(|| ferry_error::invalid(F, "`service` is NULL"))?;
+        let Some(handler) = handler else {
+            return Err(ferry_error::invalid(
+                F,
+                format!("`handler` for method {method:#x} is NULL"),
+            ));
+        };
+        let user = UserData(user_data);
+        let run = move |ctx: &Context, request: &[u8]| -> Result<Vec<u8>, HandlerError> {
+            let mut reply = ferry_reply { body: Vec::new(), failure: None, context: ctx };
+            // SAFETY: `handler` is a valid C function (the registration contract);
+            // `request` and `reply` outlive the call; `user_data` is the caller's to
+            // share across threads.
+            let code = unsafe { handler(user.get(), request.as_ptr(), request.len(), &mut reply) };
+            match (code, reply.failure) {
+                (_, Some(message)) => Err(HandlerError::new(message)),
+                (0, None) => Ok(reply.body),
+                (code, None) => Err(HandlerError::new(format!(
+                    "the C handler of method {method:#x} returned {code}"
+                ))),
+            }
+        };
+        s.service = std::mem::take(&mut s.service).method(method, run);
+        Ok(())
+    });
+    // SAFETY: `error` is NULL or valid for a write (documented above).
+    unsafe { report(error, outcome) }
+}
+
+/// Sets the reply bytes (copied). May be called more than once; the last call wins.
+///
+/// # Safety
+/// `reply` is the pointer the handler received; `data` points to `len` bytes (or `len` is
+/// 0).
+#[no_mangle]
+pub unsafe extern "C" fn ferry_reply_set(
+    reply: *mut ferry_reply,
+    data: *const u8,
+    len: usize,
+    error: *mut *mut ferry_error,
+) -> ferry_status {
+    const F: &str = "ferry_reply_set";
+    let outcome = guarded(F, || {
+        // SAFETY: `reply` is NULL or the handler's live reply; `data` is readable for `len`
+        // bytes (the contract above).
+        let (r, bytes) = unsafe { (reply.as_mut(), bytes_arg(F, "data", data, len)?) };
+        let r = r.ok_or_else(|| ferry_error::invalid(F, "`reply` is NULL"))?;
+        r.body.clear();
+        r.body.extend_from_slice(bytes);
+        Ok(())
+    });
+    // SAFETY: `error` is NULL or valid for a write (documented above).
+    unsafe { report(error, outcome) }
+}
+
+/// Fails the call with `message` (copied): the caller gets `FERRY_STATUS_REMOTE` with it,
+/// whatever the handler returns.
+///
+/// # Safety
+/// `reply` is the pointer the handler received; `message` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_reply_fail(
+    reply: *mut ferry_reply,
+    message: *const c_char,
+    error: *mut *mut ferry_error,
+) -> ferry_status {
+    const F: &str = "ferry_reply_fail";
+    let outcome = guarded(F, || {
+        if message.is_null() {
+            return Err(ferry_error::invalid(F, "`message` is NULL"));
+        }
+        // SAFETY: `reply` is NULL or the handler's live reply; `message` is a
+        // NUL-terminated string (the contract above).
+        let (r, message) = unsafe { (reply.as_mut(), CStr::from_ptr(message)) };
+        let r = r.ok_or_else(|| ferry_error::invalid(F, "`reply` is NULL"))?;
+        // A message that is not UTF-8 still fails the call, with the bytes replaced.
+        r.failure = Some(message.to_string_lossy().into_owned());
+        Ok(())
+    });
+    // SAFETY: `error` is NULL or valid for a write (documented above).
+    unsafe { report(error, outcome) }
+}
+
+/// Milliseconds left before the caller's deadline (0 once it has passed): a handler should
+/// give up when it reaches 0.
+///
+/// # Safety
+/// `reply` is NULL or the pointer the handler received.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_reply_remaining_ms(reply: *const ferry_reply) -> u64 {
+    // SAFETY: the caller guarantees NULL or the live reply; its context outlives it.
+    match unsafe { reply.as_ref().and_then(|r| r.context.as_ref()) } {
+        Some(ctx) => u64::try_from(ctx.remaining().as_millis()).unwrap_or(u64::MAX),
+        None => 0,
+    }
+}
+
+/// True once the caller has cancelled the call (or its deadline passed): the reply will
+/// not be read, so the handler may stop early.
+///
+/// # Safety
+/// `reply` is NULL or the pointer the handler received.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_reply_is_cancelled(reply: *const ferry_reply) -> bool {
+    // SAFETY: the caller guarantees NULL or the live reply; its context outlives it.
+    unsafe { reply.as_ref().and_then(|r| r.context.as_ref()) }.is_some_and(Context::is_cancelled)
+}
+
+/// Binds `address` ("host:port"; port 0 picks a free one) and serves `service` on the
+/// runtime's event loops and workers until `ferry_server_free`. Takes `service` (also on
+/// failure). `options` may be NULL.
+///
+/// # Safety
+/// `address` is a NUL-terminated string; `service` is from `ferry_service_new`; `options`
+/// is NULL or valid; `out` is valid for a write; `error` is NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_server_start(
+    address: *const c_char,
+    service: *mut ferry_service,
+    options: *const ferry_server_options,
+    out: *mut *mut ferry_server,
+    error: *mut *mut ferry_error,
+) -> ferry_status {
+    const F: &str = "ferry_server_start";
+    let outcome = guarded(F, || {
+        if service.is_null() {
+            return Err(ferry_error::invalid(F, "`service` is NULL"));
+        }
+        // SAFETY: from `Box::into_raw` in `ferry_service_new`, not yet freed or started.
+        let service = unsafe { Box::from_raw(service) }.service;
+        if out.is_null() {
+            return Err(ferry_error::invalid(F, "`out` is NULL (the service was freed)"));
+        }
+        // SAFETY: `address` is a NUL-terminated string and `options` NULL or valid (above).
+        let (address, config) = unsafe { (str_arg(F, "address", address)?, or_defaults(options)) };
+        let addr = resolve(F, address)?;
+        let server = Server::bind(addr, service, config.config()).map_err(|e| {
+            ferry_error::new(
+                ferry_status::FERRY_STATUS_IO,
+                format!("{F}: cannot serve on {addr}: {e}"),
+            )
+        })?;
+        let server = Box::into_raw(Box::new(ferry_server { server }));
+        // SAFETY: `out` is not NULL and valid for a write (above).
+        unsafe { out.write(server) };
+        Ok(())
+    });
+    // SAFETY: `error` is NULL or valid for a write (documented above).
+    unsafe { report(error, outcome) }
+}
+
+/// The port the server listens on (useful after binding port 0); 0 for NULL.
+///
+/// # Safety
+/// `server` is NULL or from `ferry_server_start` and not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_server_port(server: *const ferry_server) -> u16 {
+    // SAFETY: the caller guarantees NULL or a live server.
+    unsafe { server.as_ref() }.map_or(0, |s| s.server.local_addr().port())
+}
+
+/// Stops the server: no new connections, calls in progress finish within the shutdown
+/// grace period, then its threads exit. NULL is ignored.
+///
+/// # Safety
+/// `server` is NULL or from `ferry_server_start`, freed once.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_server_free(server: *mut ferry_server) {
+    if !server.is_null() {
+        // SAFETY: from `Box::into_raw` in `ferry_server_start`, freed once.
+        let s = unsafe { Box::from_raw(server) };
+        s.server.shutdown();
+    }
+}

@@ -1,0 +1,195 @@
+//! The C-visible types and the safe conversions behind the ABI functions. Names are C's
+//! (`ferry_client`, `FERRY_STATUS_OK`) because they are what C programs read.
+#![allow(non_camel_case_types)]
+
+use std::ffi::CString;
+use std::time::Duration;
+
+use ferry_runtime::{CallError, CallOptions, ClientConfig, ServerConfig};
+
+/// What a Ferry C function reports. `FERRY_STATUS_OK` is 0; every other value comes with a
+/// `ferry_error` message when the caller passes somewhere to put it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ferry_status {
+    FERRY_STATUS_OK = 0,
+    /// A NULL pointer, a string that is not UTF-8, an address that does not parse: fix the
+    /// call; nothing was sent.
+    FERRY_STATUS_INVALID_ARGUMENT = 1,
+    /// No connection could be made before the deadline; the call was not sent.
+    FERRY_STATUS_UNAVAILABLE = 2,
+    /// The deadline passed; the call may or may not have run.
+    FERRY_STATUS_DEADLINE_EXCEEDED = 3,
+    /// Cancelled by the caller; it may have run if it was already executing.
+    FERRY_STATUS_CANCELLED = 4,
+    /// The server restarted before replying: the call ran once or not at all, and was not
+    /// re-sent (mark it idempotent to allow that).
+    FERRY_STATUS_OUTCOME_UNKNOWN = 5,
+    /// The server or this client is at capacity; the call did not run. Retry later.
+    FERRY_STATUS_OVERLOADED = 6,
+    /// A protocol violation or a method the server does not have; the call did not run.
+    FERRY_STATUS_PROTOCOL = 7,
+    /// The handler failed (returned non-zero, or a Rust handler returned an error).
+    FERRY_STATUS_REMOTE = 8,
+    /// An operating-system error (binding a port, creating a socket).
+    FERRY_STATUS_IO = 9,
+    /// A bug in Ferry: a Rust panic was caught at the ABI boundary.
+    FERRY_STATUS_PANIC = 10,
+}
+
+/// An error's status and message. Free with `ferry_error_free`.
+#[derive(Debug)]
+pub struct ferry_error {
+    pub(crate) status: ferry_status,
+    pub(crate) message: CString,
+}
+
+impl ferry_error {
+    pub(crate) fn new(status: ferry_status, message: impl Into<String>) -> Self {
+        // Interior NULs cannot be in a C string; no Ferry message has one, but a remote
+        // handler's could.
+        let text = message.into().replace('\0', "\\0");
+        ferry_error { status, message: CString::new(text).unwrap_or_default() }
+    }
+
+    pub(crate) fn invalid(function: &str, what: impl std::fmt::Display) -> Self {
+        ferry_error::new(ferry_status::FERRY_STATUS_INVALID_ARGUMENT, format!("{function}: {what}"))
+    }
+}
+
+impl From<CallError> for ferry_error {
+    fn from(e: CallError) -> Self {
+        let status = match e {
+            CallError::DeadlineExceeded => ferry_status::FERRY_STATUS_DEADLINE_EXCEEDED,
+            CallError::Overloaded(_) => ferry_status::FERRY_STATUS_OVERLOADED,
+            CallError::Unavailable(_) => ferry_status::FERRY_STATUS_UNAVAILABLE,
+            CallError::OutcomeUnknown => ferry_status::FERRY_STATUS_OUTCOME_UNKNOWN,
+            CallError::Cancelled => ferry_status::FERRY_STATUS_CANCELLED,
+            CallError::Protocol(_) => ferry_status::FERRY_STATUS_PROTOCOL,
+            CallError::Remote(_) => ferry_status::FERRY_STATUS_REMOTE,
+        };
+        ferry_error::new(status, e.to_string())
+    }
+}
+
+/// Bytes owned by Ferry (a reply). Free with `ferry_bytes_free`, which also resets the
+/// struct; an empty reply has `data == NULL` and `len == 0`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct ferry_bytes {
+    pub data: *mut u8,
+    pub len: usize,
+}
+
+impl ferry_bytes {
+    pub(crate) const EMPTY: ferry_bytes = ferry_bytes { data: std::ptr::null_mut(), len: 0 };
+}
+
+/// Client settings; a zero field keeps the default, so `ferry_client_options o = {0};`
+/// is the default configuration.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ferry_client_options {
+    /// Deadline of calls that set none. Default 5000.
+    pub default_deadline_ms: u64,
+    /// How long one connection attempt may take. Default 1000.
+    pub connect_timeout_ms: u64,
+    /// Calls waiting or in flight before `FERRY_STATUS_OVERLOADED`. Default 4096.
+    pub max_in_flight: u32,
+    /// Largest reply frame accepted, in bytes. Default 8 MiB.
+    pub max_frame: u32,
+}
+
+impl ferry_client_options {
+    pub(crate) fn config(&self) -> ClientConfig {
+        let mut c = ClientConfig::default();
+        if self.default_deadline_ms > 0 {
+            c.default_deadline = Duration::from_millis(self.default_deadline_ms);
+        }
+        if self.connect_timeout_ms > 0 {
+            c.connect_timeout = Duration::from_millis(self.connect_timeout_ms);
+        }
+        if self.max_in_flight > 0 {
+            c.max_in_flight = self.max_in_flight as usize;
+        }
+        if self.max_frame > 0 {
+            c.max_frame = self.max_frame as usize;
+        }
+        c
+    }
+}
+
+/// Per-call settings; zeroed means the client's default deadline, not idempotent.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ferry_call_options {
+    /// Time allowed for the whole call, retries included; 0: the client's default.
+    pub deadline_ms: u64,
+    /// The method may run again when the outcome of an attempt is unknown.
+    pub idempotent: bool,
+    /// Fire and forget: the call ends once written and the reply is empty.
+    pub oneway: bool,
+}
+
+impl ferry_call_options {
+    pub(crate) fn call_options(&self) -> CallOptions {
+        CallOptions {
+            deadline: (self.deadline_ms > 0).then(|| Duration::from_millis(self.deadline_ms)),
+            idempotent: self.idempotent,
+            oneway: self.oneway,
+            ..CallOptions::default()
+        }
+    }
+}
+
+/// Server settings; a zero field keeps the default.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ferry_server_options {
+    /// Event-loop threads. Default: one per core.
+    pub event_loops: u32,
+    /// Worker threads running handlers. Default: one per core.
+    pub workers: u32,
+    /// Connections held at once. Default 16384.
+    pub max_connections: u32,
+    /// Largest request frame accepted, in bytes. Default 8 MiB.
+    pub max_frame: u32,
+    /// A connection with no traffic for this long is closed. Default 300000.
+    pub idle_timeout_ms: u64,
+}
+
+impl ferry_server_options {
+    pub(crate) fn config(&self) -> ServerConfig {
+        let mut c = ServerConfig::default();
+        if self.event_loops > 0 {
+            c.event_loops = self.event_loops as usize;
+        }
+        if self.workers > 0 {
+            c.workers = self.workers as usize;
+        }
+        if self.max_connections > 0 {
+            c.max_connections = self.max_connections as usize;
+        }
+        if self.max_frame > 0 {
+            c.max_frame = self.max_frame as usize;
+        }
+        if self.idle_timeout_ms > 0 {
+            c.idle_timeout = Duration::from_millis(self.idle_timeout_ms);
+        }
+        c
+    }
+}
+
+/// Resolves `host:port` to the first socket address it names.
+pub(crate) fn resolve(function: &str, address: &str) -> Result<std::net::SocketAddr, ferry_error> {
+    use std::net::ToSocketAddrs;
+    match address.to_socket_addrs() {
+        Ok(mut addrs) => addrs.next().ok_or_else(|| {
+            ferry_error::invalid(function, format!("address `{address}` resolves to nothing"))
+        }),
+        Err(e) => Err(ferry_error::invalid(
+            function,
+            format!("address `{address}` is not `host:port` (e.g. \"127.0.0.1:7000\"): {e}"),
+        )),
+    }
+}

@@ -1,0 +1,138 @@
+//! C programs against the real library: a C client calls a Rust server, and a Rust client
+//! calls a C server. The programs (`tests/c/*.c`) are compiled here with the system C
+//! compiler (`cc`, or `$CC`) against `include/ferry.h` and the `libferry.a` cargo built
+//! for this test run.
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use ferry_runtime::{
+    method_id, CallError, CallOptions, Client, ClientConfig, HandlerError, Server, ServerConfig,
+    Service,
+};
+
+/// `target/<profile>`, where cargo put `libferry.a` beside this test's `deps/` folder.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Link {
+    Static,
+    Shared,
+}
+
+/// Compiles `tests/c/<name>.c` against the static or the shared library; returns the
+/// executable.
+fn compile(name: &str, link: Link) -> PathBuf {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lib_dir = profile_dir();
+    let lib = lib_dir.join(if link == Link::Static { "libferry.a" } else { "libferry.so" });
+    assert!(lib.exists(), "{} is missing: cargo builds it with the crate", lib.display());
+    let suffix = if link == Link::Static { "static" } else { "shared" };
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("ferry-c-{name}-{suffix}"));
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let mut command = Command::new(&cc);
+    command
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", "-o"])
+        .arg(&out)
+        .arg(crate_dir.join(format!("tests/c/{name}.c")))
+        .arg("-I")
+        .arg(crate_dir.join("include"));
+    match link {
+        // What Rust's standard library needs from the system on Linux.
+        Link::Static => command.arg(&lib).args(["-lpthread", "-ldl", "-lm"]),
+        Link::Shared => command
+            .arg("-L")
+            .arg(&lib_dir)
+            .arg("-lferry")
+            .arg(format!("-Wl,-rpath,{}", lib_dir.display())),
+    };
+    let status =
+        command.status().unwrap_or_else(|e| panic!("cannot run the C compiler `{cc}`: {e}"));
+    assert!(status.success(), "compiling tests/c/{name}.c failed");
+    out
+}
+
+fn rust_server() -> Server {
+    let service = Service::new()
+        .method(method_id("echo"), |_, req| Ok(req.to_vec()))
+        .method(method_id("reverse"), |_, req| Ok(req.iter().rev().copied().collect()))
+        .method(method_id("fail"), |_, _| Err(HandlerError::new("fail: this method always fails")));
+    Server::bind("127.0.0.1:0".parse().expect("address"), service, ServerConfig::default())
+        .expect("bind")
+}
+
+#[test]
+fn a_c_client_calls_a_rust_server() {
+    c_client_against_a_rust_server(Link::Static);
+}
+
+#[test]
+fn a_c_client_linked_to_the_shared_library_calls_a_rust_server() {
+    c_client_against_a_rust_server(Link::Shared);
+}
+
+fn c_client_against_a_rust_server(link: Link) {
+    let client = compile("client", link);
+    let server = rust_server();
+    let output = Command::new(client)
+        .arg(server.local_addr().to_string())
+        .output()
+        .expect("run the C client");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "C client failed:\n{stderr}");
+    assert_eq!(stdout.trim(), "ok", "{stderr}");
+}
+
+#[test]
+fn a_rust_client_calls_a_c_server() {
+    let exe = compile("echo_server", Link::Static);
+    let mut child = Command::new(exe)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the C server");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("port");
+    let port: u16 = line.trim().parse().unwrap_or_else(|_| panic!("C server printed {line:?}"));
+    let client = Client::connect(
+        format!("127.0.0.1:{port}").parse().expect("address"),
+        ClientConfig { default_deadline: Duration::from_secs(5), ..ClientConfig::default() },
+    )
+    .expect("client");
+    let opts = CallOptions::default();
+
+    assert_eq!(
+        client.call(method_id("echo"), b"hello from Rust", &opts).expect("echo"),
+        b"hello from Rust"
+    );
+    let handles: Vec<_> = (0..100u32)
+        .map(|i| (i, client.start(method_id("reverse"), format!("n={i}").as_bytes(), &opts)))
+        .collect();
+    for (i, h) in handles {
+        let mut expected = format!("n={i}").into_bytes();
+        expected.reverse();
+        assert_eq!(h.wait().expect("reverse"), expected);
+    }
+    match client.call(method_id("fail"), b"", &opts) {
+        Err(CallError::Remote(m)) => assert!(m.contains("always fails"), "{m}"),
+        other => panic!("fail returned {other:?}"),
+    }
+    match client.call(method_id("reverse"), &[b'x'; 2000], &opts) {
+        Err(CallError::Remote(m)) => assert!(m.contains("over 1024 bytes"), "{m}"),
+        other => panic!("an oversized reverse returned {other:?}"),
+    }
+    assert!(matches!(client.call(method_id("nope"), b"", &opts), Err(CallError::Protocol(_))));
+
+    // Closing its standard input stops the C server cleanly.
+    drop(child.stdin.take());
+    let output = child.wait_with_output().expect("C server exit");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "C server failed: {stderr}");
+    assert!(stderr.contains("reverse served 101 calls"), "{stderr}");
+}
