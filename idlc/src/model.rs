@@ -1,7 +1,7 @@
 //! The checked, resolved model that back ends consume. Every name is resolved to a
 //! [`DefRef`], every id and enum value is explicit, every constant is type-checked.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::span::FileId;
 pub use crate::syntax::ast::{BaseType, Requiredness, StructKind};
@@ -127,5 +127,60 @@ impl Program {
             }
         }
         ty
+    }
+
+    /// The struct a type names directly (through typedefs, not containers).
+    pub fn direct_struct(&self, t: &Type) -> Option<DefRef> {
+        match self.underlying(t) {
+            Type::Named(r) if matches!(self.definition(*r).kind, DefinitionKind::Struct { .. }) => {
+                Some(*r)
+            }
+            _ => None,
+        }
+    }
+
+    /// Struct-typed fields (by owner and field name) that lead back to their own struct
+    /// through other structs' fields: a back end must store them indirectly (a `Box`, a
+    /// pointer) for the type to have a finite size. Containers do not count: they are
+    /// indirect already.
+    pub fn recursive_fields(&self) -> HashSet<(DefRef, String)> {
+        let mut structs = Vec::new();
+        for (file, f) in self.files.iter().enumerate() {
+            for (index, d) in f.definitions.iter().enumerate() {
+                if let DefinitionKind::Struct { fields, .. } = &d.kind {
+                    structs.push((DefRef { file, index }, fields));
+                }
+            }
+        }
+        let edges: HashMap<DefRef, Vec<DefRef>> = structs
+            .iter()
+            .map(|(r, fields)| {
+                (*r, fields.iter().filter_map(|f| self.direct_struct(&f.ty)).collect())
+            })
+            .collect();
+        let reaches = |from: DefRef, to: DefRef| {
+            let mut stack = vec![from];
+            let mut seen = HashSet::new();
+            while let Some(x) = stack.pop() {
+                if x == to {
+                    return true;
+                }
+                if seen.insert(x) {
+                    stack.extend(edges.get(&x).into_iter().flatten().copied());
+                }
+            }
+            false
+        };
+        let mut recursive = HashSet::new();
+        for (r, fields) in &structs {
+            for f in fields.iter() {
+                if let Some(target) = self.direct_struct(&f.ty) {
+                    if reaches(target, *r) {
+                        recursive.insert((*r, f.name.clone()));
+                    }
+                }
+            }
+        }
+        recursive
     }
 }

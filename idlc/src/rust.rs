@@ -134,9 +134,7 @@ impl<'p> Gen<'p> {
                 ident(&name)
             })
             .collect();
-        let mut g = Gen { p, modules, recursive: HashSet::new() };
-        g.find_recursion();
-        g
+        Gen { p, modules, recursive: p.recursive_fields() }
     }
 
     fn def(&self, r: DefRef) -> &'p Definition {
@@ -149,51 +147,7 @@ impl<'p> Gen<'p> {
 
     /// The struct a type names directly (through typedefs, not containers).
     fn direct_struct(&self, t: &Type) -> Option<DefRef> {
-        match self.underlying(t) {
-            Type::Named(r) if matches!(self.def(*r).kind, DefinitionKind::Struct { .. }) => {
-                Some(*r)
-            }
-            _ => None,
-        }
-    }
-
-    fn find_recursion(&mut self) {
-        let mut structs = Vec::new();
-        for (file, f) in self.p.files.iter().enumerate() {
-            for (index, d) in f.definitions.iter().enumerate() {
-                if let DefinitionKind::Struct { fields, .. } = &d.kind {
-                    structs.push((DefRef { file, index }, fields));
-                }
-            }
-        }
-        let edges: HashMap<DefRef, Vec<DefRef>> = structs
-            .iter()
-            .map(|(r, fields)| {
-                (*r, fields.iter().filter_map(|f| self.direct_struct(&f.ty)).collect())
-            })
-            .collect();
-        let reaches = |from: DefRef, to: DefRef| {
-            let mut stack = vec![from];
-            let mut seen = HashSet::new();
-            while let Some(x) = stack.pop() {
-                if x == to {
-                    return true;
-                }
-                if seen.insert(x) {
-                    stack.extend(edges.get(&x).into_iter().flatten().copied());
-                }
-            }
-            false
-        };
-        for (r, fields) in &structs {
-            for f in fields.iter() {
-                if let Some(target) = self.direct_struct(&f.ty) {
-                    if reaches(target, *r) {
-                        self.recursive.insert((*r, f.name.clone()));
-                    }
-                }
-            }
-        }
+        self.p.direct_struct(t)
     }
 
     fn is_recursive(&self, owner: DefRef, field: &Field) -> bool {
