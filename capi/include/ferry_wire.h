@@ -86,6 +86,11 @@ typedef struct ferry_blob {
   size_t len;
 } ferry_blob;
 
+/* A uuid's 16 bytes, in RFC 4122 order (a struct, so it can be a list element). */
+typedef struct ferry_uuid {
+  uint8_t bytes[16];
+} ferry_uuid;
+
 /* ---- arena: where decoded lists and maps live */
 
 typedef struct ferry_arena_chunk {

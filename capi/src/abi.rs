@@ -142,6 +142,25 @@ pub unsafe extern "C" fn ferry_error_message(error: *const ferry_error) -> *cons
     }
 }
 
+/// A new error with `status` (a `ferry_status`; other values become
+/// `FERRY_STATUS_INVALID_ARGUMENT`) and a copy of `message` (NULL: no message), for C code
+/// that reports through the same type (generated stubs do). Free with `ferry_error_free`.
+///
+/// # Safety
+/// `message` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_error_new(status: i32, message: *const c_char) -> *mut ferry_error {
+    // An `int` from C, not the enum: a value outside it must not be undefined behaviour.
+    let status = crate::types::status_from_code(status);
+    let text = if message.is_null() {
+        String::new()
+    } else {
+        // SAFETY: not NULL, and the caller guarantees a NUL-terminated string.
+        unsafe { CStr::from_ptr(message) }.to_string_lossy().into_owned()
+    };
+    Box::into_raw(Box::new(ferry_error::new(status, text)))
+}
+
 /// Frees an error. NULL is ignored.
 ///
 /// # Safety

@@ -37,6 +37,27 @@ pub enum ferry_status {
     FERRY_STATUS_PANIC = 10,
 }
 
+/// The status of a C `int`; values outside the enum become `FERRY_STATUS_INVALID_ARGUMENT`.
+pub(crate) fn status_from_code(code: i32) -> ferry_status {
+    use ferry_status::*;
+    [
+        FERRY_STATUS_OK,
+        FERRY_STATUS_INVALID_ARGUMENT,
+        FERRY_STATUS_UNAVAILABLE,
+        FERRY_STATUS_DEADLINE_EXCEEDED,
+        FERRY_STATUS_CANCELLED,
+        FERRY_STATUS_OUTCOME_UNKNOWN,
+        FERRY_STATUS_OVERLOADED,
+        FERRY_STATUS_PROTOCOL,
+        FERRY_STATUS_REMOTE,
+        FERRY_STATUS_IO,
+        FERRY_STATUS_PANIC,
+    ]
+    .into_iter()
+    .find(|s| *s as i32 == code)
+    .unwrap_or(FERRY_STATUS_INVALID_ARGUMENT)
+}
+
 /// An error's status and message. Free with `ferry_error_free`.
 #[derive(Debug)]
 pub struct ferry_error {

@@ -2,59 +2,18 @@
 //! calls a C server. The programs (`tests/c/*.c`) are compiled here with the system C
 //! compiler (`cc`, or `$CC`) against `include/ferry.h` and the `libferry.a` cargo built
 //! for this test run.
+mod support;
+
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
+
+use support::{compile, Link};
 
 use ferry_runtime::{
     method_id, CallError, CallOptions, Client, ClientConfig, HandlerError, Server, ServerConfig,
     Service,
 };
-
-/// `target/<profile>`, where cargo put `libferry.a` beside this test's `deps/` folder.
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Link {
-    Static,
-    Shared,
-}
-
-/// Compiles `tests/c/<name>.c` against the static or the shared library; returns the
-/// executable.
-fn compile(name: &str, link: Link) -> PathBuf {
-    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let lib_dir = profile_dir();
-    let lib = lib_dir.join(if link == Link::Static { "libferry.a" } else { "libferry.so" });
-    assert!(lib.exists(), "{} is missing: cargo builds it with the crate", lib.display());
-    let suffix = if link == Link::Static { "static" } else { "shared" };
-    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("ferry-c-{name}-{suffix}"));
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let mut command = Command::new(&cc);
-    command
-        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", "-o"])
-        .arg(&out)
-        .arg(crate_dir.join(format!("tests/c/{name}.c")))
-        .arg("-I")
-        .arg(crate_dir.join("include"));
-    match link {
-        // What Rust's standard library needs from the system on Linux.
-        Link::Static => command.arg(&lib).args(["-lpthread", "-ldl", "-lm"]),
-        Link::Shared => command
-            .arg("-L")
-            .arg(&lib_dir)
-            .arg("-lferry")
-            .arg(format!("-Wl,-rpath,{}", lib_dir.display())),
-    };
-    let status =
-        command.status().unwrap_or_else(|e| panic!("cannot run the C compiler `{cc}`: {e}"));
-    assert!(status.success(), "compiling tests/c/{name}.c failed");
-    out
-}
 
 fn rust_server() -> Server {
     let service = Service::new()
@@ -76,7 +35,7 @@ fn a_c_client_linked_to_the_shared_library_calls_a_rust_server() {
 }
 
 fn c_client_against_a_rust_server(link: Link) {
-    let client = compile("client", link);
+    let client = compile("client", link, &[]);
     let server = rust_server();
     let output = Command::new(client)
         .arg(server.local_addr().to_string())
@@ -90,7 +49,7 @@ fn c_client_against_a_rust_server(link: Link) {
 
 #[test]
 fn a_rust_client_calls_a_c_server() {
-    let exe = compile("echo_server", Link::Static);
+    let exe = compile("echo_server", Link::Static, &[]);
     let mut child = Command::new(exe)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

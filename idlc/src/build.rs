@@ -12,14 +12,26 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Compiles IDL files to Rust, one output file per root file (`calculator.thrift` →
+/// Compiles IDL files. Rust: one output file per root file (`calculator.thrift` →
 /// `$OUT_DIR/calculator.rs`, holding a module for it and one for each file it includes).
+/// C: one header per IDL file, root or included (`calculator.h`, …).
 #[derive(Clone, Debug, Default)]
 pub struct Builder {
     files: Vec<PathBuf>,
     include_dirs: Vec<PathBuf>,
     out_dir: Option<PathBuf>,
     quiet: bool,
+    language: Language,
+}
+
+/// The back end a [`Builder`] runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Language {
+    /// Rust modules for `ferry-runtime` (the default).
+    #[default]
+    Rust,
+    /// C11 headers for `libferry` (`capi/include/ferry.h` and `ferry_wire.h`).
+    C,
 }
 
 /// Why code generation failed: the IDL has errors (with the rendered diagnostics), or a
@@ -57,6 +69,12 @@ impl Builder {
     /// Adds a folder searched for `include`d files (after the including file's folder).
     pub fn include_dir(mut self, path: impl AsRef<Path>) -> Self {
         self.include_dirs.push(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Which back end runs; default Rust.
+    pub fn language(mut self, language: Language) -> Self {
+        self.language = language;
         self
     }
 
@@ -106,19 +124,34 @@ impl Builder {
             }
             let program =
                 compilation.model().ok_or_else(|| BuildError { message: rendered.clone() })?;
-            let code = crate::rust::generate(&program).map_err(|message| BuildError { message })?;
-            let stem = root
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "idl".into());
-            let path = out_dir.join(format!("{stem}.rs"));
-            // Unchanged output is not rewritten, so cargo does not rebuild dependents.
-            if std::fs::read_to_string(&path).ok().as_deref() != Some(code.as_str()) {
-                std::fs::write(&path, code).map_err(|e| BuildError {
-                    message: format!("cannot write `{}`: {e}", path.display()),
-                })?;
+            let outputs = match self.language {
+                Language::Rust => {
+                    let code = crate::rust::generate(&program)
+                        .map_err(|message| BuildError { message })?;
+                    let stem = root
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| "idl".into());
+                    vec![(format!("{stem}.rs"), code)]
+                }
+                Language::C => crate::c::generate(&program)
+                    .map_err(|message| BuildError { message: format!("error: {message}") })?
+                    .into_iter()
+                    .map(|h| (h.file_name, h.text))
+                    .collect(),
+            };
+            for (name, code) in outputs {
+                let path = out_dir.join(name);
+                // Unchanged output is not rewritten, so cargo does not rebuild dependents.
+                if std::fs::read_to_string(&path).ok().as_deref() != Some(code.as_str()) {
+                    std::fs::write(&path, code).map_err(|e| BuildError {
+                        message: format!("cannot write `{}`: {e}", path.display()),
+                    })?;
+                }
+                if !written.contains(&path) {
+                    written.push(path);
+                }
             }
-            written.push(path);
         }
         Ok(written)
     }

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod build;
+pub mod c;
 pub mod check;
 pub mod diagnostics;
 pub mod model;
@@ -20,7 +21,7 @@ use std::path::{Path, PathBuf};
 use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::{self, termcolor::WriteColor};
 
-pub use build::{BuildError, Builder};
+pub use build::{BuildError, Builder, Language};
 pub use diagnostics::Problem;
 pub use sources::{LoadError, SourceMap};
 pub use span::{FileId, FileSpan, Span};

@@ -56,6 +56,8 @@ enum Command {
 enum Lang {
     /// Rust, for the `ferry-runtime` crate.
     Rust,
+    /// C11 headers, for `libferry` (capi/include: ferry.h, ferry_wire.h).
+    C,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -82,12 +84,16 @@ fn main() -> ExitCode {
         Color::Auto => ColorChoice::Never,
     };
     match cli.command {
-        Command::Gen { lang: Lang::Rust, out, include_dirs, files } => {
+        Command::Gen { lang, out, include_dirs, files } => {
             if let Err(e) = std::fs::create_dir_all(&out) {
                 eprintln!("error: cannot create `{}`: {e}", out.display());
                 return ExitCode::from(2);
             }
-            let mut builder = ferry_idlc::Builder::new().out_dir(&out).quiet();
+            let language = match lang {
+                Lang::Rust => ferry_idlc::Language::Rust,
+                Lang::C => ferry_idlc::Language::C,
+            };
+            let mut builder = ferry_idlc::Builder::new().out_dir(&out).language(language).quiet();
             for d in include_dirs {
                 builder = builder.include_dir(d);
             }

@@ -1,0 +1,71 @@
+//! Compiling C test programs against the headers and the libraries cargo built.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// `target/<profile>`, where cargo put `libferry.a` beside the test's `deps/` folder.
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
+}
+
+pub fn crate_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A scratch folder for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    dir
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    Static,
+    Shared,
+}
+
+/// Generates C headers for `idl` into `out` with idlc's C back end.
+pub fn generate_headers(idl: &Path, out: &Path) {
+    ferry_idlc::Builder::new()
+        .language(ferry_idlc::Language::C)
+        .out_dir(out)
+        .quiet()
+        .file(idl)
+        .compile()
+        .unwrap_or_else(|e| panic!("idlc --lang c on {}: {e}", idl.display()));
+}
+
+/// Compiles `tests/c/<name>.c` (with `include_dirs` after capi/include) against the
+/// static or shared library, strictly (`-Wall -Wextra -Werror`); returns the executable.
+pub fn compile(name: &str, link: Link, include_dirs: &[&Path]) -> PathBuf {
+    let lib_dir = profile_dir();
+    let lib = lib_dir.join(if link == Link::Static { "libferry.a" } else { "libferry.so" });
+    assert!(lib.exists(), "{} is missing: cargo builds it with the crate", lib.display());
+    let suffix = if link == Link::Static { "static" } else { "shared" };
+    let out = scratch("c-programs").join(format!("{name}-{suffix}"));
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let mut command = Command::new(&cc);
+    command
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", "-o"])
+        .arg(&out)
+        .arg(crate_dir().join(format!("tests/c/{name}.c")))
+        .arg("-I")
+        .arg(crate_dir().join("include"));
+    for dir in include_dirs {
+        command.arg("-I").arg(dir);
+    }
+    match link {
+        // What Rust's standard library needs from the system on Linux.
+        Link::Static => command.arg(&lib).args(["-lpthread", "-ldl", "-lm"]),
+        Link::Shared => command
+            .arg("-L")
+            .arg(&lib_dir)
+            .arg("-lferry")
+            .arg(format!("-Wl,-rpath,{}", lib_dir.display())),
+    };
+    let status =
+        command.status().unwrap_or_else(|e| panic!("cannot run the C compiler `{cc}`: {e}"));
+    assert!(status.success(), "compiling tests/c/{name}.c failed");
+    out
+}
