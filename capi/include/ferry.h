@@ -124,6 +124,14 @@ enum ferry_status ferry_error_status(const struct ferry_error *error);
 // `error` is NULL or a pointer returned by a Ferry function and not yet freed.
 const char *ferry_error_message(const struct ferry_error *error);
 
+// A new error with `status` (a `ferry_status`; other values become
+// `FERRY_STATUS_INVALID_ARGUMENT`) and a copy of `message` (NULL: no message), for C code
+// that reports through the same type (generated stubs do). Free with `ferry_error_free`.
+//
+// # Safety
+// `message` is NULL or a NUL-terminated string.
+struct ferry_error *ferry_error_new(int32_t status, const char *message);
+
 // Frees an error. NULL is ignored.
 //
 // # Safety

@@ -7,7 +7,9 @@
  * has the spec's code and the byte offset from the message start, as in ferry-wire.
  *
  * Encoding writes into a caller buffer; when it is too small, encoding continues counting,
- * so the returned length says how big a buffer to retry with. */
+ * so the returned length says how big a buffer to retry with.
+ *
+ * C11 (designated initialisers, compound literals, a flexible array member): not C++. */
 #ifndef FERRY_WIRE_H
 #define FERRY_WIRE_H
 
@@ -16,10 +18,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#ifdef __cplusplus
-extern "C" {
-#endif
 
 /* ---- errors: the codes of spec/wire.md § 9, plus the arena's */
 
@@ -548,9 +546,5 @@ static inline void ferry_write_map_header(ferry_writer *w, unsigned key_type, un
   ferry_put(w, &h, 1);
   ferry_write_varint(w, count);
 }
-
-#ifdef __cplusplus
-}
-#endif
 
 #endif /* FERRY_WIRE_H */

@@ -287,12 +287,12 @@ impl<'p> Gen<'p> {
             (Type::Base(BaseType::Bool), Value::Bool(b)) => b.to_string(),
             (Type::Base(BaseType::Bool), Value::Int(i)) => (*i != 0).to_string(),
             (Type::Base(BaseType::Double | BaseType::F32), Value::Int(i)) => format!("{i}.0"),
-            (Type::Base(BaseType::Double | BaseType::F32), Value::Double(d)) => {
-                if d.is_finite() {
-                    format!("{d:?}")
-                } else {
-                    return unsupported();
-                }
+            (Type::Base(BaseType::Double | BaseType::F32), Value::Double(d)) if d.is_finite() => {
+                format!("{d:?}")
+            }
+            // The most negative values have no literal in C (the literal is the positive part).
+            (Type::Base(BaseType::I64), Value::Int(i)) if *i == i128::from(i64::MIN) => {
+                "INT64_MIN".into()
             }
             (Type::Base(BaseType::I64), Value::Int(i)) => format!("INT64_C({i})"),
             (Type::Base(BaseType::U64), Value::Int(i)) => format!("UINT64_C({i})"),
@@ -335,6 +335,51 @@ impl<'p> Gen<'p> {
                         items.len()
                     )
                 }
+            }
+            (Type::Named(r), Value::Map(pairs)) if self.p.direct_struct(t).is_some() => {
+                let r = *r;
+                let DefinitionKind::Struct { kind, fields } = &self.def(r).kind else {
+                    return unsupported();
+                };
+                let mut parts = Vec::new();
+                for (name, value) in pairs {
+                    let Value::Str(name) = name else { return unsupported() };
+                    let Some((i, f)) = fields.iter().enumerate().find(|(_, f)| &f.name == name)
+                    else {
+                        return Err(format!(
+                            "{what}: `{}` has no field `{name}`",
+                            self.def(r).name
+                        ));
+                    };
+                    let mut expr = self.const_expr(&f.ty, value, what)?;
+                    if self.recursive.contains(&(r, f.name.clone())) {
+                        expr = format!("&({}){expr}", self.ctype(&f.ty));
+                    }
+                    let field = c_ident(&f.name);
+                    if *kind == StructKind::Union {
+                        parts.push(format!(".which = {}, .value = {{ .{field} = {expr} }}", i + 1));
+                    } else {
+                        if f.requiredness == Requiredness::Optional {
+                            parts.push(format!(".{} = true", flag_name(fields, f)));
+                        }
+                        parts.push(format!(".{field} = {expr}"));
+                    }
+                }
+                if parts.is_empty() {
+                    // `{ 0 }` would draw -Wmissing-braces; name the first member instead.
+                    parts.push(match (kind, fields.first()) {
+                        (StructKind::Union, _) => ".which = 0".into(),
+                        (_, Some(f)) if f.requiredness == Requiredness::Optional => {
+                            format!(".{} = false", flag_name(fields, f))
+                        }
+                        (_, Some(f)) if self.is_aggregate(&f.ty) => {
+                            format!(".{} = {{ 0 }}", c_ident(&f.name))
+                        }
+                        (_, Some(f)) => format!(".{} = 0", c_ident(&f.name)),
+                        (_, None) => ".ferry_empty_ = 0".into(),
+                    });
+                }
+                format!("{{ {} }}", parts.join(", "))
             }
             (Type::Map(k, v), Value::Map(pairs)) => {
                 if pairs.is_empty() {
@@ -380,7 +425,7 @@ impl<'p> Gen<'p> {
         for &inc in &f.includes {
             let _ = writeln!(out, "#include \"{}\"", self.header_name(inc));
         }
-        out.push_str("\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
+        out.push('\n');
 
         let defs: Vec<(DefRef, &Definition)> = f
             .definitions
@@ -459,7 +504,7 @@ impl<'p> Gen<'p> {
                 self.service(&mut out, *r, d);
             }
         }
-        let _ = writeln!(out, "#ifdef __cplusplus\n}}\n#endif\n\n#endif /* {guard} */");
+        let _ = writeln!(out, "#endif /* {guard} */");
         Ok(Header { file_name: self.header_name(file), text: out })
     }
 
@@ -680,14 +725,41 @@ impl<'p> Gen<'p> {
         order
     }
 
-    /// The presence flag of an optional field: `has_<name>`, made unique among the fields.
+    /// The presence flag of an optional field.
     fn flag(&self, s: &StructSpec<'_>, f: &Field) -> String {
-        let names: HashSet<String> = s.fields.iter().map(|f| c_ident(&f.name)).collect();
-        let mut flag = format!("has_{}", c_ident(&f.name));
-        while names.contains(&flag) {
-            flag.push('_');
+        flag_name(&s.fields, f)
+    }
+
+    /// Whether a struct of the IDL has a field that starts other than zero.
+    fn has_defaults(&self, r: DefRef) -> bool {
+        let mut seen = HashSet::new();
+        self.has_defaults_inner(r, &mut seen)
+    }
+
+    fn has_defaults_inner(&self, r: DefRef, seen: &mut HashSet<DefRef>) -> bool {
+        if !seen.insert(r) {
+            return false;
         }
-        flag
+        let DefinitionKind::Struct { kind, fields } = &self.def(r).kind else { return false };
+        *kind != StructKind::Union
+            && fields.iter().any(|f| {
+                f.requiredness != Requiredness::Optional
+                    && !self.recursive.contains(&(r, f.name.clone()))
+                    && (f.default.is_some()
+                        || self
+                            .p
+                            .direct_struct(&f.ty)
+                            .is_some_and(|n| self.has_defaults_inner(n, seen)))
+            })
+    }
+
+    /// Whether the C type is a struct or array (its zero initialiser needs braces).
+    fn is_aggregate(&self, t: &Type) -> bool {
+        match self.resolved(t) {
+            Type::Base(b) => matches!(b, BaseType::String | BaseType::Binary | BaseType::Uuid),
+            Type::Named(r) => !self.is_enum(*r),
+            _ => true,
+        }
     }
 
     fn is_optional(&self, f: &Field) -> bool {
@@ -750,19 +822,23 @@ impl<'p> Gen<'p> {
                         self.const_expr(&f.ty, v, &what)?
                     ));
                 } else if let Some(r) = self.p.direct_struct(&f.ty) {
-                    parts.push(format!(".{} = {}_DEFAULTS", c_ident(&f.name), self.cname(r)));
+                    if self.has_defaults(r) {
+                        parts.push(format!(".{} = {}_DEFAULTS", c_ident(&f.name), self.cname(r)));
+                    }
                 }
             }
         }
-        let init = if parts.is_empty() {
-            "{ 0 }".to_string()
+        if parts.is_empty() {
+            // Static storage starts zeroed: no initialiser needed (and `{ 0 }` draws
+            // -Wmissing-braces when the first member is an aggregate).
+            let _ = writeln!(out, "static const {n} {n}_defaults_;\n");
         } else {
-            format!("{{ {} }}", parts.join(", "))
-        };
-        let _ = writeln!(
-            out,
-            "#define {n}_DEFAULTS {init}\nstatic const {n} {n}_defaults_ = {n}_DEFAULTS;\n"
-        );
+            let _ = writeln!(
+                out,
+                "/* The IDL defaults, as an initialiser: `{n} v = {n}_DEFAULTS;`. */\n#define {n}_DEFAULTS {{ {} }}\nstatic const {n} {n}_defaults_ = {n}_DEFAULTS;\n",
+                parts.join(", ")
+            );
+        }
         Ok(())
     }
 
@@ -832,7 +908,7 @@ impl<'p> Gen<'p> {
         for f in &required {
             let _ = writeln!(out, "  bool seen_{} = false;", c_ident(&f.name));
         }
-        out.push_str("  while (r->pos < r->end) {\n    size_t key_at = r->pos;\n    int16_t id;\n    unsigned type;\n    if (!ferry_read_key(r, &id, &type)) return false;\n    switch (id) {\n");
+        out.push_str("  while (r->pos < r->end) {\n    size_t key_at = r->pos;\n    int16_t id;\n    unsigned type;\n    if (!ferry_read_key(r, &id, &type)) return false;\n    (void)key_at;\n    switch (id) {\n");
         for (i, f) in s.fields.iter().enumerate() {
             let name = c_ident(&f.name);
             let wt = self.wire_type(&f.ty);
@@ -1012,6 +1088,16 @@ impl<'p> Gen<'p> {
         }
         out.push_str("  return FERRY_STATUS_OK;\n}\n\n");
     }
+}
+
+/// The presence flag of an optional field: `has_<name>`, made unique among the fields.
+fn flag_name(fields: &[Field], f: &Field) -> String {
+    let names: HashSet<String> = fields.iter().map(|f| c_ident(&f.name)).collect();
+    let mut flag = format!("has_{}", c_ident(&f.name));
+    while names.contains(&flag) {
+        flag.push('_');
+    }
+    flag
 }
 
 fn base_mangle(b: BaseType) -> &'static str {

@@ -1,11 +1,15 @@
 //! Compiling C test programs against the headers and the libraries cargo built.
+// Each test file uses part of this module.
+#![allow(dead_code)]
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// `target/<profile>`, where cargo put `libferry.a` beside the test's `deps/` folder.
-pub fn profile_dir() -> PathBuf {
+/// The folder holding `libferry.a` and `libferry.so`: `target/<profile>/deps`, where cargo
+/// builds them (also when `ferry-capi` is only a dependency of the tested crate), beside
+/// this test's executable.
+pub fn lib_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
+    exe.parent().expect("target/<profile>/deps/<test>").to_path_buf()
 }
 
 pub fn crate_dir() -> &'static Path {
@@ -39,7 +43,7 @@ pub fn generate_headers(idl: &Path, out: &Path) {
 /// Compiles `tests/c/<name>.c` (with `include_dirs` after capi/include) against the
 /// static or shared library, strictly (`-Wall -Wextra -Werror`); returns the executable.
 pub fn compile(name: &str, link: Link, include_dirs: &[&Path]) -> PathBuf {
-    let lib_dir = profile_dir();
+    let lib_dir = lib_dir();
     let lib = lib_dir.join(if link == Link::Static { "libferry.a" } else { "libferry.so" });
     assert!(lib.exists(), "{} is missing: cargo builds it with the crate", lib.display());
     let suffix = if link == Link::Static { "static" } else { "shared" };
