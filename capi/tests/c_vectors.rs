@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use support::{compile, crate_dir, generate_headers, scratch, Link};
+use support::{capi_dir, compile, generate_headers, scratch, Link};
 
 /// `[name]` sections of `key = value` lines.
 fn read_vectors(file: &str) -> Vec<(String, BTreeMap<String, String>)> {
-    let path = crate_dir().join("../spec/vectors").join(file);
+    let path = capi_dir().join("../spec/vectors").join(file);
     let text = std::fs::read_to_string(&path).expect("spec/vectors file");
     let mut out: Vec<(String, BTreeMap<String, String>)> = Vec::new();
     for line in text.lines() {
@@ -43,7 +43,7 @@ fn limits(v: &BTreeMap<String, String>) -> (u64, u64) {
 #[test]
 fn c_decoders_agree_with_every_spec_vector() {
     let gen = scratch("c-vectors");
-    generate_headers(&crate_dir().join("../spec/vectors/schema.thrift"), &gen);
+    generate_headers(&capi_dir().join("../spec/vectors/schema.thrift"), &[], &gen);
     let exe = compile("vectors", Link::Static, &[&gen]);
 
     let valid = read_vectors("valid.txt");

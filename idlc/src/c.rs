@@ -1038,14 +1038,14 @@ impl<'p> Gen<'p> {
         // Serving from C: a table of implementations and its registration.
         let _ = writeln!(
             out,
-            "/* Implementations of {svc}'s methods for {svc}_register. Each runs on a worker\n * thread, possibly several at once; it reads *args (borrowing from the request), fills\n * *result (allocating from arena if it needs lists), and returns 0; non-zero fails the\n * call. NULL members are not served (callers get FERRY_STATUS_PROTOCOL). */\n\
+            "/* Implementations of {svc}'s methods for {svc}_register. Each runs on a worker\n * thread, possibly several at once; it reads *args (borrowing from the request), fills\n * *result (allocating from arena if it needs lists), and returns 0; non-zero fails the\n * call, with a message if it called ferry_reply_fail(call, ...). `call` also tells the time\n * left (ferry_reply_remaining_ms) and whether the caller gave up (ferry_reply_is_cancelled).\n * NULL members are not served (callers get FERRY_STATUS_PROTOCOL). */\n\
              typedef struct {svc}_handlers {{\n  void *user_data;"
         );
         for (owner, m) in &methods {
             let base = format!("{}_{}", self.cname(*owner), c_ident(&m.name));
             let _ = writeln!(
                 out,
-                "  int32_t (*{})(void *user_data, const {base}_args *args, {base}_result *result, ferry_arena *arena);",
+                "  int32_t (*{})(void *user_data, const {base}_args *args, {base}_result *result, ferry_arena *arena,\n      ferry_reply *call);",
                 c_ident(&m.name)
             );
         }
@@ -1063,7 +1063,7 @@ impl<'p> Gen<'p> {
                      snprintf(message, sizeof message, \"the arguments of {name} do not decode: %s at byte %zu\", ferry_wire_error_code(e), at);\n    \
                      ferry_reply_fail(reply, message, NULL);\n    ferry_arena_free(&arena);\n    return 1;\n  }}\n  \
                    {base}_result_init(&result);\n  \
-                   int32_t rc = h->{name}(h->user_data, &args, &result, &arena);\n  \
+                   int32_t rc = h->{name}(h->user_data, &args, &result, &arena, reply);\n  \
                    if (rc == 0) {{\n    uint8_t stack[512];\n    \
                      size_t n = {base}_result_encode(&result, stack, sizeof stack);\n    \
                      if (n <= sizeof stack) {{\n      ferry_reply_set(reply, stack, n, NULL);\n    }} else {{\n      \

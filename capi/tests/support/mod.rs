@@ -12,8 +12,13 @@ pub fn lib_dir() -> PathBuf {
     exe.parent().expect("target/<profile>/deps/<test>").to_path_buf()
 }
 
-pub fn crate_dir() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+/// The `capi` folder (this file is shared with other crates' tests through `#[path]`).
+pub fn capi_dir() -> PathBuf {
+    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    while !dir.join("capi/include/ferry.h").exists() {
+        assert!(dir.pop(), "no capi/include/ferry.h above {}", env!("CARGO_MANIFEST_DIR"));
+    }
+    dir.join("capi")
 }
 
 /// A scratch folder for one test.
@@ -29,20 +34,26 @@ pub enum Link {
     Shared,
 }
 
-/// Generates C headers for `idl` into `out` with idlc's C back end.
-pub fn generate_headers(idl: &Path, out: &Path) {
-    ferry_idlc::Builder::new()
-        .language(ferry_idlc::Language::C)
-        .out_dir(out)
-        .quiet()
-        .file(idl)
-        .compile()
-        .unwrap_or_else(|e| panic!("idlc --lang c on {}: {e}", idl.display()));
+/// Generates C headers for `idl` (and the files it includes, found in `include_dirs`) into
+/// `out` with idlc's C back end.
+pub fn generate_headers(idl: &Path, include_dirs: &[&Path], out: &Path) {
+    let mut builder =
+        ferry_idlc::Builder::new().language(ferry_idlc::Language::C).out_dir(out).quiet().file(idl);
+    for dir in include_dirs {
+        builder = builder.include_dir(dir);
+    }
+    builder.compile().unwrap_or_else(|e| panic!("idlc --lang c on {}: {e}", idl.display()));
 }
 
-/// Compiles `tests/c/<name>.c` (with `include_dirs` after capi/include) against the
-/// static or shared library, strictly (`-Wall -Wextra -Werror`); returns the executable.
+/// Compiles `capi/tests/c/<name>.c`; see [`compile_source`].
 pub fn compile(name: &str, link: Link, include_dirs: &[&Path]) -> PathBuf {
+    compile_source(&capi_dir().join(format!("tests/c/{name}.c")), link, include_dirs)
+}
+
+/// Compiles a C program (with `include_dirs` after capi/include) against the static or
+/// shared library, strictly (`-Wall -Wextra -Werror`); returns the executable.
+pub fn compile_source(source: &Path, link: Link, include_dirs: &[&Path]) -> PathBuf {
+    let name = source.file_stem().expect("a .c file").to_string_lossy().into_owned();
     let lib_dir = lib_dir();
     let lib = lib_dir.join(if link == Link::Static { "libferry.a" } else { "libferry.so" });
     assert!(lib.exists(), "{} is missing: cargo builds it with the crate", lib.display());
@@ -53,9 +64,9 @@ pub fn compile(name: &str, link: Link, include_dirs: &[&Path]) -> PathBuf {
     command
         .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", "-o"])
         .arg(&out)
-        .arg(crate_dir().join(format!("tests/c/{name}.c")))
+        .arg(source)
         .arg("-I")
-        .arg(crate_dir().join("include"));
+        .arg(capi_dir().join("include"));
     for dir in include_dirs {
         command.arg("-I").arg(dir);
     }
@@ -70,6 +81,6 @@ pub fn compile(name: &str, link: Link, include_dirs: &[&Path]) -> PathBuf {
     };
     let status =
         command.status().unwrap_or_else(|e| panic!("cannot run the C compiler `{cc}`: {e}"));
-    assert!(status.success(), "compiling tests/c/{name}.c failed");
+    assert!(status.success(), "compiling {} failed", source.display());
     out
 }
