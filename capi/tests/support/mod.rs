@@ -51,7 +51,7 @@ pub fn compile(name: &str, link: Link, include_dirs: &[&Path]) -> PathBuf {
 }
 
 /// Compiles a C program (with `include_dirs` after capi/include) against the static or
-/// shared library, strictly (`-Wall -Wextra -Werror`); returns the executable.
+/// shared library, strictly (`-Wall -Wextra -Wpedantic -Werror`); returns the executable.
 pub fn compile_source(source: &Path, link: Link, include_dirs: &[&Path]) -> PathBuf {
     let name = source.file_stem().expect("a .c file").to_string_lossy().into_owned();
     let lib_dir = lib_dir();
@@ -62,7 +62,7 @@ pub fn compile_source(source: &Path, link: Link, include_dirs: &[&Path]) -> Path
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let mut command = Command::new(&cc);
     command
-        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", "-o"])
+        .args(["-std=c11", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-O1", "-o"])
         .arg(&out)
         .arg(source)
         .arg("-I")
