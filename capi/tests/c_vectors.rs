@@ -40,11 +40,99 @@ fn limits(v: &BTreeMap<String, String>) -> (u64, u64) {
     (depth, size)
 }
 
-#[test]
-fn c_decoders_agree_with_every_spec_vector() {
+/// The vectors program, built once per test.
+fn vectors_program() -> std::path::PathBuf {
     let gen = scratch("c-vectors");
     generate_headers(&capi_dir().join("../spec/vectors/schema.thrift"), &[], &gen);
-    let exe = compile("vectors", Link::Static, &[&gen]);
+    compile("vectors", Link::Static, &[&gen])
+}
+
+/// Runs the vectors program on `input` lines; one answer line each.
+fn run(exe: &std::path::Path, input: &str) -> Vec<String> {
+    let mut child =
+        Command::new(exe).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("run");
+    // Write from another thread: the program answers as it reads, and a full output pipe
+    // would otherwise stop both sides.
+    let mut stdin = child.stdin.take().expect("stdin");
+    let input = input.to_string();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let output = child.wait_with_output().expect("vectors output");
+    writer.join().expect("writer thread").expect("write vectors");
+    assert!(output.status.success());
+    String::from_utf8_lossy(&output.stdout).lines().map(str::to_string).collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
+}
+
+/// Random and mutated messages through the C schema-less walk and `ferry_wire::dynamic`:
+/// the same verdict, error code and offset for every input.
+#[test]
+fn c_and_rust_agree_on_random_and_mutated_bytes() {
+    use ferry_runtime::wire::{dynamic, DecodeOptions};
+    let exe = vectors_program();
+    let seeds: Vec<Vec<u8>> = read_vectors("valid.txt")
+        .iter()
+        .map(|(_, v)| {
+            v["hex"].split_whitespace().map(|h| u8::from_str_radix(h, 16).expect("hex")).collect()
+        })
+        .collect();
+    // xorshift: deterministic, so a disagreement reproduces.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut cases = Vec::new();
+    for i in 0..4000 {
+        let mut bytes = if i % 4 == 0 {
+            (0..next() % 24).map(|_| next() as u8).collect::<Vec<u8>>()
+        } else {
+            seeds[(next() % seeds.len() as u64) as usize].clone()
+        };
+        for _ in 0..1 + next() % 3 {
+            if bytes.is_empty() {
+                break;
+            }
+            let at = (next() % bytes.len() as u64) as usize;
+            match next() % 4 {
+                0 => bytes[at] = next() as u8,
+                1 => bytes[at] ^= 1 << (next() % 8),
+                2 => bytes.truncate(at),
+                _ => bytes.insert(at, next() as u8),
+            }
+        }
+        cases.push(bytes);
+    }
+    let input: String = cases.iter().map(|b| format!("dynamic 64 16777216 {}\n", hex(b))).collect();
+    let answers = run(&exe, &input);
+    assert_eq!(answers.len(), cases.len());
+    let mut disagreements = Vec::new();
+    for (bytes, got) in cases.iter().zip(&answers) {
+        let want = match dynamic::decode(bytes, &DecodeOptions::default()) {
+            Ok(_) => format!("ok {}", hex(bytes)).trim().to_string(),
+            Err(e) => format!("err {} {}", e.kind().code(), e.offset()),
+        };
+        if got.trim() != want {
+            disagreements.push(format!("{}: Rust `{want}`, C `{got}`", hex(bytes)));
+        }
+    }
+    let errors = answers.iter().filter(|a| a.starts_with("err")).count();
+    assert!(errors > 1000 && errors < 3900, "the inputs mix valid and invalid ({errors} errors)");
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreements:\n{}",
+        disagreements.len(),
+        disagreements[..disagreements.len().min(20)].join("\n")
+    );
+}
+
+#[test]
+fn c_decoders_agree_with_every_spec_vector() {
+    let exe = vectors_program();
 
     let valid = read_vectors("valid.txt");
     let invalid = read_vectors("invalid.txt");
@@ -54,13 +142,7 @@ fn c_decoders_agree_with_every_spec_vector() {
         let (depth, size) = limits(v);
         input.push_str(&format!("{} {depth} {size} {}\n", v["schema"], v["hex"]));
     }
-    let mut child =
-        Command::new(exe).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("run");
-    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write vectors");
-    let output = child.wait_with_output().expect("vectors output");
-    assert!(output.status.success());
-    let lines: Vec<String> =
-        String::from_utf8_lossy(&output.stdout).lines().map(str::to_string).collect();
+    let lines = run(&exe, &input);
     assert_eq!(lines.len(), valid.len() + invalid.len(), "one answer per vector");
 
     let mut failures = Vec::new();
