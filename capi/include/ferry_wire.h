@@ -278,7 +278,7 @@ FERRY_UNSIGNED_READER(ferry_read_u16, uint16_t, UINT16_MAX)
 FERRY_UNSIGNED_READER(ferry_read_u32, uint32_t, UINT32_MAX)
 FERRY_UNSIGNED_READER(ferry_read_u64, uint64_t, UINT64_MAX)
 
-static inline bool ferry_read_f64(ferry_reader *r, double *out) {
+static inline bool ferry_read_double(ferry_reader *r, double *out) {
   if (r->end - r->pos < 8) return ferry_fail(r, FERRY_WIRE_TRUNCATED, r->pos);
   uint64_t bits = 0;
   for (int i = 7; i >= 0; i--) bits = bits << 8 | r->base[r->pos + (size_t)i];
@@ -296,7 +296,7 @@ static inline bool ferry_read_f32(ferry_reader *r, float *out) {
   return true;
 }
 
-static inline bool ferry_read_blob(ferry_reader *r, ferry_blob *out) {
+static inline bool ferry_read_binary(ferry_reader *r, ferry_blob *out) {
   size_t len;
   if (!ferry_read_len(r, &len)) return false;
   out->ptr = r->base + r->pos;
@@ -335,7 +335,7 @@ static inline size_t ferry_utf8_valid_up_to(const uint8_t *s, size_t len) {
   return len;
 }
 
-static inline bool ferry_read_str(ferry_reader *r, ferry_str *out) {
+static inline bool ferry_read_string(ferry_reader *r, ferry_str *out) {
   size_t len;
   if (!ferry_read_len(r, &len)) return false;
   const uint8_t *p = r->base + r->pos;
@@ -350,7 +350,7 @@ static inline bool ferry_read_str(ferry_reader *r, ferry_str *out) {
 static inline bool ferry_read_uuid(ferry_reader *r, uint8_t out[16]) {
   size_t start = r->pos;
   ferry_blob b;
-  if (!ferry_read_blob(r, &b)) return false;
+  if (!ferry_read_binary(r, &b)) return false;
   if (b.len != 16) return ferry_fail(r, FERRY_WIRE_INVALID_UUID_LENGTH, start);
   memcpy(out, b.ptr, 16);
   return true;

@@ -4,11 +4,10 @@
 //! for this test run.
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use support::{compile, Link};
+use support::{compile, CServer, Link};
 
 use ferry_runtime::{
     method_id, CallError, CallOptions, Client, ClientConfig, HandlerError, Server, ServerConfig,
@@ -49,18 +48,9 @@ fn c_client_against_a_rust_server(link: Link) {
 
 #[test]
 fn a_rust_client_calls_a_c_server() {
-    let exe = compile("echo_server", Link::Static, &[]);
-    let mut child = Command::new(exe)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the C server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("port");
-    let port: u16 = line.trim().parse().unwrap_or_else(|_| panic!("C server printed {line:?}"));
+    let server = CServer::start(&compile("echo_server", Link::Static, &[]));
     let client = Client::connect(
-        format!("127.0.0.1:{port}").parse().expect("address"),
+        server.address().parse().expect("address"),
         ClientConfig { default_deadline: Duration::from_secs(5), ..ClientConfig::default() },
     )
     .expect("client");
@@ -89,9 +79,6 @@ fn a_rust_client_calls_a_c_server() {
     assert!(matches!(client.call(method_id("nope"), b"", &opts), Err(CallError::Protocol(_))));
 
     // Closing its standard input stops the C server cleanly.
-    drop(child.stdin.take());
-    let output = child.wait_with_output().expect("C server exit");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "C server failed: {stderr}");
+    let stderr = server.stop();
     assert!(stderr.contains("reverse served 101 calls"), "{stderr}");
 }

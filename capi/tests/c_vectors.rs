@@ -40,11 +40,17 @@ fn limits(v: &BTreeMap<String, String>) -> (u64, u64) {
     (depth, size)
 }
 
-/// The vectors program, built once per test.
+/// The vectors program, built once for the tests of this file (they run in parallel and
+/// would otherwise write the same executable at once).
 fn vectors_program() -> std::path::PathBuf {
-    let gen = scratch("c-vectors");
-    generate_headers(&capi_dir().join("../spec/vectors/schema.thrift"), &[], &gen);
-    compile("vectors", Link::Static, &[&gen])
+    static PROGRAM: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    PROGRAM
+        .get_or_init(|| {
+            let gen = scratch("c-vectors");
+            generate_headers(&capi_dir().join("../spec/vectors/schema.thrift"), &[], &gen);
+            compile("vectors", Link::Static, &[&gen])
+        })
+        .clone()
 }
 
 /// Runs the vectors program on `input` lines; one answer line each.

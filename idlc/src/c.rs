@@ -203,7 +203,7 @@ impl<'p> Gen<'p> {
     /// A name for the type's C representation, used in container type names.
     fn mangle(&self, t: &Type) -> String {
         match self.resolved(t) {
-            Type::Base(b) => base_mangle(*b).into(),
+            Type::Base(b) => b.name().into(),
             Type::Named(r) if self.is_enum(*r) => "i32".into(),
             Type::Named(r) => self.cname(*r),
             Type::List(e) | Type::Set(e) => format!("list_{}", self.mangle(e)),
@@ -260,7 +260,7 @@ impl<'p> Gen<'p> {
     fn read_value(&self, t: &Type, v: &str) -> String {
         match self.resolved(t) {
             Type::Base(BaseType::Uuid) => format!("ferry_read_uuid(r, {v}.bytes)"),
-            Type::Base(b) => format!("ferry_read_{}(r, &{v})", base_mangle(*b)),
+            Type::Base(b) => format!("ferry_read_{}(r, &{v})", b.name()),
             Type::Named(r) if self.is_enum(*r) => format!("ferry_read_i32(r, &{v})"),
             Type::Named(r) => format!("{}_read_value(r, &{v})", self.cname(*r)),
             _ => format!("ferry_r_{}(r, &{v})", self.mangle(t)),
@@ -1098,25 +1098,6 @@ fn flag_name(fields: &[Field], f: &Field) -> String {
         flag.push('_');
     }
     flag
-}
-
-fn base_mangle(b: BaseType) -> &'static str {
-    match b {
-        BaseType::Bool => "bool",
-        BaseType::I8 => "i8",
-        BaseType::I16 => "i16",
-        BaseType::I32 => "i32",
-        BaseType::I64 => "i64",
-        BaseType::U8 => "u8",
-        BaseType::U16 => "u16",
-        BaseType::U32 => "u32",
-        BaseType::U64 => "u64",
-        BaseType::F32 => "f32",
-        BaseType::Double => "f64",
-        BaseType::String => "str",
-        BaseType::Binary => "blob",
-        BaseType::Uuid => "uuid",
-    }
 }
 
 fn base_ctype(b: BaseType) -> &'static str {

@@ -1,8 +1,9 @@
 //! Compiling C test programs against the headers and the libraries cargo built.
 // Each test file uses part of this module.
 #![allow(dead_code)]
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 /// The folder holding `libferry.a` and `libferry.so`: `target/<profile>/deps`, where cargo
 /// builds them (also when `ferry-capi` is only a dependency of the tested crate), beside
@@ -83,4 +84,38 @@ pub fn compile_source(source: &Path, link: Link, include_dirs: &[&Path]) -> Path
         command.status().unwrap_or_else(|e| panic!("cannot run the C compiler `{cc}`: {e}"));
     assert!(status.success(), "compiling {} failed", source.display());
     out
+}
+
+/// A C server program running: it printed its port and serves until its stdin closes.
+pub struct CServer {
+    child: Child,
+    pub port: u16,
+}
+
+impl CServer {
+    pub fn start(exe: &Path) -> CServer {
+        let mut child = Command::new(exe)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the C server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("port");
+        let port = line.trim().parse().unwrap_or_else(|_| panic!("the C server printed {line:?}"));
+        CServer { child, port }
+    }
+
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Closes its stdin, waits for a clean exit and returns what it printed on stderr.
+    pub fn stop(mut self) -> String {
+        drop(self.child.stdin.take());
+        let output = self.child.wait_with_output().expect("the C server exits");
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "the C server failed: {stderr}");
+        stderr
+    }
 }

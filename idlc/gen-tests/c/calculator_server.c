@@ -36,7 +36,7 @@ static int32_t get_counters(void *u, const base_BaseService_getCounters_args *a,
   keys[0] = (ferry_str){"calls", 5};
   values[0] = 3;
   r->has_success = true;
-  r->success = (ferry_map_str_i64){keys, values, 1};
+  r->success = (ferry_map_string_i64){keys, values, 1};
   return 0;
 }
 

@@ -5,12 +5,11 @@
 mod c_support;
 mod calc;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 
-use c_support::{compile_source, generate_headers, scratch, Link};
+use c_support::{compile_source, generate_headers, scratch, CServer, Link};
 use calc::{exercise_calculator, Calc};
 use ferry_idlc_gen_tests::calculator;
 use ferry_runtime::{Server, ServerConfig};
@@ -47,20 +46,7 @@ fn a_c_client_calls_the_rust_calculator() {
 
 #[test]
 fn the_rust_client_calls_a_c_calculator() {
-    let exe = build("calculator_server");
-    let mut child = Command::new(exe)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the C server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("port");
-    let port: u16 = line.trim().parse().unwrap_or_else(|_| panic!("the C server printed {line:?}"));
-    exercise_calculator(&format!("127.0.0.1:{port}"));
-    drop(child.stdin.take());
-    let output = child.wait_with_output().expect("the C server exits");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "the C server failed: {stderr}");
-    assert!(stderr.contains("served"), "{stderr}");
+    let server = CServer::start(&build("calculator_server"));
+    exercise_calculator(&server.address());
+    assert!(server.stop().contains("served"));
 }

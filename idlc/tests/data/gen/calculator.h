@@ -32,16 +32,16 @@ typedef struct calculator_Calculator_calculate_result calculator_Calculator_calc
 typedef struct calculator_Calculator_zip_args calculator_Calculator_zip_args;
 typedef struct calculator_Calculator_zip_result calculator_Calculator_zip_result;
 
-#ifndef FERRY_TYPE_map_str_str
-#define FERRY_TYPE_map_str_str
-typedef struct ferry_map_str_str { const ferry_str *keys; const ferry_str *values; size_t count; } ferry_map_str_str;
+#ifndef FERRY_TYPE_map_string_string
+#define FERRY_TYPE_map_string_string
+typedef struct ferry_map_string_string { const ferry_str *keys; const ferry_str *values; size_t count; } ferry_map_string_string;
 #endif
 
 typedef int32_t calculator_MyInteger;
 
 #define calculator_INT32CONSTANT ((int32_t)9853)
 
-#define calculator_MAPCONSTANT ((ferry_map_str_str){ (const ferry_str[]){ { "hello", 5 }, { "goodnight", 9 } }, (const ferry_str[]){ { "world", 5 }, { "moon", 4 } }, 2 })
+#define calculator_MAPCONSTANT ((ferry_map_string_string){ (const ferry_str[]){ { "hello", 5 }, { "goodnight", 9 } }, (const ferry_str[]){ { "world", 5 }, { "moon", 4 } }, 2 })
 
 /* Structs are the basic complex data structures. */
 struct calculator_Work {
@@ -163,13 +163,13 @@ static inline bool calculator_Calculator_zip_result_decode_fields(ferry_reader *
 static inline void calculator_Calculator_zip_result_write_value(ferry_writer *w, const calculator_Calculator_zip_result *v);
 static inline bool calculator_Calculator_zip_result_read_value(ferry_reader *r, calculator_Calculator_zip_result *v);
 
-#ifndef FERRY_FUNCTIONS_map_str_str
-#define FERRY_FUNCTIONS_map_str_str
-static inline void ferry_w_map_str_str(ferry_writer *w, const ferry_map_str_str *v) {
+#ifndef FERRY_FUNCTIONS_map_string_string
+#define FERRY_FUNCTIONS_map_string_string
+static inline void ferry_w_map_string_string(ferry_writer *w, const ferry_map_string_string *v) {
   ferry_write_map_header(w, FERRY_WT_BYTES, FERRY_WT_BYTES, v->count);
   for (size_t i = 0; i < v->count; i++) { ferry_write_str(w, v->keys[i]); ferry_write_str(w, v->values[i]); }
 }
-static inline bool ferry_r_map_str_str(ferry_reader *r, ferry_map_str_str *out) {
+static inline bool ferry_r_map_string_string(ferry_reader *r, ferry_map_string_string *out) {
   size_t at = r->pos, count;
   unsigned kt, vt;
   if (!ferry_enter(r) || !ferry_read_map_header(r, &kt, &vt, &count)) return false;
@@ -179,7 +179,7 @@ static inline bool ferry_r_map_str_str(ferry_reader *r, ferry_map_str_str *out) 
   if (count > 0 && (!(keys = (ferry_str *)ferry_reader_alloc(r, count, sizeof *keys)) ||
       !(values = (ferry_str *)ferry_reader_alloc(r, count, sizeof *values)))) return false;
   for (size_t i = 0; i < count; i++)
-    if (!ferry_read_str(r, &keys[i]) || !ferry_read_str(r, &values[i])) return false;
+    if (!ferry_read_string(r, &keys[i]) || !ferry_read_string(r, &values[i])) return false;
   out->keys = keys;
   out->values = values;
   out->count = count;
@@ -224,7 +224,7 @@ static inline bool calculator_Work_decode_fields(ferry_reader *r, calculator_Wor
       break;
     case 4:
       if (type != FERRY_WT_BYTES) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (!ferry_read_str(r, &v->comment)) return false;
+      if (!ferry_read_string(r, &v->comment)) return false;
       v->has_comment = true;
       break;
     case 5:
@@ -294,7 +294,7 @@ static inline bool calculator_InvalidOperation_decode_fields(ferry_reader *r, ca
       break;
     case 2:
       if (type != FERRY_WT_BYTES) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (!ferry_read_str(r, &v->why)) return false;
+      if (!ferry_read_string(r, &v->why)) return false;
       break;
     default:
       if (!ferry_skip(r, type)) return false;

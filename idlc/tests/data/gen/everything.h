@@ -52,29 +52,29 @@ typedef struct everything_Extended_extra_result everything_Extended_extra_result
 typedef struct ferry_list_i32 { const int32_t *items; size_t count; } ferry_list_i32;
 #endif
 
-#ifndef FERRY_TYPE_list_str
-#define FERRY_TYPE_list_str
-typedef struct ferry_list_str { const ferry_str *items; size_t count; } ferry_list_str;
+#ifndef FERRY_TYPE_list_string
+#define FERRY_TYPE_list_string
+typedef struct ferry_list_string { const ferry_str *items; size_t count; } ferry_list_string;
 #endif
 
-#ifndef FERRY_TYPE_map_str_i64
-#define FERRY_TYPE_map_str_i64
-typedef struct ferry_map_str_i64 { const ferry_str *keys; const int64_t *values; size_t count; } ferry_map_str_i64;
+#ifndef FERRY_TYPE_map_string_i64
+#define FERRY_TYPE_map_string_i64
+typedef struct ferry_map_string_i64 { const ferry_str *keys; const int64_t *values; size_t count; } ferry_map_string_i64;
 #endif
 
-#ifndef FERRY_TYPE_map_i32_list_str
-#define FERRY_TYPE_map_i32_list_str
-typedef struct ferry_map_i32_list_str { const int32_t *keys; const ferry_list_str *values; size_t count; } ferry_map_i32_list_str;
+#ifndef FERRY_TYPE_map_i32_list_string
+#define FERRY_TYPE_map_i32_list_string
+typedef struct ferry_map_i32_list_string { const int32_t *keys; const ferry_list_string *values; size_t count; } ferry_map_i32_list_string;
 #endif
 
-#ifndef FERRY_TYPE_list_map_i32_list_str
-#define FERRY_TYPE_list_map_i32_list_str
-typedef struct ferry_list_map_i32_list_str { const ferry_map_i32_list_str *items; size_t count; } ferry_list_map_i32_list_str;
+#ifndef FERRY_TYPE_list_map_i32_list_string
+#define FERRY_TYPE_list_map_i32_list_string
+typedef struct ferry_list_map_i32_list_string { const ferry_map_i32_list_string *items; size_t count; } ferry_list_map_i32_list_string;
 #endif
 
-#ifndef FERRY_TYPE_list_list_map_i32_list_str
-#define FERRY_TYPE_list_list_map_i32_list_str
-typedef struct ferry_list_list_map_i32_list_str { const ferry_list_map_i32_list_str *items; size_t count; } ferry_list_list_map_i32_list_str;
+#ifndef FERRY_TYPE_list_list_map_i32_list_string
+#define FERRY_TYPE_list_list_map_i32_list_string
+typedef struct ferry_list_list_map_i32_list_string { const ferry_list_map_i32_list_string *items; size_t count; } ferry_list_list_map_i32_list_string;
 #endif
 
 #ifndef FERRY_TYPE_list_everything_Scalars
@@ -87,14 +87,14 @@ typedef struct ferry_list_everything_Scalars { const everything_Scalars *items; 
 typedef struct ferry_map_list_i32_list_everything_Scalars { const ferry_list_i32 *keys; const ferry_list_everything_Scalars *values; size_t count; } ferry_map_list_i32_list_everything_Scalars;
 #endif
 
-#ifndef FERRY_TYPE_map_str_list_str
-#define FERRY_TYPE_map_str_list_str
-typedef struct ferry_map_str_list_str { const ferry_str *keys; const ferry_list_str *values; size_t count; } ferry_map_str_list_str;
+#ifndef FERRY_TYPE_map_string_list_string
+#define FERRY_TYPE_map_string_list_string
+typedef struct ferry_map_string_list_string { const ferry_str *keys; const ferry_list_string *values; size_t count; } ferry_map_string_list_string;
 #endif
 
-#ifndef FERRY_TYPE_map_i32_str
-#define FERRY_TYPE_map_i32_str
-typedef struct ferry_map_i32_str { const types_Region *keys; const ferry_str *values; size_t count; } ferry_map_i32_str;
+#ifndef FERRY_TYPE_map_i32_string
+#define FERRY_TYPE_map_i32_string
+typedef struct ferry_map_i32_string { const types_Region *keys; const ferry_str *values; size_t count; } ferry_map_i32_string;
 #endif
 
 #ifndef FERRY_TYPE_list_everything_Recursive
@@ -102,19 +102,19 @@ typedef struct ferry_map_i32_str { const types_Region *keys; const ferry_str *va
 typedef struct ferry_list_everything_Recursive { const everything_Recursive *items; size_t count; } ferry_list_everything_Recursive;
 #endif
 
-#ifndef FERRY_TYPE_list_f64
-#define FERRY_TYPE_list_f64
-typedef struct ferry_list_f64 { const double *items; size_t count; } ferry_list_f64;
+#ifndef FERRY_TYPE_list_double
+#define FERRY_TYPE_list_double
+typedef struct ferry_list_double { const double *items; size_t count; } ferry_list_double;
 #endif
 
-#ifndef FERRY_TYPE_map_str_everything_Shape
-#define FERRY_TYPE_map_str_everything_Shape
-typedef struct ferry_map_str_everything_Shape { const ferry_str *keys; const everything_Shape *values; size_t count; } ferry_map_str_everything_Shape;
+#ifndef FERRY_TYPE_map_string_everything_Shape
+#define FERRY_TYPE_map_string_everything_Shape
+typedef struct ferry_map_string_everything_Shape { const ferry_str *keys; const everything_Shape *values; size_t count; } ferry_map_string_everything_Shape;
 #endif
 
-#ifndef FERRY_TYPE_list_map_str_everything_Shape
-#define FERRY_TYPE_list_map_str_everything_Shape
-typedef struct ferry_list_map_str_everything_Shape { const ferry_map_str_everything_Shape *items; size_t count; } ferry_list_map_str_everything_Shape;
+#ifndef FERRY_TYPE_list_map_string_everything_Shape
+#define FERRY_TYPE_list_map_string_everything_Shape
+typedef struct ferry_list_map_string_everything_Shape { const ferry_map_string_everything_Shape *items; size_t count; } ferry_list_map_string_everything_Shape;
 #endif
 
 #ifndef FERRY_TYPE_list_everything_Shape
@@ -122,14 +122,14 @@ typedef struct ferry_list_map_str_everything_Shape { const ferry_map_str_everyth
 typedef struct ferry_list_everything_Shape { const everything_Shape *items; size_t count; } ferry_list_everything_Shape;
 #endif
 
-#ifndef FERRY_TYPE_map_str_list_i32
-#define FERRY_TYPE_map_str_list_i32
-typedef struct ferry_map_str_list_i32 { const ferry_str *keys; const ferry_list_i32 *values; size_t count; } ferry_map_str_list_i32;
+#ifndef FERRY_TYPE_map_string_list_i32
+#define FERRY_TYPE_map_string_list_i32
+typedef struct ferry_map_string_list_i32 { const ferry_str *keys; const ferry_list_i32 *values; size_t count; } ferry_map_string_list_i32;
 #endif
 
 typedef ferry_list_i32 everything_IntList;
 
-typedef ferry_map_str_list_str everything_Index;
+typedef ferry_map_string_list_string everything_Index;
 
 typedef ferry_list_i32 everything_AliasOfAlias;
 
@@ -137,7 +137,7 @@ typedef ferry_list_i32 everything_AliasOfAlias;
 
 #define everything_NO_SHAPES ((ferry_list_everything_Shape){ NULL, 0 })
 
-#define everything_NESTED ((ferry_map_str_list_i32){ (const ferry_str[]){ { "a", 1 }, { "b", 1 } }, (const ferry_list_i32[]){ { (const int32_t[]){ 1, 2 }, 2 }, { NULL, 0 } }, 2 })
+#define everything_NESTED ((ferry_map_string_list_i32){ (const ferry_str[]){ { "a", 1 }, { "b", 1 } }, (const ferry_list_i32[]){ { (const int32_t[]){ 1, 2 }, 2 }, { NULL, 0 } }, 2 })
 
 #define everything_REFERENCED ((int32_t)1000)
 
@@ -179,14 +179,14 @@ static const everything_Scalars everything_Scalars_defaults_ = everything_Scalar
 
 struct everything_Containers {
   ferry_list_i32 numbers;
-  ferry_list_str names;
-  ferry_map_str_i64 counts;
-  ferry_list_list_map_i32_list_str deep;
+  ferry_list_string names;
+  ferry_map_string_i64 counts;
+  ferry_list_list_map_i32_list_string deep;
   ferry_map_list_i32_list_everything_Scalars keyed;
   ferry_list_i32 aliased;
   ferry_list_i32 twice;
-  ferry_map_str_list_str index;
-  ferry_map_i32_str by_region;
+  ferry_map_string_list_string index;
+  ferry_map_i32_string by_region;
 };
 /* The IDL defaults, as an initialiser: `everything_Containers v = everything_Containers_DEFAULTS;`. */
 #define everything_Containers_DEFAULTS { .numbers = { (const int32_t[]){ 1, 2, 3 }, 3 }, .names = { (const ferry_str[]){ { "a", 1 }, { "b", 1 } }, 2 }, .counts = { (const ferry_str[]){ { "x", 1 }, { "y", 1 } }, (const int64_t[]){ INT64_C(1), INT64_C(-2) }, 2 }, .aliased = { (const int32_t[]){ 4, 5 }, 2 }, .index = { NULL, NULL, 0 }, .by_region = { (const types_Region[]){ 1 }, (const ferry_str[]){ { "virginia", 8 } }, 1 } }
@@ -243,7 +243,7 @@ struct everything_Shape {
   uint32_t which;
   union {
     double radius;
-    ferry_list_f64 sides;
+    ferry_list_double sides;
     ferry_str label;
   } value;
 };
@@ -308,12 +308,12 @@ static const everything_Everything_shapes_args everything_Everything_shapes_args
 
 struct everything_Everything_shapes_result {
   bool has_success;
-  ferry_list_map_str_everything_Shape success;
+  ferry_list_map_string_everything_Shape success;
 };
 static const everything_Everything_shapes_result everything_Everything_shapes_result_defaults_;
 
 struct everything_Everything_count_args {
-  ferry_list_str ids;
+  ferry_list_string ids;
 };
 static const everything_Everything_count_args everything_Everything_count_args_defaults_;
 
@@ -488,13 +488,13 @@ static inline bool ferry_r_list_i32(ferry_reader *r, ferry_list_i32 *out) {
 }
 #endif
 
-#ifndef FERRY_FUNCTIONS_list_str
-#define FERRY_FUNCTIONS_list_str
-static inline void ferry_w_list_str(ferry_writer *w, const ferry_list_str *v) {
+#ifndef FERRY_FUNCTIONS_list_string
+#define FERRY_FUNCTIONS_list_string
+static inline void ferry_w_list_string(ferry_writer *w, const ferry_list_string *v) {
   ferry_write_list_header(w, FERRY_WT_BYTES, v->count);
   for (size_t i = 0; i < v->count; i++) { ferry_write_str(w, v->items[i]); }
 }
-static inline bool ferry_r_list_str(ferry_reader *r, ferry_list_str *out) {
+static inline bool ferry_r_list_string(ferry_reader *r, ferry_list_string *out) {
   size_t at = r->pos, count;
   unsigned type;
   if (!ferry_enter(r) || !ferry_read_list_header(r, &type, &count)) return false;
@@ -502,7 +502,7 @@ static inline bool ferry_r_list_str(ferry_reader *r, ferry_list_str *out) {
   ferry_str *items = NULL;
   if (count > 0 && !(items = (ferry_str *)ferry_reader_alloc(r, count, sizeof *items))) return false;
   for (size_t i = 0; i < count; i++)
-    if (!ferry_read_str(r, &items[i])) return false;
+    if (!ferry_read_string(r, &items[i])) return false;
   out->items = items;
   out->count = count;
   r->depth--;
@@ -510,13 +510,13 @@ static inline bool ferry_r_list_str(ferry_reader *r, ferry_list_str *out) {
 }
 #endif
 
-#ifndef FERRY_FUNCTIONS_map_str_i64
-#define FERRY_FUNCTIONS_map_str_i64
-static inline void ferry_w_map_str_i64(ferry_writer *w, const ferry_map_str_i64 *v) {
+#ifndef FERRY_FUNCTIONS_map_string_i64
+#define FERRY_FUNCTIONS_map_string_i64
+static inline void ferry_w_map_string_i64(ferry_writer *w, const ferry_map_string_i64 *v) {
   ferry_write_map_header(w, FERRY_WT_BYTES, FERRY_WT_VARINT, v->count);
   for (size_t i = 0; i < v->count; i++) { ferry_write_str(w, v->keys[i]); ferry_write_signed(w, v->values[i]); }
 }
-static inline bool ferry_r_map_str_i64(ferry_reader *r, ferry_map_str_i64 *out) {
+static inline bool ferry_r_map_string_i64(ferry_reader *r, ferry_map_string_i64 *out) {
   size_t at = r->pos, count;
   unsigned kt, vt;
   if (!ferry_enter(r) || !ferry_read_map_header(r, &kt, &vt, &count)) return false;
@@ -526,7 +526,7 @@ static inline bool ferry_r_map_str_i64(ferry_reader *r, ferry_map_str_i64 *out) 
   if (count > 0 && (!(keys = (ferry_str *)ferry_reader_alloc(r, count, sizeof *keys)) ||
       !(values = (int64_t *)ferry_reader_alloc(r, count, sizeof *values)))) return false;
   for (size_t i = 0; i < count; i++)
-    if (!ferry_read_str(r, &keys[i]) || !ferry_read_i64(r, &values[i])) return false;
+    if (!ferry_read_string(r, &keys[i]) || !ferry_read_i64(r, &values[i])) return false;
   out->keys = keys;
   out->values = values;
   out->count = count;
@@ -535,23 +535,23 @@ static inline bool ferry_r_map_str_i64(ferry_reader *r, ferry_map_str_i64 *out) 
 }
 #endif
 
-#ifndef FERRY_FUNCTIONS_map_i32_list_str
-#define FERRY_FUNCTIONS_map_i32_list_str
-static inline void ferry_w_map_i32_list_str(ferry_writer *w, const ferry_map_i32_list_str *v) {
+#ifndef FERRY_FUNCTIONS_map_i32_list_string
+#define FERRY_FUNCTIONS_map_i32_list_string
+static inline void ferry_w_map_i32_list_string(ferry_writer *w, const ferry_map_i32_list_string *v) {
   ferry_write_map_header(w, FERRY_WT_VARINT, FERRY_WT_LIST, v->count);
-  for (size_t i = 0; i < v->count; i++) { ferry_write_signed(w, v->keys[i]); ferry_w_list_str(w, &v->values[i]); }
+  for (size_t i = 0; i < v->count; i++) { ferry_write_signed(w, v->keys[i]); ferry_w_list_string(w, &v->values[i]); }
 }
-static inline bool ferry_r_map_i32_list_str(ferry_reader *r, ferry_map_i32_list_str *out) {
+static inline bool ferry_r_map_i32_list_string(ferry_reader *r, ferry_map_i32_list_string *out) {
   size_t at = r->pos, count;
   unsigned kt, vt;
   if (!ferry_enter(r) || !ferry_read_map_header(r, &kt, &vt, &count)) return false;
   if (kt != FERRY_WT_VARINT || vt != FERRY_WT_LIST) return ferry_fail(r, FERRY_WIRE_ELEMENT_TYPE_MISMATCH, at);
   int32_t *keys = NULL;
-  ferry_list_str *values = NULL;
+  ferry_list_string *values = NULL;
   if (count > 0 && (!(keys = (int32_t *)ferry_reader_alloc(r, count, sizeof *keys)) ||
-      !(values = (ferry_list_str *)ferry_reader_alloc(r, count, sizeof *values)))) return false;
+      !(values = (ferry_list_string *)ferry_reader_alloc(r, count, sizeof *values)))) return false;
   for (size_t i = 0; i < count; i++)
-    if (!ferry_read_i32(r, &keys[i]) || !ferry_r_list_str(r, &values[i])) return false;
+    if (!ferry_read_i32(r, &keys[i]) || !ferry_r_list_string(r, &values[i])) return false;
   out->keys = keys;
   out->values = values;
   out->count = count;
@@ -560,21 +560,21 @@ static inline bool ferry_r_map_i32_list_str(ferry_reader *r, ferry_map_i32_list_
 }
 #endif
 
-#ifndef FERRY_FUNCTIONS_list_map_i32_list_str
-#define FERRY_FUNCTIONS_list_map_i32_list_str
-static inline void ferry_w_list_map_i32_list_str(ferry_writer *w, const ferry_list_map_i32_list_str *v) {
+#ifndef FERRY_FUNCTIONS_list_map_i32_list_string
+#define FERRY_FUNCTIONS_list_map_i32_list_string
+static inline void ferry_w_list_map_i32_list_string(ferry_writer *w, const ferry_list_map_i32_list_string *v) {
   ferry_write_list_header(w, FERRY_WT_MAP, v->count);
-  for (size_t i = 0; i < v->count; i++) { ferry_w_map_i32_list_str(w, &v->items[i]); }
+  for (size_t i = 0; i < v->count; i++) { ferry_w_map_i32_list_string(w, &v->items[i]); }
 }
-static inline bool ferry_r_list_map_i32_list_str(ferry_reader *r, ferry_list_map_i32_list_str *out) {
+static inline bool ferry_r_list_map_i32_list_string(ferry_reader *r, ferry_list_map_i32_list_string *out) {
   size_t at = r->pos, count;
   unsigned type;
   if (!ferry_enter(r) || !ferry_read_list_header(r, &type, &count)) return false;
   if (type != FERRY_WT_MAP) return ferry_fail(r, FERRY_WIRE_ELEMENT_TYPE_MISMATCH, at);
-  ferry_map_i32_list_str *items = NULL;
-  if (count > 0 && !(items = (ferry_map_i32_list_str *)ferry_reader_alloc(r, count, sizeof *items))) return false;
+  ferry_map_i32_list_string *items = NULL;
+  if (count > 0 && !(items = (ferry_map_i32_list_string *)ferry_reader_alloc(r, count, sizeof *items))) return false;
   for (size_t i = 0; i < count; i++)
-    if (!ferry_r_map_i32_list_str(r, &items[i])) return false;
+    if (!ferry_r_map_i32_list_string(r, &items[i])) return false;
   out->items = items;
   out->count = count;
   r->depth--;
@@ -582,21 +582,21 @@ static inline bool ferry_r_list_map_i32_list_str(ferry_reader *r, ferry_list_map
 }
 #endif
 
-#ifndef FERRY_FUNCTIONS_list_list_map_i32_list_str
-#define FERRY_FUNCTIONS_list_list_map_i32_list_str
-static inline void ferry_w_list_list_map_i32_list_str(ferry_writer *w, const ferry_list_list_map_i32_list_str *v) {
+#ifndef FERRY_FUNCTIONS_list_list_map_i32_list_string
+#define FERRY_FUNCTIONS_list_list_map_i32_list_string
+static inline void ferry_w_list_list_map_i32_list_string(ferry_writer *w, const ferry_list_list_map_i32_list_string *v) {
   ferry_write_list_header(w, FERRY_WT_LIST, v->count);
-  for (size_t i = 0; i < v->count; i++) { ferry_w_list_map_i32_list_str(w, &v->items[i]); }
+  for (size_t i = 0; i < v->count; i++) { ferry_w_list_map_i32_list_string(w, &v->items[i]); }
 }
-static inline bool ferry_r_list_list_map_i32_list_str(ferry_reader *r, ferry_list_list_map_i32_list_str *out) {
+static inline bool ferry_r_list_list_map_i32_list_string(ferry_reader *r, ferry_list_list_map_i32_list_string *out) {
   size_t at = r->pos, count;
   unsigned type;
   if (!ferry_enter(r) || !ferry_read_list_header(r, &type, &count)) return false;
   if (type != FERRY_WT_LIST) return ferry_fail(r, FERRY_WIRE_ELEMENT_TYPE_MISMATCH, at);
-  ferry_list_map_i32_list_str *items = NULL;
-  if (count > 0 && !(items = (ferry_list_map_i32_list_str *)ferry_reader_alloc(r, count, sizeof *items))) return false;
+  ferry_list_map_i32_list_string *items = NULL;
+  if (count > 0 && !(items = (ferry_list_map_i32_list_string *)ferry_reader_alloc(r, count, sizeof *items))) return false;
   for (size_t i = 0; i < count; i++)
-    if (!ferry_r_list_map_i32_list_str(r, &items[i])) return false;
+    if (!ferry_r_list_map_i32_list_string(r, &items[i])) return false;
   out->items = items;
   out->count = count;
   r->depth--;
@@ -651,23 +651,23 @@ static inline bool ferry_r_map_list_i32_list_everything_Scalars(ferry_reader *r,
 }
 #endif
 
-#ifndef FERRY_FUNCTIONS_map_str_list_str
-#define FERRY_FUNCTIONS_map_str_list_str
-static inline void ferry_w_map_str_list_str(ferry_writer *w, const ferry_map_str_list_str *v) {
+#ifndef FERRY_FUNCTIONS_map_string_list_string
+#define FERRY_FUNCTIONS_map_string_list_string
+static inline void ferry_w_map_string_list_string(ferry_writer *w, const ferry_map_string_list_string *v) {
   ferry_write_map_header(w, FERRY_WT_BYTES, FERRY_WT_LIST, v->count);
-  for (size_t i = 0; i < v->count; i++) { ferry_write_str(w, v->keys[i]); ferry_w_list_str(w, &v->values[i]); }
+  for (size_t i = 0; i < v->count; i++) { ferry_write_str(w, v->keys[i]); ferry_w_list_string(w, &v->values[i]); }
 }
-static inline bool ferry_r_map_str_list_str(ferry_reader *r, ferry_map_str_list_str *out) {
+static inline bool ferry_r_map_string_list_string(ferry_reader *r, ferry_map_string_list_string *out) {
   size_t at = r->pos, count;
   unsigned kt, vt;
   if (!ferry_enter(r) || !ferry_read_map_header(r, &kt, &vt, &count)) return false;
   if (kt != FERRY_WT_BYTES || vt != FERRY_WT_LIST) return ferry_fail(r, FERRY_WIRE_ELEMENT_TYPE_MISMATCH, at);
   ferry_str *keys = NULL;
-  ferry_list_str *values = NULL;
+  ferry_list_string *values = NULL;
   if (count > 0 && (!(keys = (ferry_str *)ferry_reader_alloc(r, count, sizeof *keys)) ||
-      !(values = (ferry_list_str *)ferry_reader_alloc(r, count, sizeof *values)))) return false;
+      !(values = (ferry_list_string *)ferry_reader_alloc(r, count, sizeof *values)))) return false;
   for (size_t i = 0; i < count; i++)
-    if (!ferry_read_str(r, &keys[i]) || !ferry_r_list_str(r, &values[i])) return false;
+    if (!ferry_read_string(r, &keys[i]) || !ferry_r_list_string(r, &values[i])) return false;
   out->keys = keys;
   out->values = values;
   out->count = count;
@@ -676,13 +676,13 @@ static inline bool ferry_r_map_str_list_str(ferry_reader *r, ferry_map_str_list_
 }
 #endif
 
-#ifndef FERRY_FUNCTIONS_map_i32_str
-#define FERRY_FUNCTIONS_map_i32_str
-static inline void ferry_w_map_i32_str(ferry_writer *w, const ferry_map_i32_str *v) {
+#ifndef FERRY_FUNCTIONS_map_i32_string
+#define FERRY_FUNCTIONS_map_i32_string
+static inline void ferry_w_map_i32_string(ferry_writer *w, const ferry_map_i32_string *v) {
   ferry_write_map_header(w, FERRY_WT_VARINT, FERRY_WT_BYTES, v->count);
   for (size_t i = 0; i < v->count; i++) { ferry_write_signed(w, v->keys[i]); ferry_write_str(w, v->values[i]); }
 }
-static inline bool ferry_r_map_i32_str(ferry_reader *r, ferry_map_i32_str *out) {
+static inline bool ferry_r_map_i32_string(ferry_reader *r, ferry_map_i32_string *out) {
   size_t at = r->pos, count;
   unsigned kt, vt;
   if (!ferry_enter(r) || !ferry_read_map_header(r, &kt, &vt, &count)) return false;
@@ -692,7 +692,7 @@ static inline bool ferry_r_map_i32_str(ferry_reader *r, ferry_map_i32_str *out) 
   if (count > 0 && (!(keys = (types_Region *)ferry_reader_alloc(r, count, sizeof *keys)) ||
       !(values = (ferry_str *)ferry_reader_alloc(r, count, sizeof *values)))) return false;
   for (size_t i = 0; i < count; i++)
-    if (!ferry_read_i32(r, &keys[i]) || !ferry_read_str(r, &values[i])) return false;
+    if (!ferry_read_i32(r, &keys[i]) || !ferry_read_string(r, &values[i])) return false;
   out->keys = keys;
   out->values = values;
   out->count = count;
@@ -723,13 +723,13 @@ static inline bool ferry_r_list_everything_Recursive(ferry_reader *r, ferry_list
 }
 #endif
 
-#ifndef FERRY_FUNCTIONS_list_f64
-#define FERRY_FUNCTIONS_list_f64
-static inline void ferry_w_list_f64(ferry_writer *w, const ferry_list_f64 *v) {
+#ifndef FERRY_FUNCTIONS_list_double
+#define FERRY_FUNCTIONS_list_double
+static inline void ferry_w_list_double(ferry_writer *w, const ferry_list_double *v) {
   ferry_write_list_header(w, FERRY_WT_FIXED64, v->count);
   for (size_t i = 0; i < v->count; i++) { ferry_write_f64(w, v->items[i]); }
 }
-static inline bool ferry_r_list_f64(ferry_reader *r, ferry_list_f64 *out) {
+static inline bool ferry_r_list_double(ferry_reader *r, ferry_list_double *out) {
   size_t at = r->pos, count;
   unsigned type;
   if (!ferry_enter(r) || !ferry_read_list_header(r, &type, &count)) return false;
@@ -737,7 +737,7 @@ static inline bool ferry_r_list_f64(ferry_reader *r, ferry_list_f64 *out) {
   double *items = NULL;
   if (count > 0 && !(items = (double *)ferry_reader_alloc(r, count, sizeof *items))) return false;
   for (size_t i = 0; i < count; i++)
-    if (!ferry_read_f64(r, &items[i])) return false;
+    if (!ferry_read_double(r, &items[i])) return false;
   out->items = items;
   out->count = count;
   r->depth--;
@@ -745,13 +745,13 @@ static inline bool ferry_r_list_f64(ferry_reader *r, ferry_list_f64 *out) {
 }
 #endif
 
-#ifndef FERRY_FUNCTIONS_map_str_everything_Shape
-#define FERRY_FUNCTIONS_map_str_everything_Shape
-static inline void ferry_w_map_str_everything_Shape(ferry_writer *w, const ferry_map_str_everything_Shape *v) {
+#ifndef FERRY_FUNCTIONS_map_string_everything_Shape
+#define FERRY_FUNCTIONS_map_string_everything_Shape
+static inline void ferry_w_map_string_everything_Shape(ferry_writer *w, const ferry_map_string_everything_Shape *v) {
   ferry_write_map_header(w, FERRY_WT_BYTES, FERRY_WT_STRUCT, v->count);
   for (size_t i = 0; i < v->count; i++) { ferry_write_str(w, v->keys[i]); everything_Shape_write_value(w, &v->values[i]); }
 }
-static inline bool ferry_r_map_str_everything_Shape(ferry_reader *r, ferry_map_str_everything_Shape *out) {
+static inline bool ferry_r_map_string_everything_Shape(ferry_reader *r, ferry_map_string_everything_Shape *out) {
   size_t at = r->pos, count;
   unsigned kt, vt;
   if (!ferry_enter(r) || !ferry_read_map_header(r, &kt, &vt, &count)) return false;
@@ -761,7 +761,7 @@ static inline bool ferry_r_map_str_everything_Shape(ferry_reader *r, ferry_map_s
   if (count > 0 && (!(keys = (ferry_str *)ferry_reader_alloc(r, count, sizeof *keys)) ||
       !(values = (everything_Shape *)ferry_reader_alloc(r, count, sizeof *values)))) return false;
   for (size_t i = 0; i < count; i++)
-    if (!ferry_read_str(r, &keys[i]) || !everything_Shape_read_value(r, &values[i])) return false;
+    if (!ferry_read_string(r, &keys[i]) || !everything_Shape_read_value(r, &values[i])) return false;
   out->keys = keys;
   out->values = values;
   out->count = count;
@@ -770,21 +770,21 @@ static inline bool ferry_r_map_str_everything_Shape(ferry_reader *r, ferry_map_s
 }
 #endif
 
-#ifndef FERRY_FUNCTIONS_list_map_str_everything_Shape
-#define FERRY_FUNCTIONS_list_map_str_everything_Shape
-static inline void ferry_w_list_map_str_everything_Shape(ferry_writer *w, const ferry_list_map_str_everything_Shape *v) {
+#ifndef FERRY_FUNCTIONS_list_map_string_everything_Shape
+#define FERRY_FUNCTIONS_list_map_string_everything_Shape
+static inline void ferry_w_list_map_string_everything_Shape(ferry_writer *w, const ferry_list_map_string_everything_Shape *v) {
   ferry_write_list_header(w, FERRY_WT_MAP, v->count);
-  for (size_t i = 0; i < v->count; i++) { ferry_w_map_str_everything_Shape(w, &v->items[i]); }
+  for (size_t i = 0; i < v->count; i++) { ferry_w_map_string_everything_Shape(w, &v->items[i]); }
 }
-static inline bool ferry_r_list_map_str_everything_Shape(ferry_reader *r, ferry_list_map_str_everything_Shape *out) {
+static inline bool ferry_r_list_map_string_everything_Shape(ferry_reader *r, ferry_list_map_string_everything_Shape *out) {
   size_t at = r->pos, count;
   unsigned type;
   if (!ferry_enter(r) || !ferry_read_list_header(r, &type, &count)) return false;
   if (type != FERRY_WT_MAP) return ferry_fail(r, FERRY_WIRE_ELEMENT_TYPE_MISMATCH, at);
-  ferry_map_str_everything_Shape *items = NULL;
-  if (count > 0 && !(items = (ferry_map_str_everything_Shape *)ferry_reader_alloc(r, count, sizeof *items))) return false;
+  ferry_map_string_everything_Shape *items = NULL;
+  if (count > 0 && !(items = (ferry_map_string_everything_Shape *)ferry_reader_alloc(r, count, sizeof *items))) return false;
   for (size_t i = 0; i < count; i++)
-    if (!ferry_r_map_str_everything_Shape(r, &items[i])) return false;
+    if (!ferry_r_map_string_everything_Shape(r, &items[i])) return false;
   out->items = items;
   out->count = count;
   r->depth--;
@@ -814,13 +814,13 @@ static inline bool ferry_r_list_everything_Shape(ferry_reader *r, ferry_list_eve
 }
 #endif
 
-#ifndef FERRY_FUNCTIONS_map_str_list_i32
-#define FERRY_FUNCTIONS_map_str_list_i32
-static inline void ferry_w_map_str_list_i32(ferry_writer *w, const ferry_map_str_list_i32 *v) {
+#ifndef FERRY_FUNCTIONS_map_string_list_i32
+#define FERRY_FUNCTIONS_map_string_list_i32
+static inline void ferry_w_map_string_list_i32(ferry_writer *w, const ferry_map_string_list_i32 *v) {
   ferry_write_map_header(w, FERRY_WT_BYTES, FERRY_WT_LIST, v->count);
   for (size_t i = 0; i < v->count; i++) { ferry_write_str(w, v->keys[i]); ferry_w_list_i32(w, &v->values[i]); }
 }
-static inline bool ferry_r_map_str_list_i32(ferry_reader *r, ferry_map_str_list_i32 *out) {
+static inline bool ferry_r_map_string_list_i32(ferry_reader *r, ferry_map_string_list_i32 *out) {
   size_t at = r->pos, count;
   unsigned kt, vt;
   if (!ferry_enter(r) || !ferry_read_map_header(r, &kt, &vt, &count)) return false;
@@ -830,7 +830,7 @@ static inline bool ferry_r_map_str_list_i32(ferry_reader *r, ferry_map_str_list_
   if (count > 0 && (!(keys = (ferry_str *)ferry_reader_alloc(r, count, sizeof *keys)) ||
       !(values = (ferry_list_i32 *)ferry_reader_alloc(r, count, sizeof *values)))) return false;
   for (size_t i = 0; i < count; i++)
-    if (!ferry_read_str(r, &keys[i]) || !ferry_r_list_i32(r, &values[i])) return false;
+    if (!ferry_read_string(r, &keys[i]) || !ferry_r_list_i32(r, &values[i])) return false;
   out->keys = keys;
   out->values = values;
   out->count = count;
@@ -919,15 +919,15 @@ static inline bool everything_Scalars_decode_fields(ferry_reader *r, everything_
       break;
     case 12:
       if (type != FERRY_WT_FIXED64) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (!ferry_read_f64(r, &v->real)) return false;
+      if (!ferry_read_double(r, &v->real)) return false;
       break;
     case 13:
       if (type != FERRY_WT_BYTES) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (!ferry_read_str(r, &v->text)) return false;
+      if (!ferry_read_string(r, &v->text)) return false;
       break;
     case 14:
       if (type != FERRY_WT_BYTES) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (!ferry_read_blob(r, &v->blob)) return false;
+      if (!ferry_read_binary(r, &v->blob)) return false;
       break;
     case 15:
       if (type != FERRY_WT_BYTES) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
@@ -935,11 +935,11 @@ static inline bool everything_Scalars_decode_fields(ferry_reader *r, everything_
       break;
     case 16:
       if (type != FERRY_WT_FIXED64) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (!ferry_read_f64(r, &v->whole)) return false;
+      if (!ferry_read_double(r, &v->whole)) return false;
       break;
     case 17:
       if (type != FERRY_WT_FIXED64) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (!ferry_read_f64(r, &v->exp)) return false;
+      if (!ferry_read_double(r, &v->exp)) return false;
       break;
     default:
       if (!ferry_skip(r, type)) return false;
@@ -984,14 +984,14 @@ static inline void everything_Containers_init(everything_Containers *v) { *v = e
 
 static inline void everything_Containers_encode_fields(const everything_Containers *v, ferry_writer *w) {
   ferry_write_key(w, 1, FERRY_WT_LIST); ferry_w_list_i32(w, &v->numbers);
-  ferry_write_key(w, 2, FERRY_WT_LIST); ferry_w_list_str(w, &v->names);
-  ferry_write_key(w, 3, FERRY_WT_MAP); ferry_w_map_str_i64(w, &v->counts);
-  ferry_write_key(w, 4, FERRY_WT_LIST); ferry_w_list_list_map_i32_list_str(w, &v->deep);
+  ferry_write_key(w, 2, FERRY_WT_LIST); ferry_w_list_string(w, &v->names);
+  ferry_write_key(w, 3, FERRY_WT_MAP); ferry_w_map_string_i64(w, &v->counts);
+  ferry_write_key(w, 4, FERRY_WT_LIST); ferry_w_list_list_map_i32_list_string(w, &v->deep);
   ferry_write_key(w, 5, FERRY_WT_MAP); ferry_w_map_list_i32_list_everything_Scalars(w, &v->keyed);
   ferry_write_key(w, 6, FERRY_WT_LIST); ferry_w_list_i32(w, &v->aliased);
   ferry_write_key(w, 7, FERRY_WT_LIST); ferry_w_list_i32(w, &v->twice);
-  ferry_write_key(w, 8, FERRY_WT_MAP); ferry_w_map_str_list_str(w, &v->index);
-  ferry_write_key(w, 9, FERRY_WT_MAP); ferry_w_map_i32_str(w, &v->by_region);
+  ferry_write_key(w, 8, FERRY_WT_MAP); ferry_w_map_string_list_string(w, &v->index);
+  ferry_write_key(w, 9, FERRY_WT_MAP); ferry_w_map_i32_string(w, &v->by_region);
   (void)v;
   (void)w;
 }
@@ -1011,15 +1011,15 @@ static inline bool everything_Containers_decode_fields(ferry_reader *r, everythi
       break;
     case 2:
       if (type != FERRY_WT_LIST) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (!ferry_r_list_str(r, &v->names)) return false;
+      if (!ferry_r_list_string(r, &v->names)) return false;
       break;
     case 3:
       if (type != FERRY_WT_MAP) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (!ferry_r_map_str_i64(r, &v->counts)) return false;
+      if (!ferry_r_map_string_i64(r, &v->counts)) return false;
       break;
     case 4:
       if (type != FERRY_WT_LIST) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (!ferry_r_list_list_map_i32_list_str(r, &v->deep)) return false;
+      if (!ferry_r_list_list_map_i32_list_string(r, &v->deep)) return false;
       break;
     case 5:
       if (type != FERRY_WT_MAP) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
@@ -1035,11 +1035,11 @@ static inline bool everything_Containers_decode_fields(ferry_reader *r, everythi
       break;
     case 8:
       if (type != FERRY_WT_MAP) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (!ferry_r_map_str_list_str(r, &v->index)) return false;
+      if (!ferry_r_map_string_list_string(r, &v->index)) return false;
       break;
     case 9:
       if (type != FERRY_WT_MAP) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (!ferry_r_map_i32_str(r, &v->by_region)) return false;
+      if (!ferry_r_map_i32_string(r, &v->by_region)) return false;
       break;
     default:
       if (!ferry_skip(r, type)) return false;
@@ -1178,17 +1178,17 @@ static inline bool everything_Requiredness_decode_fields(ferry_reader *r, everyt
     switch (id) {
     case 1:
       if (type != FERRY_WT_BYTES) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (!ferry_read_str(r, &v->must)) return false;
+      if (!ferry_read_string(r, &v->must)) return false;
       seen_must = true;
       break;
     case 2:
       if (type != FERRY_WT_BYTES) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (!ferry_read_str(r, &v->may)) return false;
+      if (!ferry_read_string(r, &v->may)) return false;
       v->has_may = true;
       break;
     case 3:
       if (type != FERRY_WT_BYTES) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (!ferry_read_str(r, &v->usually)) return false;
+      if (!ferry_read_string(r, &v->usually)) return false;
       break;
     case -4:
       if (type != FERRY_WT_VARINT) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
@@ -1468,11 +1468,11 @@ static inline bool everything_type_decode_fields(ferry_reader *r, everything_typ
       break;
     case 2:
       if (type != FERRY_WT_BYTES) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (!ferry_read_str(r, &v->Self)) return false;
+      if (!ferry_read_string(r, &v->Self)) return false;
       break;
     case 3:
       if (type != FERRY_WT_BYTES) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (!ferry_read_str(r, &v->self)) return false;
+      if (!ferry_read_string(r, &v->self)) return false;
       break;
     case 4:
       if (type != FERRY_WT_VARINT) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
@@ -1484,7 +1484,7 @@ static inline bool everything_type_decode_fields(ferry_reader *r, everything_typ
       break;
     case 6:
       if (type != FERRY_WT_BYTES) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (!ferry_read_str(r, &v->unsigned_)) return false;
+      if (!ferry_read_string(r, &v->unsigned_)) return false;
       break;
     default:
       if (!ferry_skip(r, type)) return false;
@@ -1530,7 +1530,7 @@ static inline void everything_Shape_init(everything_Shape *v) { *v = everything_
 static inline void everything_Shape_encode_fields(const everything_Shape *v, ferry_writer *w) {
   switch (v->which) {
   case 1: { ferry_write_key(w, 1, FERRY_WT_FIXED64); ferry_write_f64(w, v->value.radius); } break;
-  case 2: { ferry_write_key(w, 2, FERRY_WT_LIST); ferry_w_list_f64(w, &v->value.sides); } break;
+  case 2: { ferry_write_key(w, 2, FERRY_WT_LIST); ferry_w_list_double(w, &v->value.sides); } break;
   case 3: { ferry_write_key(w, 3, FERRY_WT_BYTES); ferry_write_str(w, v->value.label); } break;
   default: break;
   }
@@ -1551,19 +1551,19 @@ static inline bool everything_Shape_decode_fields(ferry_reader *r, everything_Sh
       if (type != FERRY_WT_FIXED64) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
       if (v->which != 0 && v->which != 1) return ferry_fail(r, FERRY_WIRE_UNION_HAS_SEVERAL_FIELDS, key_at);
       v->which = 1;
-      if (!ferry_read_f64(r, &v->value.radius)) return false;
+      if (!ferry_read_double(r, &v->value.radius)) return false;
       break;
     case 2:
       if (type != FERRY_WT_LIST) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
       if (v->which != 0 && v->which != 2) return ferry_fail(r, FERRY_WIRE_UNION_HAS_SEVERAL_FIELDS, key_at);
       v->which = 2;
-      if (!ferry_r_list_f64(r, &v->value.sides)) return false;
+      if (!ferry_r_list_double(r, &v->value.sides)) return false;
       break;
     case 3:
       if (type != FERRY_WT_BYTES) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
       if (v->which != 0 && v->which != 3) return ferry_fail(r, FERRY_WIRE_UNION_HAS_SEVERAL_FIELDS, key_at);
       v->which = 3;
-      if (!ferry_read_str(r, &v->value.label)) return false;
+      if (!ferry_read_string(r, &v->value.label)) return false;
       break;
     default:
       if (!ferry_skip(r, type)) return false;
@@ -1628,7 +1628,7 @@ static inline bool everything_Overflow_decode_fields(ferry_reader *r, everything
       break;
     case 2:
       if (type != FERRY_WT_BYTES) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (!ferry_read_str(r, &v->message)) return false;
+      if (!ferry_read_string(r, &v->message)) return false;
       break;
     default:
       if (!ferry_skip(r, type)) return false;
@@ -1798,7 +1798,7 @@ static inline bool everything_Everything_fire_args_decode_fields(ferry_reader *r
     switch (id) {
     case 1:
       if (type != FERRY_WT_BYTES) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (!ferry_read_str(r, &v->event)) return false;
+      if (!ferry_read_string(r, &v->event)) return false;
       break;
     default:
       if (!ferry_skip(r, type)) return false;
@@ -2095,7 +2095,7 @@ static inline ferry_wire_error everything_Everything_shapes_args_decode(const ui
 static inline void everything_Everything_shapes_result_init(everything_Everything_shapes_result *v) { *v = everything_Everything_shapes_result_defaults_; }
 
 static inline void everything_Everything_shapes_result_encode_fields(const everything_Everything_shapes_result *v, ferry_writer *w) {
-  if (v->has_success) { ferry_write_key(w, 0, FERRY_WT_LIST); ferry_w_list_map_str_everything_Shape(w, &v->success); }
+  if (v->has_success) { ferry_write_key(w, 0, FERRY_WT_LIST); ferry_w_list_map_string_everything_Shape(w, &v->success); }
   (void)v;
   (void)w;
 }
@@ -2111,7 +2111,7 @@ static inline bool everything_Everything_shapes_result_decode_fields(ferry_reade
     switch (id) {
     case 0:
       if (type != FERRY_WT_LIST) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (!ferry_r_list_map_str_everything_Shape(r, &v->success)) return false;
+      if (!ferry_r_list_map_string_everything_Shape(r, &v->success)) return false;
       v->has_success = true;
       break;
     default:
@@ -2156,7 +2156,7 @@ static inline ferry_wire_error everything_Everything_shapes_result_decode(const 
 static inline void everything_Everything_count_args_init(everything_Everything_count_args *v) { *v = everything_Everything_count_args_defaults_; }
 
 static inline void everything_Everything_count_args_encode_fields(const everything_Everything_count_args *v, ferry_writer *w) {
-  ferry_write_key(w, 1, FERRY_WT_LIST); ferry_w_list_str(w, &v->ids);
+  ferry_write_key(w, 1, FERRY_WT_LIST); ferry_w_list_string(w, &v->ids);
   (void)v;
   (void)w;
 }
@@ -2172,7 +2172,7 @@ static inline bool everything_Everything_count_args_decode_fields(ferry_reader *
     switch (id) {
     case 1:
       if (type != FERRY_WT_LIST) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (!ferry_r_list_str(r, &v->ids)) return false;
+      if (!ferry_r_list_string(r, &v->ids)) return false;
       break;
     default:
       if (!ferry_skip(r, type)) return false;

@@ -576,7 +576,7 @@ static inline bool recursive_BinOp_decode_fields(ferry_reader *r, recursive_BinO
     switch (id) {
     case 1:
       if (type != FERRY_WT_BYTES) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (!ferry_read_str(r, &v->op)) return false;
+      if (!ferry_read_string(r, &v->op)) return false;
       seen_op = true;
       break;
     case 2:
