@@ -1,7 +1,8 @@
 //! The C back end: one header per IDL file, C11, written against `ferry_wire.h` (the wire
 //! format) and `ferry.h` (the runtime's C ABI), both in `capi/include`.
 //!
-//! Per IDL file `<prefix>.h` (prefix: `namespace c`, else the file name) holds, in order:
+//! Per IDL file `<file>.h` (C names prefixed by `namespace c`, else `namespace *`, else the
+//! file name) holds, in order:
 //! enums (`int32_t` typedefs and constants), constants (macros), forward declarations,
 //! container types (`ferry_list_<elem>`, `ferry_map_<key>_<value>`, shared between headers
 //! through include guards), structs in dependency order, then the functions: per struct
@@ -139,7 +140,10 @@ fn method_id(name: &str) -> u32 {
 
 struct Gen<'p> {
     p: &'p Program,
+    /// Per file: the prefix of its C names (`namespace c`, else `*`, else the file name).
     prefixes: Vec<String>,
+    /// Per file: its header's name without `.h` (the file name).
+    headers: Vec<String>,
     recursive: HashSet<(DefRef, String)>,
 }
 
@@ -154,25 +158,11 @@ struct StructSpec<'a> {
 
 impl<'p> Gen<'p> {
     fn new(p: &'p Program) -> Self {
-        let mut taken: HashMap<String, usize> = HashMap::new();
-        let prefixes = p
-            .files
-            .iter()
-            .map(|f| {
-                let base = f.namespaces.get("c").cloned().unwrap_or_else(|| f.include_name.clone());
-                let mut name = c_ident(&base.replace('.', "_"));
-                if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
-                    name.insert(0, '_');
-                }
-                let n = taken.entry(name.clone()).or_insert(0);
-                *n += 1;
-                if *n > 1 {
-                    name = format!("{name}_{n}");
-                }
-                name
-            })
-            .collect();
-        Gen { p, prefixes, recursive: p.recursive_fields() }
+        let prefixes = unique_names(
+            p.files.iter().map(|f| f.namespace("c").unwrap_or(&f.include_name).to_string()),
+        );
+        let headers = unique_names(p.files.iter().map(|f| f.include_name.clone()));
+        Gen { p, prefixes, headers, recursive: p.recursive_fields() }
     }
 
     fn def(&self, r: DefRef) -> &'p Definition {
@@ -184,7 +174,7 @@ impl<'p> Gen<'p> {
     }
 
     fn header_name(&self, file: usize) -> String {
-        format!("{}.h", self.prefixes[file])
+        format!("{}.h", self.headers[file])
     }
 
     fn is_recursive(&self, owner: Option<DefRef>, f: &Field) -> bool {
@@ -1088,6 +1078,26 @@ impl<'p> Gen<'p> {
         }
         out.push_str("  return FERRY_STATUS_OK;\n}\n\n");
     }
+}
+
+/// C identifiers for names (dots become underscores), the same name twice told apart by a
+/// number.
+fn unique_names(names: impl Iterator<Item = String>) -> Vec<String> {
+    let mut taken: HashMap<String, usize> = HashMap::new();
+    names
+        .map(|base| {
+            let mut name = c_ident(&base.replace('.', "_"));
+            if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+                name.insert(0, '_');
+            }
+            let n = taken.entry(name.clone()).or_insert(0);
+            *n += 1;
+            if *n > 1 {
+                name = format!("{name}_{n}");
+            }
+            name
+        })
+        .collect()
 }
 
 /// The presence flag of an optional field: `has_<name>`, made unique among the fields.

@@ -58,6 +58,13 @@ pub struct File {
     pub definitions: Vec<Definition>,
 }
 
+impl File {
+    /// The namespace a back end uses: its own scope's entry, else `*`'s (spec/idl.md § 3).
+    pub fn namespace(&self, scope: &str) -> Option<&str> {
+        self.namespaces.get(scope).or_else(|| self.namespaces.get("*")).map(String::as_str)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Definition {
     pub name: String,

@@ -115,8 +115,7 @@ impl<'p> Gen<'p> {
             .iter()
             .map(|f| {
                 let base = f
-                    .namespaces
-                    .get("rs")
+                    .namespace("rs")
                     .map(|n| n.rsplit('.').next().unwrap_or(n).to_owned())
                     .unwrap_or_else(|| f.include_name.clone());
                 let mut name: String = base

@@ -48,16 +48,16 @@ int main(int argc, char **argv) {
   ferry_status st;
 
   /* A void method. */
-  calculator_Calculator_ping_args ping = {0};
-  calculator_Calculator_ping_result pong;
-  st = calculator_Calculator_ping(client, &ping, &pong, &s.reply, &s.arena, &s.error);
+  tutorial_Calculator_ping_args ping = {0};
+  tutorial_Calculator_ping_result pong;
+  st = tutorial_Calculator_ping(client, &ping, &pong, &s.reply, &s.arena, &s.error);
   CHECK(st == FERRY_STATUS_OK, "ping: %s", message(s.error));
   release(&s);
 
   /* Arguments and a result; the method's ferry.timeout_ms travels with the call. */
-  calculator_Calculator_add_args add = {.num1 = 2, .num2 = 3};
-  calculator_Calculator_add_result sum;
-  st = calculator_Calculator_add(client, &add, &sum, &s.reply, &s.arena, &s.error);
+  tutorial_Calculator_add_args add = {.num1 = 2, .num2 = 3};
+  tutorial_Calculator_add_result sum;
+  st = tutorial_Calculator_add(client, &add, &sum, &s.reply, &s.arena, &s.error);
   CHECK(st == FERRY_STATUS_OK && sum.has_success && sum.success == 5, "add: %s (%d)",
         message(s.error), sum.success);
   release(&s);
@@ -83,16 +83,16 @@ int main(int argc, char **argv) {
   release(&s);
 
   /* A struct argument with IDL defaults, and a declared exception. */
-  calculator_Calculator_calculate_args calc;
-  calculator_Calculator_calculate_args_init(&calc);
-  CHECK(calc.w.op == calculator_Operation_ADD && calc.w.region == types_Region_EU_WEST,
+  tutorial_Calculator_calculate_args calc;
+  tutorial_Calculator_calculate_args_init(&calc);
+  CHECK(calc.w.op == tutorial_Operation_ADD && calc.w.region == types_Region_EU_WEST,
         "IDL defaults: op %d region %d", calc.w.op, calc.w.region);
   calc.logid = 9;
   calc.w.num1 = 1;
   calc.w.num2 = 0;
-  calc.w.op = calculator_Operation_DIVIDE;
-  calculator_Calculator_calculate_result out;
-  st = calculator_Calculator_calculate(client, &calc, &out, &s.reply, &s.arena, &s.error);
+  calc.w.op = tutorial_Operation_DIVIDE;
+  tutorial_Calculator_calculate_result out;
+  st = tutorial_Calculator_calculate(client, &calc, &out, &s.reply, &s.arena, &s.error);
   CHECK(st == FERRY_STATUS_OK && !out.has_success && out.has_ouch && out.ouch.whatOp == 4,
         "calculate 1/0: %s", message(s.error));
   CHECK(out.has_ouch && out.ouch.why.len > 0 && strstr(out.ouch.why.ptr, "log 9") != NULL,
@@ -100,21 +100,21 @@ int main(int argc, char **argv) {
   release(&s);
   calc.w.num1 = 6;
   calc.w.num2 = 3;
-  st = calculator_Calculator_calculate(client, &calc, &out, &s.reply, &s.arena, &s.error);
+  st = tutorial_Calculator_calculate(client, &calc, &out, &s.reply, &s.arena, &s.error);
   CHECK(st == FERRY_STATUS_OK && out.has_success && out.success == 2, "calculate 6/3");
   release(&s);
 
   /* A failure outside the declared results. */
-  calc.w.op = calculator_Operation_MULTIPLY;
-  st = calculator_Calculator_calculate(client, &calc, &out, &s.reply, &s.arena, &s.error);
+  calc.w.op = tutorial_Operation_MULTIPLY;
+  st = tutorial_Calculator_calculate(client, &calc, &out, &s.reply, &s.arena, &s.error);
   CHECK(st == FERRY_STATUS_REMOTE && strstr(message(s.error), "not implemented"),
         "multiply: %s %s", ferry_status_name(st), message(s.error));
   release(&s);
 
   /* oneway: returns once written. */
-  calculator_Calculator_zip_args zip = {0};
-  calculator_Calculator_zip_result zipped;
-  st = calculator_Calculator_zip(client, &zip, &zipped, &s.reply, &s.arena, &s.error);
+  tutorial_Calculator_zip_args zip = {0};
+  tutorial_Calculator_zip_result zipped;
+  st = tutorial_Calculator_zip(client, &zip, &zipped, &s.reply, &s.arena, &s.error);
   CHECK(st == FERRY_STATUS_OK, "zip: %s", message(s.error));
   release(&s);
 

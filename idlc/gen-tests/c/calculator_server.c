@@ -68,13 +68,13 @@ static int32_t now(void *u, const base_BaseService_now_args *a, base_BaseService
   return 0;
 }
 
-static int32_t ping(void *u, const calculator_Calculator_ping_args *a, calculator_Calculator_ping_result *r, ferry_arena *arena, ferry_reply *call) {
+static int32_t ping(void *u, const tutorial_Calculator_ping_args *a, tutorial_Calculator_ping_result *r, ferry_arena *arena, ferry_reply *call) {
   (void)u, (void)a, (void)r, (void)arena, (void)call;
   count();
   return 0;
 }
 
-static int32_t add(void *u, const calculator_Calculator_add_args *a, calculator_Calculator_add_result *r, ferry_arena *arena, ferry_reply *call) {
+static int32_t add(void *u, const tutorial_Calculator_add_args *a, tutorial_Calculator_add_result *r, ferry_arena *arena, ferry_reply *call) {
   (void)u, (void)arena;
   count();
   /* ferry.timeout_ms = "250" travels with the call. */
@@ -87,12 +87,12 @@ static int32_t add(void *u, const calculator_Calculator_add_args *a, calculator_
   return 0;
 }
 
-static int32_t calculate(void *u, const calculator_Calculator_calculate_args *a, calculator_Calculator_calculate_result *r, ferry_arena *arena, ferry_reply *call) {
+static int32_t calculate(void *u, const tutorial_Calculator_calculate_args *a, tutorial_Calculator_calculate_result *r, ferry_arena *arena, ferry_reply *call) {
   (void)u;
   count();
-  const calculator_Work *w = &a->w;
+  const tutorial_Work *w = &a->w;
   switch (w->op) {
-  case calculator_Operation_DIVIDE:
+  case tutorial_Operation_DIVIDE:
     if (w->num2 == 0) {
       char *why = ferry_arena_alloc(arena, 64);
       if (!why) return 1;
@@ -105,7 +105,7 @@ static int32_t calculate(void *u, const calculator_Calculator_calculate_args *a,
     r->has_success = true;
     r->success = w->num1 / w->num2;
     return 0;
-  case calculator_Operation_ADD:
+  case tutorial_Operation_ADD:
     r->has_success = true;
     r->success = w->num1 + w->num2;
     return 0;
@@ -115,14 +115,14 @@ static int32_t calculate(void *u, const calculator_Calculator_calculate_args *a,
   }
 }
 
-static int32_t zip(void *u, const calculator_Calculator_zip_args *a, calculator_Calculator_zip_result *r, ferry_arena *arena, ferry_reply *call) {
+static int32_t zip(void *u, const tutorial_Calculator_zip_args *a, tutorial_Calculator_zip_result *r, ferry_arena *arena, ferry_reply *call) {
   (void)u, (void)a, (void)r, (void)arena, (void)call;
   count();
   return 0;
 }
 
 int main(void) {
-  static const calculator_Calculator_handlers handlers = {
+  static const tutorial_Calculator_handlers handlers = {
       .getName = get_name,
       .getStatus = get_status,
       .getCounters = get_counters,
@@ -138,7 +138,7 @@ int main(void) {
   ferry_error *error = NULL;
   ferry_service *service = ferry_service_new();
   ferry_server *server = NULL;
-  if (calculator_Calculator_register(service, &handlers, &error) != FERRY_STATUS_OK ||
+  if (tutorial_Calculator_register(service, &handlers, &error) != FERRY_STATUS_OK ||
       ferry_server_start("127.0.0.1:0", service, NULL, &server, &error) != FERRY_STATUS_OK) {
     fprintf(stderr, "%s\n", ferry_error_message(error));
     return 1;
