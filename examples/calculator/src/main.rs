@@ -1,5 +1,7 @@
 //! The main demo: a Calculator server and a client in one process, talking over loopback.
 //! `cargo run -p ferry-examples --bin calculator`
+//! `… --bin calculator -- --serve 127.0.0.1:7000`: only the server, for other clients (the C
+//! client in examples/c); it prints "serving Calculator on ADDRESS" and serves until killed.
 #![forbid(unsafe_code)]
 
 mod generated {
@@ -60,13 +62,24 @@ impl Calculator::Server for Service {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let serve_only = args.get(1).map(String::as_str) == Some("--serve");
+    let address =
+        if serve_only { args.get(2).map_or("127.0.0.1:0", String::as_str) } else { "127.0.0.1:0" };
     let service = Arc::new(Service::default());
     let server = Server::bind(
-        "127.0.0.1:0".parse()?,
+        address.parse()?,
         Calculator::service(Arc::clone(&service)),
         ServerConfig::default(),
     )?;
     println!("serving Calculator on {}", server.local_addr());
+    if serve_only {
+        std::io::Write::flush(&mut std::io::stdout())?;
+        // The server's own threads do the work; this one only keeps the process alive.
+        loop {
+            std::thread::park();
+        }
+    }
 
     let client = Calculator::Client::new(Arc::new(Client::connect(
         server.local_addr(),

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The main demo with a C client: builds libferry and the demo server, generates the C header
+# from the demo's IDL, compiles examples/c/calculator_client.c, runs it against the server.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out=target/examples-c
+mkdir -p "$out"
+cargo build -q --release -p ferry-capi -p ferry-examples -p ferry-idlc
+target/release/idlc gen --lang c -o "$out" examples/calculator/idl/calculator.thrift >/dev/null
+cc -std=c11 -Wall -Wextra -O2 -Icapi/include -I"$out" examples/c/calculator_client.c \
+  target/release/libferry.a -lpthread -ldl -lm -o "$out/calculator_client"
+coproc SERVER { target/release/calculator --serve 127.0.0.1:0; }
+trap 'kill "$SERVER_PID" 2>/dev/null || true' EXIT
+read -r _ _ _ address <&"${SERVER[0]}"   # "serving Calculator on ADDRESS"
+"$out/calculator_client" "$address"

@@ -1,0 +1,44 @@
+//! The C client of examples/c against this demo's server (`--serve`): what
+//! `examples/c/run.sh` shows, checked.
+#[path = "../../../capi/tests/support/mod.rs"]
+mod c_support;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use c_support::{compile_source, generate_headers, scratch, Link};
+
+#[test]
+fn the_c_client_calls_the_demo_server() {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let headers = scratch("examples-c");
+    generate_headers(&here.join("idl/calculator.thrift"), &[], &headers);
+    let client = compile_source(&here.join("../c/calculator_client.c"), Link::Static, &[&headers]);
+
+    let mut server = Command::new(env!("CARGO_BIN_EXE_calculator"))
+        .args(["--serve", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the demo server");
+    let mut lines = BufReader::new(server.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("a first line").expect("address");
+    let address = first.trim().rsplit(' ').next().unwrap_or_default().to_string();
+    // The server goes on printing what it serves: keep reading, or its prints would fail.
+    let log = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+    let output = Command::new(client).arg(&address).output().expect("run the C client");
+    let _ = server.kill();
+    let _ = server.wait();
+    let served = log.join().expect("server output").join("\n");
+    assert!(served.contains("calculate #2 DIVIDE"), "the server saw the calls:\n{served}");
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    for expected in [
+        "add(2, 3) = 5",
+        "calculate(84 / 2) = 42",
+        "calculate(1 / 0) failed as declared: cannot divide by 0 (op 4)",
+    ] {
+        assert!(stdout.contains(expected), "missing `{expected}` in:\n{stdout}");
+    }
+}
