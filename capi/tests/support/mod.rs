@@ -54,6 +54,11 @@ pub fn compile(name: &str, link: Link, include_dirs: &[&Path]) -> PathBuf {
 /// Compiles a C program (with `include_dirs` after capi/include) against the static or
 /// shared library, strictly (`-Wall -Wextra -Wpedantic -Werror`); returns the executable.
 pub fn compile_source(source: &Path, link: Link, include_dirs: &[&Path]) -> PathBuf {
+    compile_with(source, link, include_dirs, &[])
+}
+
+/// [`compile_source`] with extra compiler flags (e.g. sanitizers).
+pub fn compile_with(source: &Path, link: Link, include_dirs: &[&Path], flags: &[&str]) -> PathBuf {
     let name = source.file_stem().expect("a .c file").to_string_lossy().into_owned();
     let lib_dir = lib_dir();
     let lib = lib_dir.join(if link == Link::Static { "libferry.a" } else { "libferry.so" });
@@ -63,7 +68,9 @@ pub fn compile_source(source: &Path, link: Link, include_dirs: &[&Path]) -> Path
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let mut command = Command::new(&cc);
     command
-        .args(["-std=c11", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-O1", "-o"])
+        .args(["-std=c11", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-O1"])
+        .args(flags)
+        .arg("-o")
         .arg(&out)
         .arg(source)
         .arg("-I")
