@@ -1,5 +1,6 @@
 //! The IDL front end on arbitrary text: never a panic (the parser's fuel turns a stuck
-//! loop into one), every diagnostic renders, and a file that checks also generates Rust.
+//! loop into one), every diagnostic renders, and a file that checks also generates Rust,
+//! and C headers or a message naming what the C back end cannot express.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
@@ -10,6 +11,9 @@ fuzz_target!(|data: &[u8]| {
     if c.error_count() == 0 {
         if let Some(program) = c.model() {
             ferry_idlc::rust::generate(&program).expect("valid IDL yields valid Rust");
+            if let Err(message) = ferry_idlc::c::generate(&program) {
+                assert!(message.contains('`'), "the C back end names what it refuses: {message}");
+            }
         }
     }
 });

@@ -8,6 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .file("../tests/data/ok/storage.thrift")
         .file("../tests/data/ok/deprecated.thrift")
         .file("idl/keywords.thrift")
+        .file("idl/c_names.thrift")
         .file("idl/evolution_v1.thrift")
         .file("idl/evolution_v2.thrift")
         .include_dir("../tests/data/ok/include")

@@ -38,6 +38,25 @@ pub enum Language {
 /// file could not be read or written.
 pub struct BuildError {
     message: String,
+    /// The IDL is at fault (diagnostics, or a construct the back end cannot express), not
+    /// the file system or the setup.
+    in_idl: bool,
+}
+
+impl BuildError {
+    fn setup(message: impl Into<String>) -> Self {
+        BuildError { message: message.into(), in_idl: false }
+    }
+
+    fn idl(message: impl Into<String>) -> Self {
+        BuildError { message: message.into(), in_idl: true }
+    }
+
+    /// True when the IDL must change (its diagnostics were printed, or a back end cannot
+    /// express it); false for I/O and setup errors.
+    pub fn is_in_idl(&self) -> bool {
+        self.in_idl
+    }
 }
 
 /// `Debug` shows the diagnostics as text: a build script returning `Err` prints this.
@@ -93,22 +112,17 @@ impl Builder {
     /// Checks and generates. On IDL errors, the diagnostics are printed to stderr (cargo
     /// shows them when a build script fails) and returned in the error.
     pub fn compile(self) -> Result<Vec<PathBuf>, BuildError> {
-        let out_dir = match self
-            .out_dir
-            .clone()
-            .or_else(|| std::env::var_os("OUT_DIR").map(PathBuf::from))
-        {
-            Some(d) => d,
-            None => return Err(BuildError {
-                message:
-                    "no output folder: set Builder::out_dir or run from a build script (OUT_DIR)"
-                        .into(),
-            }),
-        };
+        let out_dir =
+            match self.out_dir.clone().or_else(|| std::env::var_os("OUT_DIR").map(PathBuf::from)) {
+                Some(d) => d,
+                None => return Err(BuildError::setup(
+                    "no output folder: set Builder::out_dir or run from a build script (OUT_DIR)",
+                )),
+            };
         let mut written = Vec::new();
         for root in &self.files {
             let compilation = crate::compile(std::slice::from_ref(root), &self.include_dirs)
-                .map_err(|e| BuildError { message: e.to_string() })?;
+                .map_err(|e| BuildError::setup(e.to_string()))?;
             if !self.quiet {
                 for f in &compilation.sources.files {
                     println!("cargo:rerun-if-changed={}", f.path.display());
@@ -117,17 +131,15 @@ impl Builder {
             let rendered = compilation.render_plain();
             if compilation.error_count() > 0 {
                 eprint!("{rendered}");
-                return Err(BuildError { message: rendered });
+                return Err(BuildError::idl(rendered));
             }
             if !rendered.is_empty() {
                 eprint!("{rendered}");
             }
-            let program =
-                compilation.model().ok_or_else(|| BuildError { message: rendered.clone() })?;
+            let program = compilation.model().ok_or_else(|| BuildError::idl(rendered.clone()))?;
             let outputs = match self.language {
                 Language::Rust => {
-                    let code = crate::rust::generate(&program)
-                        .map_err(|message| BuildError { message })?;
+                    let code = crate::rust::generate(&program).map_err(BuildError::setup)?;
                     let stem = root
                         .file_stem()
                         .map(|s| s.to_string_lossy().into_owned())
@@ -135,7 +147,7 @@ impl Builder {
                     vec![(format!("{stem}.rs"), code)]
                 }
                 Language::C => crate::c::generate(&program)
-                    .map_err(|message| BuildError { message: format!("error: {message}") })?
+                    .map_err(|message| BuildError::idl(format!("error: {message}")))?
                     .into_iter()
                     .map(|h| (h.file_name, h.text))
                     .collect(),
@@ -144,8 +156,8 @@ impl Builder {
                 let path = out_dir.join(name);
                 // Unchanged output is not rewritten, so cargo does not rebuild dependents.
                 if std::fs::read_to_string(&path).ok().as_deref() != Some(code.as_str()) {
-                    std::fs::write(&path, code).map_err(|e| BuildError {
-                        message: format!("cannot write `{}`: {e}", path.display()),
+                    std::fs::write(&path, code).map_err(|e| {
+                        BuildError::setup(format!("cannot write `{}`: {e}", path.display()))
                     })?;
                 }
                 if !written.contains(&path) {

@@ -35,64 +35,25 @@ pub fn generate(program: &Program) -> Result<Vec<Header>, String> {
     (0..program.files.len()).map(|f| g.file(f)).collect()
 }
 
+#[rustfmt::skip]
 const C_KEYWORDS: &[&str] = &[
-    "auto",
-    "break",
-    "case",
-    "char",
-    "const",
-    "continue",
-    "default",
-    "do",
-    "double",
-    "else",
-    "enum",
-    "extern",
-    "float",
-    "for",
-    "goto",
-    "if",
-    "inline",
-    "int",
-    "long",
-    "register",
-    "restrict",
-    "return",
-    "short",
-    "signed",
-    "sizeof",
-    "static",
-    "struct",
-    "switch",
-    "typedef",
-    "union",
-    "unsigned",
-    "void",
-    "volatile",
-    "while",
-    "bool",
-    "true",
-    "false",
-    "_Bool",
-    "_Complex",
-    "_Imaginary",
-    "_Alignas",
-    "_Alignof",
-    "_Atomic",
-    "_Generic",
-    "_Noreturn",
-    "_Static_assert",
-    "_Thread_local",
-    "alignas",
-    "alignof",
-    "static_assert",
-    "thread_local",
-    "NULL",
-    "errno",
-    "assert",
-    "offsetof",
-    "max_align_t",
-    "size_t",
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
+    "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
+    "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch", "typedef",
+    "union", "unsigned", "void", "volatile", "while", "bool", "true", "false", "_Bool",
+    "_Complex", "_Imaginary", "_Alignas", "_Alignof", "_Atomic", "_Generic", "_Noreturn",
+    "_Static_assert", "_Thread_local", "alignas", "alignof", "static_assert", "thread_local",
+    "NULL", "errno", "assert", "offsetof", "max_align_t", "size_t",
+    // Macros and objects of the headers a generated header includes (stdio, stdlib, stdint,
+    // stdbool, stddef): a field with one of these names would be expanded or shadowed.
+    "EOF", "stdin", "stdout", "stderr", "BUFSIZ", "FILENAME_MAX", "FOPEN_MAX", "L_tmpnam",
+    "SEEK_SET", "SEEK_CUR", "SEEK_END", "TMP_MAX", "RAND_MAX", "EXIT_SUCCESS", "EXIT_FAILURE",
+    "MB_CUR_MAX", "SIZE_MAX", "PTRDIFF_MIN", "PTRDIFF_MAX", "SIG_ATOMIC_MIN", "SIG_ATOMIC_MAX",
+    "WCHAR_MIN", "WCHAR_MAX", "WINT_MIN", "WINT_MAX", "INT8_MIN", "INT8_MAX", "INT16_MIN",
+    "INT16_MAX", "INT32_MIN", "INT32_MAX", "INT64_MIN", "INT64_MAX", "UINT8_MAX", "UINT16_MAX",
+    "UINT32_MAX", "UINT64_MAX", "INTMAX_MIN", "INTMAX_MAX", "UINTMAX_MAX", "INTPTR_MIN",
+    "INTPTR_MAX", "UINTPTR_MAX", "INT8_C", "INT16_C", "INT32_C", "INT64_C", "UINT8_C",
+    "UINT16_C", "UINT32_C", "UINT64_C", "INTMAX_C", "UINTMAX_C",
 ];
 
 /// An IDL name as a C identifier: dots become underscores, keywords get a trailing `_`.
@@ -150,6 +111,8 @@ struct Gen<'p> {
 /// A struct to emit: a definition of the IDL or a service's argument/result struct.
 struct StructSpec<'a> {
     cname: String,
+    /// What the struct comes from, for messages.
+    origin: String,
     kind: StructKind,
     fields: Vec<Field>,
     owner: Option<DefRef>,
@@ -440,6 +403,7 @@ impl<'p> Gen<'p> {
         }
         // Forward declarations of every struct of this file and of services' structs.
         let structs = self.struct_specs(file, &defs);
+        self.check_names(&defs, &structs)?;
         for s in &structs {
             let _ = writeln!(out, "typedef struct {0} {0};", s.cname);
         }
@@ -498,6 +462,81 @@ impl<'p> Gen<'p> {
         Ok(Header { file_name: self.header_name(file), text: out })
     }
 
+    /// Every file-level C identifier the header defines, with what it comes from: two IDL
+    /// names that map to one C name (`Calculator_add_args` beside service `Calculator`'s
+    /// `add`, a struct `A_init` beside a struct `A`) are reported instead of generating a
+    /// header that does not compile.
+    fn check_names(
+        &self,
+        defs: &[(DefRef, &Definition)],
+        structs: &[StructSpec<'_>],
+    ) -> Result<(), String> {
+        let mut names: HashMap<String, String> = HashMap::new();
+        let mut define = |name: String, origin: &str| -> Result<(), String> {
+            match names.insert(name.clone(), origin.to_string()) {
+                Some(other) if other != origin => Err(format!(
+                    "the C back end would define `{name}` twice, for {other} and for {origin}; \
+                     rename one of them"
+                )),
+                _ => Ok(()),
+            }
+        };
+        for s in structs {
+            let origin = &s.origin;
+            define(s.cname.clone(), origin)?;
+            for suffix in [
+                "DEFAULTS",
+                "defaults_",
+                "init",
+                "encode_fields",
+                "decode_fields",
+                "write_value",
+                "read_value",
+                "encode",
+                "decode",
+            ] {
+                define(format!("{}_{suffix}", s.cname), origin)?;
+            }
+            if s.kind == StructKind::Union {
+                define(format!("{}_WHICH_NONE", s.cname), origin)?;
+                for f in &s.fields {
+                    define(format!("{}_WHICH_{}", s.cname, c_ident(&f.name)), origin)?;
+                }
+            }
+        }
+        for (r, d) in defs {
+            let name = self.cname(*r);
+            let origin = format!("`{}`", d.name);
+            let origin = &origin;
+            match &d.kind {
+                DefinitionKind::Enum { values } => {
+                    define(name.clone(), origin)?;
+                    for v in values {
+                        define(format!("{name}_{}", c_ident(&v.name)), origin)?;
+                    }
+                }
+                DefinitionKind::Const { .. } | DefinitionKind::Typedef { .. } => {
+                    define(name, origin)?
+                }
+                DefinitionKind::Service { .. } => {
+                    for suffix in ["handlers", "register"] {
+                        define(format!("{name}_{suffix}"), origin)?;
+                    }
+                    for (owner, m) in self.all_methods(*r) {
+                        let method = c_ident(&m.name);
+                        define(format!("{name}_serve_{method}_"), origin)?;
+                        if owner == *r {
+                            define(format!("{name}_{method}"), origin)?;
+                            define(format!("{name}_METHOD_{method}"), origin)?;
+                        }
+                    }
+                }
+                DefinitionKind::Struct { .. } => {}
+            }
+        }
+        Ok(())
+    }
+
     /// The structs of a file: its own, then every service's argument and result structs.
     fn struct_specs<'d>(
         &self,
@@ -510,6 +549,7 @@ impl<'p> Gen<'p> {
             if let DefinitionKind::Struct { kind, fields } = &d.kind {
                 specs.push(StructSpec {
                     cname: self.cname(*r),
+                    origin: format!("{} `{}`", kind.keyword(), d.name),
                     kind: *kind,
                     fields: fields.clone(),
                     owner: Some(*r),
@@ -532,6 +572,7 @@ impl<'p> Gen<'p> {
                         .collect();
                     specs.push(StructSpec {
                         cname: format!("{base}_args"),
+                        origin: format!("the arguments of `{}.{}`", d.name, m.name),
                         kind: StructKind::Struct,
                         fields: params,
                         owner: None,
@@ -556,6 +597,7 @@ impl<'p> Gen<'p> {
                     }));
                     specs.push(StructSpec {
                         cname: format!("{base}_result"),
+                        origin: format!("the result of `{}.{}`", d.name, m.name),
                         kind: StructKind::Struct,
                         fields: results,
                         owner: None,

@@ -107,13 +107,16 @@ fn main() -> ExitCode {
                     }
                     ExitCode::SUCCESS
                 }
-                Err(e) => {
-                    // IDL diagnostics were already printed; I/O errors were not.
+                Err(e) if e.is_in_idl() => {
+                    // Diagnostics were already printed; a back end's refusal was not.
                     if !e.to_string().contains("error[") {
-                        eprintln!("error: {e}");
-                        return ExitCode::from(2);
+                        eprintln!("{e}");
                     }
                     ExitCode::from(1)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
                 }
             }
         }
