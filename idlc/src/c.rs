@@ -402,7 +402,7 @@ impl<'p> Gen<'p> {
             }
         }
         // Forward declarations of every struct of this file and of services' structs.
-        let structs = self.struct_specs(file, &defs);
+        let structs = self.struct_specs(&defs);
         self.check_names(&defs, &structs)?;
         for s in &structs {
             let _ = writeln!(out, "typedef struct {0} {0};", s.cname);
@@ -538,12 +538,7 @@ impl<'p> Gen<'p> {
     }
 
     /// The structs of a file: its own, then every service's argument and result structs.
-    fn struct_specs<'d>(
-        &self,
-        file: usize,
-        defs: &[(DefRef, &'d Definition)],
-    ) -> Vec<StructSpec<'d>> {
-        let _ = file;
+    fn struct_specs<'d>(&self, defs: &[(DefRef, &'d Definition)]) -> Vec<StructSpec<'d>> {
         let mut specs = Vec::new();
         for (r, d) in defs {
             if let DefinitionKind::Struct { kind, fields } = &d.kind {

@@ -102,6 +102,7 @@ pub struct CServer {
 impl CServer {
     pub fn start(exe: &Path) -> CServer {
         let mut child = Command::new(exe)
+            .env("ASAN_OPTIONS", "detect_leaks=0")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

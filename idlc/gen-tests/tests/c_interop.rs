@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use c_support::{compile_source, generate_headers, scratch, CServer, Link};
+use c_support::{compile_with, generate_headers, scratch, CServer, Link};
 use calc::{exercise_calculator, Calc};
 use ferry_idlc_gen_tests::calculator;
 use ferry_runtime::{Server, ServerConfig};
@@ -23,7 +23,10 @@ fn build(name: &str) -> PathBuf {
     let headers = scratch(&format!("calculator-c-{name}"));
     generate_headers(&corpus().join("calculator.thrift"), &[&corpus().join("include")], &headers);
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("c/{name}.c"));
-    compile_source(&source, Link::Static, &[&headers])
+    // Generated code under AddressSanitizer and UBSan (leak checking is left off: the Rust
+    // runtime keeps some allocations until exit by design).
+    let sanitizers = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-g"];
+    compile_with(&source, Link::Static, &[&headers], &sanitizers)
 }
 
 #[test]
@@ -36,6 +39,7 @@ fn a_c_client_calls_the_rust_calculator() {
     )
     .expect("bind");
     let output = Command::new(client)
+        .env("ASAN_OPTIONS", "detect_leaks=0")
         .arg(server.local_addr().to_string())
         .output()
         .expect("run the C client");
