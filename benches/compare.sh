@@ -7,8 +7,9 @@
 # Prints one markdown report (absolute figures and Ferry/peer ratios), writes it to
 # target/ferry-compare/report.md and the chart to benches/chart.svg.
 #
-#   bash benches/compare.sh [seconds-per-loopback-run]     (~6 minutes on 2 cores, plus the
-#                                                           first build)
+#   bash benches/compare.sh [seconds-per-loopback-run]     (~3 minutes on 2 cores, plus the
+#                                                           first build: 7.5 minutes in all
+#                                                           from a fresh clone)
 # Installs the peers' schema compilers from Debian when they are missing (needs root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
