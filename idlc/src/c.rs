@@ -573,28 +573,11 @@ impl<'p> Gen<'p> {
                         owner: None,
                         doc: &None,
                     });
-                    let mut results = Vec::new();
-                    if let Some(t) = &m.returns {
-                        results.push(Field {
-                            id: 0,
-                            name: "success".into(),
-                            requiredness: Requiredness::Optional,
-                            ty: t.clone(),
-                            default: None,
-                            doc: None,
-                            annotations: Default::default(),
-                        });
-                    }
-                    results.extend(m.throws.iter().map(|t| Field {
-                        requiredness: Requiredness::Optional,
-                        default: None,
-                        ..t.clone()
-                    }));
                     specs.push(StructSpec {
                         cname: format!("{base}_result"),
                         origin: format!("the result of `{}.{}`", d.name, m.name),
                         kind: StructKind::Struct,
-                        fields: results,
+                        fields: m.result_fields(),
                         owner: None,
                         doc: &None,
                     });

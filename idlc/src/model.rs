@@ -116,6 +116,28 @@ pub struct Method {
     pub annotations: BTreeMap<String, String>,
 }
 
+impl Method {
+    /// The fields of the struct a `Response` carries in every back end: field 0 the returned
+    /// value (absent for `void`), then one per declared exception, all optional.
+    pub fn result_fields(&self) -> Vec<Field> {
+        let success = self.returns.iter().map(|t| Field {
+            id: 0,
+            name: "success".into(),
+            requiredness: Requiredness::Optional,
+            ty: t.clone(),
+            default: None,
+            doc: None,
+            annotations: BTreeMap::new(),
+        });
+        let exceptions = self.throws.iter().map(|t| Field {
+            requiredness: Requiredness::Optional,
+            default: None,
+            ..t.clone()
+        });
+        success.chain(exceptions).collect()
+    }
+}
+
 impl Program {
     pub fn definition(&self, r: DefRef) -> &Definition {
         &self.files[r.file].definitions[r.index]

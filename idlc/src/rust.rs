@@ -1214,25 +1214,7 @@ impl<'p> Gen<'p> {
                 let _ = write!(out, "if let ::core::option::Option::Some(v) = &self.{} {{ n += {W}::size::key({}, {W}::WireType::Struct) + {W}::size::delimited({W}::Encode::encoded_len(v)); }}", ident(&t.name), t.id);
             }
             out.push_str(" n } }\n");
-            let mut result_fields: Vec<Field> = Vec::new();
-            if let Some(t) = &m.returns {
-                result_fields.push(Field {
-                    id: 0,
-                    name: "success".into(),
-                    requiredness: Requiredness::Optional,
-                    ty: t.clone(),
-                    default: None,
-                    doc: None,
-                    annotations: Default::default(),
-                });
-            }
-            for t in &m.throws {
-                result_fields.push(Field {
-                    requiredness: Requiredness::Optional,
-                    default: None,
-                    ..t.clone()
-                });
-            }
+            let result_fields = m.result_fields();
             self.decoder_fn(out, &dec_result, &result_ty, &result_fields, file);
         }
         // Server trait.
