@@ -13,6 +13,13 @@
 #ifndef FERRY_WIRE_H
 #define FERRY_WIRE_H
 
+/* Generated headers mark statics that only some macros use. */
+#if defined(__GNUC__) || defined(__clang__)
+#define FERRY_MAYBE_UNUSED __attribute__((unused))
+#else
+#define FERRY_MAYBE_UNUSED
+#endif
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

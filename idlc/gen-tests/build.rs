@@ -11,6 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .file("idl/c_names.thrift")
         .file("idl/evolution_v1.thrift")
         .file("idl/evolution_v2.thrift")
+        .file("idl/real_world.thrift")
         .include_dir("../tests/data/ok/include")
         .compile()?;
     Ok(())

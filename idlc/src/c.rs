@@ -89,7 +89,9 @@ fn c_string(s: &[u8]) -> String {
 fn comment(out: &mut String, doc: &Option<String>) {
     if let Some(d) = doc {
         for line in d.lines() {
-            let _ = writeln!(out, "/* {} */", line.replace("*/", "* /"));
+            // Neither `/*` (-Wcomment) nor `*/` (ends the comment) may appear inside.
+            let line = line.replace("*/", "* /").replace("/*", "/ *");
+            let _ = writeln!(out, "/* {line} */");
         }
     }
 }
@@ -106,6 +108,46 @@ struct Gen<'p> {
     /// Per file: its header's name without `.h` (the file name).
     headers: Vec<String>,
     recursive: HashSet<(DefRef, String)>,
+}
+
+/// Statics that constant initialisers point to (arrays of list items, map keys and values,
+/// recursive members), named in order per header and written before their first use.
+struct Hoist {
+    prefix: String,
+    pending: Vec<String>,
+    next: usize,
+}
+
+impl Hoist {
+    fn new(prefix: &str) -> Self {
+        Hoist { prefix: prefix.to_owned(), pending: Vec::new(), next: 0 }
+    }
+
+    fn name(&mut self) -> String {
+        self.next += 1;
+        format!("{}_const_{}_", self.prefix, self.next)
+    }
+
+    /// `static const T name[] = { items };`; returns the name.
+    fn array(&mut self, ctype: &str, items: &[String]) -> String {
+        let name = self.name();
+        self.pending.push(format!("static const {ctype} {name}[] = {{ {} }};", items.join(", ")));
+        name
+    }
+
+    /// `static T name = value;` (not const: recursive members are non-const pointers).
+    fn object(&mut self, ctype: &str, value: &str) -> String {
+        let name = self.name();
+        self.pending.push(format!("static {ctype} {name} FERRY_MAYBE_UNUSED = {value};"));
+        name
+    }
+
+    fn flush(&mut self, out: &mut String) {
+        for p in self.pending.drain(..) {
+            out.push_str(&p);
+            out.push('\n');
+        }
+    }
 }
 
 /// A struct to emit: a definition of the IDL or a service's argument/result struct.
@@ -223,10 +265,16 @@ impl<'p> Gen<'p> {
     // ---- constants
 
     /// A C constant expression (usable in static initialisers) for `value` of type `t`.
-    fn const_expr(&self, t: &Type, value: &Value, what: &str) -> Result<String, String> {
+    fn const_expr(
+        &self,
+        t: &Type,
+        value: &Value,
+        what: &str,
+        hoist: &mut Hoist,
+    ) -> Result<String, String> {
         if let Value::Const(r) = value {
             return match &self.def(*r).kind {
-                DefinitionKind::Const { value, .. } => self.const_expr(t, value, what),
+                DefinitionKind::Const { value, .. } => self.const_expr(t, value, what, hoist),
                 _ => Err(format!("{what}: `{}` is not a constant", self.def(*r).name)),
             };
         }
@@ -273,20 +321,18 @@ impl<'p> Gen<'p> {
                     (0..16).map(|i| format!("0x{}", &hex[2 * i..2 * i + 2])).collect();
                 format!("{{ {{ {} }} }}", bytes.join(", "))
             }
+            // Non-empty arrays are named statics, not compound literals: C++ cannot take the
+            // address of a temporary array.
             (Type::List(e) | Type::Set(e), Value::List(items)) => {
                 if items.is_empty() {
                     "{ NULL, 0 }".into()
                 } else {
                     let parts = items
                         .iter()
-                        .map(|v| self.const_expr(e, v, what))
+                        .map(|v| self.const_expr(e, v, what, hoist))
                         .collect::<Result<Vec<_>, _>>()?;
-                    format!(
-                        "{{ (const {}[]){{ {} }}, {} }}",
-                        self.ctype(e),
-                        parts.join(", "),
-                        items.len()
-                    )
+                    let items_name = hoist.array(&self.ctype(e), &parts);
+                    format!("{{ {items_name}, {} }}", items.len())
                 }
             }
             (Type::Named(r), Value::Map(pairs)) if self.p.direct_struct(t).is_some() => {
@@ -294,45 +340,24 @@ impl<'p> Gen<'p> {
                 let DefinitionKind::Struct { kind, fields } = &self.def(r).kind else {
                     return unsupported();
                 };
-                let mut parts = Vec::new();
+                let mut given: Vec<(usize, String)> = Vec::new();
                 for (name, value) in pairs {
                     let Value::Str(name) = name else { return unsupported() };
-                    let Some((i, f)) = fields.iter().enumerate().find(|(_, f)| &f.name == name)
-                    else {
+                    let Some(i) = fields.iter().position(|f| &f.name == name) else {
                         return Err(format!(
                             "{what}: `{}` has no field `{name}`",
                             self.def(r).name
                         ));
                     };
-                    let mut expr = self.const_expr(&f.ty, value, what)?;
+                    let f = &fields[i];
+                    let mut expr = self.const_expr(&f.ty, value, what, hoist)?;
                     if self.recursive.contains(&(r, f.name.clone())) {
-                        expr = format!("&({}){expr}", self.ctype(&f.ty));
+                        expr = format!("&{}", hoist.object(&self.ctype(&f.ty), &expr));
                     }
-                    let field = c_ident(&f.name);
-                    if *kind == StructKind::Union {
-                        parts.push(format!(".which = {}, .value = {{ .{field} = {expr} }}", i + 1));
-                    } else {
-                        if f.requiredness == Requiredness::Optional {
-                            parts.push(format!(".{} = true", flag_name(fields, f)));
-                        }
-                        parts.push(format!(".{field} = {expr}"));
-                    }
+                    given.retain(|(j, _)| *j != i);
+                    given.push((i, expr));
                 }
-                if parts.is_empty() {
-                    // `{ 0 }` would draw -Wmissing-braces; name the first member instead.
-                    parts.push(match (kind, fields.first()) {
-                        (StructKind::Union, _) => ".which = 0".into(),
-                        (_, Some(f)) if f.requiredness == Requiredness::Optional => {
-                            format!(".{} = false", flag_name(fields, f))
-                        }
-                        (_, Some(f)) if self.is_aggregate(&f.ty) => {
-                            format!(".{} = {{ 0 }}", c_ident(&f.name))
-                        }
-                        (_, Some(f)) => format!(".{} = 0", c_ident(&f.name)),
-                        (_, None) => ".ferry_empty_ = 0".into(),
-                    });
-                }
-                format!("{{ {} }}", parts.join(", "))
+                self.initializer(Some(r), *kind, fields, &given, what, hoist)?
             }
             (Type::Map(k, v), Value::Map(pairs)) => {
                 if pairs.is_empty() {
@@ -340,20 +365,15 @@ impl<'p> Gen<'p> {
                 } else {
                     let keys = pairs
                         .iter()
-                        .map(|(x, _)| self.const_expr(k, x, what))
+                        .map(|(x, _)| self.const_expr(k, x, what, hoist))
                         .collect::<Result<Vec<_>, _>>()?;
                     let values = pairs
                         .iter()
-                        .map(|(_, y)| self.const_expr(v, y, what))
+                        .map(|(_, y)| self.const_expr(v, y, what, hoist))
                         .collect::<Result<Vec<_>, _>>()?;
-                    format!(
-                        "{{ (const {}[]){{ {} }}, (const {}[]){{ {} }}, {} }}",
-                        self.ctype(k),
-                        keys.join(", "),
-                        self.ctype(v),
-                        values.join(", "),
-                        pairs.len()
-                    )
+                    let keys_name = hoist.array(&self.ctype(k), &keys);
+                    let values_name = hoist.array(&self.ctype(v), &values);
+                    format!("{{ {keys_name}, {values_name}, {} }}", pairs.len())
                 }
             }
             _ => return unsupported(),
@@ -378,7 +398,7 @@ impl<'p> Gen<'p> {
         for &inc in &f.includes {
             let _ = writeln!(out, "#include \"{}\"", self.header_name(inc));
         }
-        out.push('\n');
+        out.push_str("\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
 
         let defs: Vec<(DefRef, &Definition)> = f
             .definitions
@@ -391,14 +411,22 @@ impl<'p> Gen<'p> {
             if let DefinitionKind::Enum { values } = &d.kind {
                 comment(&mut out, &d.doc);
                 let name = self.cname(*r);
-                let _ = writeln!(out, "typedef int32_t {name};\nenum {{");
-                for v in values {
-                    comment(&mut out, &v.doc);
-                    let value =
-                        if v.value == i32::MIN { "INT32_MIN".into() } else { v.value.to_string() };
-                    let _ = writeln!(out, "  {name}_{} = {value},", c_ident(&v.name));
+                let _ = writeln!(out, "typedef int32_t {name};");
+                // `enum {}` is not C: an enum without values is only its typedef.
+                if !values.is_empty() {
+                    out.push_str("enum {\n");
+                    for v in values {
+                        comment(&mut out, &v.doc);
+                        let value = if v.value == i32::MIN {
+                            "INT32_MIN".into()
+                        } else {
+                            v.value.to_string()
+                        };
+                        let _ = writeln!(out, "  {name}_{} = {value},", c_ident(&v.name));
+                    }
+                    out.push_str("};\n");
                 }
-                out.push_str("};\n\n");
+                out.push('\n');
             }
         }
         // Forward declarations of every struct of this file and of services' structs.
@@ -420,19 +448,27 @@ impl<'p> Gen<'p> {
                 let _ = writeln!(out, "typedef {} {};\n", self.ctype(target), self.cname(*r));
             }
         }
-        // Constants.
+        // Struct definitions in dependency order (a by-value member must be complete).
+        let mut hoist = Hoist::new(prefix);
+        for s in self.dependency_order(&structs) {
+            self.struct_definition(&mut out, s, &mut hoist)?;
+        }
+        // Now every struct is complete: the arrays defaults point into, each struct's static
+        // defaults, and constants (whose arrays may hold structs).
+        hoist.flush(&mut out);
+        for s in &structs {
+            let _ = writeln!(out, "static const {0} {0}_defaults_ = {0}_DEFAULTS;", s.cname);
+        }
+        out.push('\n');
         for (r, d) in &defs {
             if let DefinitionKind::Const { ty, value } = &d.kind {
-                comment(&mut out, &d.doc);
                 let what = format!("constant `{}`", d.name);
-                let expr = self.const_expr(ty, value, &what)?;
+                let expr = self.const_expr(ty, value, &what, &mut hoist)?;
+                hoist.flush(&mut out);
+                comment(&mut out, &d.doc);
                 let _ =
                     writeln!(out, "#define {} (({}){})\n", self.cname(*r), self.ctype(ty), expr);
             }
-        }
-        // Struct definitions in dependency order (a by-value member must be complete).
-        for s in self.dependency_order(&structs) {
-            self.struct_definition(&mut out, s)?;
         }
         // Prototypes, then container functions, then struct functions.
         for s in &structs {
@@ -458,7 +494,10 @@ impl<'p> Gen<'p> {
                 self.service(&mut out, *r, d);
             }
         }
-        let _ = writeln!(out, "#endif /* {guard} */");
+        let _ = writeln!(
+            out,
+            "#ifdef __cplusplus\n}} /* extern \"C\" */\n#endif\n\n#endif /* {guard} */"
+        );
         Ok(Header { file_name: self.header_name(file), text: out })
     }
 
@@ -559,11 +598,9 @@ impl<'p> Gen<'p> {
                     let params = m
                         .params
                         .iter()
-                        .map(|p| Field {
-                            requiredness: Requiredness::Default,
-                            default: None,
-                            ..p.clone()
-                        })
+                        // Stubs take every argument positionally (always sent); an
+                        // absent one still decodes to its IDL default.
+                        .map(|p| Field { requiredness: Requiredness::Default, ..p.clone() })
                         .collect();
                     specs.push(StructSpec {
                         cname: format!("{base}_args"),
@@ -740,35 +777,70 @@ impl<'p> Gen<'p> {
         flag_name(&s.fields, f)
     }
 
-    /// Whether a struct of the IDL has a field that starts other than zero.
-    fn has_defaults(&self, r: DefRef) -> bool {
-        let mut seen = HashSet::new();
-        self.has_defaults_inner(r, &mut seen)
-    }
-
-    fn has_defaults_inner(&self, r: DefRef, seen: &mut HashSet<DefRef>) -> bool {
-        if !seen.insert(r) {
-            return false;
+    /// A complete designated initialiser for a struct or union: every member in declaration
+    /// order (C++ requires the order and warns about any member left out), `given` values
+    /// (by field index) first, then IDL defaults, then zero.
+    fn initializer(
+        &self,
+        owner: Option<DefRef>,
+        kind: StructKind,
+        fields: &[Field],
+        given: &[(usize, String)],
+        what: &str,
+        hoist: &mut Hoist,
+    ) -> Result<String, String> {
+        if kind == StructKind::Union {
+            let (which, member) = match given.last() {
+                Some((i, expr)) => (i + 1, format!(".{} = {expr}", c_ident(&fields[*i].name))),
+                None => match fields.first() {
+                    Some(f) if self.is_recursive(owner, f) => {
+                        (0, format!(".{} = NULL", c_ident(&f.name)))
+                    }
+                    Some(f) => (0, format!(".{} = {}", c_ident(&f.name), self.zero(&f.ty))),
+                    None => (0, ".ferry_empty_ = 0".to_owned()),
+                },
+            };
+            return Ok(format!("{{ .which = {which}, .value = {{ {member} }} }}"));
         }
-        let DefinitionKind::Struct { kind, fields } = &self.def(r).kind else { return false };
-        *kind != StructKind::Union
-            && fields.iter().any(|f| {
-                f.requiredness != Requiredness::Optional
-                    && !self.recursive.contains(&(r, f.name.clone()))
-                    && (f.default.is_some()
-                        || self
-                            .p
-                            .direct_struct(&f.ty)
-                            .is_some_and(|n| self.has_defaults_inner(n, seen)))
-            })
+        let mut parts = Vec::new();
+        for (i, f) in fields.iter().enumerate() {
+            let name = c_ident(&f.name);
+            let given = given.iter().find(|(j, _)| *j == i).map(|(_, e)| e.clone());
+            if self.is_recursive(owner, f) {
+                parts.push(format!(".{name} = {}", given.unwrap_or_else(|| "NULL".into())));
+                continue;
+            }
+            if self.is_optional(f) {
+                parts.push(format!(".{} = {}", flag_name(fields, f), given.is_some()));
+            }
+            let value = match (given, &f.default) {
+                (Some(e), _) => e,
+                (None, Some(v)) if !self.is_optional(f) => {
+                    let what = format!("{what}: the default of `{}`", f.name);
+                    self.const_expr(&f.ty, v, &what, hoist)?
+                }
+                (None, _) => self.zero(&f.ty),
+            };
+            parts.push(format!(".{name} = {value}"));
+        }
+        if fields.is_empty() {
+            parts.push(".ferry_empty_ = 0".into());
+        }
+        Ok(format!("{{ {} }}", parts.join(", ")))
     }
 
-    /// Whether the C type is a struct or array (its zero initialiser needs braces).
-    fn is_aggregate(&self, t: &Type) -> bool {
+    /// The value a member of type `t` takes when nothing sets it: zero, or a struct's IDL
+    /// defaults (`T_DEFAULTS`).
+    fn zero(&self, t: &Type) -> String {
         match self.resolved(t) {
-            Type::Base(b) => matches!(b, BaseType::String | BaseType::Binary | BaseType::Uuid),
-            Type::Named(r) => !self.is_enum(*r),
-            _ => true,
+            Type::Base(BaseType::Bool) => "false".into(),
+            Type::Base(BaseType::String | BaseType::Binary) => "{ NULL, 0 }".into(),
+            Type::Base(BaseType::Uuid) => "{ { 0 } }".into(),
+            Type::Base(_) => "0".into(),
+            Type::Named(r) if self.is_enum(*r) => "0".into(),
+            Type::Named(r) => format!("{}_DEFAULTS", self.cname(*r)),
+            Type::List(_) | Type::Set(_) => "{ NULL, 0 }".into(),
+            Type::Map(..) => "{ NULL, NULL, 0 }".into(),
         }
     }
 
@@ -776,7 +848,12 @@ impl<'p> Gen<'p> {
         f.requiredness == Requiredness::Optional
     }
 
-    fn struct_definition(&self, out: &mut String, s: &StructSpec<'_>) -> Result<(), String> {
+    fn struct_definition(
+        &self,
+        out: &mut String,
+        s: &StructSpec<'_>,
+        hoist: &mut Hoist,
+    ) -> Result<(), String> {
         comment(out, s.doc);
         let n = &s.cname;
         let _ = writeln!(out, "struct {n} {{");
@@ -817,38 +894,14 @@ impl<'p> Gen<'p> {
             }
             out.push_str("};\n");
         }
-        // Defaults: a designated initialiser, usable at file scope.
-        let mut parts = Vec::new();
-        if s.kind != StructKind::Union {
-            for f in &s.fields {
-                if self.is_recursive(s.owner, f) || self.is_optional(f) {
-                    continue;
-                }
-                let what = format!("the default of `{}.{}`", s.cname, f.name);
-                if let Some(v) = &f.default {
-                    parts.push(format!(
-                        ".{} = {}",
-                        c_ident(&f.name),
-                        self.const_expr(&f.ty, v, &what)?
-                    ));
-                } else if let Some(r) = self.p.direct_struct(&f.ty) {
-                    if self.has_defaults(r) {
-                        parts.push(format!(".{} = {}_DEFAULTS", c_ident(&f.name), self.cname(r)));
-                    }
-                }
-            }
-        }
-        if parts.is_empty() {
-            // Static storage starts zeroed: no initialiser needed (and `{ 0 }` draws
-            // -Wmissing-braces when the first member is an aggregate).
-            let _ = writeln!(out, "static const {n} {n}_defaults_;\n");
-        } else {
-            let _ = writeln!(
-                out,
-                "/* The IDL defaults, as an initialiser: `{n} v = {n}_DEFAULTS;`. */\n#define {n}_DEFAULTS {{ {} }}\nstatic const {n} {n}_defaults_ = {n}_DEFAULTS;\n",
-                parts.join(", ")
-            );
-        }
+        // Defaults: a complete designated initialiser, usable at file scope. The static
+        // copy `_init` uses is defined after every struct is complete (`file`).
+        let what = s.origin.clone();
+        let init = self.initializer(s.owner, s.kind, &s.fields, &[], &what, hoist)?;
+        let _ = writeln!(
+            out,
+            "/* The IDL defaults, as an initialiser: `{n} v = {n}_DEFAULTS;`. */\n#define {n}_DEFAULTS {init}\n"
+        );
         Ok(())
     }
 

@@ -610,6 +610,8 @@ impl<'s> Checker<'s> {
                 }
                 _ => self.report(file, wrong(format!("{} value", article(b.name())), v)),
             },
+            // Thrift reads `{}` as an empty map, and takes it for an empty list or set too.
+            (Type::List(_) | Type::Set(_), ConstKind::Map(entries)) if entries.is_empty() => {}
             (Type::List(e) | Type::Set(e), ConstKind::List(items)) => {
                 for item in items {
                     self.check_value(file, e, item, None);
@@ -725,7 +727,18 @@ impl<'s> Checker<'s> {
         if let Some((enum_name, value)) = name.rsplit_once('.') {
             if let Some(r) = self.lookup(file, enum_name) {
                 if let DefinitionKind::Enum { values } = &self.def(r).kind {
-                    if !values.iter().any(|v| v.name.name == value) {
+                    if let Some(field_enum) = self.other_enum_with(expected, r, value) {
+                        let field_enum = self.def(field_enum).name.name.to_string();
+                        self.report(
+                            file,
+                            Problem::EnumValueOfOtherEnum {
+                                written: name.to_owned(),
+                                field_enum,
+                                value: value.to_owned(),
+                                span,
+                            },
+                        );
+                    } else if !values.iter().any(|v| v.name.name == value) {
                         let suggestion =
                             suggest(value, values.iter().map(|v| v.name.name.as_str()));
                         self.report(
@@ -769,6 +782,14 @@ impl<'s> Checker<'s> {
         }
         let suggestion = suggest(name, candidates.iter().map(String::as_str));
         self.report(file, Problem::UnknownConst { name: name.to_owned(), suggestion, span });
+    }
+
+    /// `expected` is an enum other than `written` that has a value named `value`: Thrift reads
+    /// `Written.value` as `Expected.value` (a default qualified by the wrong enum's name).
+    fn other_enum_with(&self, expected: &Type, written: DefRef, value: &str) -> Option<DefRef> {
+        let Type::Named(e) = expected else { return None };
+        let DefinitionKind::Enum { values } = &self.def(*e).kind else { return None };
+        (*e != written && values.iter().any(|v| v.name.name == value)).then_some(*e)
     }
 
     fn type_description(&self, t: &Type) -> String {
@@ -1020,6 +1041,7 @@ impl<'s> Checker<'s> {
                 )
             }
             ConstKind::Map(entries) => match &under {
+                Type::List(_) | Type::Set(_) if entries.is_empty() => Value::List(Vec::new()),
                 Type::Map(k, val) => {
                     let (k, val) = ((**k).clone(), (**val).clone());
                     Value::Map(
@@ -1057,7 +1079,8 @@ impl<'s> Checker<'s> {
                     }
                 }
                 let (enum_name, value_name) = name.rsplit_once('.')?;
-                let r = self.lookup(file, enum_name)?;
+                let written = self.lookup(file, enum_name)?;
+                let r = self.other_enum_with(&under, written, value_name).unwrap_or(written);
                 let DefinitionKind::Enum { values } = &self.def(r).kind else { return None };
                 let mut next = 0i64;
                 for v in values {

@@ -9,46 +9,213 @@ use crate::span::{FileId, FileSpan, Span};
 #[derive(Clone, Debug, PartialEq)]
 pub enum Problem {
     // Syntax (E00xx)
-    Expected { expected: String, found: &'static str, found_text: String, span: Span },
-    BadCharacter { span: Span },
-    UnterminatedString { span: Span },
-    UnterminatedComment { span: Span },
-    TooDeep { what: &'static str, limit: u32, span: Span },
-    IntegerLiteralTooLarge { span: Span },
-    Deprecated { what: String, instead: String, span: Span },
+    /// `unclosed`: for a missing closer, where its group was opened.
+    Unclosed {
+        expected: String,
+        found: &'static str,
+        found_text: String,
+        opener: Span,
+        span: Span,
+    },
+    Expected {
+        expected: String,
+        found: &'static str,
+        found_text: String,
+        span: Span,
+    },
+    BadCharacter {
+        span: Span,
+    },
+    UnterminatedString {
+        span: Span,
+    },
+    UnterminatedComment {
+        span: Span,
+    },
+    TooDeep {
+        what: &'static str,
+        limit: u32,
+        span: Span,
+    },
+    IntegerLiteralTooLarge {
+        span: Span,
+    },
+    Deprecated {
+        what: String,
+        instead: String,
+        span: Span,
+    },
+    /// Syntax of another Thrift compiler that is unambiguous here: accepted, with a warning.
+    Dialect {
+        what: String,
+        instead: String,
+        span: Span,
+    },
     // Files (E01xx)
-    IncludeNotFound { path: String, searched: Vec<String>, span: Span },
-    IncludeCycle { path: String, chain: Vec<String>, span: Span },
+    IncludeNotFound {
+        path: String,
+        searched: Vec<String>,
+        span: Span,
+    },
+    IncludeCycle {
+        path: String,
+        chain: Vec<String>,
+        span: Span,
+    },
     // Names and types (E02xx)
-    UnknownType { name: String, suggestion: Option<String>, span: Span },
-    NotAType { name: String, is: &'static str, defined: FileSpan, span: Span },
-    DuplicateDefinition { name: String, previous: Span, span: Span },
-    DuplicateFieldId { id: i64, previous: Span, span: Span, next_free: i64 },
-    DuplicateFieldName { name: String, previous: Span, span: Span },
-    DuplicateEnumValue { value: i64, previous_name: String, previous: Span, span: Span },
-    DuplicateEnumName { name: String, previous: Span, span: Span },
-    MissingFieldId { name: String, implicit: i64, suggested: i64, span: Span },
-    FieldIdOutOfRange { id: i64, span: Span },
-    EnumValueOutOfRange { value: i64, span: Span },
-    WrongConstType { expected: String, found: &'static str, span: Span, declared: Option<Span> },
-    IntegerOutOfRange { ty: &'static str, value: i128, min: i128, max: i128, span: Span },
-    UnknownConst { name: String, suggestion: Option<String>, span: Span },
-    UnknownEnumValue { enum_name: String, value: String, suggestion: Option<String>, span: Span },
-    ConstCycle { name: String, span: Span },
-    TypedefCycle { name: String, span: Span },
-    RequiredInUnion { union_name: String, span: Span },
-    InvalidMapKey { key: String, span: Span },
-    UnknownExtends { name: String, suggestion: Option<String>, span: Span },
-    ExtendsNotService { name: String, span: Span },
-    CyclicExtends { chain: Vec<String>, span: Span },
-    DuplicateMethod { name: String, previous: FileSpan, inherited_from: Option<String>, span: Span },
-    OnewayWithResult { method: String, oneway: Span, span: Span },
-    OnewayWithThrows { method: String, oneway: Span, span: Span },
-    ThrowsNonException { name: String, span: Span },
-    InfiniteStruct { name: String, path: Vec<String>, span: Span },
-    UnknownFerryAnnotation { key: String, suggestion: Option<String>, span: Span },
-    BadAnnotationValue { key: String, value: String, expected: &'static str, span: Span },
-    FerryAnnotationMisplaced { key: String, span: Span },
+    UnknownType {
+        name: String,
+        suggestion: Option<String>,
+        span: Span,
+    },
+    NotAType {
+        name: String,
+        is: &'static str,
+        defined: FileSpan,
+        span: Span,
+    },
+    DuplicateDefinition {
+        name: String,
+        previous: Span,
+        span: Span,
+    },
+    DuplicateFieldId {
+        id: i64,
+        previous: Span,
+        span: Span,
+        next_free: i64,
+    },
+    DuplicateFieldName {
+        name: String,
+        previous: Span,
+        span: Span,
+    },
+    DuplicateEnumValue {
+        value: i64,
+        previous_name: String,
+        previous: Span,
+        span: Span,
+    },
+    DuplicateEnumName {
+        name: String,
+        previous: Span,
+        span: Span,
+    },
+    MissingFieldId {
+        name: String,
+        implicit: i64,
+        suggested: i64,
+        span: Span,
+    },
+    FieldIdOutOfRange {
+        id: i64,
+        span: Span,
+    },
+    EnumValueOutOfRange {
+        value: i64,
+        span: Span,
+    },
+    WrongConstType {
+        expected: String,
+        found: &'static str,
+        span: Span,
+        declared: Option<Span>,
+    },
+    IntegerOutOfRange {
+        ty: &'static str,
+        value: i128,
+        min: i128,
+        max: i128,
+        span: Span,
+    },
+    UnknownConst {
+        name: String,
+        suggestion: Option<String>,
+        span: Span,
+    },
+    UnknownEnumValue {
+        enum_name: String,
+        value: String,
+        suggestion: Option<String>,
+        span: Span,
+    },
+    /// `MyEnum1.B` where the field's enum is `MyEnum2`, which has a `B`: Thrift looks up the
+    /// last component in the field's own enum.
+    EnumValueOfOtherEnum {
+        written: String,
+        field_enum: String,
+        value: String,
+        span: Span,
+    },
+    ConstCycle {
+        name: String,
+        span: Span,
+    },
+    TypedefCycle {
+        name: String,
+        span: Span,
+    },
+    RequiredInUnion {
+        union_name: String,
+        span: Span,
+    },
+    InvalidMapKey {
+        key: String,
+        span: Span,
+    },
+    UnknownExtends {
+        name: String,
+        suggestion: Option<String>,
+        span: Span,
+    },
+    ExtendsNotService {
+        name: String,
+        span: Span,
+    },
+    CyclicExtends {
+        chain: Vec<String>,
+        span: Span,
+    },
+    DuplicateMethod {
+        name: String,
+        previous: FileSpan,
+        inherited_from: Option<String>,
+        span: Span,
+    },
+    OnewayWithResult {
+        method: String,
+        oneway: Span,
+        span: Span,
+    },
+    OnewayWithThrows {
+        method: String,
+        oneway: Span,
+        span: Span,
+    },
+    ThrowsNonException {
+        name: String,
+        span: Span,
+    },
+    InfiniteStruct {
+        name: String,
+        path: Vec<String>,
+        span: Span,
+    },
+    UnknownFerryAnnotation {
+        key: String,
+        suggestion: Option<String>,
+        span: Span,
+    },
+    BadAnnotationValue {
+        key: String,
+        value: String,
+        expected: &'static str,
+        span: Span,
+    },
+    FerryAnnotationMisplaced {
+        key: String,
+        span: Span,
+    },
 }
 
 impl Problem {
@@ -56,8 +223,12 @@ impl Problem {
         !matches!(
             self,
             Problem::Deprecated { .. }
+                | Problem::Dialect { .. }
                 | Problem::DuplicateEnumValue { .. }
                 | Problem::MissingFieldId { .. }
+                | Problem::InvalidMapKey { .. }
+                | Problem::InfiniteStruct { .. }
+                | Problem::EnumValueOfOtherEnum { .. }
         )
     }
 
@@ -65,13 +236,14 @@ impl Problem {
     pub fn code(&self) -> &'static str {
         use Problem::*;
         match self {
-            Expected { .. } => "E0001",
+            Expected { .. } | Unclosed { .. } => "E0001",
             BadCharacter { .. } => "E0002",
             UnterminatedString { .. } => "E0003",
             UnterminatedComment { .. } => "E0004",
             TooDeep { .. } => "E0005",
             IntegerLiteralTooLarge { .. } => "E0006",
             Deprecated { .. } => "W0007",
+            Dialect { .. } => "W0008",
             IncludeNotFound { .. } => "E0101",
             IncludeCycle { .. } => "E0102",
             UnknownType { .. } => "E0201",
@@ -91,7 +263,7 @@ impl Problem {
             ConstCycle { .. } => "E0215",
             TypedefCycle { .. } => "E0216",
             RequiredInUnion { .. } => "E0217",
-            InvalidMapKey { .. } => "E0219",
+            InvalidMapKey { .. } => "W0219",
             UnknownExtends { .. } => "E0220",
             ExtendsNotService { .. } => "E0221",
             CyclicExtends { .. } => "E0222",
@@ -99,7 +271,8 @@ impl Problem {
             OnewayWithResult { .. } => "E0224",
             OnewayWithThrows { .. } => "E0225",
             ThrowsNonException { .. } => "E0226",
-            InfiniteStruct { .. } => "E0227",
+            InfiniteStruct { .. } => "W0227",
+            EnumValueOfOtherEnum { .. } => "W0231",
             UnknownFerryAnnotation { .. } => "E0228",
             BadAnnotationValue { .. } => "E0229",
             FerryAnnotationMisplaced { .. } => "E0230",
@@ -117,6 +290,17 @@ impl Problem {
             s.as_ref().map(|s| vec![format!("help: did you mean `{s}`?")]).unwrap_or_default()
         };
         match self {
+            Unclosed { expected, found, found_text, opener, span } => {
+                let found = if found_text.is_empty() || *found == "the end of the file" {
+                    found.to_string()
+                } else {
+                    format!("`{found_text}`")
+                };
+                d.with_message(format!("expected {expected}, found {found}")).with_labels(vec![
+                    at(span).with_message(format!("expected {expected}")),
+                    also(opener).with_message("unclosed delimiter"),
+                ])
+            }
             Expected { expected, found, found_text, span } => {
                 let found = if found_text.is_empty() || *found == "the end of the file" {
                     found.to_string()
@@ -149,6 +333,10 @@ impl Problem {
                 .with_message(format!("{what} is deprecated"))
                 .with_labels(vec![at(span)])
                 .with_notes(vec![format!("help: write `{instead}` instead")]),
+            Dialect { what, instead, span } => d
+                .with_message(format!("{what}: not Apache Thrift syntax"))
+                .with_labels(vec![at(span).with_message("accepted, as other Thrift compilers do")])
+                .with_notes(vec![format!("help: for Apache Thrift, {instead}")]),
             IncludeNotFound { path, searched, span } => d
                 .with_message(format!("cannot find included file `{path}`"))
                 .with_labels(vec![at(span).with_message("included here")])
@@ -234,9 +422,12 @@ impl Problem {
                 .with_labels(vec![at(span).with_message("declared required here")])
                 .with_notes(vec!["help: remove `required`: exactly one field of a union is set".into()]),
             InvalidMapKey { key, span } => d
-                .with_message(format!("`{key}` cannot be a map key"))
-                .with_labels(vec![at(span).with_message("floating-point keys have no total order or hash")])
-                .with_notes(vec!["help: use an integer (e.g. fixed-point) or a string key".into()]),
+                .with_message(format!("`{key}` map keys are fragile"))
+                .with_labels(vec![at(span).with_message("floating-point key")])
+                .with_notes(vec![
+                    "note: a NaN key never equals itself, and -0.0 and 0.0 are different keys on the wire".into(),
+                    "help: prefer an integer (e.g. fixed-point) or a string key".into(),
+                ]),
             UnknownExtends { name, suggestion, span } => d
                 .with_message(format!("cannot extend unknown service `{name}`"))
                 .with_labels(vec![at(span)])
@@ -276,7 +467,15 @@ impl Problem {
                 .with_labels(vec![at(span).with_message("required field leads back to the struct")])
                 .with_notes(vec![
                     format!("note: {}", path.join(" → ")),
+                    "note: no finite message has all these fields; decoding one that lacks them is an error".into(),
                     "help: make one of these fields optional, or hold it in a list".into(),
+                ]),
+            EnumValueOfOtherEnum { written, field_enum, value, span } => d
+                .with_message(format!("`{written}` names another enum; it is read as `{field_enum}.{value}`"))
+                .with_labels(vec![at(span).with_message(format!("the field's type is `{field_enum}`"))])
+                .with_notes(vec![
+                    "note: Thrift looks the last component up in the field's own enum".into(),
+                    format!("help: write `{field_enum}.{value}`"),
                 ]),
             UnknownFerryAnnotation { key, suggestion, span } => d
                 .with_message(format!("unknown Ferry annotation `{key}`"))

@@ -173,6 +173,29 @@ impl Program {
     /// pointer) for the type to have a finite size. Containers do not count: they are
     /// indirect already.
     pub fn recursive_fields(&self) -> HashSet<(DefRef, String)> {
+        self.fields_leading_back(|_| true)
+    }
+
+    /// Required fields that lead back to their own struct through required struct fields
+    /// only (W0227): no finite value has them all, so back ends let them be absent in memory
+    /// (and decoding a message that lacks one is an error). A subset of
+    /// [`Program::recursive_fields`]; unions break such a cycle (their members are never
+    /// required).
+    pub fn unbuildable_fields(&self) -> HashSet<(DefRef, String)> {
+        self.fields_leading_back(|f| {
+            f.requiredness == Requiredness::Required
+                && self.direct_struct(&f.ty).is_some_and(|t| {
+                    !matches!(
+                        self.definition(t).kind,
+                        DefinitionKind::Struct { kind: StructKind::Union, .. }
+                    )
+                })
+        })
+    }
+
+    /// Fields accepted by `follow` whose struct type reaches their owner again along fields
+    /// accepted by `follow`.
+    fn fields_leading_back(&self, follow: impl Fn(&Field) -> bool) -> HashSet<(DefRef, String)> {
         let mut structs = Vec::new();
         for (file, f) in self.files.iter().enumerate() {
             for (index, d) in f.definitions.iter().enumerate() {
@@ -184,7 +207,12 @@ impl Program {
         let edges: HashMap<DefRef, Vec<DefRef>> = structs
             .iter()
             .map(|(r, fields)| {
-                (*r, fields.iter().filter_map(|f| self.direct_struct(&f.ty)).collect())
+                let targets = fields
+                    .iter()
+                    .filter(|f| follow(f))
+                    .filter_map(|f| self.direct_struct(&f.ty))
+                    .collect();
+                (*r, targets)
             })
             .collect();
         let reaches = |from: DefRef, to: DefRef| {
@@ -200,16 +228,16 @@ impl Program {
             }
             false
         };
-        let mut recursive = HashSet::new();
+        let mut found = HashSet::new();
         for (r, fields) in &structs {
-            for f in fields.iter() {
+            for f in fields.iter().filter(|f| follow(f)) {
                 if let Some(target) = self.direct_struct(&f.ty) {
                     if reaches(target, *r) {
-                        recursive.insert((*r, f.name.clone()));
+                        found.insert((*r, f.name.clone()));
                     }
                 }
             }
         }
-        recursive
+        found
     }
 }

@@ -74,6 +74,8 @@ struct Gen<'p> {
     modules: Vec<String>,
     /// Struct-typed fields that lead back to their own struct: boxed / lazy.
     recursive: HashSet<(DefRef, String)>,
+    /// Fields of cycles of required fields (`Program::unbuildable_fields`).
+    unbuildable: HashSet<(DefRef, String)>,
 }
 
 const RUST_KEYWORDS: &[&str] = &[
@@ -133,7 +135,7 @@ impl<'p> Gen<'p> {
                 ident(&name)
             })
             .collect();
-        Gen { p, modules, recursive: p.recursive_fields() }
+        Gen { p, modules, recursive: p.recursive_fields(), unbuildable: p.unbuildable_fields() }
     }
 
     fn def(&self, r: DefRef) -> &'p Definition {
@@ -153,9 +155,13 @@ impl<'p> Gen<'p> {
         self.recursive.contains(&(owner, field.name.clone()))
     }
 
-    /// A required recursive field: `Box<T>` owned, `Lazy` (not optional) in the view.
+    /// A required recursive field: `Box<T>` owned, `Lazy` (not optional) in the view. A
+    /// field of a cycle of required fields (W0227) is an `Option<Box<T>>` instead: a `Box`
+    /// there would make every value infinite.
     fn boxed_required(&self, owner: DefRef, field: &Field) -> bool {
-        field.requiredness == Requiredness::Required && self.is_recursive(owner, field)
+        field.requiredness == Requiredness::Required
+            && self.is_recursive(owner, field)
+            && !self.unbuildable.contains(&(owner, field.name.clone()))
     }
 
     // ---- paths
@@ -684,9 +690,9 @@ impl<'p> Gen<'p> {
     /// The owned Rust type of a struct field, with Option/Box as its requiredness needs.
     fn field_owned_ty(&self, owner: DefRef, f: &Field, file: usize, scope: Scope) -> String {
         let t = self.owned_ty(&f.ty, file, scope);
-        if self.is_recursive(owner, f) && f.requiredness == Requiredness::Required {
-            // Required recursion always passes through a union (E0227 rejects the rest), whose
-            // default is empty: `Box<T>` with a finite default.
+        if self.boxed_required(owner, f) {
+            // Required recursion that an optional field or a union breaks further on:
+            // `Box<T>` with a finite default.
             format!("::std::boxed::Box<{t}>")
         } else if self.is_recursive(owner, f) {
             format!("::core::option::Option<::std::boxed::Box<{t}>>")
@@ -994,18 +1000,19 @@ impl<'p> Gen<'p> {
             "impl<'a> {W}::View<'a> for {name}<'a> {{ type Owned = {owned};
             fn decode_fields(mut r: {W}::StructReader<'a>) -> ::core::result::Result<Self, {W}::DecodeError> {{"
         );
+        // Required fields decode into an `Option` local whatever their type (a view has no
+        // default to start from), checked once after the loop.
         for f in fields {
             let local = derived("f_", &f.name);
-            let init = if self.view_field_is_option(r, f) {
-                "::core::option::Option::None".to_owned()
-            } else {
-                self.view_default(f, file)
-            };
             let ty = self.field_view_ty(r, f, file);
+            let (ty, init) = if self.view_field_is_option(r, f) {
+                (ty, "::core::option::Option::None".to_owned())
+            } else if f.requiredness == Requiredness::Required {
+                (format!("::core::option::Option<{ty}>"), "::core::option::Option::None".to_owned())
+            } else {
+                (ty, self.view_default(f, file))
+            };
             let _ = writeln!(out, "let mut {local}: {ty} = {init};");
-            if f.requiredness == Requiredness::Required {
-                let _ = writeln!(out, "let mut seen_{}: bool = false;", f.id.unsigned_abs());
-            }
         }
         // In-order fast path, then the general loop.
         for f in fields {
@@ -1025,12 +1032,16 @@ impl<'p> Gen<'p> {
         }
         out.push_str("_ => r.skip(f)?, } }\n");
         for f in fields.iter().filter(|f| f.requiredness == Requiredness::Required) {
-            let _ = writeln!(
-                out,
-                "if !seen_{} {{ return ::core::result::Result::Err(r.missing({})); }}",
-                f.id.unsigned_abs(),
-                f.id
-            );
+            let local = derived("f_", &f.name);
+            let missing = format!("return ::core::result::Result::Err(r.missing({}))", f.id);
+            if self.view_field_is_option(r, f) {
+                let _ = writeln!(out, "if {local}.is_none() {{ {missing}; }}");
+            } else {
+                let _ = writeln!(
+                    out,
+                    "let ::core::option::Option::Some({local}) = {local} else {{ {missing} }};"
+                );
+            }
         }
         let _ = write!(out, "::core::result::Result::Ok(Self {{");
         for f in fields {
@@ -1069,15 +1080,10 @@ impl<'p> Gen<'p> {
 
     fn assign_field(&self, owner: DefRef, f: &Field, read: &str) -> String {
         let fname = derived("f_", &f.name);
-        let seen = if f.requiredness == Requiredness::Required {
-            format!(" seen_{} = true;", f.id.unsigned_abs())
+        if self.view_field_is_option(owner, f) || f.requiredness == Requiredness::Required {
+            format!("{fname} = ::core::option::Option::Some({read});")
         } else {
-            String::new()
-        };
-        if self.view_field_is_option(owner, f) {
-            format!("{fname} = ::core::option::Option::Some({read});{seen}")
-        } else {
-            format!("{fname} = {read};{seen}")
+            format!("{fname} = {read};")
         }
     }
 
@@ -1139,29 +1145,53 @@ impl<'p> Gen<'p> {
                 out,
                 "impl {W}::Encode for {args_ty} {{ fn encode(&self, w: &mut {W}::Writer<'_>) {{"
             );
+            // An optional argument is an `Option` and written only when set.
+            let bind = |p: &Field| {
+                if p.requiredness == Requiredness::Optional {
+                    format!("if let ::core::option::Option::Some(v) = &self.{}", ident(&p.name))
+                } else {
+                    format!("{{ let v = &self.{};", ident(&p.name))
+                }
+            };
             for p in &m.params {
+                let open = bind(p);
+                let open = if open.starts_with("if") { format!("{open} {{") } else { open };
                 let _ = writeln!(
                     out,
-                    "{{ let v = &self.{}; w.key({}, {W}::WireType::{}); {} }}",
-                    ident(&p.name),
+                    "{open} w.key({}, {W}::WireType::{}); {} }}",
                     p.id,
                     self.wire_type(&p.ty),
                     self.encode_value(&p.ty, "v", 0)
                 );
             }
-            out.push_str("}\nfn encoded_len(&self) -> usize { 0");
+            out.push_str("}\nfn encoded_len(&self) -> usize { let mut n = 0usize;");
             for p in &m.params {
+                let open = bind(p);
+                let open = if open.starts_with("if") { format!("{open} {{") } else { open };
                 let _ = write!(
                     out,
-                    " + {{ let v = &self.{}; {W}::size::key({}, {W}::WireType::{}) + {} }}",
-                    ident(&p.name),
+                    "{open} n += {W}::size::key({}, {W}::WireType::{}) + {}; }}",
                     p.id,
                     self.wire_type(&p.ty),
                     self.size_value(&p.ty, "v", 0)
                 );
             }
-            out.push_str(" } }\n");
-            self.decoder_fn(out, &dec_args, &args_ty, &m.params, file);
+            out.push_str(" n } }\n");
+            // Absent arguments take their IDL defaults, as struct fields do.
+            let init: Vec<String> = m
+                .params
+                .iter()
+                .map(|p| {
+                    let value = match (&p.default, p.requiredness) {
+                        (_, Requiredness::Optional) => "::core::option::Option::None".to_owned(),
+                        (Some(v), _) => self.value_expr(&p.ty, v, file, Scope::Nested),
+                        (None, _) => "::core::default::Default::default()".to_owned(),
+                    };
+                    format!("{}: {value}", ident(&p.name))
+                })
+                .collect();
+            let init = format!("{args_ty} {{ {} }}", init.join(", "));
+            self.decoder_fn(out, &dec_args, &init, &args_ty, &m.params, file);
             // Exceptions enum.
             let exc = self.exception_type(m);
             if !m.throws.is_empty() {
@@ -1215,7 +1245,8 @@ impl<'p> Gen<'p> {
             }
             out.push_str(" n } }\n");
             let result_fields = m.result_fields();
-            self.decoder_fn(out, &dec_result, &result_ty, &result_fields, file);
+            let init = format!("{result_ty}::default()");
+            self.decoder_fn(out, &dec_result, &init, &result_ty, &result_fields, file);
         }
         // Server trait.
         let _ = writeln!(
@@ -1376,7 +1407,12 @@ impl<'p> Gen<'p> {
     }
 
     fn param_ty(&self, p: &Field, file: usize) -> String {
-        self.owned_ty(&p.ty, file, Scope::Nested)
+        let t = self.owned_ty(&p.ty, file, Scope::Nested);
+        if p.requiredness == Requiredness::Optional {
+            format!("::core::option::Option<{t}>")
+        } else {
+            t
+        }
     }
 
     /// The path from service `from`'s module to service `owner`'s module ("" for itself).
@@ -1409,8 +1445,16 @@ impl<'p> Gen<'p> {
     }
 
     /// A decoder for an args/result struct (all fields owned, read through a generic loop).
-    fn decoder_fn(&self, out: &mut String, fn_name: &str, ty: &str, fields: &[Field], file: usize) {
-        let _ = writeln!(out, "#[doc(hidden)] pub fn {fn_name}<'a>(bytes: &'a [u8]) -> ::core::result::Result<{ty}, {W}::DecodeError> {{ let mut r = {W}::StructReader::message(bytes, &{W}::DecodeOptions::DEFAULT)?; let mut out = {ty}::default();");
+    fn decoder_fn(
+        &self,
+        out: &mut String,
+        fn_name: &str,
+        init: &str,
+        ty: &str,
+        fields: &[Field],
+        file: usize,
+    ) {
+        let _ = writeln!(out, "#[doc(hidden)] pub fn {fn_name}<'a>(bytes: &'a [u8]) -> ::core::result::Result<{ty}, {W}::DecodeError> {{ let mut r = {W}::StructReader::message(bytes, &{W}::DecodeOptions::DEFAULT)?; let mut out = {init};");
         out.push_str(
             "while let ::core::option::Option::Some(f) = r.next_field()? { match f.id {\n",
         );

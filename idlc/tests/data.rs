@@ -1,6 +1,6 @@
 //! Data-driven tests: every `data/ok/*.thrift` checks without errors; every
-//! `data/err/*.thrift` reports at least one error, and its rendered diagnostics match the
-//! `.stderr` snapshot beside it (`UPDATE_EXPECT=1 cargo test -p ferry-idlc --test data`
+//! `data/err/*.thrift` reports at least one error and every `data/warn/*.thrift` warnings
+//! but no error, and their rendered diagnostics match the `.stderr` snapshot beside them (`UPDATE_EXPECT=1 cargo test -p ferry-idlc --test data`
 //! rewrites the snapshots after a deliberate change).
 #![allow(clippy::unwrap_used)] // Tests: a panic is how a failure is reported.
 
@@ -33,14 +33,31 @@ fn ok_corpus_checks_without_errors() {
 
 #[test]
 fn err_corpus_matches_snapshots() {
-    let files = thrift_files("tests/data/err");
-    assert!(files.len() >= 40, "only {} error cases", files.len());
+    check_snapshots("tests/data/err", 40, |c, file| {
+        assert!(c.error_count() > 0, "{} reports no error", file.display());
+        assert!(c.model().is_none());
+    });
+}
+
+/// Accepted constructs that deserve a warning (deprecated or dialect syntax, fragile types):
+/// never an error, always a model, and the exact warning text.
+#[test]
+fn warn_corpus_is_accepted_with_snapshot_warnings() {
+    check_snapshots("tests/data/warn", 5, |c, file| {
+        assert_eq!(c.error_count(), 0, "{}:\n{}", file.display(), c.render_plain());
+        assert!(c.model().is_some(), "{}: no model", file.display());
+        assert!(!c.render_plain().is_empty(), "{} warns of nothing", file.display());
+    });
+}
+
+fn check_snapshots(dir: &str, at_least: usize, verdict: impl Fn(&ferry_idlc::Compilation, &Path)) {
+    let files = thrift_files(dir);
+    assert!(files.len() >= at_least, "only {} cases in {dir}", files.len());
     let update = std::env::var_os("UPDATE_EXPECT").is_some();
     let mut mismatches = Vec::new();
     for file in files {
         let c = ferry_idlc::compile(std::slice::from_ref(&file), &include_dirs()).unwrap();
-        assert!(c.error_count() > 0, "{} reports no error", file.display());
-        assert!(c.model().is_none());
+        verdict(&c, &file);
         let rendered = c.render_plain();
         let snapshot = file.with_extension("stderr");
         if update {

@@ -34,3 +34,7 @@ pub mod v1 {
 pub mod v2 {
     ferry_runtime::include_idl!("evolution_v2");
 }
+/// Constructs real-world Thrift files use (issue #11's regressions).
+pub mod real_world {
+    ferry_runtime::include_idl!("real_world");
+}

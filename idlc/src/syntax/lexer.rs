@@ -84,6 +84,10 @@ pub enum Tok {
     /// Names, possibly dotted (`shared.Service`, `py.twisted`).
     #[regex(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_0-9][A-Za-z0-9_]*)*")]
     Ident,
+    /// A name with `-` in it (`Thrift-Tutorial`): only the pre-0.9 `smalltalk_category`
+    /// header takes one (Thrift's `st_identifier`); anywhere else the parser reports it.
+    #[regex(r"[A-Za-z_][A-Za-z0-9_.]*(-[A-Za-z0-9_.]+)+")]
+    HyphenatedName,
     #[regex(r"[+-]?[0-9]+")]
     #[regex(r"[+-]?0[xX][0-9A-Fa-f]+")]
     Int,
@@ -210,6 +214,7 @@ impl Tok {
     pub fn describe(self) -> &'static str {
         match self {
             Tok::Ident => "an identifier",
+            Tok::HyphenatedName => "a name containing `-`",
             Tok::Int => "an integer",
             Tok::Double => "a number",
             Tok::Str => "a string",
@@ -260,6 +265,16 @@ mod tests {
         assert_eq!(
             kinds("#!/usr/bin/env thrift\n// x\n/* y */ /**/ /** doc */ /// line\nstruct"),
             vec![DocBlock, DocLine, Struct, Eof]
+        );
+    }
+
+    #[test]
+    fn hyphenated_names_are_one_token_and_negative_numbers_stay_numbers() {
+        use Tok::*;
+        assert_eq!(kinds("Thrift-Tutorial a.b-c-d"), vec![HyphenatedName, HyphenatedName, Eof]);
+        assert_eq!(
+            kinds("x=-1 [1,-2]"),
+            vec![Ident, Eq, Int, LBracket, Int, Comma, Int, RBracket, Eof]
         );
     }
 

@@ -52,6 +52,9 @@ struct Parser<'s, 'p> {
     /// Steps left before an accidental infinite loop becomes a panic (which fuzzing finds).
     fuel: Cell<u32>,
     depth: u32,
+    /// Groups open around the current token: each one's closer and where it opened. A
+    /// closer of an enclosing group ends the inner ones (`f( }` reports the `(` only).
+    open: Vec<(Tok, Span)>,
     problems: &'p mut Vec<Problem>,
 }
 
@@ -84,7 +87,7 @@ impl<'s, 'p> Parser<'s, 'p> {
             }
         }
         let fuel = Cell::new((kinds.len() as u32).saturating_mul(16).saturating_add(1024));
-        Parser { src, kinds, spans, docs, pos: 0, fuel, depth: 0, problems }
+        Parser { src, kinds, spans, docs, pos: 0, fuel, depth: 0, open: Vec::new(), problems }
     }
 
     // ---- token access
@@ -311,16 +314,26 @@ impl<'s, 'p> Parser<'s, 'p> {
                 let keyword_text = self.src[keyword.range()].to_owned();
                 let name = if let Some((name, span)) = self.string() {
                     Some(Ident { name: name.into(), span })
+                } else if self.at(Tok::HyphenatedName) {
+                    // Thrift's `st_identifier`: `smalltalk_category Thrift-Tutorial`.
+                    let span = self.bump().span;
+                    Some(Ident { name: SmolStr::new(&self.src[span.range()]), span })
                 } else {
                     self.ident("a namespace name")
                 };
                 if let Some(name) = name {
+                    let plain =
+                        name.name.chars().all(|c| c.is_ascii_alphanumeric() || "_.".contains(c));
+                    let written = if plain {
+                        name.name.to_string()
+                    } else {
+                        format!("{:?}", name.name.as_str())
+                    };
                     self.problems.push(Problem::Deprecated {
                         what: format!("`{keyword_text}`"),
                         instead: format!(
-                            "namespace {} {}",
+                            "namespace {} {written}",
                             old_namespace_scope(&keyword_text),
-                            name.name
                         ),
                         span: Span::new(start, self.prev_end()),
                     });
@@ -346,6 +359,21 @@ impl<'s, 'p> Parser<'s, 'p> {
                     self.recover(&[Tok::Comma, Tok::Semi]);
                     ConstExpr { kind: ConstKind::Error, span: self.span() }
                 };
+                // Annotations after a constant: not Apache Thrift, but other compilers
+                // (fbthrift) take them and real files use them.
+                let annotations = if self.at(Tok::LParen) {
+                    let at = self.span();
+                    let annotations = self.annotations();
+                    self.problems.push(Problem::Dialect {
+                        what: "annotations after a constant".to_owned(),
+                        instead: "drop them; Apache Thrift has no annotations on constants"
+                            .to_owned(),
+                        span: Span::new(at.start(), self.prev_end()),
+                    });
+                    annotations
+                } else {
+                    Vec::new()
+                };
                 self.separator();
                 if let Some(name) = name {
                     self.define(
@@ -353,7 +381,7 @@ impl<'s, 'p> Parser<'s, 'p> {
                         docs,
                         name,
                         DefinitionKind::Const { ty, value },
-                        Vec::new(),
+                        annotations,
                         start,
                     );
                 }
@@ -477,13 +505,44 @@ impl<'s, 'p> Parser<'s, 'p> {
     }
 
     /// Consumes `open` (reporting it missing and skipping ahead to one if it is); false when
-    /// there is none before the next item.
+    /// there is none before the next item. On true, the group must end with `close_block`.
     fn open_block(&mut self, open: Tok, what: &str) -> bool {
-        if self.expect(open, what) {
-            return true;
+        let found = self.at(open) || {
+            self.expect(open, what);
+            self.recover(&[open]);
+            self.at(open)
+        };
+        if found {
+            let span = self.bump().span;
+            self.open.push((closer_of(open), span));
         }
-        self.recover(&[open]);
-        self.eat(open)
+        found
+    }
+
+    /// Inside a group: stop at its end, at an item keyword, or at a closer that belongs to
+    /// an enclosing group.
+    fn in_block(&self, close: Tok) -> bool {
+        let t = self.peek();
+        t != close
+            && t != Tok::Eof
+            && !ITEM_START.contains(&t)
+            && !self.open.iter().rev().skip(1).any(|(c, _)| *c == t)
+    }
+
+    /// Ends the innermost group: its closer, or one error that points at the opener too.
+    fn close_block(&mut self, close: Tok, what: &str) {
+        let opener = self.open.pop().map(|(_, span)| span);
+        if self.eat(close) {
+            return;
+        }
+        let at = Span::new(self.prev_end(), self.prev_end());
+        let found = self.peek();
+        let found_text = if found == Tok::Eof { String::new() } else { self.text().to_owned() };
+        let (expected, found) = (what.to_owned(), found.describe());
+        self.problems.push(match opener {
+            Some(opener) => Problem::Unclosed { expected, found, found_text, opener, span: at },
+            None => Problem::Expected { expected, found, found_text, span: at },
+        });
     }
 
     fn enum_body(&mut self) -> Vec<EnumValue> {
@@ -491,7 +550,7 @@ impl<'s, 'p> Parser<'s, 'p> {
         if !self.open_block(Tok::LBrace, "`{` to start the enum's values") {
             return values;
         }
-        while !self.at(Tok::RBrace) && !self.at(Tok::Eof) && !ITEM_START.contains(&self.peek()) {
+        while self.in_block(Tok::RBrace) {
             let doc = self.doc();
             let before = self.pos;
             let Some(name) = self.ident("an enum value name") else {
@@ -522,7 +581,7 @@ impl<'s, 'p> Parser<'s, 'p> {
             self.separator();
             values.push(EnumValue { doc, name, value, annotations });
         }
-        self.expect(Tok::RBrace, "`}` to close the enum");
+        self.close_block(Tok::RBrace, "`}` to close the enum");
         values
     }
 
@@ -531,7 +590,7 @@ impl<'s, 'p> Parser<'s, 'p> {
         if !self.open_block(Tok::LBrace, "`{` to start the service's methods") {
             return functions;
         }
-        while !self.at(Tok::RBrace) && !self.at(Tok::Eof) && !ITEM_START.contains(&self.peek()) {
+        while self.in_block(Tok::RBrace) {
             let before = self.pos;
             if let Some(f) = self.function() {
                 functions.push(f);
@@ -541,7 +600,7 @@ impl<'s, 'p> Parser<'s, 'p> {
             }
             self.ensure_progress(before);
         }
-        self.expect(Tok::RBrace, "`}` to close the service");
+        self.close_block(Tok::RBrace, "`}` to close the service");
         functions
     }
 
@@ -622,7 +681,7 @@ impl<'s, 'p> Parser<'s, 'p> {
         if !self.open_block(open, what) {
             return fields;
         }
-        while !self.at(close) && !self.at(Tok::Eof) && !ITEM_START.contains(&self.peek()) {
+        while self.in_block(close) {
             let before = self.pos;
             match self.field(close) {
                 Some(f) => fields.push(f),
@@ -635,7 +694,7 @@ impl<'s, 'p> Parser<'s, 'p> {
         }
         let closing =
             if close == Tok::RBrace { "`}` to close the fields" } else { "`)` to close the list" };
-        self.expect(close, closing);
+        self.close_block(close, closing);
         fields
     }
 
@@ -806,12 +865,36 @@ impl<'s, 'p> Parser<'s, 'p> {
             }
         };
         self.depth -= 1;
-        // Thrift allows annotations after base and container types, not after names (so
-        // `oneway f()` is not read as type `f` with empty annotations).
-        let annotated = !matches!(kind, TypeKind::Error | TypeKind::Named(_));
-        let annotations =
-            if annotated && self.at(Tok::LParen) { self.annotations() } else { Vec::new() };
+        // Apache Thrift allows annotations after base and container types only. Other
+        // compilers also take them after a named type (`typedef Foo (cpp.type = "X") Bar`);
+        // that is accepted when the next tokens can only be annotations (`( key =`,
+        // `( key ,`, `( key )`), so `oneway f()` is never read as type `f` annotated `()`.
+        let annotations = match kind {
+            TypeKind::Error => Vec::new(),
+            TypeKind::Named(_) if self.at(Tok::LParen) && self.annotations_follow() => {
+                let at = self.span();
+                let annotations = self.annotations();
+                self.problems.push(Problem::Dialect {
+                    what: "annotations after a named type".to_owned(),
+                    instead:
+                        "annotate the typedef or field instead: `typedef Foo Bar (key = \"value\")`"
+                            .to_owned(),
+                    span: Span::new(at.start(), self.prev_end()),
+                });
+                annotations
+            }
+            TypeKind::Named(_) => Vec::new(),
+            _ if self.at(Tok::LParen) => self.annotations(),
+            _ => Vec::new(),
+        };
         TypeExpr { kind, span: Span::new(start, self.prev_end()), annotations }
+    }
+
+    /// At `(`: do the tokens after it read as an annotation list and nothing else?
+    fn annotations_follow(&self) -> bool {
+        let key = self.nth(1);
+        (key == Tok::Ident || is_keyword(key))
+            && matches!(self.nth(2), Tok::Eq | Tok::Comma | Tok::RParen)
     }
 
     /// `< T >` or `< K , V >`.
@@ -921,6 +1004,15 @@ impl<'s, 'p> Parser<'s, 'p> {
             }
         };
         ConstExpr { kind, span: Span::new(span.start(), self.prev_end().max(span.start())) }
+    }
+}
+
+fn closer_of(open: Tok) -> Tok {
+    match open {
+        Tok::LBrace => Tok::RBrace,
+        Tok::LParen => Tok::RParen,
+        Tok::LBracket => Tok::RBracket,
+        _ => Tok::Gt,
     }
 }
 

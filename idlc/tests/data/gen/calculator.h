@@ -13,6 +13,10 @@
 #include "base.h"
 #include "types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef int32_t tutorial_Operation;
 enum {
   tutorial_Operation_ADD = 1,
@@ -39,10 +43,6 @@ typedef struct ferry_map_string_string { const ferry_str *keys; const ferry_str 
 
 typedef int32_t tutorial_MyInteger;
 
-#define tutorial_INT32CONSTANT ((int32_t)9853)
-
-#define tutorial_MAPCONSTANT ((ferry_map_string_string){ (const ferry_str[]){ { "hello", 5 }, { "goodnight", 9 } }, (const ferry_str[]){ { "world", 5 }, { "moon", 4 } }, 2 })
-
 /* Structs are the basic complex data structures. */
 struct tutorial_Work {
   int32_t num1;
@@ -53,44 +53,47 @@ struct tutorial_Work {
   types_Region region;
 };
 /* The IDL defaults, as an initialiser: `tutorial_Work v = tutorial_Work_DEFAULTS;`. */
-#define tutorial_Work_DEFAULTS { .num1 = 0, .op = 1, .region = 16 }
-static const tutorial_Work tutorial_Work_defaults_ = tutorial_Work_DEFAULTS;
+#define tutorial_Work_DEFAULTS { .num1 = 0, .num2 = 0, .op = 1, .has_comment = false, .comment = { NULL, 0 }, .region = 16 }
 
 struct tutorial_InvalidOperation {
   int32_t whatOp;
   ferry_str why;
 };
-static const tutorial_InvalidOperation tutorial_InvalidOperation_defaults_;
+/* The IDL defaults, as an initialiser: `tutorial_InvalidOperation v = tutorial_InvalidOperation_DEFAULTS;`. */
+#define tutorial_InvalidOperation_DEFAULTS { .whatOp = 0, .why = { NULL, 0 } }
 
 struct tutorial_Calculator_ping_args {
   char ferry_empty_;
 };
-static const tutorial_Calculator_ping_args tutorial_Calculator_ping_args_defaults_;
+/* The IDL defaults, as an initialiser: `tutorial_Calculator_ping_args v = tutorial_Calculator_ping_args_DEFAULTS;`. */
+#define tutorial_Calculator_ping_args_DEFAULTS { .ferry_empty_ = 0 }
 
 struct tutorial_Calculator_ping_result {
   char ferry_empty_;
 };
-static const tutorial_Calculator_ping_result tutorial_Calculator_ping_result_defaults_;
+/* The IDL defaults, as an initialiser: `tutorial_Calculator_ping_result v = tutorial_Calculator_ping_result_DEFAULTS;`. */
+#define tutorial_Calculator_ping_result_DEFAULTS { .ferry_empty_ = 0 }
 
 struct tutorial_Calculator_add_args {
   int32_t num1;
   int32_t num2;
 };
-static const tutorial_Calculator_add_args tutorial_Calculator_add_args_defaults_;
+/* The IDL defaults, as an initialiser: `tutorial_Calculator_add_args v = tutorial_Calculator_add_args_DEFAULTS;`. */
+#define tutorial_Calculator_add_args_DEFAULTS { .num1 = 0, .num2 = 0 }
 
 struct tutorial_Calculator_add_result {
   bool has_success;
   int32_t success;
 };
-static const tutorial_Calculator_add_result tutorial_Calculator_add_result_defaults_;
+/* The IDL defaults, as an initialiser: `tutorial_Calculator_add_result v = tutorial_Calculator_add_result_DEFAULTS;`. */
+#define tutorial_Calculator_add_result_DEFAULTS { .has_success = false, .success = 0 }
 
 struct tutorial_Calculator_calculate_args {
   int32_t logid;
   tutorial_Work w;
 };
 /* The IDL defaults, as an initialiser: `tutorial_Calculator_calculate_args v = tutorial_Calculator_calculate_args_DEFAULTS;`. */
-#define tutorial_Calculator_calculate_args_DEFAULTS { .w = tutorial_Work_DEFAULTS }
-static const tutorial_Calculator_calculate_args tutorial_Calculator_calculate_args_defaults_ = tutorial_Calculator_calculate_args_DEFAULTS;
+#define tutorial_Calculator_calculate_args_DEFAULTS { .logid = 0, .w = tutorial_Work_DEFAULTS }
 
 struct tutorial_Calculator_calculate_result {
   bool has_success;
@@ -100,17 +103,37 @@ struct tutorial_Calculator_calculate_result {
   bool has_missing;
   types_NotFound missing;
 };
-static const tutorial_Calculator_calculate_result tutorial_Calculator_calculate_result_defaults_;
+/* The IDL defaults, as an initialiser: `tutorial_Calculator_calculate_result v = tutorial_Calculator_calculate_result_DEFAULTS;`. */
+#define tutorial_Calculator_calculate_result_DEFAULTS { .has_success = false, .success = 0, .has_ouch = false, .ouch = tutorial_InvalidOperation_DEFAULTS, .has_missing = false, .missing = types_NotFound_DEFAULTS }
 
 struct tutorial_Calculator_zip_args {
   char ferry_empty_;
 };
-static const tutorial_Calculator_zip_args tutorial_Calculator_zip_args_defaults_;
+/* The IDL defaults, as an initialiser: `tutorial_Calculator_zip_args v = tutorial_Calculator_zip_args_DEFAULTS;`. */
+#define tutorial_Calculator_zip_args_DEFAULTS { .ferry_empty_ = 0 }
 
 struct tutorial_Calculator_zip_result {
   char ferry_empty_;
 };
-static const tutorial_Calculator_zip_result tutorial_Calculator_zip_result_defaults_;
+/* The IDL defaults, as an initialiser: `tutorial_Calculator_zip_result v = tutorial_Calculator_zip_result_DEFAULTS;`. */
+#define tutorial_Calculator_zip_result_DEFAULTS { .ferry_empty_ = 0 }
+
+static const tutorial_Work tutorial_Work_defaults_ = tutorial_Work_DEFAULTS;
+static const tutorial_InvalidOperation tutorial_InvalidOperation_defaults_ = tutorial_InvalidOperation_DEFAULTS;
+static const tutorial_Calculator_ping_args tutorial_Calculator_ping_args_defaults_ = tutorial_Calculator_ping_args_DEFAULTS;
+static const tutorial_Calculator_ping_result tutorial_Calculator_ping_result_defaults_ = tutorial_Calculator_ping_result_DEFAULTS;
+static const tutorial_Calculator_add_args tutorial_Calculator_add_args_defaults_ = tutorial_Calculator_add_args_DEFAULTS;
+static const tutorial_Calculator_add_result tutorial_Calculator_add_result_defaults_ = tutorial_Calculator_add_result_DEFAULTS;
+static const tutorial_Calculator_calculate_args tutorial_Calculator_calculate_args_defaults_ = tutorial_Calculator_calculate_args_DEFAULTS;
+static const tutorial_Calculator_calculate_result tutorial_Calculator_calculate_result_defaults_ = tutorial_Calculator_calculate_result_DEFAULTS;
+static const tutorial_Calculator_zip_args tutorial_Calculator_zip_args_defaults_ = tutorial_Calculator_zip_args_DEFAULTS;
+static const tutorial_Calculator_zip_result tutorial_Calculator_zip_result_defaults_ = tutorial_Calculator_zip_result_DEFAULTS;
+
+#define tutorial_INT32CONSTANT ((int32_t)9853)
+
+static const ferry_str tutorial_const_1_[] = { { "hello", 5 }, { "goodnight", 9 } };
+static const ferry_str tutorial_const_2_[] = { { "world", 5 }, { "moon", 4 } };
+#define tutorial_MAPCONSTANT ((ferry_map_string_string){ tutorial_const_1_, tutorial_const_2_, 2 })
 
 static inline void tutorial_Work_init(tutorial_Work *v);
 static inline void tutorial_Work_encode_fields(const tutorial_Work *v, ferry_writer *w);
@@ -1438,5 +1461,9 @@ static inline ferry_status tutorial_Calculator_register(ferry_service *service, 
   }
   return FERRY_STATUS_OK;
 }
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
 
 #endif /* FERRY_GEN_TUTORIAL_H */

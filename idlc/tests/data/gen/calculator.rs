@@ -393,7 +393,8 @@ pub mod tutorial {
         impl ::ferry_runtime::wire::Encode for ping_Args {
             fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {}
             fn encoded_len(&self) -> usize {
-                0
+                let mut n = 0usize;
+                n
             }
         }
         #[doc(hidden)]
@@ -404,7 +405,7 @@ pub mod tutorial {
                 bytes,
                 &::ferry_runtime::wire::DecodeOptions::DEFAULT,
             )?;
-            let mut out = ping_Args::default();
+            let mut out = ping_Args {};
             while let ::core::option::Option::Some(f) = r.next_field()? {
                 match f.id {
                     _ => r.skip(f)?,
@@ -459,27 +460,30 @@ pub mod tutorial {
                 }
             }
             fn encoded_len(&self) -> usize {
-                0
-                    + {
-                        let v = &self.num1;
-                        ::ferry_runtime::wire::size::key(
+                let mut n = 0usize;
+                {
+                    let v = &self.num1;
+                    n
+                        += ::ferry_runtime::wire::size::key(
                             1,
                             ::ferry_runtime::wire::WireType::Varint,
                         )
                             + ::ferry_runtime::wire::size::signed(
                                 ::core::convert::Into::<i64>::into(*v),
-                            )
-                    }
-                    + {
-                        let v = &self.num2;
-                        ::ferry_runtime::wire::size::key(
+                            );
+                }
+                {
+                    let v = &self.num2;
+                    n
+                        += ::ferry_runtime::wire::size::key(
                             2,
                             ::ferry_runtime::wire::WireType::Varint,
                         )
                             + ::ferry_runtime::wire::size::signed(
                                 ::core::convert::Into::<i64>::into(*v),
-                            )
-                    }
+                            );
+                }
+                n
             }
         }
         #[doc(hidden)]
@@ -490,7 +494,10 @@ pub mod tutorial {
                 bytes,
                 &::ferry_runtime::wire::DecodeOptions::DEFAULT,
             )?;
-            let mut out = add_Args::default();
+            let mut out = add_Args {
+                num1: ::core::default::Default::default(),
+                num2: ::core::default::Default::default(),
+            };
             while let ::core::option::Option::Some(f) = r.next_field()? {
                 match f.id {
                     1 => {
@@ -580,27 +587,30 @@ pub mod tutorial {
                 }
             }
             fn encoded_len(&self) -> usize {
-                0
-                    + {
-                        let v = &self.logid;
-                        ::ferry_runtime::wire::size::key(
+                let mut n = 0usize;
+                {
+                    let v = &self.logid;
+                    n
+                        += ::ferry_runtime::wire::size::key(
                             1,
                             ::ferry_runtime::wire::WireType::Varint,
                         )
                             + ::ferry_runtime::wire::size::signed(
                                 ::core::convert::Into::<i64>::into(*v),
-                            )
-                    }
-                    + {
-                        let v = &self.w;
-                        ::ferry_runtime::wire::size::key(
+                            );
+                }
+                {
+                    let v = &self.w;
+                    n
+                        += ::ferry_runtime::wire::size::key(
                             2,
                             ::ferry_runtime::wire::WireType::Struct,
                         )
                             + ::ferry_runtime::wire::size::delimited(
                                 ::ferry_runtime::wire::Encode::encoded_len(v),
-                            )
-                    }
+                            );
+                }
+                n
             }
         }
         #[doc(hidden)]
@@ -611,7 +621,10 @@ pub mod tutorial {
                 bytes,
                 &::ferry_runtime::wire::DecodeOptions::DEFAULT,
             )?;
-            let mut out = calculate_Args::default();
+            let mut out = calculate_Args {
+                logid: ::core::default::Default::default(),
+                w: ::core::default::Default::default(),
+            };
             while let ::core::option::Option::Some(f) = r.next_field()? {
                 match f.id {
                     1 => {
@@ -744,7 +757,8 @@ pub mod tutorial {
         impl ::ferry_runtime::wire::Encode for zip_Args {
             fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {}
             fn encoded_len(&self) -> usize {
-                0
+                let mut n = 0usize;
+                n
             }
         }
         #[doc(hidden)]
@@ -755,7 +769,7 @@ pub mod tutorial {
                 bytes,
                 &::ferry_runtime::wire::DecodeOptions::DEFAULT,
             )?;
-            let mut out = zip_Args::default();
+            let mut out = zip_Args {};
             while let ::core::option::Option::Some(f) = r.next_field()? {
                 match f.id {
                     _ => r.skip(f)?,
@@ -1737,7 +1751,8 @@ pub mod base {
         impl ::ferry_runtime::wire::Encode for getName_Args {
             fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {}
             fn encoded_len(&self) -> usize {
-                0
+                let mut n = 0usize;
+                n
             }
         }
         #[doc(hidden)]
@@ -1748,7 +1763,7 @@ pub mod base {
                 bytes,
                 &::ferry_runtime::wire::DecodeOptions::DEFAULT,
             )?;
-            let mut out = getName_Args::default();
+            let mut out = getName_Args {};
             while let ::core::option::Option::Some(f) = r.next_field()? {
                 match f.id {
                     _ => r.skip(f)?,
@@ -1809,7 +1824,8 @@ pub mod base {
         impl ::ferry_runtime::wire::Encode for getStatus_Args {
             fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {}
             fn encoded_len(&self) -> usize {
-                0
+                let mut n = 0usize;
+                n
             }
         }
         #[doc(hidden)]
@@ -1820,7 +1836,7 @@ pub mod base {
                 bytes,
                 &::ferry_runtime::wire::DecodeOptions::DEFAULT,
             )?;
-            let mut out = getStatus_Args::default();
+            let mut out = getStatus_Args {};
             while let ::core::option::Option::Some(f) = r.next_field()? {
                 match f.id {
                     _ => r.skip(f)?,
@@ -1887,7 +1903,8 @@ pub mod base {
         impl ::ferry_runtime::wire::Encode for getCounters_Args {
             fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {}
             fn encoded_len(&self) -> usize {
-                0
+                let mut n = 0usize;
+                n
             }
         }
         #[doc(hidden)]
@@ -1901,7 +1918,7 @@ pub mod base {
                 bytes,
                 &::ferry_runtime::wire::DecodeOptions::DEFAULT,
             )?;
-            let mut out = getCounters_Args::default();
+            let mut out = getCounters_Args {};
             while let ::core::option::Option::Some(f) = r.next_field()? {
                 match f.id {
                     _ => r.skip(f)?,
@@ -2006,7 +2023,8 @@ pub mod base {
         impl ::ferry_runtime::wire::Encode for aliveSince_Args {
             fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {}
             fn encoded_len(&self) -> usize {
-                0
+                let mut n = 0usize;
+                n
             }
         }
         #[doc(hidden)]
@@ -2020,7 +2038,7 @@ pub mod base {
                 bytes,
                 &::ferry_runtime::wire::DecodeOptions::DEFAULT,
             )?;
-            let mut out = aliveSince_Args::default();
+            let mut out = aliveSince_Args {};
             while let ::core::option::Option::Some(f) = r.next_field()? {
                 match f.id {
                     _ => r.skip(f)?,
@@ -2087,7 +2105,8 @@ pub mod base {
         impl ::ferry_runtime::wire::Encode for reinitialize_Args {
             fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {}
             fn encoded_len(&self) -> usize {
-                0
+                let mut n = 0usize;
+                n
             }
         }
         #[doc(hidden)]
@@ -2101,7 +2120,7 @@ pub mod base {
                 bytes,
                 &::ferry_runtime::wire::DecodeOptions::DEFAULT,
             )?;
-            let mut out = reinitialize_Args::default();
+            let mut out = reinitialize_Args {};
             while let ::core::option::Option::Some(f) = r.next_field()? {
                 match f.id {
                     _ => r.skip(f)?,
@@ -2145,7 +2164,8 @@ pub mod base {
         impl ::ferry_runtime::wire::Encode for shutdown_Args {
             fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {}
             fn encoded_len(&self) -> usize {
-                0
+                let mut n = 0usize;
+                n
             }
         }
         #[doc(hidden)]
@@ -2156,7 +2176,7 @@ pub mod base {
                 bytes,
                 &::ferry_runtime::wire::DecodeOptions::DEFAULT,
             )?;
-            let mut out = shutdown_Args::default();
+            let mut out = shutdown_Args {};
             while let ::core::option::Option::Some(f) = r.next_field()? {
                 match f.id {
                     _ => r.skip(f)?,
@@ -2200,7 +2220,8 @@ pub mod base {
         impl ::ferry_runtime::wire::Encode for now_Args {
             fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {}
             fn encoded_len(&self) -> usize {
-                0
+                let mut n = 0usize;
+                n
             }
         }
         #[doc(hidden)]
@@ -2211,7 +2232,7 @@ pub mod base {
                 bytes,
                 &::ferry_runtime::wire::DecodeOptions::DEFAULT,
             )?;
-            let mut out = now_Args::default();
+            let mut out = now_Args {};
             while let ::core::option::Option::Some(f) = r.next_field()? {
                 match f.id {
                     _ => r.skip(f)?,

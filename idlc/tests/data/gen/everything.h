@@ -12,6 +12,10 @@
 #include "ferry_wire.h"
 #include "types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef int32_t everything_Flags;
 enum {
   everything_Flags_NONE = 0,
@@ -133,26 +137,6 @@ typedef ferry_map_string_list_string everything_Index;
 
 typedef ferry_list_i32 everything_AliasOfAlias;
 
-#define everything_DEFAULT_SCALARS ((everything_Scalars){ .flag = false, .tiny = 1, .text = { "x", 1 } })
-
-#define everything_NO_SHAPES ((ferry_list_everything_Shape){ NULL, 0 })
-
-#define everything_NESTED ((ferry_map_string_list_i32){ (const ferry_str[]){ { "a", 1 }, { "b", 1 } }, (const ferry_list_i32[]){ { (const int32_t[]){ 1, 2 }, 2 }, { NULL, 0 } }, 2 })
-
-#define everything_REFERENCED ((int32_t)1000)
-
-#define everything_READ_FLAG ((everything_Flags)1)
-
-#define everything_FROM_INT ((int64_t)INT64_C(-31))
-
-#define everything_INT32 ((int32_t)-31)
-
-#define everything_PI ((double)3.14159)
-
-#define everything_YES ((bool)true)
-
-#define everything_SINGLE ((ferry_str){ "single 'quoted'", 15 })
-
 /* Base types, including Ferry's unsigned and f32 extensions. */
 struct everything_Scalars {
   bool flag;
@@ -175,7 +159,6 @@ struct everything_Scalars {
 };
 /* The IDL defaults, as an initialiser: `everything_Scalars v = everything_Scalars_DEFAULTS;`. */
 #define everything_Scalars_DEFAULTS { .flag = true, .old_byte = -1, .tiny = 127, .small = -32768, .medium = 2147483647, .large = INT64_MIN, .ubyte = 255, .ushort = 65535, .uint = UINT32_C(4294967295), .ulong = UINT64_C(18446744073709551615), .single = 1.5, .real = -0.0025, .text = { "tab\011here \"quoted\" \303\251", 20 }, .blob = { (const uint8_t *)"raw", 3 }, .id = { { 0x00, 0x00, 0x00, 0x00, 0x44, 0x44, 0xcc, 0xcc, 0xff, 0xff, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab } }, .whole = 3.0, .exp = 10000000000.0 }
-static const everything_Scalars everything_Scalars_defaults_ = everything_Scalars_DEFAULTS;
 
 struct everything_Containers {
   ferry_list_i32 numbers;
@@ -189,8 +172,7 @@ struct everything_Containers {
   ferry_map_i32_string by_region;
 };
 /* The IDL defaults, as an initialiser: `everything_Containers v = everything_Containers_DEFAULTS;`. */
-#define everything_Containers_DEFAULTS { .numbers = { (const int32_t[]){ 1, 2, 3 }, 3 }, .names = { (const ferry_str[]){ { "a", 1 }, { "b", 1 } }, 2 }, .counts = { (const ferry_str[]){ { "x", 1 }, { "y", 1 } }, (const int64_t[]){ INT64_C(1), INT64_C(-2) }, 2 }, .aliased = { (const int32_t[]){ 4, 5 }, 2 }, .index = { NULL, NULL, 0 }, .by_region = { (const types_Region[]){ 1 }, (const ferry_str[]){ { "virginia", 8 } }, 1 } }
-static const everything_Containers everything_Containers_defaults_ = everything_Containers_DEFAULTS;
+#define everything_Containers_DEFAULTS { .numbers = { everything_const_1_, 3 }, .names = { everything_const_2_, 2 }, .counts = { everything_const_3_, everything_const_4_, 2 }, .deep = { NULL, 0 }, .keyed = { NULL, NULL, 0 }, .aliased = { everything_const_5_, 2 }, .twice = { NULL, 0 }, .index = { NULL, NULL, 0 }, .by_region = { everything_const_6_, everything_const_7_, 1 } }
 
 /* Separators: commas, semicolons, or none at all. */
 struct everything_Separators {
@@ -199,7 +181,8 @@ struct everything_Separators {
   int32_t c;
   int32_t d;
 };
-static const everything_Separators everything_Separators_defaults_;
+/* The IDL defaults, as an initialiser: `everything_Separators v = everything_Separators_DEFAULTS;`. */
+#define everything_Separators_DEFAULTS { .a = 0, .b = 0, .c = 0, .d = 0 }
 
 struct everything_Requiredness {
   ferry_str must;
@@ -208,24 +191,28 @@ struct everything_Requiredness {
   ferry_str usually;
   int32_t negative_id;
 };
-static const everything_Requiredness everything_Requiredness_defaults_;
+/* The IDL defaults, as an initialiser: `everything_Requiredness v = everything_Requiredness_DEFAULTS;`. */
+#define everything_Requiredness_DEFAULTS { .must = { NULL, 0 }, .has_may = false, .may = { NULL, 0 }, .usually = { NULL, 0 }, .negative_id = 0 }
 
 struct everything_Recursive {
   ferry_list_everything_Recursive children;
   everything_Recursive *parent; /* NULL: absent */
   everything_Recursive *next; /* NULL: absent */
 };
-static const everything_Recursive everything_Recursive_defaults_;
+/* The IDL defaults, as an initialiser: `everything_Recursive v = everything_Recursive_DEFAULTS;`. */
+#define everything_Recursive_DEFAULTS { .children = { NULL, 0 }, .parent = NULL, .next = NULL }
 
 struct everything_MutualA {
   everything_MutualB *b; /* NULL: absent */
 };
-static const everything_MutualA everything_MutualA_defaults_;
+/* The IDL defaults, as an initialiser: `everything_MutualA v = everything_MutualA_DEFAULTS;`. */
+#define everything_MutualA_DEFAULTS { .b = NULL }
 
 struct everything_MutualB {
   everything_MutualA *a; /* NULL: absent */
 };
-static const everything_MutualB everything_MutualB_defaults_;
+/* The IDL defaults, as an initialiser: `everything_MutualB v = everything_MutualB_DEFAULTS;`. */
+#define everything_MutualB_DEFAULTS { .a = NULL }
 
 /* Rust and C keywords are legal names; back ends escape them. */
 struct everything_type {
@@ -236,7 +223,8 @@ struct everything_type {
   int32_t fn;
   ferry_str unsigned_;
 };
-static const everything_type everything_type_defaults_;
+/* The IDL defaults, as an initialiser: `everything_type v = everything_type_DEFAULTS;`. */
+#define everything_type_DEFAULTS { .match = 0, .Self = { NULL, 0 }, .self = { NULL, 0 }, .int_ = false, .fn = 0, .unsigned_ = { NULL, 0 } }
 
 struct everything_Shape {
   /* Which field is set: everything_Shape_WHICH_<field>, 0 for none. */
@@ -253,40 +241,45 @@ enum {
   everything_Shape_WHICH_sides = 2,
   everything_Shape_WHICH_label = 3,
 };
-static const everything_Shape everything_Shape_defaults_;
+/* The IDL defaults, as an initialiser: `everything_Shape v = everything_Shape_DEFAULTS;`. */
+#define everything_Shape_DEFAULTS { .which = 0, .value = { .radius = 0 } }
 
 struct everything_Overflow {
   int64_t limit;
   ferry_str message;
 };
-static const everything_Overflow everything_Overflow_defaults_;
+/* The IDL defaults, as an initialiser: `everything_Overflow v = everything_Overflow_DEFAULTS;`. */
+#define everything_Overflow_DEFAULTS { .limit = 0, .message = { NULL, 0 } }
 
 struct everything_Everything_ping_args {
   char ferry_empty_;
 };
-static const everything_Everything_ping_args everything_Everything_ping_args_defaults_;
+/* The IDL defaults, as an initialiser: `everything_Everything_ping_args v = everything_Everything_ping_args_DEFAULTS;`. */
+#define everything_Everything_ping_args_DEFAULTS { .ferry_empty_ = 0 }
 
 struct everything_Everything_ping_result {
   char ferry_empty_;
 };
-static const everything_Everything_ping_result everything_Everything_ping_result_defaults_;
+/* The IDL defaults, as an initialiser: `everything_Everything_ping_result v = everything_Everything_ping_result_DEFAULTS;`. */
+#define everything_Everything_ping_result_DEFAULTS { .ferry_empty_ = 0 }
 
 struct everything_Everything_fire_args {
   ferry_str event;
 };
-static const everything_Everything_fire_args everything_Everything_fire_args_defaults_;
+/* The IDL defaults, as an initialiser: `everything_Everything_fire_args v = everything_Everything_fire_args_DEFAULTS;`. */
+#define everything_Everything_fire_args_DEFAULTS { .event = { NULL, 0 } }
 
 struct everything_Everything_fire_result {
   char ferry_empty_;
 };
-static const everything_Everything_fire_result everything_Everything_fire_result_defaults_;
+/* The IDL defaults, as an initialiser: `everything_Everything_fire_result v = everything_Everything_fire_result_DEFAULTS;`. */
+#define everything_Everything_fire_result_DEFAULTS { .ferry_empty_ = 0 }
 
 struct everything_Everything_echo_args {
   everything_Scalars value;
 };
 /* The IDL defaults, as an initialiser: `everything_Everything_echo_args v = everything_Everything_echo_args_DEFAULTS;`. */
 #define everything_Everything_echo_args_DEFAULTS { .value = everything_Scalars_DEFAULTS }
-static const everything_Everything_echo_args everything_Everything_echo_args_defaults_ = everything_Everything_echo_args_DEFAULTS;
 
 struct everything_Everything_echo_result {
   bool has_success;
@@ -296,54 +289,116 @@ struct everything_Everything_echo_result {
   bool has_nf;
   types_NotFound nf;
 };
-static const everything_Everything_echo_result everything_Everything_echo_result_defaults_;
+/* The IDL defaults, as an initialiser: `everything_Everything_echo_result v = everything_Everything_echo_result_DEFAULTS;`. */
+#define everything_Everything_echo_result_DEFAULTS { .has_success = false, .success = everything_Scalars_DEFAULTS, .has_overflow = false, .overflow = everything_Overflow_DEFAULTS, .has_nf = false, .nf = types_NotFound_DEFAULTS }
 
 struct everything_Everything_shapes_args {
   int32_t limit;
   types_Page page;
 };
 /* The IDL defaults, as an initialiser: `everything_Everything_shapes_args v = everything_Everything_shapes_args_DEFAULTS;`. */
-#define everything_Everything_shapes_args_DEFAULTS { .page = types_Page_DEFAULTS }
-static const everything_Everything_shapes_args everything_Everything_shapes_args_defaults_ = everything_Everything_shapes_args_DEFAULTS;
+#define everything_Everything_shapes_args_DEFAULTS { .limit = 10, .page = types_Page_DEFAULTS }
 
 struct everything_Everything_shapes_result {
   bool has_success;
   ferry_list_map_string_everything_Shape success;
 };
-static const everything_Everything_shapes_result everything_Everything_shapes_result_defaults_;
+/* The IDL defaults, as an initialiser: `everything_Everything_shapes_result v = everything_Everything_shapes_result_DEFAULTS;`. */
+#define everything_Everything_shapes_result_DEFAULTS { .has_success = false, .success = { NULL, 0 } }
 
 struct everything_Everything_count_args {
   ferry_list_string ids;
 };
-static const everything_Everything_count_args everything_Everything_count_args_defaults_;
+/* The IDL defaults, as an initialiser: `everything_Everything_count_args v = everything_Everything_count_args_DEFAULTS;`. */
+#define everything_Everything_count_args_DEFAULTS { .ids = { NULL, 0 } }
 
 struct everything_Everything_count_result {
   bool has_success;
   int64_t success;
 };
-static const everything_Everything_count_result everything_Everything_count_result_defaults_;
+/* The IDL defaults, as an initialiser: `everything_Everything_count_result v = everything_Everything_count_result_DEFAULTS;`. */
+#define everything_Everything_count_result_DEFAULTS { .has_success = false, .success = 0 }
 
 struct everything_Everything_when_args {
   char ferry_empty_;
 };
-static const everything_Everything_when_args everything_Everything_when_args_defaults_;
+/* The IDL defaults, as an initialiser: `everything_Everything_when_args v = everything_Everything_when_args_DEFAULTS;`. */
+#define everything_Everything_when_args_DEFAULTS { .ferry_empty_ = 0 }
 
 struct everything_Everything_when_result {
   bool has_success;
   int64_t success;
 };
-static const everything_Everything_when_result everything_Everything_when_result_defaults_;
+/* The IDL defaults, as an initialiser: `everything_Everything_when_result v = everything_Everything_when_result_DEFAULTS;`. */
+#define everything_Everything_when_result_DEFAULTS { .has_success = false, .success = 0 }
 
 struct everything_Extended_extra_args {
   bool flag;
 };
-static const everything_Extended_extra_args everything_Extended_extra_args_defaults_;
+/* The IDL defaults, as an initialiser: `everything_Extended_extra_args v = everything_Extended_extra_args_DEFAULTS;`. */
+#define everything_Extended_extra_args_DEFAULTS { .flag = true }
 
 struct everything_Extended_extra_result {
   bool has_success;
   bool success;
 };
-static const everything_Extended_extra_result everything_Extended_extra_result_defaults_;
+/* The IDL defaults, as an initialiser: `everything_Extended_extra_result v = everything_Extended_extra_result_DEFAULTS;`. */
+#define everything_Extended_extra_result_DEFAULTS { .has_success = false, .success = false }
+
+static const int32_t everything_const_1_[] = { 1, 2, 3 };
+static const ferry_str everything_const_2_[] = { { "a", 1 }, { "b", 1 } };
+static const ferry_str everything_const_3_[] = { { "x", 1 }, { "y", 1 } };
+static const int64_t everything_const_4_[] = { INT64_C(1), INT64_C(-2) };
+static const int32_t everything_const_5_[] = { 4, 5 };
+static const types_Region everything_const_6_[] = { 1 };
+static const ferry_str everything_const_7_[] = { { "virginia", 8 } };
+static const everything_Scalars everything_Scalars_defaults_ = everything_Scalars_DEFAULTS;
+static const everything_Containers everything_Containers_defaults_ = everything_Containers_DEFAULTS;
+static const everything_Separators everything_Separators_defaults_ = everything_Separators_DEFAULTS;
+static const everything_Requiredness everything_Requiredness_defaults_ = everything_Requiredness_DEFAULTS;
+static const everything_Recursive everything_Recursive_defaults_ = everything_Recursive_DEFAULTS;
+static const everything_MutualA everything_MutualA_defaults_ = everything_MutualA_DEFAULTS;
+static const everything_MutualB everything_MutualB_defaults_ = everything_MutualB_DEFAULTS;
+static const everything_type everything_type_defaults_ = everything_type_DEFAULTS;
+static const everything_Shape everything_Shape_defaults_ = everything_Shape_DEFAULTS;
+static const everything_Overflow everything_Overflow_defaults_ = everything_Overflow_DEFAULTS;
+static const everything_Everything_ping_args everything_Everything_ping_args_defaults_ = everything_Everything_ping_args_DEFAULTS;
+static const everything_Everything_ping_result everything_Everything_ping_result_defaults_ = everything_Everything_ping_result_DEFAULTS;
+static const everything_Everything_fire_args everything_Everything_fire_args_defaults_ = everything_Everything_fire_args_DEFAULTS;
+static const everything_Everything_fire_result everything_Everything_fire_result_defaults_ = everything_Everything_fire_result_DEFAULTS;
+static const everything_Everything_echo_args everything_Everything_echo_args_defaults_ = everything_Everything_echo_args_DEFAULTS;
+static const everything_Everything_echo_result everything_Everything_echo_result_defaults_ = everything_Everything_echo_result_DEFAULTS;
+static const everything_Everything_shapes_args everything_Everything_shapes_args_defaults_ = everything_Everything_shapes_args_DEFAULTS;
+static const everything_Everything_shapes_result everything_Everything_shapes_result_defaults_ = everything_Everything_shapes_result_DEFAULTS;
+static const everything_Everything_count_args everything_Everything_count_args_defaults_ = everything_Everything_count_args_DEFAULTS;
+static const everything_Everything_count_result everything_Everything_count_result_defaults_ = everything_Everything_count_result_DEFAULTS;
+static const everything_Everything_when_args everything_Everything_when_args_defaults_ = everything_Everything_when_args_DEFAULTS;
+static const everything_Everything_when_result everything_Everything_when_result_defaults_ = everything_Everything_when_result_DEFAULTS;
+static const everything_Extended_extra_args everything_Extended_extra_args_defaults_ = everything_Extended_extra_args_DEFAULTS;
+static const everything_Extended_extra_result everything_Extended_extra_result_defaults_ = everything_Extended_extra_result_DEFAULTS;
+
+#define everything_DEFAULT_SCALARS ((everything_Scalars){ .flag = false, .old_byte = -1, .tiny = 1, .small = -32768, .medium = 2147483647, .large = INT64_MIN, .ubyte = 255, .ushort = 65535, .uint = UINT32_C(4294967295), .ulong = UINT64_C(18446744073709551615), .single = 1.5, .real = -0.0025, .text = { "x", 1 }, .blob = { (const uint8_t *)"raw", 3 }, .id = { { 0x00, 0x00, 0x00, 0x00, 0x44, 0x44, 0xcc, 0xcc, 0xff, 0xff, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab } }, .whole = 3.0, .exp = 10000000000.0 })
+
+#define everything_NO_SHAPES ((ferry_list_everything_Shape){ NULL, 0 })
+
+static const int32_t everything_const_8_[] = { 1, 2 };
+static const ferry_str everything_const_9_[] = { { "a", 1 }, { "b", 1 } };
+static const ferry_list_i32 everything_const_10_[] = { { everything_const_8_, 2 }, { NULL, 0 } };
+#define everything_NESTED ((ferry_map_string_list_i32){ everything_const_9_, everything_const_10_, 2 })
+
+#define everything_REFERENCED ((int32_t)1000)
+
+#define everything_READ_FLAG ((everything_Flags)1)
+
+#define everything_FROM_INT ((int64_t)INT64_C(-31))
+
+#define everything_INT32 ((int32_t)-31)
+
+#define everything_PI ((double)3.14159)
+
+#define everything_YES ((bool)true)
+
+#define everything_SINGLE ((ferry_str){ "single 'quoted'", 15 })
 
 static inline void everything_Scalars_init(everything_Scalars *v);
 static inline void everything_Scalars_encode_fields(const everything_Scalars *v, ferry_writer *w);
@@ -3332,5 +3387,9 @@ static inline ferry_status everything_Extended_register(ferry_service *service, 
   }
   return FERRY_STATUS_OK;
 }
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
 
 #endif /* FERRY_GEN_EVERYTHING_H */

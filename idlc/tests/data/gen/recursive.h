@@ -11,6 +11,10 @@
 #include "ferry.h"
 #include "ferry_wire.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct recursive_RecTree recursive_RecTree;
 typedef struct recursive_RecList recursive_RecList;
 typedef struct recursive_CoRec recursive_CoRec;
@@ -35,23 +39,27 @@ struct recursive_RecTree {
   ferry_list_recursive_RecTree children;
   int16_t item;
 };
-static const recursive_RecTree recursive_RecTree_defaults_;
+/* The IDL defaults, as an initialiser: `recursive_RecTree v = recursive_RecTree_DEFAULTS;`. */
+#define recursive_RecTree_DEFAULTS { .children = { NULL, 0 }, .item = 0 }
 
 struct recursive_RecList {
   recursive_RecList *nextitem; /* NULL: absent */
   int16_t item;
 };
-static const recursive_RecList recursive_RecList_defaults_;
+/* The IDL defaults, as an initialiser: `recursive_RecList v = recursive_RecList_DEFAULTS;`. */
+#define recursive_RecList_DEFAULTS { .nextitem = NULL, .item = 0 }
 
 struct recursive_CoRec {
   recursive_CoRec2 *other; /* NULL: absent */
 };
-static const recursive_CoRec recursive_CoRec_defaults_;
+/* The IDL defaults, as an initialiser: `recursive_CoRec v = recursive_CoRec_DEFAULTS;`. */
+#define recursive_CoRec_DEFAULTS { .other = NULL }
 
 struct recursive_CoRec2 {
   recursive_CoRec *other; /* NULL: absent */
 };
-static const recursive_CoRec2 recursive_CoRec2_defaults_;
+/* The IDL defaults, as an initialiser: `recursive_CoRec2 v = recursive_CoRec2_DEFAULTS;`. */
+#define recursive_CoRec2_DEFAULTS { .other = NULL }
 
 struct recursive_Expr {
   /* Which field is set: recursive_Expr_WHICH_<field>, 0 for none. */
@@ -66,40 +74,47 @@ enum {
   recursive_Expr_WHICH_literal = 1,
   recursive_Expr_WHICH_binop = 2,
 };
-static const recursive_Expr recursive_Expr_defaults_;
+/* The IDL defaults, as an initialiser: `recursive_Expr v = recursive_Expr_DEFAULTS;`. */
+#define recursive_Expr_DEFAULTS { .which = 0, .value = { .literal = 0 } }
 
 struct recursive_BinOp {
   ferry_str op;
   recursive_Expr *left; /* NULL: absent */
   recursive_Expr *right; /* NULL: absent */
 };
-static const recursive_BinOp recursive_BinOp_defaults_;
+/* The IDL defaults, as an initialiser: `recursive_BinOp v = recursive_BinOp_DEFAULTS;`. */
+#define recursive_BinOp_DEFAULTS { .op = { NULL, 0 }, .left = NULL, .right = NULL }
 
 struct recursive_CoError {
   recursive_CoError2 *other; /* NULL: absent */
 };
-static const recursive_CoError recursive_CoError_defaults_;
+/* The IDL defaults, as an initialiser: `recursive_CoError v = recursive_CoError_DEFAULTS;`. */
+#define recursive_CoError_DEFAULTS { .other = NULL }
 
 struct recursive_CoError2 {
   recursive_CoError *other; /* NULL: absent */
 };
-static const recursive_CoError2 recursive_CoError2_defaults_;
+/* The IDL defaults, as an initialiser: `recursive_CoError2 v = recursive_CoError2_DEFAULTS;`. */
+#define recursive_CoError2_DEFAULTS { .other = NULL }
 
 struct recursive_TreeService_echoTree_args {
   recursive_RecTree tree;
 };
-static const recursive_TreeService_echoTree_args recursive_TreeService_echoTree_args_defaults_;
+/* The IDL defaults, as an initialiser: `recursive_TreeService_echoTree_args v = recursive_TreeService_echoTree_args_DEFAULTS;`. */
+#define recursive_TreeService_echoTree_args_DEFAULTS { .tree = recursive_RecTree_DEFAULTS }
 
 struct recursive_TreeService_echoTree_result {
   bool has_success;
   recursive_RecTree success;
 };
-static const recursive_TreeService_echoTree_result recursive_TreeService_echoTree_result_defaults_;
+/* The IDL defaults, as an initialiser: `recursive_TreeService_echoTree_result v = recursive_TreeService_echoTree_result_DEFAULTS;`. */
+#define recursive_TreeService_echoTree_result_DEFAULTS { .has_success = false, .success = recursive_RecTree_DEFAULTS }
 
 struct recursive_TreeService_echoCoRec_args {
   recursive_CoRec item;
 };
-static const recursive_TreeService_echoCoRec_args recursive_TreeService_echoCoRec_args_defaults_;
+/* The IDL defaults, as an initialiser: `recursive_TreeService_echoCoRec_args v = recursive_TreeService_echoCoRec_args_DEFAULTS;`. */
+#define recursive_TreeService_echoCoRec_args_DEFAULTS { .item = recursive_CoRec_DEFAULTS }
 
 struct recursive_TreeService_echoCoRec_result {
   bool has_success;
@@ -107,18 +122,36 @@ struct recursive_TreeService_echoCoRec_result {
   bool has_err;
   recursive_CoError err;
 };
-static const recursive_TreeService_echoCoRec_result recursive_TreeService_echoCoRec_result_defaults_;
+/* The IDL defaults, as an initialiser: `recursive_TreeService_echoCoRec_result v = recursive_TreeService_echoCoRec_result_DEFAULTS;`. */
+#define recursive_TreeService_echoCoRec_result_DEFAULTS { .has_success = false, .success = recursive_CoRec_DEFAULTS, .has_err = false, .err = recursive_CoError_DEFAULTS }
 
 struct recursive_TreeService_eval_args {
   recursive_Expr e;
 };
-static const recursive_TreeService_eval_args recursive_TreeService_eval_args_defaults_;
+/* The IDL defaults, as an initialiser: `recursive_TreeService_eval_args v = recursive_TreeService_eval_args_DEFAULTS;`. */
+#define recursive_TreeService_eval_args_DEFAULTS { .e = recursive_Expr_DEFAULTS }
 
 struct recursive_TreeService_eval_result {
   bool has_success;
   int64_t success;
 };
-static const recursive_TreeService_eval_result recursive_TreeService_eval_result_defaults_;
+/* The IDL defaults, as an initialiser: `recursive_TreeService_eval_result v = recursive_TreeService_eval_result_DEFAULTS;`. */
+#define recursive_TreeService_eval_result_DEFAULTS { .has_success = false, .success = 0 }
+
+static const recursive_RecTree recursive_RecTree_defaults_ = recursive_RecTree_DEFAULTS;
+static const recursive_RecList recursive_RecList_defaults_ = recursive_RecList_DEFAULTS;
+static const recursive_CoRec recursive_CoRec_defaults_ = recursive_CoRec_DEFAULTS;
+static const recursive_CoRec2 recursive_CoRec2_defaults_ = recursive_CoRec2_DEFAULTS;
+static const recursive_Expr recursive_Expr_defaults_ = recursive_Expr_DEFAULTS;
+static const recursive_BinOp recursive_BinOp_defaults_ = recursive_BinOp_DEFAULTS;
+static const recursive_CoError recursive_CoError_defaults_ = recursive_CoError_DEFAULTS;
+static const recursive_CoError2 recursive_CoError2_defaults_ = recursive_CoError2_DEFAULTS;
+static const recursive_TreeService_echoTree_args recursive_TreeService_echoTree_args_defaults_ = recursive_TreeService_echoTree_args_DEFAULTS;
+static const recursive_TreeService_echoTree_result recursive_TreeService_echoTree_result_defaults_ = recursive_TreeService_echoTree_result_DEFAULTS;
+static const recursive_TreeService_echoCoRec_args recursive_TreeService_echoCoRec_args_defaults_ = recursive_TreeService_echoCoRec_args_DEFAULTS;
+static const recursive_TreeService_echoCoRec_result recursive_TreeService_echoCoRec_result_defaults_ = recursive_TreeService_echoCoRec_result_DEFAULTS;
+static const recursive_TreeService_eval_args recursive_TreeService_eval_args_defaults_ = recursive_TreeService_eval_args_DEFAULTS;
+static const recursive_TreeService_eval_result recursive_TreeService_eval_result_defaults_ = recursive_TreeService_eval_result_DEFAULTS;
 
 static inline void recursive_RecTree_init(recursive_RecTree *v);
 static inline void recursive_RecTree_encode_fields(const recursive_RecTree *v, ferry_writer *w);
@@ -1378,5 +1411,9 @@ static inline ferry_status recursive_TreeService_register(ferry_service *service
   }
   return FERRY_STATUS_OK;
 }
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
 
 #endif /* FERRY_GEN_RECURSIVE_H */

@@ -707,52 +707,43 @@ pub mod recursive {
             fn decode_fields(
                 mut r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
-                let mut f_op: &'a str = "";
-                let mut seen_1: bool = false;
+                let mut f_op: ::core::option::Option<&'a str> = ::core::option::Option::None;
                 let mut f_left: ::core::option::Option<
                     ::ferry_runtime::wire::Lazy<'a, Expr<'a>>,
                 > = ::core::option::Option::None;
-                let mut seen_2: bool = false;
                 let mut f_right: ::core::option::Option<
                     ::ferry_runtime::wire::Lazy<'a, Expr<'a>>,
                 > = ::core::option::Option::None;
-                let mut seen_3: bool = false;
                 if r.next_is(1, ::ferry_runtime::wire::WireType::Bytes) {
-                    f_op = r.value()?;
-                    seen_1 = true;
+                    f_op = ::core::option::Option::Some(r.value()?);
                 }
                 if r.next_is(2, ::ferry_runtime::wire::WireType::Struct) {
                     f_left = ::core::option::Option::Some(r.value()?);
-                    seen_2 = true;
                 }
                 if r.next_is(3, ::ferry_runtime::wire::WireType::Struct) {
                     f_right = ::core::option::Option::Some(r.value()?);
-                    seen_3 = true;
                 }
                 while let ::core::option::Option::Some(f) = r.next_field()? {
                     match f.id {
                         1 => {
-                            f_op = r.read(f)?;
-                            seen_1 = true;
+                            f_op = ::core::option::Option::Some(r.read(f)?);
                         }
                         2 => {
                             f_left = ::core::option::Option::Some(r.read(f)?);
-                            seen_2 = true;
                         }
                         3 => {
                             f_right = ::core::option::Option::Some(r.read(f)?);
-                            seen_3 = true;
                         }
                         _ => r.skip(f)?,
                     }
                 }
-                if !seen_1 {
-                    return ::core::result::Result::Err(r.missing(1));
-                }
-                if !seen_2 {
+                let ::core::option::Option::Some(f_op) = f_op else {
+                    return ::core::result::Result::Err(r.missing(1))
+                };
+                if f_left.is_none() {
                     return ::core::result::Result::Err(r.missing(2));
                 }
-                if !seen_3 {
+                if f_right.is_none() {
                     return ::core::result::Result::Err(r.missing(3));
                 }
                 ::core::result::Result::Ok(Self {
@@ -914,17 +905,19 @@ pub mod recursive {
                 }
             }
             fn encoded_len(&self) -> usize {
-                0
-                    + {
-                        let v = &self.tree;
-                        ::ferry_runtime::wire::size::key(
+                let mut n = 0usize;
+                {
+                    let v = &self.tree;
+                    n
+                        += ::ferry_runtime::wire::size::key(
                             1,
                             ::ferry_runtime::wire::WireType::Struct,
                         )
                             + ::ferry_runtime::wire::size::delimited(
                                 ::ferry_runtime::wire::Encode::encoded_len(v),
-                            )
-                    }
+                            );
+                }
+                n
             }
         }
         #[doc(hidden)]
@@ -935,7 +928,9 @@ pub mod recursive {
                 bytes,
                 &::ferry_runtime::wire::DecodeOptions::DEFAULT,
             )?;
-            let mut out = echoTree_Args::default();
+            let mut out = echoTree_Args {
+                tree: ::core::default::Default::default(),
+            };
             while let ::core::option::Option::Some(f) = r.next_field()? {
                 match f.id {
                     1 => {
@@ -1016,17 +1011,19 @@ pub mod recursive {
                 }
             }
             fn encoded_len(&self) -> usize {
-                0
-                    + {
-                        let v = &self.item;
-                        ::ferry_runtime::wire::size::key(
+                let mut n = 0usize;
+                {
+                    let v = &self.item;
+                    n
+                        += ::ferry_runtime::wire::size::key(
                             1,
                             ::ferry_runtime::wire::WireType::Struct,
                         )
                             + ::ferry_runtime::wire::size::delimited(
                                 ::ferry_runtime::wire::Encode::encoded_len(v),
-                            )
-                    }
+                            );
+                }
+                n
             }
         }
         #[doc(hidden)]
@@ -1037,7 +1034,9 @@ pub mod recursive {
                 bytes,
                 &::ferry_runtime::wire::DecodeOptions::DEFAULT,
             )?;
-            let mut out = echoCoRec_Args::default();
+            let mut out = echoCoRec_Args {
+                item: ::core::default::Default::default(),
+            };
             while let ::core::option::Option::Some(f) = r.next_field()? {
                 match f.id {
                     1 => {
@@ -1150,17 +1149,19 @@ pub mod recursive {
                 }
             }
             fn encoded_len(&self) -> usize {
-                0
-                    + {
-                        let v = &self.e;
-                        ::ferry_runtime::wire::size::key(
+                let mut n = 0usize;
+                {
+                    let v = &self.e;
+                    n
+                        += ::ferry_runtime::wire::size::key(
                             1,
                             ::ferry_runtime::wire::WireType::Struct,
                         )
                             + ::ferry_runtime::wire::size::delimited(
                                 ::ferry_runtime::wire::Encode::encoded_len(v),
-                            )
-                    }
+                            );
+                }
+                n
             }
         }
         #[doc(hidden)]
@@ -1171,7 +1172,9 @@ pub mod recursive {
                 bytes,
                 &::ferry_runtime::wire::DecodeOptions::DEFAULT,
             )?;
-            let mut out = eval_Args::default();
+            let mut out = eval_Args {
+                e: ::core::default::Default::default(),
+            };
             while let ::core::option::Option::Some(f) = r.next_field()? {
                 match f.id {
                     1 => {

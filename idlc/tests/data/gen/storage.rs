@@ -417,14 +417,12 @@ pub mod storage {
             fn decode_fields(
                 mut r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
-                let mut f_name: &'a [u8] = &[];
-                let mut seen_1: bool = false;
+                let mut f_name: ::core::option::Option<&'a [u8]> = ::core::option::Option::None;
                 let mut f_value: ::core::option::Option<&'a [u8]> = ::core::option::Option::None;
                 let mut f_timestamp: ::core::option::Option<i64> = ::core::option::Option::None;
                 let mut f_ttl: ::core::option::Option<i32> = ::core::option::Option::None;
                 if r.next_is(1, ::ferry_runtime::wire::WireType::Bytes) {
-                    f_name = r.value()?;
-                    seen_1 = true;
+                    f_name = ::core::option::Option::Some(r.value()?);
                 }
                 if r.next_is(2, ::ferry_runtime::wire::WireType::Bytes) {
                     f_value = ::core::option::Option::Some(r.value()?);
@@ -438,8 +436,7 @@ pub mod storage {
                 while let ::core::option::Option::Some(f) = r.next_field()? {
                     match f.id {
                         1 => {
-                            f_name = r.read(f)?;
-                            seen_1 = true;
+                            f_name = ::core::option::Option::Some(r.read(f)?);
                         }
                         2 => {
                             f_value = ::core::option::Option::Some(r.read(f)?);
@@ -453,9 +450,9 @@ pub mod storage {
                         _ => r.skip(f)?,
                     }
                 }
-                if !seen_1 {
-                    return ::core::result::Result::Err(r.missing(1));
-                }
+                let ::core::option::Option::Some(f_name) = f_name else {
+                    return ::core::result::Result::Err(r.missing(1))
+                };
                 ::core::result::Result::Ok(Self {
                     name: f_name,
                     value: f_value,
@@ -505,37 +502,33 @@ pub mod storage {
             fn decode_fields(
                 mut r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
-                let mut f_name: &'a [u8] = &[];
-                let mut seen_1: bool = false;
-                let mut f_columns: ::ferry_runtime::wire::ListView<'a, Column<'a>> = ::core::default::Default::default();
-                let mut seen_2: bool = false;
+                let mut f_name: ::core::option::Option<&'a [u8]> = ::core::option::Option::None;
+                let mut f_columns: ::core::option::Option<
+                    ::ferry_runtime::wire::ListView<'a, Column<'a>>,
+                > = ::core::option::Option::None;
                 if r.next_is(1, ::ferry_runtime::wire::WireType::Bytes) {
-                    f_name = r.value()?;
-                    seen_1 = true;
+                    f_name = ::core::option::Option::Some(r.value()?);
                 }
                 if r.next_is(2, ::ferry_runtime::wire::WireType::List) {
-                    f_columns = r.value()?;
-                    seen_2 = true;
+                    f_columns = ::core::option::Option::Some(r.value()?);
                 }
                 while let ::core::option::Option::Some(f) = r.next_field()? {
                     match f.id {
                         1 => {
-                            f_name = r.read(f)?;
-                            seen_1 = true;
+                            f_name = ::core::option::Option::Some(r.read(f)?);
                         }
                         2 => {
-                            f_columns = r.read(f)?;
-                            seen_2 = true;
+                            f_columns = ::core::option::Option::Some(r.read(f)?);
                         }
                         _ => r.skip(f)?,
                     }
                 }
-                if !seen_1 {
-                    return ::core::result::Result::Err(r.missing(1));
-                }
-                if !seen_2 {
-                    return ::core::result::Result::Err(r.missing(2));
-                }
+                let ::core::option::Option::Some(f_name) = f_name else {
+                    return ::core::result::Result::Err(r.missing(1))
+                };
+                let ::core::option::Option::Some(f_columns) = f_columns else {
+                    return ::core::result::Result::Err(r.missing(2))
+                };
                 ::core::result::Result::Ok(Self {
                     name: f_name,
                     columns: f_columns,
@@ -597,24 +590,21 @@ pub mod storage {
             fn decode_fields(
                 mut r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
-                let mut f_why: &'a str = "";
-                let mut seen_1: bool = false;
+                let mut f_why: ::core::option::Option<&'a str> = ::core::option::Option::None;
                 if r.next_is(1, ::ferry_runtime::wire::WireType::Bytes) {
-                    f_why = r.value()?;
-                    seen_1 = true;
+                    f_why = ::core::option::Option::Some(r.value()?);
                 }
                 while let ::core::option::Option::Some(f) = r.next_field()? {
                     match f.id {
                         1 => {
-                            f_why = r.read(f)?;
-                            seen_1 = true;
+                            f_why = ::core::option::Option::Some(r.read(f)?);
                         }
                         _ => r.skip(f)?,
                     }
                 }
-                if !seen_1 {
-                    return ::core::result::Result::Err(r.missing(1));
-                }
+                let ::core::option::Option::Some(f_why) = f_why else {
+                    return ::core::result::Result::Err(r.missing(1))
+                };
                 ::core::result::Result::Ok(Self {
                     why: f_why,
                     _marker: ::core::marker::PhantomData,
@@ -794,10 +784,11 @@ pub mod storage {
                 }
             }
             fn encoded_len(&self) -> usize {
-                0
-                    + {
-                        let v = &self.credentials;
-                        ::ferry_runtime::wire::size::key(
+                let mut n = 0usize;
+                {
+                    let v = &self.credentials;
+                    n
+                        += ::ferry_runtime::wire::size::key(
                             1,
                             ::ferry_runtime::wire::WireType::Map,
                         )
@@ -810,8 +801,9 @@ pub mod storage {
                                             + ::ferry_runtime::wire::size::bytes(v0.len())
                                     })
                                     .sum::<usize>(),
-                            )
-                    }
+                            );
+                }
+                n
             }
         }
         #[doc(hidden)]
@@ -822,7 +814,9 @@ pub mod storage {
                 bytes,
                 &::ferry_runtime::wire::DecodeOptions::DEFAULT,
             )?;
-            let mut out = login_Args::default();
+            let mut out = login_Args {
+                credentials: ::core::default::Default::default(),
+            };
             while let ::core::option::Option::Some(f) = r.next_field()? {
                 match f.id {
                     1 => {
@@ -946,31 +940,35 @@ pub mod storage {
                 }
             }
             fn encoded_len(&self) -> usize {
-                0
-                    + {
-                        let v = &self.key;
-                        ::ferry_runtime::wire::size::key(
+                let mut n = 0usize;
+                {
+                    let v = &self.key;
+                    n
+                        += ::ferry_runtime::wire::size::key(
                             1,
                             ::ferry_runtime::wire::WireType::Bytes,
-                        ) + ::ferry_runtime::wire::size::bytes(v.len())
-                    }
-                    + {
-                        let v = &self.path;
-                        ::ferry_runtime::wire::size::key(
+                        ) + ::ferry_runtime::wire::size::bytes(v.len());
+                }
+                {
+                    let v = &self.path;
+                    n
+                        += ::ferry_runtime::wire::size::key(
                             2,
                             ::ferry_runtime::wire::WireType::Bytes,
-                        ) + ::ferry_runtime::wire::size::bytes(v.len())
-                    }
-                    + {
-                        let v = &self.level;
-                        ::ferry_runtime::wire::size::key(
+                        ) + ::ferry_runtime::wire::size::bytes(v.len());
+                }
+                {
+                    let v = &self.level;
+                    n
+                        += ::ferry_runtime::wire::size::key(
                             3,
                             ::ferry_runtime::wire::WireType::Varint,
                         )
                             + ::ferry_runtime::wire::size::signed(
                                 ::core::convert::Into::<i64>::into(v.value()),
-                            )
-                    }
+                            );
+                }
+                n
             }
         }
         #[doc(hidden)]
@@ -981,7 +979,11 @@ pub mod storage {
                 bytes,
                 &::ferry_runtime::wire::DecodeOptions::DEFAULT,
             )?;
-            let mut out = get_Args::default();
+            let mut out = get_Args {
+                key: ::core::default::Default::default(),
+                path: ::core::default::Default::default(),
+                level: super::ConsistencyLevel::ONE,
+            };
             while let ::core::option::Option::Some(f) = r.next_field()? {
                 match f.id {
                     1 => {
@@ -1204,10 +1206,11 @@ pub mod storage {
                 }
             }
             fn encoded_len(&self) -> usize {
-                0
-                    + {
-                        let v = &self.mutation_map;
-                        ::ferry_runtime::wire::size::key(
+                let mut n = 0usize;
+                {
+                    let v = &self.mutation_map;
+                    n
+                        += ::ferry_runtime::wire::size::key(
                             1,
                             ::ferry_runtime::wire::WireType::Map,
                         )
@@ -1237,18 +1240,20 @@ pub mod storage {
                                             )
                                     })
                                     .sum::<usize>(),
-                            )
-                    }
-                    + {
-                        let v = &self.level;
-                        ::ferry_runtime::wire::size::key(
+                            );
+                }
+                {
+                    let v = &self.level;
+                    n
+                        += ::ferry_runtime::wire::size::key(
                             2,
                             ::ferry_runtime::wire::WireType::Varint,
                         )
                             + ::ferry_runtime::wire::size::signed(
                                 ::core::convert::Into::<i64>::into(v.value()),
-                            )
-                    }
+                            );
+                }
+                n
             }
         }
         #[doc(hidden)]
@@ -1262,7 +1267,10 @@ pub mod storage {
                 bytes,
                 &::ferry_runtime::wire::DecodeOptions::DEFAULT,
             )?;
-            let mut out = batch_mutate_Args::default();
+            let mut out = batch_mutate_Args {
+                mutation_map: ::core::default::Default::default(),
+                level: ::core::default::Default::default(),
+            };
             while let ::core::option::Option::Some(f) = r.next_field()? {
                 match f.id {
                     1 => {
@@ -1450,7 +1458,8 @@ pub mod storage {
         impl ::ferry_runtime::wire::Encode for describe_version_Args {
             fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {}
             fn encoded_len(&self) -> usize {
-                0
+                let mut n = 0usize;
+                n
             }
         }
         #[doc(hidden)]
@@ -1464,7 +1473,7 @@ pub mod storage {
                 bytes,
                 &::ferry_runtime::wire::DecodeOptions::DEFAULT,
             )?;
-            let mut out = describe_version_Args::default();
+            let mut out = describe_version_Args {};
             while let ::core::option::Option::Some(f) = r.next_field()? {
                 match f.id {
                     _ => r.skip(f)?,
