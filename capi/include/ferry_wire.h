@@ -475,7 +475,8 @@ typedef struct ferry_writer {
 } ferry_writer;
 
 static inline void ferry_put(ferry_writer *w, const void *bytes, size_t n) {
-  if (w->len <= w->cap && n <= w->cap - w->len) memcpy(w->data + w->len, bytes, n);
+  /* n == 0: an empty string or blob may be { NULL, 0 }, and memcpy from NULL is undefined. */
+  if (n > 0 && w->len <= w->cap && n <= w->cap - w->len) memcpy(w->data + w->len, bytes, n);
   w->len += n;
 }
 

@@ -56,11 +56,24 @@ const C_KEYWORDS: &[&str] = &[
     "UINT16_C", "UINT32_C", "UINT64_C", "INTMAX_C", "UINTMAX_C",
 ];
 
-/// An IDL name as a C identifier: dots become underscores, keywords get a trailing `_`.
-fn c_ident(name: &str) -> String {
+/// C++ keywords and alternative operator names: a generated header compiles as C++ too.
+#[rustfmt::skip]
+const CPP_KEYWORDS: &[&str] = &[
+    "and", "and_eq", "asm", "bitand", "bitor", "catch", "char8_t", "char16_t", "char32_t",
+    "class", "compl", "concept", "consteval", "constexpr", "constinit", "const_cast",
+    "co_await", "co_return", "co_yield", "decltype", "delete", "dynamic_cast", "explicit",
+    "export", "friend", "mutable", "namespace", "new", "noexcept", "not", "not_eq", "nullptr",
+    "operator", "or", "or_eq", "private", "protected", "public", "reinterpret_cast", "requires",
+    "static_cast", "template", "this", "throw", "try", "typeid", "typename", "using", "virtual",
+    "wchar_t", "xor", "xor_eq",
+];
+
+/// An IDL name as a C identifier: dots become underscores, keywords of C and C++ (headers
+/// are included from both) and the standard headers' names get a trailing `_`.
+pub fn c_ident(name: &str) -> String {
     let name: String =
         name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
-    if C_KEYWORDS.contains(&name.as_str()) {
+    if C_KEYWORDS.contains(&name.as_str()) || CPP_KEYWORDS.contains(&name.as_str()) {
         format!("{name}_")
     } else {
         name
@@ -108,6 +121,8 @@ struct Gen<'p> {
     /// Per file: its header's name without `.h` (the file name).
     headers: Vec<String>,
     recursive: HashSet<(DefRef, String)>,
+    /// Fields of cycles of required fields (`Program::unbuildable_fields`).
+    unbuildable: HashSet<(DefRef, String)>,
 }
 
 /// Statics that constant initialisers point to (arrays of list items, map keys and values,
@@ -167,7 +182,13 @@ impl<'p> Gen<'p> {
             p.files.iter().map(|f| f.namespace("c").unwrap_or(&f.include_name).to_string()),
         );
         let headers = unique_names(p.files.iter().map(|f| f.include_name.clone()));
-        Gen { p, prefixes, headers, recursive: p.recursive_fields() }
+        Gen {
+            p,
+            prefixes,
+            headers,
+            recursive: p.recursive_fields(),
+            unbuildable: p.unbuildable_fields(),
+        }
     }
 
     fn def(&self, r: DefRef) -> &'p Definition {
@@ -807,7 +828,19 @@ impl<'p> Gen<'p> {
             let name = c_ident(&f.name);
             let given = given.iter().find(|(j, _)| *j == i).map(|(_, e)| e.clone());
             if self.is_recursive(owner, f) {
-                parts.push(format!(".{name} = {}", given.unwrap_or_else(|| "NULL".into())));
+                // A required recursive field always has a value (Rust's `Box<T>` at T's
+                // defaults): a shared static at T's defaults. Optional and default-
+                // requiredness ones, and cycles of required fields (W0227), start absent.
+                let boxed = f.requiredness == Requiredness::Required
+                    && owner.is_some_and(|o| !self.unbuildable.contains(&(o, f.name.clone())));
+                let value = match given {
+                    Some(e) => e,
+                    None if boxed => {
+                        format!("&{}", hoist.object(&self.ctype(&f.ty), &self.zero(&f.ty)))
+                    }
+                    None => "NULL".into(),
+                };
+                parts.push(format!(".{name} = {value}"));
                 continue;
             }
             if self.is_optional(f) {
@@ -837,7 +870,13 @@ impl<'p> Gen<'p> {
             Type::Base(BaseType::String | BaseType::Binary) => "{ NULL, 0 }".into(),
             Type::Base(BaseType::Uuid) => "{ { 0 } }".into(),
             Type::Base(_) => "0".into(),
-            Type::Named(r) if self.is_enum(*r) => "0".into(),
+            // An enum starts at its first declared value, as in Rust (0 when it has none).
+            Type::Named(r) if self.is_enum(*r) => match &self.def(*r).kind {
+                DefinitionKind::Enum { values } => {
+                    values.first().map_or(0, |v| v.value).to_string()
+                }
+                _ => "0".into(),
+            },
             Type::Named(r) => format!("{}_DEFAULTS", self.cname(*r)),
             Type::List(_) | Type::Set(_) => "{ NULL, 0 }".into(),
             Type::Map(..) => "{ NULL, NULL, 0 }".into(),

@@ -141,6 +141,12 @@ pub enum Problem {
     },
     /// `MyEnum1.B` where the field's enum is `MyEnum2`, which has a `B`: Thrift looks up the
     /// last component in the field's own enum.
+    /// A default holding a value of a struct whose defaults lead back to the owner.
+    EndlessDefault {
+        owner: String,
+        field: String,
+        span: Span,
+    },
     EnumValueOfOtherEnum {
         written: String,
         field_enum: String,
@@ -273,6 +279,7 @@ impl Problem {
             ThrowsNonException { .. } => "E0226",
             InfiniteStruct { .. } => "W0227",
             EnumValueOfOtherEnum { .. } => "W0231",
+            EndlessDefault { .. } => "E0232",
             UnknownFerryAnnotation { .. } => "E0228",
             BadAnnotationValue { .. } => "E0229",
             FerryAnnotationMisplaced { .. } => "E0230",
@@ -469,6 +476,13 @@ impl Problem {
                     format!("note: {}", path.join(" → ")),
                     "note: no finite message has all these fields; decoding one that lacks them is an error".into(),
                     "help: make one of these fields optional, or hold it in a list".into(),
+                ]),
+            EndlessDefault { owner, field, span } => d
+                .with_message(format!("the default of `{owner}.{field}` never ends"))
+                .with_labels(vec![at(span).with_message(format!("its unset fields take their defaults, which lead back to `{owner}.{field}`"))])
+                .with_notes(vec![
+                    "note: every back end would build this default forever".into(),
+                    "help: set the fields that lead back explicitly, or make one of them optional".into(),
                 ]),
             EnumValueOfOtherEnum { written, field_enum, value, span } => d
                 .with_message(format!("`{written}` names another enum; it is read as `{field_enum}.{value}`"))

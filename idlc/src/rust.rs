@@ -72,6 +72,9 @@ struct Gen<'p> {
     p: &'p Program,
     /// Module name of each file.
     modules: Vec<String>,
+    /// Name of each file's views module: `views`, with `_` appended while a definition of
+    /// the file has that name.
+    views: Vec<String>,
     /// Struct-typed fields that lead back to their own struct: boxed / lazy.
     recursive: HashSet<(DefRef, String)>,
     /// Fields of cycles of required fields (`Program::unbuildable_fields`).
@@ -135,7 +138,25 @@ impl<'p> Gen<'p> {
                 ident(&name)
             })
             .collect();
-        Gen { p, modules, recursive: p.recursive_fields(), unbuildable: p.unbuildable_fields() }
+        let views = p
+            .files
+            .iter()
+            .map(|f| {
+                let names: HashSet<String> = f.definitions.iter().map(|d| ident(&d.name)).collect();
+                let mut name = "views".to_owned();
+                while names.contains(&name) {
+                    name.push('_');
+                }
+                name
+            })
+            .collect();
+        Gen {
+            p,
+            modules,
+            views,
+            recursive: p.recursive_fields(),
+            unbuildable: p.unbuildable_fields(),
+        }
     }
 
     fn def(&self, r: DefRef) -> &'p Definition {
@@ -184,7 +205,8 @@ impl<'p> Gen<'p> {
         if scope == Scope::Views && r.file == from {
             format!("{}<'a>", ident(&self.def(r).name))
         } else {
-            format!("{}views::{}<'a>", self.prefix(r.file, from, scope), ident(&self.def(r).name))
+            let views = &self.views[r.file];
+            format!("{}{views}::{}<'a>", self.prefix(r.file, from, scope), ident(&self.def(r).name))
         }
     }
 
@@ -519,6 +541,9 @@ impl<'p> Gen<'p> {
                     }
                     parts.push(format!("{}: {inner}", ident(&f.name)));
                 }
+                if parts.is_empty() {
+                    return format!("<{path} as ::core::default::Default>::default()");
+                }
                 format!("{path} {{ {}, ..::core::default::Default::default() }}", parts.join(", "))
             }
             _ => "::core::default::Default::default()".into(),
@@ -580,7 +605,11 @@ impl<'p> Gen<'p> {
                 DefinitionKind::Service { .. } => {}
             }
         }
-        out.push_str("/// Zero-copy views: strings, bytes and containers borrow from the message.\npub mod views {\n");
+        let _ = writeln!(
+            out,
+            "/// Zero-copy views: strings, bytes and containers borrow from the message.\npub mod {} {{",
+            self.views[file]
+        );
         for (index, d) in f.definitions.iter().enumerate() {
             if let DefinitionKind::Struct { kind, fields } = &d.kind {
                 self.view(out, file, DefRef { file, index }, d, *kind, fields);
@@ -854,8 +883,11 @@ impl<'p> Gen<'p> {
             }
             out.push_str("n } }\n");
         }
-        let _ =
-            writeln!(out, "impl {W}::Message for {name} {{ type View<'a> = views::{name}<'a>; }}");
+        let _ = writeln!(
+            out,
+            "impl {W}::Message for {name} {{ type View<'a> = {}::{name}<'a>; }}",
+            self.views[file]
+        );
         if kind == StructKind::Exception {
             let _ = writeln!(
                 out,
@@ -954,6 +986,21 @@ impl<'p> Gen<'p> {
                 let _ = writeln!(out, "{}({v}),", ident(&f.name));
             }
             let _ = writeln!(out, "{other}(::core::marker::PhantomData<&'a ()>),\n}}");
+            if fields.is_empty() {
+                // An empty union: every field is unknown (no member, so no conflict either).
+                let _ = writeln!(
+                    out,
+                    "impl<'a> {W}::View<'a> for {name}<'a> {{ type Owned = {owned};
+                    fn decode_fields(mut r: {W}::StructReader<'a>) -> ::core::result::Result<Self, {W}::DecodeError> {{
+                        while let ::core::option::Option::Some(f) = r.next_field()? {{ r.skip(f)?; }}
+                        ::core::result::Result::Ok(Self::{other}(::core::marker::PhantomData))
+                    }}
+                    fn to_owned_value(&self) -> ::core::result::Result<{owned}, {W}::DecodeError> {{
+                        ::core::result::Result::Ok({owned}::{other})
+                    }} }}"
+                );
+                return;
+            }
             let _ = writeln!(
                 out,
                 "impl<'a> {W}::View<'a> for {name}<'a> {{ type Owned = {owned};
@@ -994,7 +1041,8 @@ impl<'p> Gen<'p> {
         for f in fields {
             let _ = writeln!(out, "pub {}: {},", ident(&f.name), self.field_view_ty(r, f, file));
         }
-        out.push_str("pub _marker: ::core::marker::PhantomData<&'a ()>,\n}\n");
+        let marker = marker_name(fields);
+        let _ = writeln!(out, "pub {marker}: ::core::marker::PhantomData<&'a ()>,\n}}");
         let _ = writeln!(
             out,
             "impl<'a> {W}::View<'a> for {name}<'a> {{ type Owned = {owned};
@@ -1047,7 +1095,7 @@ impl<'p> Gen<'p> {
         for f in fields {
             let _ = write!(out, "{}: {},", ident(&f.name), derived("f_", &f.name));
         }
-        out.push_str("_marker: ::core::marker::PhantomData }) }\n");
+        let _ = writeln!(out, "{marker}: ::core::marker::PhantomData }}) }}");
         let _ = writeln!(out, "fn to_owned_value(&self) -> ::core::result::Result<{owned}, {W}::DecodeError> {{ ::core::result::Result::Ok({owned} {{");
         for f in fields {
             let fname = ident(&f.name);
@@ -1264,7 +1312,7 @@ impl<'p> Gen<'p> {
             let params: Vec<String> = m
                 .params
                 .iter()
-                .map(|p| format!("{}: {}", ident(&p.name), self.param_ty(p, file)))
+                .map(|p| format!("{}: {}", binding(&p.name), self.param_ty(p, file)))
                 .collect();
             let ret = m
                 .returns
@@ -1290,8 +1338,10 @@ impl<'p> Gen<'p> {
             );
             let args: Vec<String> =
                 m.params.iter().map(|p| format!("args.{}", ident(&p.name))).collect();
+            // Called through the trait: a method named `into` or `clone` must not resolve to
+            // a std method of `Arc`.
             let call = format!(
-                "s.{}(ctx{}{})",
+                "<S as Server>::{}(&*s, ctx{}{})",
                 ident(&m.name),
                 if args.is_empty() { "" } else { ", " },
                 args.join(", ")
@@ -1337,9 +1387,10 @@ impl<'p> Gen<'p> {
                 pub fn inner(&self) -> &{RT}::Client {{ &self.inner }}",
             d.name
         );
+        let client = client_names(methods.iter().map(|(_, m)| m.name.as_str()));
         for (owner, m) in &methods {
             let here = self.service_prefix(*owner, r);
-            let mname = ident(&m.name);
+            let (mname, start) = client[&m.name].clone();
             let (args_ty, dec_result) = (
                 format!("{here}{}", derived(&m.name, "_Args")),
                 format!("{here}{}", derived("decode_", &format!("{}_result", m.name))),
@@ -1347,9 +1398,14 @@ impl<'p> Gen<'p> {
             let params: Vec<String> = m
                 .params
                 .iter()
-                .map(|p| format!("{}: {}", ident(&p.name), self.param_ty(p, file)))
+                .map(|p| format!("{}: {}", binding(&p.name), self.param_ty(p, file)))
                 .collect();
-            let names: Vec<String> = m.params.iter().map(|p| ident(&p.name)).collect();
+            let names: Vec<String> = m.params.iter().map(|p| binding(&p.name)).collect();
+            let inits: Vec<String> = m
+                .params
+                .iter()
+                .map(|p| format!("{}: {}", ident(&p.name), binding(&p.name)))
+                .collect();
             let ret = m
                 .returns
                 .as_ref()
@@ -1359,9 +1415,8 @@ impl<'p> Gen<'p> {
             doc(out, &m.doc);
             let _ = writeln!(
                 out,
-                "pub fn {mname}(&self{comma}{}) -> ::core::result::Result<{ret}, {RT}::RpcError<{exc}>> {{ self.{}(&{RT}::CallOptions::default(){comma}{}).wait() }}",
+                "pub fn {mname}(&self{comma}{}) -> ::core::result::Result<{ret}, {RT}::RpcError<{exc}>> {{ self.{start}(&{RT}::CallOptions::default(){comma}{}).wait() }}",
                 params.join(", "),
-                start_name(&m.name),
                 names.join(", ")
             );
             let mut opts = String::from("let mut options = ::core::clone::Clone::clone(options);");
@@ -1397,9 +1452,9 @@ impl<'p> Gen<'p> {
                     let payload = {W}::Encode::encode_to_vec(&args);
                     {RT}::Pending::new(self.inner.start({here}{}, &payload, &options), {decode_reply})
                 }}",
-                start_name(&m.name),
+                start,
                 params.join(", "),
-                names.join(", "),
+                inits.join(", "),
                 id_const(&m.name)
             );
         }
@@ -1487,8 +1542,51 @@ enum ConstForm {
     Function,
 }
 
-fn start_name(method: &str) -> String {
-    derived(method, "_start")
+/// The view's lifetime marker field: `_marker`, with `_` appended while a field has that name.
+fn marker_name(fields: &[Field]) -> String {
+    let mut name = "_marker".to_owned();
+    while fields.iter().any(|f| ident(&f.name) == name) {
+        name.push('_');
+    }
+    name
+}
+
+/// How a parameter is bound in generated functions: its escaped name, with `_` appended
+/// where that would shadow a prelude variant (a binding named `Some` is an error) or meet
+/// a parameter the generated function has itself (`options`, `ctx`).
+fn binding(name: &str) -> String {
+    let mut b = ident(name);
+    while matches!(b.as_str(), "Some" | "None" | "Ok" | "Err" | "options" | "ctx") {
+        b.push('_');
+    }
+    b
+}
+
+/// Names of a service's client methods: each IDL method's call and `_start` variant, never
+/// equal to each other or to the client's own `new` and `inner` (documented in spec/idl.md
+/// § 7): a name already taken gets `_` appended.
+fn client_names<'m>(methods: impl Iterator<Item = &'m str>) -> HashMap<String, (String, String)> {
+    let methods: Vec<&str> = methods.collect();
+    let mut taken: HashSet<String> = ["new", "inner"].iter().map(|s| (*s).to_owned()).collect();
+    let mut calls = Vec::new();
+    for m in &methods {
+        let mut call = ident(m);
+        while taken.contains(&call) {
+            call.push('_');
+        }
+        taken.insert(call.clone());
+        calls.push(call);
+    }
+    let mut names = HashMap::new();
+    for (m, call) in methods.iter().zip(calls) {
+        let mut start = derived(m, "_start");
+        while taken.contains(&start) {
+            start.push('_');
+        }
+        taken.insert(start.clone());
+        names.insert((*m).to_owned(), (call, start));
+    }
+    names
 }
 
 /// A generated name built from an IDL name: concatenated before escaping.

@@ -59,16 +59,49 @@ pub fn compile_source(source: &Path, link: Link, include_dirs: &[&Path]) -> Path
 
 /// [`compile_source`] with extra compiler flags (e.g. sanitizers).
 pub fn compile_with(source: &Path, link: Link, include_dirs: &[&Path], flags: &[&str]) -> PathBuf {
+    compile_as(Lang::C11, source, link, include_dirs, flags)
+}
+
+/// The language a C source is compiled as: generated headers are valid in both.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// `cc -std=c11 -Wall -Wextra -Wpedantic -Werror`.
+    C11,
+    /// `c++ -x c++ -std=c++17 -Wall -Wextra -Werror` (no -Wpedantic: C99 designated
+    /// initialisers are a GNU extension before C++20).
+    Cxx17,
+}
+
+/// Compiles `source` as `lang` against libferry; see [`compile_source`].
+pub fn compile_as(
+    lang: Lang,
+    source: &Path,
+    link: Link,
+    include_dirs: &[&Path],
+    flags: &[&str],
+) -> PathBuf {
     let name = source.file_stem().expect("a .c file").to_string_lossy().into_owned();
     let lib_dir = lib_dir();
     let lib = lib_dir.join(if link == Link::Static { "libferry.a" } else { "libferry.so" });
     assert!(lib.exists(), "{} is missing: cargo builds it with the crate", lib.display());
     let suffix = if link == Link::Static { "static" } else { "shared" };
-    let out = scratch("c-programs").join(format!("{name}-{suffix}"));
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let (compiler, language_flags, lang_suffix): (String, &[&str], &str) = match lang {
+        Lang::C11 => (
+            std::env::var("CC").unwrap_or_else(|_| "cc".into()),
+            &["-std=c11", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-O1"],
+            "",
+        ),
+        Lang::Cxx17 => (
+            std::env::var("CXX").unwrap_or_else(|_| "c++".into()),
+            &["-x", "c++", "-std=c++17", "-Wall", "-Wextra", "-Werror", "-O1"],
+            "-cxx",
+        ),
+    };
+    let out = scratch("c-programs").join(format!("{name}-{suffix}{lang_suffix}"));
+    let cc = compiler;
     let mut command = Command::new(&cc);
     command
-        .args(["-std=c11", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-O1"])
+        .args(language_flags)
         .args(flags)
         .arg("-o")
         .arg(&out)
@@ -78,6 +111,8 @@ pub fn compile_with(source: &Path, link: Link, include_dirs: &[&Path], flags: &[
     for dir in include_dirs {
         command.arg("-I").arg(dir);
     }
+    // `-x c++` applies to the inputs after it: the library is not a source file.
+    command.args(["-x", "none"]);
     match link {
         // What Rust's standard library needs from the system on Linux.
         Link::Static => command.arg(&lib).args(["-lpthread", "-ldl", "-lm"]),

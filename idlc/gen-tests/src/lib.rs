@@ -38,3 +38,7 @@ pub mod v2 {
 pub mod real_world {
     ferry_runtime::include_idl!("real_world");
 }
+/// Random schemas from `random_idl.rs` (see `build.rs`), each in its own module.
+pub mod random {
+    include!(concat!(env!("OUT_DIR"), "/random_modules.rs"));
+}

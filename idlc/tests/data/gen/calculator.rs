@@ -904,7 +904,7 @@ pub mod tutorial {
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
-                            let result = match s.getName(ctx) {
+                            let result = match <S as Server>::getName(&*s, ctx) {
                                 ::core::result::Result::Ok(v) => {
                                     super::super::base::BaseService::getName_Result {
                                         success: ::core::option::Option::Some(v),
@@ -936,7 +936,7 @@ pub mod tutorial {
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
-                            let result = match s.getStatus(ctx) {
+                            let result = match <S as Server>::getStatus(&*s, ctx) {
                                 ::core::result::Result::Ok(v) => {
                                     super::super::base::BaseService::getStatus_Result {
                                         success: ::core::option::Option::Some(v),
@@ -968,7 +968,7 @@ pub mod tutorial {
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
-                            let result = match s.getCounters(ctx) {
+                            let result = match <S as Server>::getCounters(&*s, ctx) {
                                 ::core::result::Result::Ok(v) => {
                                     super::super::base::BaseService::getCounters_Result {
                                         success: ::core::option::Option::Some(v),
@@ -1000,7 +1000,7 @@ pub mod tutorial {
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
-                            let result = match s.aliveSince(ctx) {
+                            let result = match <S as Server>::aliveSince(&*s, ctx) {
                                 ::core::result::Result::Ok(v) => {
                                     super::super::base::BaseService::aliveSince_Result {
                                         success: ::core::option::Option::Some(v),
@@ -1032,7 +1032,7 @@ pub mod tutorial {
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
-                            let result = match s.reinitialize(ctx) {
+                            let result = match <S as Server>::reinitialize(&*s, ctx) {
                                 ::core::result::Result::Ok(()) => {
                                     <super::super::base::BaseService::reinitialize_Result as ::core::default::Default>::default()
                                 }
@@ -1061,7 +1061,7 @@ pub mod tutorial {
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
-                            let result = match s.shutdown(ctx) {
+                            let result = match <S as Server>::shutdown(&*s, ctx) {
                                 ::core::result::Result::Ok(()) => {
                                     <super::super::base::BaseService::shutdown_Result as ::core::default::Default>::default()
                                 }
@@ -1090,7 +1090,7 @@ pub mod tutorial {
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
-                            let result = match s.now(ctx) {
+                            let result = match <S as Server>::now(&*s, ctx) {
                                 ::core::result::Result::Ok(v) => {
                                     super::super::base::BaseService::now_Result {
                                         success: ::core::option::Option::Some(v),
@@ -1120,7 +1120,7 @@ pub mod tutorial {
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
-                            let result = match s.ping(ctx) {
+                            let result = match <S as Server>::ping(&*s, ctx) {
                                 ::core::result::Result::Ok(()) => {
                                     <ping_Result as ::core::default::Default>::default()
                                 }
@@ -1147,7 +1147,12 @@ pub mod tutorial {
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
-                            let result = match s.add(ctx, args.num1, args.num2) {
+                            let result = match <S as Server>::add(
+                                &*s,
+                                ctx,
+                                args.num1,
+                                args.num2,
+                            ) {
                                 ::core::result::Result::Ok(v) => {
                                     add_Result {
                                         success: ::core::option::Option::Some(v),
@@ -1177,7 +1182,12 @@ pub mod tutorial {
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
-                            let result = match s.calculate(ctx, args.logid, args.w) {
+                            let result = match <S as Server>::calculate(
+                                &*s,
+                                ctx,
+                                args.logid,
+                                args.w,
+                            ) {
                                 ::core::result::Result::Ok(v) => {
                                     calculate_Result {
                                         success: ::core::option::Option::Some(v),
@@ -1224,7 +1234,7 @@ pub mod tutorial {
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
-                            let result = match s.zip(ctx) {
+                            let result = match <S as Server>::zip(&*s, ctx) {
                                 ::core::result::Result::Ok(()) => {
                                     <zip_Result as ::core::default::Default>::default()
                                 }
@@ -1576,7 +1586,7 @@ pub mod tutorial {
                     );
                 }
                 options.idempotent = true;
-                let args = add_Args { num1, num2 };
+                let args = add_Args { num1: num1, num2: num2 };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
                 ::ferry_runtime::Pending::new(
                     self.inner.start(add_ID, &payload, &options),
@@ -1612,7 +1622,10 @@ pub mod tutorial {
                 w: super::Work,
             ) -> ::ferry_runtime::Pending<i32, calculate_Exception> {
                 let mut options = ::core::clone::Clone::clone(options);
-                let args = calculate_Args { logid, w };
+                let args = calculate_Args {
+                    logid: logid,
+                    w: w,
+                };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
                 ::ferry_runtime::Pending::new(
                     self.inner.start(calculate_ID, &payload, &options),
@@ -2356,7 +2369,7 @@ pub mod base {
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
-                            let result = match s.getName(ctx) {
+                            let result = match <S as Server>::getName(&*s, ctx) {
                                 ::core::result::Result::Ok(v) => {
                                     getName_Result {
                                         success: ::core::option::Option::Some(v),
@@ -2386,7 +2399,7 @@ pub mod base {
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
-                            let result = match s.getStatus(ctx) {
+                            let result = match <S as Server>::getStatus(&*s, ctx) {
                                 ::core::result::Result::Ok(v) => {
                                     getStatus_Result {
                                         success: ::core::option::Option::Some(v),
@@ -2416,7 +2429,7 @@ pub mod base {
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
-                            let result = match s.getCounters(ctx) {
+                            let result = match <S as Server>::getCounters(&*s, ctx) {
                                 ::core::result::Result::Ok(v) => {
                                     getCounters_Result {
                                         success: ::core::option::Option::Some(v),
@@ -2446,7 +2459,7 @@ pub mod base {
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
-                            let result = match s.aliveSince(ctx) {
+                            let result = match <S as Server>::aliveSince(&*s, ctx) {
                                 ::core::result::Result::Ok(v) => {
                                     aliveSince_Result {
                                         success: ::core::option::Option::Some(v),
@@ -2476,7 +2489,7 @@ pub mod base {
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
-                            let result = match s.reinitialize(ctx) {
+                            let result = match <S as Server>::reinitialize(&*s, ctx) {
                                 ::core::result::Result::Ok(()) => {
                                     <reinitialize_Result as ::core::default::Default>::default()
                                 }
@@ -2503,7 +2516,7 @@ pub mod base {
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
-                            let result = match s.shutdown(ctx) {
+                            let result = match <S as Server>::shutdown(&*s, ctx) {
                                 ::core::result::Result::Ok(()) => {
                                     <shutdown_Result as ::core::default::Default>::default()
                                 }
@@ -2530,7 +2543,7 @@ pub mod base {
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
-                            let result = match s.now(ctx) {
+                            let result = match <S as Server>::now(&*s, ctx) {
                                 ::core::result::Result::Ok(v) => {
                                     now_Result {
                                         success: ::core::option::Option::Some(v),

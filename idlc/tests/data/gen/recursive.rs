@@ -1279,7 +1279,11 @@ pub mod recursive {
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
-                            let result = match s.echoTree(ctx, args.tree) {
+                            let result = match <S as Server>::echoTree(
+                                &*s,
+                                ctx,
+                                args.tree,
+                            ) {
                                 ::core::result::Result::Ok(v) => {
                                     echoTree_Result {
                                         success: ::core::option::Option::Some(v),
@@ -1309,7 +1313,11 @@ pub mod recursive {
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
-                            let result = match s.echoCoRec(ctx, args.item) {
+                            let result = match <S as Server>::echoCoRec(
+                                &*s,
+                                ctx,
+                                args.item,
+                            ) {
                                 ::core::result::Result::Ok(v) => {
                                     echoCoRec_Result {
                                         success: ::core::option::Option::Some(v),
@@ -1346,7 +1354,7 @@ pub mod recursive {
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
-                            let result = match s.eval(ctx, args.e) {
+                            let result = match <S as Server>::eval(&*s, ctx, args.e) {
                                 ::core::result::Result::Ok(v) => {
                                     eval_Result {
                                         success: ::core::option::Option::Some(v),
@@ -1398,7 +1406,7 @@ pub mod recursive {
                 tree: super::RecTree,
             ) -> ::ferry_runtime::Pending<super::RecTree, ::ferry_runtime::NoException> {
                 let mut options = ::core::clone::Clone::clone(options);
-                let args = echoTree_Args { tree };
+                let args = echoTree_Args { tree: tree };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
                 ::ferry_runtime::Pending::new(
                     self.inner.start(echoTree_ID, &payload, &options),
@@ -1432,7 +1440,7 @@ pub mod recursive {
                 item: super::CoRec,
             ) -> ::ferry_runtime::Pending<super::CoRec, echoCoRec_Exception> {
                 let mut options = ::core::clone::Clone::clone(options);
-                let args = echoCoRec_Args { item };
+                let args = echoCoRec_Args { item: item };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
                 ::ferry_runtime::Pending::new(
                     self.inner.start(echoCoRec_ID, &payload, &options),
@@ -1472,7 +1480,7 @@ pub mod recursive {
                 e: super::Expr,
             ) -> ::ferry_runtime::Pending<i64, ::ferry_runtime::NoException> {
                 let mut options = ::core::clone::Clone::clone(options);
-                let args = eval_Args { e };
+                let args = eval_Args { e: e };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
                 ::ferry_runtime::Pending::new(
                     self.inner.start(eval_ID, &payload, &options),

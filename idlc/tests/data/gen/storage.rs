@@ -1591,7 +1591,11 @@ pub mod storage {
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
-                            let result = match s.login(ctx, args.credentials) {
+                            let result = match <S as Server>::login(
+                                &*s,
+                                ctx,
+                                args.credentials,
+                            ) {
                                 ::core::result::Result::Ok(()) => {
                                     <login_Result as ::core::default::Default>::default()
                                 }
@@ -1625,9 +1629,13 @@ pub mod storage {
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
-                            let result = match s
-                                .get(ctx, args.key, args.path, args.level)
-                            {
+                            let result = match <S as Server>::get(
+                                &*s,
+                                ctx,
+                                args.key,
+                                args.path,
+                                args.level,
+                            ) {
                                 ::core::result::Result::Ok(v) => {
                                     get_Result {
                                         success: ::core::option::Option::Some(v),
@@ -1694,9 +1702,12 @@ pub mod storage {
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
-                            let result = match s
-                                .batch_mutate(ctx, args.mutation_map, args.level)
-                            {
+                            let result = match <S as Server>::batch_mutate(
+                                &*s,
+                                ctx,
+                                args.mutation_map,
+                                args.level,
+                            ) {
                                 ::core::result::Result::Ok(()) => {
                                     <batch_mutate_Result as ::core::default::Default>::default()
                                 }
@@ -1750,7 +1761,10 @@ pub mod storage {
                                 .map_err(|e| ::ferry_runtime::HandlerError::new(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
-                            let result = match s.describe_version(ctx) {
+                            let result = match <S as Server>::describe_version(
+                                &*s,
+                                ctx,
+                            ) {
                                 ::core::result::Result::Ok(v) => {
                                     describe_version_Result {
                                         success: ::core::option::Option::Some(v),
@@ -1805,7 +1819,9 @@ pub mod storage {
                 >,
             ) -> ::ferry_runtime::Pending<(), login_Exception> {
                 let mut options = ::core::clone::Clone::clone(options);
-                let args = login_Args { credentials };
+                let args = login_Args {
+                    credentials: credentials,
+                };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
                 ::ferry_runtime::Pending::new(
                     self.inner.start(login_ID, &payload, &options),
@@ -1848,7 +1864,11 @@ pub mod storage {
                 level: super::ConsistencyLevel,
             ) -> ::ferry_runtime::Pending<super::Column, get_Exception> {
                 let mut options = ::core::clone::Clone::clone(options);
-                let args = get_Args { key, path, level };
+                let args = get_Args {
+                    key: key,
+                    path: path,
+                    level: level,
+                };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
                 ::ferry_runtime::Pending::new(
                     self.inner.start(get_ID, &payload, &options),
@@ -1921,8 +1941,8 @@ pub mod storage {
             ) -> ::ferry_runtime::Pending<(), batch_mutate_Exception> {
                 let mut options = ::core::clone::Clone::clone(options);
                 let args = batch_mutate_Args {
-                    mutation_map,
-                    level,
+                    mutation_map: mutation_map,
+                    level: level,
                 };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
                 ::ferry_runtime::Pending::new(

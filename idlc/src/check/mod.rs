@@ -11,6 +11,8 @@ use crate::diagnostics::{suggest, Problem};
 use crate::model::{self, DefRef, Type, Value};
 use crate::sources::SourceMap;
 use crate::span::{FileId, FileSpan, Span};
+mod recursion;
+
 use crate::syntax::ast::{
     Annotation, BaseType, ConstExpr, ConstKind, Definition, DefinitionKind, Field, Header,
     Requiredness, StructKind, TypeExpr, TypeKind,
@@ -245,6 +247,7 @@ impl<'s> Checker<'s> {
             }
         }
         self.check_infinite_structs();
+        self.check_endless_defaults();
     }
 
     fn check_definition(&mut self, r: DefRef) {
@@ -822,65 +825,6 @@ impl<'s> Checker<'s> {
             }
             current = next;
         }
-    }
-
-    // ---- structs that contain themselves
-
-    fn check_infinite_structs(&mut self) {
-        for file in 0..self.sources.files.len() {
-            for index in 0..self.sources.files[file].document.definitions.len() {
-                let start = DefRef { file, index };
-                if !matches!(self.def(start).kind, DefinitionKind::Struct { .. }) {
-                    continue;
-                }
-                let mut path = vec![self.def(start).name.name.to_string()];
-                let mut visiting = HashSet::default();
-                if let Some(span) = self.required_path_back(start, start, &mut path, &mut visiting)
-                {
-                    // Report each cycle once: at its smallest member.
-                    self.report(
-                        file,
-                        Problem::InfiniteStruct {
-                            name: self.def(start).name.name.to_string(),
-                            path,
-                            span,
-                        },
-                    );
-                }
-            }
-        }
-    }
-
-    /// Depth-first search along `required` struct-typed fields; returns the span of the
-    /// first field (in `start`) of a path leading back to `start`.
-    fn required_path_back(
-        &mut self,
-        start: DefRef,
-        at: DefRef,
-        path: &mut Vec<String>,
-        visiting: &mut HashSet<DefRef>,
-    ) -> Option<Span> {
-        if !visiting.insert(at) {
-            return None;
-        }
-        let DefinitionKind::Struct { fields, .. } = &self.def(at).kind else { return None };
-        for f in fields.iter().filter(|f| f.requiredness == Requiredness::Required) {
-            let Some(t) = self.resolve_type_quiet(at.file, &f.ty) else { continue };
-            let Type::Named(next) = self.underlying(&t) else { continue };
-            if !matches!(self.def(next).kind, DefinitionKind::Struct { .. }) || next < start {
-                continue;
-            }
-            path.push(format!("{}.{}", self.def(at).name.name, f.name.name));
-            if next == start || self.required_path_back(start, next, path, visiting).is_some() {
-                if next == start {
-                    path.push(self.def(start).name.name.to_string());
-                }
-                // Only the outermost call's span is used: the field of `start`.
-                return Some(f.name.span);
-            }
-            path.pop();
-        }
-        None
     }
 
     // ---- the model
