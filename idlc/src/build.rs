@@ -147,7 +147,11 @@ impl Builder {
                     vec![(format!("{stem}.rs"), code)]
                 }
                 Language::C => crate::c::generate(&program)
-                    .map_err(|message| BuildError::idl(format!("error: {message}")))?
+                    .map_err(|e| {
+                        let rendered = compilation.render_backend_error(&e);
+                        eprint!("{rendered}");
+                        BuildError::idl(rendered)
+                    })?
                     .into_iter()
                     .map(|h| (h.file_name, h.text))
                     .collect(),

@@ -16,10 +16,12 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 
+use crate::diagnostics::BackendError;
 use crate::model::{
     BaseType, DefRef, Definition, DefinitionKind, Field, Program, Requiredness, StructKind, Type,
     Value,
 };
+use crate::span::FileSpan;
 
 /// A generated header: its file name and text.
 #[derive(Debug)]
@@ -30,7 +32,7 @@ pub struct Header {
 
 /// Generates one header per file of `program`. Errors name IDL constructs the C back end
 /// cannot express.
-pub fn generate(program: &Program) -> Result<Vec<Header>, String> {
+pub fn generate(program: &Program) -> Result<Vec<Header>, BackendError> {
     let g = Gen::new(program);
     (0..program.files.len()).map(|f| g.file(f)).collect()
 }
@@ -109,6 +111,17 @@ fn comment(out: &mut String, doc: &Option<String>) {
     }
 }
 
+/// A value C has no constant for, at the definition it belongs to.
+fn not_expressible(message: String, at: FileSpan) -> BackendError {
+    BackendError {
+        language: "C",
+        message,
+        at,
+        also: None,
+        help: "set this value in code instead of in the IDL".into(),
+    }
+}
+
 /// FNV-1a of a method name: the id every Ferry back end and `ferry_method_id` use.
 fn method_id(name: &str) -> u32 {
     name.bytes().fold(0x811c_9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
@@ -140,7 +153,7 @@ impl Hoist {
 
     fn name(&mut self) -> String {
         self.next += 1;
-        format!("{}_const_{}_", self.prefix, self.next)
+        format!("{}_ferry_const_{}_", self.prefix, self.next)
     }
 
     /// `static const T name[] = { items };`; returns the name.
@@ -174,6 +187,8 @@ struct StructSpec<'a> {
     fields: Vec<Field>,
     owner: Option<DefRef>,
     doc: &'a Option<String>,
+    /// The IDL definition it comes from (the service, for argument and result structs).
+    span: FileSpan,
 }
 
 impl<'p> Gen<'p> {
@@ -403,7 +418,7 @@ impl<'p> Gen<'p> {
 
     // ---- one file
 
-    fn file(&self, file: usize) -> Result<Header, String> {
+    fn file(&self, file: usize) -> Result<Header, BackendError> {
         let f = &self.p.files[file];
         let prefix = &self.prefixes[file];
         let guard = format!("FERRY_GEN_{}_H", prefix.to_ascii_uppercase());
@@ -472,7 +487,8 @@ impl<'p> Gen<'p> {
         // Struct definitions in dependency order (a by-value member must be complete).
         let mut hoist = Hoist::new(prefix);
         for s in self.dependency_order(&structs) {
-            self.struct_definition(&mut out, s, &mut hoist)?;
+            self.struct_definition(&mut out, s, &mut hoist)
+                .map_err(|message| not_expressible(message, s.span))?;
         }
         // Now every struct is complete: the arrays defaults point into, each struct's static
         // defaults, and constants (whose arrays may hold structs).
@@ -484,7 +500,9 @@ impl<'p> Gen<'p> {
         for (r, d) in &defs {
             if let DefinitionKind::Const { ty, value } = &d.kind {
                 let what = format!("constant `{}`", d.name);
-                let expr = self.const_expr(ty, value, &what, &mut hoist)?;
+                let expr = self
+                    .const_expr(ty, value, &what, &mut hoist)
+                    .map_err(|message| not_expressible(message, d.span))?;
                 hoist.flush(&mut out);
                 comment(&mut out, &d.doc);
                 let _ =
@@ -530,20 +548,24 @@ impl<'p> Gen<'p> {
         &self,
         defs: &[(DefRef, &Definition)],
         structs: &[StructSpec<'_>],
-    ) -> Result<(), String> {
-        let mut names: HashMap<String, String> = HashMap::new();
-        let mut define = |name: String, origin: &str| -> Result<(), String> {
-            match names.insert(name.clone(), origin.to_string()) {
-                Some(other) if other != origin => Err(format!(
-                    "the C back end would define `{name}` twice, for {other} and for {origin}; \
-                     rename one of them"
-                )),
+    ) -> Result<(), BackendError> {
+        let mut names: HashMap<String, (String, FileSpan)> = HashMap::new();
+        let mut define = |name: String, origin: &str, at: FileSpan| -> Result<(), BackendError> {
+            match names.insert(name.clone(), (origin.to_string(), at)) {
+                Some((other, first)) if other != origin => Err(BackendError {
+                    language: "C",
+                    message: format!("{origin} and {other} would both define the C name `{name}`"),
+                    at,
+                    also: Some((first, format!("{other} defines `{name}` too"))),
+                    help: "rename one of them (C has one namespace for all of a header's names)"
+                        .into(),
+                }),
                 _ => Ok(()),
             }
         };
         for s in structs {
-            let origin = &s.origin;
-            define(s.cname.clone(), origin)?;
+            let (origin, at) = (&s.origin, s.span);
+            define(s.cname.clone(), origin, at)?;
             for suffix in [
                 "DEFAULTS",
                 "defaults_",
@@ -555,39 +577,39 @@ impl<'p> Gen<'p> {
                 "encode",
                 "decode",
             ] {
-                define(format!("{}_{suffix}", s.cname), origin)?;
+                define(format!("{}_{suffix}", s.cname), origin, at)?;
             }
             if s.kind == StructKind::Union {
-                define(format!("{}_WHICH_NONE", s.cname), origin)?;
+                define(format!("{}_WHICH_NONE", s.cname), origin, at)?;
                 for f in &s.fields {
-                    define(format!("{}_WHICH_{}", s.cname, c_ident(&f.name)), origin)?;
+                    define(format!("{}_WHICH_{}", s.cname, c_ident(&f.name)), origin, at)?;
                 }
             }
         }
         for (r, d) in defs {
             let name = self.cname(*r);
             let origin = format!("`{}`", d.name);
-            let origin = &origin;
+            let (origin, at) = (&origin, d.span);
             match &d.kind {
                 DefinitionKind::Enum { values } => {
-                    define(name.clone(), origin)?;
+                    define(name.clone(), origin, at)?;
                     for v in values {
-                        define(format!("{name}_{}", c_ident(&v.name)), origin)?;
+                        define(format!("{name}_{}", c_ident(&v.name)), origin, at)?;
                     }
                 }
                 DefinitionKind::Const { .. } | DefinitionKind::Typedef { .. } => {
-                    define(name, origin)?
+                    define(name, origin, at)?
                 }
                 DefinitionKind::Service { .. } => {
                     for suffix in ["handlers", "register"] {
-                        define(format!("{name}_{suffix}"), origin)?;
+                        define(format!("{name}_{suffix}"), origin, at)?;
                     }
                     for (owner, m) in self.all_methods(*r) {
                         let method = c_ident(&m.name);
-                        define(format!("{name}_serve_{method}_"), origin)?;
+                        define(format!("{name}_serve_{method}_"), origin, at)?;
                         if owner == *r {
-                            define(format!("{name}_{method}"), origin)?;
-                            define(format!("{name}_METHOD_{method}"), origin)?;
+                            define(format!("{name}_{method}"), origin, at)?;
+                            define(format!("{name}_METHOD_{method}"), origin, at)?;
                         }
                     }
                 }
@@ -609,6 +631,7 @@ impl<'p> Gen<'p> {
                     fields: fields.clone(),
                     owner: Some(*r),
                     doc: &d.doc,
+                    span: d.span,
                 });
             }
         }
@@ -630,6 +653,7 @@ impl<'p> Gen<'p> {
                         fields: params,
                         owner: None,
                         doc: &None,
+                        span: d.span,
                     });
                     specs.push(StructSpec {
                         cname: format!("{base}_result"),
@@ -638,6 +662,7 @@ impl<'p> Gen<'p> {
                         fields: m.result_fields(),
                         owner: None,
                         doc: &None,
+                        span: d.span,
                     });
                 }
             }

@@ -510,6 +510,35 @@ impl Problem {
     }
 }
 
+/// A construct a back end cannot express (a C name two definitions would both generate, a
+/// value C has no constant for): an error like the front end's, at the IDL's spans.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BackendError {
+    /// `c`, `rust`.
+    pub language: &'static str,
+    pub message: String,
+    pub at: FileSpan,
+    /// Another place involved (the first of two colliding definitions).
+    pub also: Option<(FileSpan, String)>,
+    pub help: String,
+}
+
+impl BackendError {
+    pub fn to_diagnostic(&self) -> Diagnostic<FileId> {
+        let mut labels = vec![Label::primary(self.at.file, self.at.span.range())
+            .with_message(format!("the {} back end cannot generate this", self.language))];
+        if let Some((span, message)) = &self.also {
+            labels
+                .push(Label::secondary(span.file, span.span.range()).with_message(message.clone()));
+        }
+        Diagnostic::error()
+            .with_code("E0301")
+            .with_message(self.message.clone())
+            .with_labels(labels)
+            .with_notes(vec![format!("help: {}", self.help)])
+    }
+}
+
 /// Edit distance, for "did you mean" suggestions.
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();

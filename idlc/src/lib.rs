@@ -98,6 +98,17 @@ impl Compilation {
         Ok(())
     }
 
+    /// A back end's error rendered like the front end's diagnostics (plain text).
+    pub fn render_backend_error(&self, error: &diagnostics::BackendError) -> String {
+        let mut files = SimpleFiles::new();
+        for f in &self.sources.files {
+            files.add(f.path.display().to_string(), f.text.clone());
+        }
+        let mut buf = codespan_reporting::term::termcolor::NoColor::new(Vec::new());
+        let _ = term::emit(&mut buf, &term::Config::default(), &files, &error.to_diagnostic());
+        String::from_utf8_lossy(&buf.into_inner()).into_owned()
+    }
+
     /// The diagnostics as plain text (no colour): what build scripts and tests show.
     pub fn render_plain(&self) -> String {
         let mut buf = codespan_reporting::term::termcolor::NoColor::new(Vec::new());

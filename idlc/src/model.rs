@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use crate::span::FileId;
+use crate::span::{FileId, FileSpan};
 pub use crate::syntax::ast::{BaseType, Requiredness, StructKind};
 
 /// A definition: the file it is in and its index among that file's definitions.
@@ -68,6 +68,8 @@ impl File {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Definition {
     pub name: String,
+    /// Where the name is written: back ends' diagnostics point here.
+    pub span: FileSpan,
     pub doc: Option<String>,
     pub annotations: BTreeMap<String, String>,
     pub kind: DefinitionKind,

@@ -1312,7 +1312,7 @@ impl<'p> Gen<'p> {
             let params: Vec<String> = m
                 .params
                 .iter()
-                .map(|p| format!("{}: {}", binding(&p.name), self.param_ty(p, file)))
+                .map(|p| format!("{}: {}", self.binding(p), self.param_ty(p, file)))
                 .collect();
             let ret = m
                 .returns
@@ -1398,13 +1398,13 @@ impl<'p> Gen<'p> {
             let params: Vec<String> = m
                 .params
                 .iter()
-                .map(|p| format!("{}: {}", binding(&p.name), self.param_ty(p, file)))
+                .map(|p| format!("{}: {}", self.binding(p), self.param_ty(p, file)))
                 .collect();
-            let names: Vec<String> = m.params.iter().map(|p| binding(&p.name)).collect();
+            let names: Vec<String> = m.params.iter().map(|p| self.binding(p)).collect();
             let inits: Vec<String> = m
                 .params
                 .iter()
-                .map(|p| format!("{}: {}", ident(&p.name), binding(&p.name)))
+                .map(|p| format!("{}: {}", ident(&p.name), self.binding(p)))
                 .collect();
             let ret = m
                 .returns
@@ -1459,6 +1459,27 @@ impl<'p> Gen<'p> {
             );
         }
         out.push_str("}\n}\n");
+    }
+
+    /// How a parameter is bound in generated functions: its escaped name, with `_` appended
+    /// where that would shadow a prelude variant (a binding named `Some` is an error), equal
+    /// a variant of its own enum type (denied by `bindings_with_variant_name`) or meet a
+    /// parameter the generated function has itself (`options`, `ctx`).
+    fn binding(&self, p: &Field) -> String {
+        let variants: Vec<String> = match self.underlying(&p.ty) {
+            Type::Named(r) => match &self.def(*r).kind {
+                DefinitionKind::Enum { values } => values.iter().map(|v| ident(&v.name)).collect(),
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        let mut b = ident(&p.name);
+        while matches!(b.as_str(), "Some" | "None" | "Ok" | "Err" | "options" | "ctx")
+            || variants.contains(&b)
+        {
+            b.push('_');
+        }
+        b
     }
 
     fn param_ty(&self, p: &Field, file: usize) -> String {
@@ -1549,17 +1570,6 @@ fn marker_name(fields: &[Field]) -> String {
         name.push('_');
     }
     name
-}
-
-/// How a parameter is bound in generated functions: its escaped name, with `_` appended
-/// where that would shadow a prelude variant (a binding named `Some` is an error) or meet
-/// a parameter the generated function has itself (`options`, `ctx`).
-fn binding(name: &str) -> String {
-    let mut b = ident(name);
-    while matches!(b.as_str(), "Some" | "None" | "Ok" | "Err" | "options" | "ctx") {
-        b.push('_');
-    }
-    b
 }
 
 /// Names of a service's client methods: each IDL method's call and `_start` variant, never

@@ -94,8 +94,14 @@ fn gen_c_refuses_colliding_names_with_exit_one() {
     let (code, _, stderr) =
         idlc(&["gen", "--lang", "c", "-o", &dir.to_string_lossy(), &idl.to_string_lossy()]);
     assert_eq!(code, 1, "an IDL the back end cannot express is the IDL's problem: {stderr}");
+    // A diagnostic at the IDL's spans: the service, and the struct it collides with.
     assert!(
-        stderr.contains("`clash_Calc_add_args` twice, for struct `Calc_add_args` and for the arguments of `Calc.add`"),
+        stderr.contains("error[E0301]: the arguments of `Calc.add` and struct `Calc_add_args` would both define the C name `clash_Calc_add_args`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("clash.thrift:2:9"), "{stderr}");
+    assert!(
+        stderr.contains("struct `Calc_add_args` defines `clash_Calc_add_args` too"),
         "{stderr}"
     );
     let _ = std::fs::remove_dir_all(&dir);

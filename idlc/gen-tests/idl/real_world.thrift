@@ -49,9 +49,20 @@ struct Beta { 1: required Alpha alpha, 2: string name }
 
 struct User { 1: string name }
 
+/// Found by the generator: parameters named like a variant of their own enum type, or like
+/// a prelude variant, or like the generated functions' own parameters.
+enum Switch { on, off, Some }
+
 service Directory {
   /// `/* not a comment */` in a doc comment.
   list<User> list_all(1: i32 limit = 100, 2: optional string cursor),
   Holder echo(1: required Holder holder, 2: optional Defaults defaults),
   void with_enum(1: Empty e, 2: MyEnum2 m = MyEnum2.ME2_1),
+  void flip(1: Switch on, 2: Switch Some, 3: i32 options, 4: i32 ctx),
+}
+
+/// Found by the generator: names the generated code uses itself.
+struct views { 1: i32 _marker, 2: optional views nested }
+service Clashes {
+  void new(), void inner(), void get(), void get_start(), void into(1: i32 x), void clone(),
 }

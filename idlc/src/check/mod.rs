@@ -925,6 +925,7 @@ impl<'s> Checker<'s> {
         };
         Some(model::Definition {
             name: def.name.name.to_string(),
+            span: FileSpan { file, span: def.name.span },
             doc: def.doc.clone(),
             annotations: annotation_map(&def.annotations),
             kind,

@@ -131,9 +131,9 @@ static const tutorial_Calculator_zip_result tutorial_Calculator_zip_result_defau
 
 #define tutorial_INT32CONSTANT ((int32_t)9853)
 
-static const ferry_str tutorial_const_1_[] = { { "hello", 5 }, { "goodnight", 9 } };
-static const ferry_str tutorial_const_2_[] = { { "world", 5 }, { "moon", 4 } };
-#define tutorial_MAPCONSTANT ((ferry_map_string_string){ tutorial_const_1_, tutorial_const_2_, 2 })
+static const ferry_str tutorial_ferry_const_1_[] = { { "hello", 5 }, { "goodnight", 9 } };
+static const ferry_str tutorial_ferry_const_2_[] = { { "world", 5 }, { "moon", 4 } };
+#define tutorial_MAPCONSTANT ((ferry_map_string_string){ tutorial_ferry_const_1_, tutorial_ferry_const_2_, 2 })
 
 static inline void tutorial_Work_init(tutorial_Work *v);
 static inline void tutorial_Work_encode_fields(const tutorial_Work *v, ferry_writer *w);

@@ -172,7 +172,7 @@ struct everything_Containers {
   ferry_map_i32_string by_region;
 };
 /* The IDL defaults, as an initialiser: `everything_Containers v = everything_Containers_DEFAULTS;`. */
-#define everything_Containers_DEFAULTS { .numbers = { everything_const_1_, 3 }, .names = { everything_const_2_, 2 }, .counts = { everything_const_3_, everything_const_4_, 2 }, .deep = { NULL, 0 }, .keyed = { NULL, NULL, 0 }, .aliased = { everything_const_5_, 2 }, .twice = { NULL, 0 }, .index = { NULL, NULL, 0 }, .by_region = { everything_const_6_, everything_const_7_, 1 } }
+#define everything_Containers_DEFAULTS { .numbers = { everything_ferry_const_1_, 3 }, .names = { everything_ferry_const_2_, 2 }, .counts = { everything_ferry_const_3_, everything_ferry_const_4_, 2 }, .deep = { NULL, 0 }, .keyed = { NULL, NULL, 0 }, .aliased = { everything_ferry_const_5_, 2 }, .twice = { NULL, 0 }, .index = { NULL, NULL, 0 }, .by_region = { everything_ferry_const_6_, everything_ferry_const_7_, 1 } }
 
 /* Separators: commas, semicolons, or none at all. */
 struct everything_Separators {
@@ -345,13 +345,13 @@ struct everything_Extended_extra_result {
 /* The IDL defaults, as an initialiser: `everything_Extended_extra_result v = everything_Extended_extra_result_DEFAULTS;`. */
 #define everything_Extended_extra_result_DEFAULTS { .has_success = false, .success = false }
 
-static const int32_t everything_const_1_[] = { 1, 2, 3 };
-static const ferry_str everything_const_2_[] = { { "a", 1 }, { "b", 1 } };
-static const ferry_str everything_const_3_[] = { { "x", 1 }, { "y", 1 } };
-static const int64_t everything_const_4_[] = { INT64_C(1), INT64_C(-2) };
-static const int32_t everything_const_5_[] = { 4, 5 };
-static const types_Region everything_const_6_[] = { 1 };
-static const ferry_str everything_const_7_[] = { { "virginia", 8 } };
+static const int32_t everything_ferry_const_1_[] = { 1, 2, 3 };
+static const ferry_str everything_ferry_const_2_[] = { { "a", 1 }, { "b", 1 } };
+static const ferry_str everything_ferry_const_3_[] = { { "x", 1 }, { "y", 1 } };
+static const int64_t everything_ferry_const_4_[] = { INT64_C(1), INT64_C(-2) };
+static const int32_t everything_ferry_const_5_[] = { 4, 5 };
+static const types_Region everything_ferry_const_6_[] = { 1 };
+static const ferry_str everything_ferry_const_7_[] = { { "virginia", 8 } };
 static const everything_Scalars everything_Scalars_defaults_ = everything_Scalars_DEFAULTS;
 static const everything_Containers everything_Containers_defaults_ = everything_Containers_DEFAULTS;
 static const everything_Separators everything_Separators_defaults_ = everything_Separators_DEFAULTS;
@@ -381,10 +381,10 @@ static const everything_Extended_extra_result everything_Extended_extra_result_d
 
 #define everything_NO_SHAPES ((ferry_list_everything_Shape){ NULL, 0 })
 
-static const int32_t everything_const_8_[] = { 1, 2 };
-static const ferry_str everything_const_9_[] = { { "a", 1 }, { "b", 1 } };
-static const ferry_list_i32 everything_const_10_[] = { { everything_const_8_, 2 }, { NULL, 0 } };
-#define everything_NESTED ((ferry_map_string_list_i32){ everything_const_9_, everything_const_10_, 2 })
+static const int32_t everything_ferry_const_8_[] = { 1, 2 };
+static const ferry_str everything_ferry_const_9_[] = { { "a", 1 }, { "b", 1 } };
+static const ferry_list_i32 everything_ferry_const_10_[] = { { everything_ferry_const_8_, 2 }, { NULL, 0 } };
+#define everything_NESTED ((ferry_map_string_list_i32){ everything_ferry_const_9_, everything_ferry_const_10_, 2 })
 
 #define everything_REFERENCED ((int32_t)1000)
 

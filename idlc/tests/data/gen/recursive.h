@@ -83,7 +83,7 @@ struct recursive_BinOp {
   recursive_Expr *right; /* NULL: absent */
 };
 /* The IDL defaults, as an initialiser: `recursive_BinOp v = recursive_BinOp_DEFAULTS;`. */
-#define recursive_BinOp_DEFAULTS { .op = { NULL, 0 }, .left = &recursive_const_1_, .right = &recursive_const_2_ }
+#define recursive_BinOp_DEFAULTS { .op = { NULL, 0 }, .left = &recursive_ferry_const_1_, .right = &recursive_ferry_const_2_ }
 
 struct recursive_CoError {
   recursive_CoError2 *other; /* NULL: absent */
@@ -138,8 +138,8 @@ struct recursive_TreeService_eval_result {
 /* The IDL defaults, as an initialiser: `recursive_TreeService_eval_result v = recursive_TreeService_eval_result_DEFAULTS;`. */
 #define recursive_TreeService_eval_result_DEFAULTS { .has_success = false, .success = 0 }
 
-static recursive_Expr recursive_const_1_ FERRY_MAYBE_UNUSED = recursive_Expr_DEFAULTS;
-static recursive_Expr recursive_const_2_ FERRY_MAYBE_UNUSED = recursive_Expr_DEFAULTS;
+static recursive_Expr recursive_ferry_const_1_ FERRY_MAYBE_UNUSED = recursive_Expr_DEFAULTS;
+static recursive_Expr recursive_ferry_const_2_ FERRY_MAYBE_UNUSED = recursive_Expr_DEFAULTS;
 static const recursive_RecTree recursive_RecTree_defaults_ = recursive_RecTree_DEFAULTS;
 static const recursive_RecList recursive_RecList_defaults_ = recursive_RecList_DEFAULTS;
 static const recursive_CoRec recursive_CoRec_defaults_ = recursive_CoRec_DEFAULTS;
