@@ -497,9 +497,15 @@ impl Gen {
     /// A random type visible from file `f`, containers nested at most `depth` deep.
     fn ty(&mut self, f: usize, depth: usize) -> Ty {
         loop {
-            let choice = self.rng.below(if depth == 0 { 4 } else { 7 });
+            let choice = self.rng.below(if depth == 0 { 5 } else { 8 });
             match choice {
                 0 | 1 => return Ty::Base(BASE_TYPES[self.rng.below(BASE_TYPES.len())]),
+                // Structs anywhere a type goes: set elements, map keys, list items.
+                7 | 4 if choice == 7 || depth == 0 => {
+                    if let Some(t) = self.struct_ty(f) {
+                        return t;
+                    }
+                }
                 2 => {
                     let file = self.rng.below(f + 1);
                     if !self.files[file].enums.is_empty() {
