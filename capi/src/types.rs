@@ -88,6 +88,12 @@ impl From<CallError> for ferry_error {
             CallError::Cancelled => ferry_status::FERRY_STATUS_CANCELLED,
             CallError::Protocol(_) => ferry_status::FERRY_STATUS_PROTOCOL,
             CallError::Remote(_) => ferry_status::FERRY_STATUS_REMOTE,
+            // Not run: the server refused the arguments; the message says so.
+            CallError::InvalidArguments(_) => ferry_status::FERRY_STATUS_PROTOCOL,
+            // Ran: only the reply is unreadable, as with a remote failure.
+            CallError::BadReply(_) => ferry_status::FERRY_STATUS_REMOTE,
+            // Refused here before sending: the caller's argument is at fault.
+            CallError::TooLarge { .. } => ferry_status::FERRY_STATUS_INVALID_ARGUMENT,
         };
         ferry_error::new(status, e.to_string())
     }

@@ -1368,7 +1368,7 @@ impl<'p> Gen<'p> {
             let _ = writeln!(
                 out,
                 "{{ let s = ::std::sync::Arc::clone(&server); service = service.method({here}{}, move |ctx, req| {{
-                    let args = {dec_args}(req).map_err(|e| {RT}::HandlerError::new(::std::format!(\"malformed arguments: {{e}}\")))?;
+                    let args = {dec_args}(req).map_err(|e| {RT}::HandlerError::invalid_arguments(::std::format!(\"malformed arguments: {{e}}\")))?;
                     let result = match {call} {{ {arms} }};
                     ::core::result::Result::Ok({W}::Encode::encode_to_vec(&result))
                 }}); }}",

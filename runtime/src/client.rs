@@ -67,6 +67,14 @@ pub enum CallError {
     /// The handler failed outside its declared results (or panicked); it ran, perhaps
     /// partially.
     Remote(String),
+    /// The server could not decode the call's arguments; the handler did not run.
+    InvalidArguments(String),
+    /// The handler ran, but its reply could not be decoded (or had neither a result nor a
+    /// declared exception): a mismatch between the two sides' IDL.
+    BadReply(String),
+    /// The request is larger than the server accepts (`max_frame` of its handshake): it was
+    /// refused here, before sending, so it did not run.
+    TooLarge { size: usize, limit: usize },
 }
 
 impl fmt::Display for CallError {
@@ -81,6 +89,12 @@ impl fmt::Display for CallError {
             CallError::Cancelled => f.write_str("call cancelled"),
             CallError::Protocol(m) => write!(f, "protocol error: {m}"),
             CallError::Remote(m) => write!(f, "handler failed: {m}"),
+            CallError::InvalidArguments(m) => write!(f, "arguments refused, call not run: {m}"),
+            CallError::BadReply(m) => write!(f, "the call ran but its reply is unreadable: {m}"),
+            CallError::TooLarge { size, limit } => write!(
+                f,
+                "request of {size} bytes exceeds the server's limit of {limit}; not sent, so not run"
+            ),
         }
     }
 }
@@ -135,6 +149,12 @@ pub struct ClientConfig {
     pub reconnect_initial: Duration,
     pub reconnect_max: Duration,
     pub retry: RetryPolicy,
+    /// While calls are pending and nothing has arrived for this long, the client pings the
+    /// server; `None` turns keepalive off. Default: 2 s.
+    pub keepalive_interval: Option<Duration>,
+    /// A ping unanswered (nothing received at all) for this long abandons the connection,
+    /// so a connection that silently stopped passing data does not hold calls. Default 3 s.
+    pub keepalive_timeout: Duration,
 }
 
 impl Default for ClientConfig {
@@ -147,6 +167,8 @@ impl Default for ClientConfig {
             reconnect_initial: Duration::from_millis(10),
             reconnect_max: Duration::from_secs(1),
             retry: RetryPolicy::default(),
+            keepalive_interval: Some(Duration::from_secs(2)),
+            keepalive_timeout: Duration::from_secs(3),
         }
     }
 }
@@ -180,6 +202,12 @@ struct Shared {
     closed: Arc<AtomicBool>,
     waker: Waker,
     client_id: u128,
+    /// Proves `client_id` is ours at every handshake (spec/protocol.md § 5, Identity).
+    secret: u128,
+    /// The next call id, taken under this lock together with the hand-over to the I/O
+    /// thread: ids reach it in increasing order (so its lowest pending id is a correct
+    /// acknowledgement), and a handle knows its id from the start.
+    next_call_id: Mutex<u64>,
     config: ClientConfig,
     metrics: Metrics,
 }
@@ -190,6 +218,7 @@ enum Command {
 }
 
 struct Outgoing {
+    call_id: u64,
     method: u32,
     flags: u16,
     metadata: Vec<u8>,
@@ -202,8 +231,7 @@ struct Outgoing {
 struct Slot {
     state: Mutex<SlotState>,
     ready: Condvar,
-    /// Assigned by the I/O thread, in the order calls reach it, so that "every id below the
-    /// lowest pending one is finished" holds and can be sent as the acknowledgement.
+    /// Assigned when the call starts (see `Shared::next_call_id`).
     call_id: AtomicU64,
 }
 
@@ -242,6 +270,7 @@ impl Client {
         let waker = Waker::new(poll.registry(), WAKER)?;
         let (tx, rx) = bounded(config.max_in_flight.max(1));
         let client_id = crate::random_u128();
+        let secret = crate::random_u128();
         let closed = Arc::new(AtomicBool::new(false));
         let metrics = Metrics::default();
         let wake_pending = Arc::new(AtomicBool::new(false));
@@ -251,6 +280,8 @@ impl Client {
             closed: Arc::clone(&closed),
             waker,
             client_id,
+            secret,
+            next_call_id: Mutex::new(1),
             config: config.clone(),
             metrics: metrics.clone(),
         });
@@ -283,8 +314,12 @@ impl Client {
     /// Starts a call and returns a handle to wait on, poll as a `Future`, or cancel.
     pub fn start(&self, method: u32, payload: &[u8], options: &CallOptions) -> CallHandle {
         let slot = Arc::new(Slot::default());
-        let deadline =
-            Instant::now() + options.deadline.unwrap_or(self.shared.config.default_deadline);
+        let now = Instant::now();
+        let allowed = options.deadline.unwrap_or(self.shared.config.default_deadline);
+        // A deadline too far to represent is as good as none: a century.
+        let deadline = now
+            .checked_add(allowed)
+            .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600));
         let mut flags = 0;
         if options.idempotent {
             flags |= protocol::FLAG_IDEMPOTENT;
@@ -307,8 +342,24 @@ impl Client {
         if slot.state.lock().unwrap_or_else(|p| p.into_inner()).result.is_some() {
             return handle;
         }
-        let out = Outgoing { method, flags, metadata, payload: payload.to_vec(), deadline, slot };
-        match self.shared.commands.try_send(Command::Call(Box::new(out))) {
+        let mut next_id = self.shared.next_call_id.lock().unwrap_or_else(|p| p.into_inner());
+        let call_id = *next_id;
+        slot.call_id.store(call_id, Ordering::Relaxed);
+        let out = Outgoing {
+            call_id,
+            method,
+            flags,
+            metadata,
+            payload: payload.to_vec(),
+            deadline,
+            slot,
+        };
+        let sent = self.shared.commands.try_send(Command::Call(Box::new(out)));
+        if sent.is_ok() {
+            *next_id += 1;
+        }
+        drop(next_id);
+        match sent {
             Ok(()) => {
                 // One wake-up per burst: the I/O thread drains everything queued.
                 if !self.shared.wake_pending.swap(true, Ordering::AcqRel) {
@@ -329,9 +380,10 @@ impl Client {
     }
 }
 
+/// Dropping a client cancels the calls still pending: each ends at once with `Cancelled`
+/// (the server is told to skip those it has not started), and the I/O thread exits.
 impl Drop for Client {
     fn drop(&mut self) {
-        // The I/O thread lets pending calls finish (each ends by its deadline), then exits.
         self.shared.closed.store(true, Ordering::SeqCst);
         let _ = self.shared.waker.wake();
         if let Some(t) = self.io_thread.take() {
@@ -418,7 +470,8 @@ impl CallHandle {
         }
     }
 
-    /// The call's sequence number (0 until the I/O thread has taken the call).
+    /// The call's sequence number in this client's session (0 if it was refused before
+    /// it got one).
     pub fn call_id(&self) -> u64 {
         self.slot.call_id.load(Ordering::Relaxed)
     }
@@ -446,6 +499,10 @@ struct Pending {
     attempts: u32,
     /// The server incarnation it was last sent to; `None` if not on the wire.
     sent_to: Option<u128>,
+    /// Some attempt may have run: it was on the wire when its connection broke. From then
+    /// on a refusal ("did not run") speaks only for the latest attempt, so the call's
+    /// verdict cannot be "did not run" any more.
+    maybe_ran: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -454,6 +511,7 @@ enum Timer {
     Retry(u64),
     Reconnect,
     ConnectTimeout(u64),
+    Keepalive,
 }
 
 enum Conn {
@@ -476,7 +534,6 @@ struct Io {
     reconnect_delay: Duration,
     reconnect_scheduled: bool,
     incarnation: Option<u128>,
-    next_call_id: u64,
     pending: BTreeMap<u64, Pending>,
     /// Calls to put on the wire once a connection is ready, in order.
     unsent: VecDeque<u64>,
@@ -485,6 +542,13 @@ struct Io {
     outbuf: Vec<u8>,
     closing: bool,
     metrics: Metrics,
+    secret: u128,
+    /// The server's frame limit (its `HelloAck`).
+    server_max_frame: usize,
+    /// When bytes last arrived on the connection, and when an unanswered ping went out.
+    last_received: Instant,
+    ping_sent: Option<Instant>,
+    keepalive_armed: bool,
 }
 
 impl Io {
@@ -509,7 +573,6 @@ impl Io {
             connect_attempts: 0,
             reconnect_scheduled: false,
             incarnation: None,
-            next_call_id: 1,
             pending: BTreeMap::new(),
             unsent: VecDeque::new(),
             timers: Timers::default(),
@@ -517,13 +580,18 @@ impl Io {
             outbuf: Vec::new(),
             closing: false,
             metrics: shared.metrics.clone(),
+            secret: shared.secret,
+            server_max_frame: usize::MAX,
+            last_received: Instant::now(),
+            ping_sent: None,
+            keepalive_armed: false,
         }
     }
 
     fn run(&mut self) {
         self.start_connect();
         let mut events = Events::with_capacity(64);
-        while !(self.closing && self.pending.is_empty()) {
+        while !self.closing {
             let timeout = self.timers.timeout(Instant::now(), Duration::from_secs(60));
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != io::ErrorKind::Interrupted {
@@ -544,9 +612,16 @@ impl Io {
             self.fire_timers();
             self.flush();
         }
-        for (_, p) in std::mem::take(&mut self.pending) {
-            self.finish(&p, Err(CallError::Unavailable("client is shut down".into())));
+        // The client was dropped: cancel what is left, telling the server where it was sent.
+        let ready = matches!(self.conn, Conn::Ready { .. });
+        for (id, p) in std::mem::take(&mut self.pending) {
+            if ready && p.sent_to.is_some() {
+                let h = Header { kind: Kind::Cancel, call_id: id, ..Header::new(Kind::Cancel) };
+                protocol::push(&mut self.outbuf, &h, &[]);
+            }
+            self.finish(&p, Err(CallError::Cancelled));
         }
+        self.flush();
     }
 
     fn take_commands(&mut self) {
@@ -588,12 +663,12 @@ impl Io {
             out.slot.fill(Err(CallError::DeadlineExceeded));
             return;
         }
-        let call_id = self.next_call_id;
-        self.next_call_id += 1;
-        out.slot.call_id.store(call_id, Ordering::Relaxed);
+        let call_id = out.call_id;
         self.timers.add(out.deadline, Timer::Deadline(call_id));
-        self.pending
-            .insert(call_id, Pending { call: out, started: now, attempts: 0, sent_to: None });
+        let pending =
+            Pending { call: out, started: now, attempts: 0, sent_to: None, maybe_ran: false };
+        self.pending.insert(call_id, pending);
+        self.arm_keepalive();
         self.send_or_queue(call_id);
     }
 
@@ -601,7 +676,7 @@ impl Io {
         match &self.conn {
             Conn::Ready { incarnation, draining: false, .. } => {
                 let incarnation = *incarnation;
-                self.write_request(call_id, incarnation, false);
+                self.write_request(call_id, incarnation);
             }
             Conn::Down { .. } => {
                 self.unsent.push_back(call_id);
@@ -613,14 +688,26 @@ impl Io {
         }
     }
 
-    fn write_request(&mut self, call_id: u64, incarnation: u128, retry: bool) {
+    fn write_request(&mut self, call_id: u64, incarnation: u128) {
         let ack = self.pending.keys().next().copied().unwrap_or(call_id);
+        let limit = self.server_max_frame;
         let Some(p) = self.pending.get_mut(&call_id) else { return };
+        let size = protocol::HEADER_LEN - 4 + p.call.metadata.len() + p.call.payload.len();
+        if size > limit {
+            // The server would close the connection on it (and every other call with it).
+            if let Some(p) = self.pending.remove(&call_id) {
+                self.finish(&p, Err(CallError::TooLarge { size, limit }));
+            }
+            return;
+        }
         let now = Instant::now();
         let remaining = p.call.deadline.saturating_duration_since(now);
+        // Every send after the first is a retry (spec § 5), refused or re-sent alike.
+        let retry = if p.attempts > 0 { protocol::FLAG_RETRY } else { 0 };
+        let attempt = (p.attempts + 1).min(255) as u8;
         let header = Header {
             kind: Kind::Request,
-            flags: p.call.flags | if retry { protocol::FLAG_RETRY } else { 0 },
+            flags: protocol::with_attempt(p.call.flags | retry, attempt),
             call_id,
             ack,
             method: p.call.method,
@@ -677,7 +764,14 @@ impl Io {
         self.conn = Conn::Down { last_error: why };
         self.inbuf.clear();
         self.outbuf.clear();
-        // Sent calls stay pending: their fate is decided by the next handshake.
+        // Sent calls stay pending: their fate is decided by the next handshake. Each may
+        // have run.
+        for p in self.pending.values_mut() {
+            if p.sent_to.is_some() {
+                p.maybe_ran = true;
+            }
+        }
+        self.ping_sent = None;
         if !self.pending.is_empty() && !self.reconnect_scheduled {
             self.reconnect_scheduled = true;
             self.timers.add(Instant::now() + jitter(self.reconnect_delay), Timer::Reconnect);
@@ -700,6 +794,7 @@ impl Io {
             let hello = Hello {
                 client_id: self.client_id,
                 max_frame: u32::try_from(self.config.max_frame).unwrap_or(u32::MAX),
+                secret: self.secret,
             };
             protocol::push(&mut self.outbuf, &Header::new(Kind::Hello), &hello.encode());
             let Conn::Connecting { stream, .. } =
@@ -727,7 +822,11 @@ impl Io {
                     lost = Some("server closed the connection".to_string());
                     break;
                 }
-                Ok(n) => self.inbuf.truncate(len + n),
+                Ok(n) => {
+                    self.inbuf.truncate(len + n);
+                    self.last_received = Instant::now();
+                    self.ping_sent = None;
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.inbuf.truncate(len);
                     break;
@@ -782,6 +881,7 @@ impl Io {
                     });
                 };
                 self.conn = Conn::Ready { stream, incarnation: ack.incarnation, draining: false };
+                self.server_max_frame = ack.max_frame as usize;
                 self.reconnect_delay = self.config.reconnect_initial;
                 self.on_ready(ack.incarnation);
             }
@@ -794,11 +894,11 @@ impl Io {
                 let (_, message) = protocol::parse_error(payload);
                 log::warn!("server reported a connection error: {message}");
             }
-            Kind::Error => self.on_error(h.call_id, payload),
+            Kind::Error => self.on_error(h.call_id, protocol::attempt_of(h.flags), payload),
             Kind::Ping => {
                 protocol::push(&mut self.outbuf, &Header { kind: Kind::Pong, ..h }, payload);
             }
-            Kind::Pong => {}
+            Kind::Pong => self.ping_sent = None,
             Kind::GoAway => {
                 if let Conn::Ready { draining, .. } = &mut self.conn {
                     *draining = true;
@@ -822,7 +922,7 @@ impl Io {
             let same_server = p.sent_to == Some(incarnation);
             if same_server || p.call.flags & protocol::FLAG_IDEMPOTENT != 0 {
                 // Same incarnation: the server's records make the re-send run at most once.
-                self.write_request(id, incarnation, true);
+                self.write_request(id, incarnation);
             } else if restarted {
                 if let Some(p) = self.pending.remove(&id) {
                     self.finish(&p, Err(CallError::OutcomeUnknown));
@@ -831,14 +931,21 @@ impl Io {
         }
         while let Some(id) = self.unsent.pop_front() {
             if self.pending.contains_key(&id) {
-                self.write_request(id, incarnation, false);
+                self.write_request(id, incarnation);
             }
         }
     }
 
-    fn on_error(&mut self, call_id: u64, payload: &[u8]) {
+    fn on_error(&mut self, call_id: u64, attempt: u8, payload: &[u8]) {
         let (code, message) = protocol::parse_error(payload);
         let Some(p) = self.pending.get_mut(&call_id) else { return };
+        let latest = (p.attempts.min(255)) as u8;
+        if attempt != 0 && attempt != latest && code.is_some_and(ErrorCode::not_executed) {
+            // A refusal of an earlier attempt (say a duplicated frame's copy) arriving after
+            // the retry went out: it says nothing about the retry, whose own answer follows.
+            return;
+        }
+        let maybe_ran = p.maybe_ran;
         let now = Instant::now();
         let result = match code {
             Some(ErrorCode::Overloaded | ErrorCode::TooManyOutstanding) => {
@@ -850,7 +957,12 @@ impl Io {
                         return;
                     }
                 }
-                Err(CallError::Overloaded(message))
+                if maybe_ran {
+                    // An earlier attempt may have run: "did not run" would be a lie.
+                    Err(CallError::OutcomeUnknown)
+                } else {
+                    Err(CallError::Overloaded(message))
+                }
             }
             Some(ErrorCode::ShuttingDown) => {
                 // Not run; try again once connected to a server that accepts calls.
@@ -864,6 +976,7 @@ impl Io {
                 Err(CallError::Protocol(message))
             }
             Some(ErrorCode::Internal) => Err(CallError::Remote(message)),
+            Some(ErrorCode::InvalidArguments) => Err(CallError::InvalidArguments(message)),
         };
         if let Some(p) = self.pending.remove(&call_id) {
             self.finish(&p, result);
@@ -911,6 +1024,10 @@ impl Io {
                         self.reconnect_scheduled = false;
                     }
                 }
+                Timer::Keepalive => {
+                    self.keepalive_armed = false;
+                    self.keepalive(now);
+                }
                 Timer::ConnectTimeout(attempt) => {
                     if matches!(self.conn, Conn::Connecting { attempt: a, .. } if a == attempt) {
                         self.connection_lost(format!("connect to {} timed out", self.addr));
@@ -918,6 +1035,45 @@ impl Io {
                 }
             }
         }
+    }
+
+    /// Keeps a timer running while calls are pending (an idle client sends nothing, so the
+    /// server's idle timeout still applies to it).
+    fn arm_keepalive(&mut self) {
+        if let (Some(interval), false) = (self.config.keepalive_interval, self.keepalive_armed) {
+            self.keepalive_armed = true;
+            let step = interval.min(self.config.keepalive_timeout).max(Duration::from_millis(1));
+            self.timers.add(Instant::now() + step, Timer::Keepalive);
+        }
+    }
+
+    /// A connection that passes nothing is abandoned: ping after `keepalive_interval` of
+    /// silence, give up `keepalive_timeout` after the ping.
+    fn keepalive(&mut self, now: Instant) {
+        let Some(interval) = self.config.keepalive_interval else { return };
+        if self.pending.is_empty() {
+            return;
+        }
+        if matches!(self.conn, Conn::Ready { .. } | Conn::Handshaking { .. }) {
+            match self.ping_sent {
+                Some(at) if now.duration_since(at) >= self.config.keepalive_timeout => {
+                    let silent = now.duration_since(self.last_received);
+                    self.connection_lost(format!(
+                        "no data from the server for {} ms (keepalive ping unanswered)",
+                        silent.as_millis()
+                    ));
+                }
+                None if now.duration_since(self.last_received) >= interval
+                    && matches!(self.conn, Conn::Ready { .. }) =>
+                {
+                    let h = Header { kind: Kind::Ping, ..Header::new(Kind::Ping) };
+                    protocol::push(&mut self.outbuf, &h, &[]);
+                    self.ping_sent = Some(now);
+                }
+                _ => {}
+            }
+        }
+        self.arm_keepalive();
     }
 
     fn flush(&mut self) {

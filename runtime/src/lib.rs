@@ -13,6 +13,7 @@ pub mod protocol;
 pub mod records;
 mod server;
 mod service;
+mod session;
 mod timers;
 pub mod typed;
 
@@ -23,22 +24,13 @@ pub use server::{Server, ServerConfig};
 pub use service::{Context, Handler, HandlerError, Service};
 pub use typed::{method_id, NoException, Pending, RpcError, ServiceError};
 
-/// A random 128-bit id (client ids, server incarnations). std's `RandomState` is seeded
-/// from the operating system's randomness; hashing the time and a counter with two fresh
-/// instances gives 128 unpredictable-enough bits without another dependency.
+/// A random 128-bit value from the operating system's random source (client ids and
+/// secrets, server incarnations). Without one the process cannot make unguessable ids, so
+/// a failure (no entropy source at all) is fatal rather than silently predictable.
 pub(crate) fn random_u128() -> u128 {
-    use std::hash::{BuildHasher, Hasher};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let half = || {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos()),
-        );
-        h.finish()
-    };
-    (u128::from(half()) << 64) | u128::from(half())
+    let mut bytes = [0u8; 16];
+    if let Err(e) = getrandom::fill(&mut bytes) {
+        panic!("the operating system's random source failed: {e}");
+    }
+    u128::from_le_bytes(bytes)
 }

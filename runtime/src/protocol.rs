@@ -47,6 +47,22 @@ pub const FLAG_IDEMPOTENT: u16 = 1;
 pub const FLAG_ONEWAY: u16 = 2;
 /// Flag (requests): this is a retry of a call id sent before, perhaps on another connection.
 pub const FLAG_RETRY: u16 = 4;
+/// Flags bits 8–15: the attempt (requests: 1 for the first send of a call, then 2, 3, …,
+/// wrapping after 255; replies: the attempt of the request they answer), so a client can
+/// tell a late answer to an earlier attempt from the answer to its latest one.
+pub const ATTEMPT_SHIFT: u16 = 8;
+/// Flags a receiver understands; other bits are ignored (reserved, sent as 0).
+pub const KNOWN_FLAGS: u16 = FLAG_IDEMPOTENT | FLAG_ONEWAY | FLAG_RETRY | (0xff << ATTEMPT_SHIFT);
+
+/// The attempt number carried in `flags`.
+pub fn attempt_of(flags: u16) -> u8 {
+    (flags >> ATTEMPT_SHIFT) as u8
+}
+
+/// `flags` with the attempt number set.
+pub fn with_attempt(flags: u16, attempt: u8) -> u16 {
+    (flags & 0x00ff) | (u16::from(attempt) << ATTEMPT_SHIFT)
+}
 
 /// The fixed part of a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -299,6 +315,9 @@ pub enum ErrorCode {
     /// The handler panicked or failed outside the application's error type: outcome of
     /// side effects unknown.
     Internal = 8,
+    /// The request's arguments did not decode; the handler did not run. Not recorded: the
+    /// same bytes sent again get the same answer.
+    InvalidArguments = 9,
 }
 
 impl ErrorCode {
@@ -312,6 +331,7 @@ impl ErrorCode {
             6 => ErrorCode::TooManyOutstanding,
             7 => ErrorCode::ShuttingDown,
             8 => ErrorCode::Internal,
+            9 => ErrorCode::InvalidArguments,
             _ => return None,
         })
     }
@@ -339,11 +359,14 @@ pub fn parse_error(payload: &[u8]) -> (Option<ErrorCode>, String) {
     (code, String::from_utf8_lossy(&payload[2..]).into_owned())
 }
 
-/// `Hello` (client → server): the client's 128-bit id and the largest frame it accepts.
+/// `Hello` (client → server): the client's 128-bit id, the largest frame it accepts, and
+/// the secret that proves the id is its own (a server honours an id only on connections
+/// that present the secret it first saw with it: spec/protocol.md § 5, Identity).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Hello {
     pub client_id: u128,
     pub max_frame: u32,
+    pub secret: u128,
 }
 
 /// `HelloAck` (server → client): the server's incarnation (new at every start), its frame
@@ -357,20 +380,26 @@ pub struct HelloAck {
 }
 
 impl Hello {
-    pub fn encode(&self) -> [u8; 20] {
-        let mut b = [0u8; 20];
+    pub const LEN: usize = 36;
+
+    pub fn encode(&self) -> [u8; Self::LEN] {
+        let mut b = [0u8; Self::LEN];
         b[..16].copy_from_slice(&self.client_id.to_le_bytes());
-        b[16..].copy_from_slice(&self.max_frame.to_le_bytes());
+        b[16..20].copy_from_slice(&self.max_frame.to_le_bytes());
+        b[20..].copy_from_slice(&self.secret.to_le_bytes());
         b
     }
 
     pub fn decode(p: &[u8]) -> Result<Hello, ProtocolError> {
-        if p.len() != 20 {
+        if p.len() != Self::LEN {
             return Err(ProtocolError::BadHandshake);
         }
-        let mut id = [0u8; 16];
-        id.copy_from_slice(&p[..16]);
-        Ok(Hello { client_id: u128::from_le_bytes(id), max_frame: u32_at(p, 16) })
+        let u128_at = |at: usize| {
+            let mut b = [0u8; 16];
+            b.copy_from_slice(&p[at..at + 16]);
+            u128::from_le_bytes(b)
+        };
+        Ok(Hello { client_id: u128_at(0), max_frame: u32_at(p, 16), secret: u128_at(20) })
     }
 }
 
@@ -469,7 +498,7 @@ mod tests {
 
     #[test]
     fn handshakes_round_trip() {
-        let h = Hello { client_id: u128::MAX - 5, max_frame: 1 << 20 };
+        let h = Hello { client_id: u128::MAX - 5, max_frame: 1 << 20, secret: 7 << 70 };
         assert_eq!(Hello::decode(&h.encode()), Ok(h));
         let a = HelloAck { incarnation: 99, max_frame: 4096, max_in_flight: 64, max_records: 1024 };
         assert_eq!(HelloAck::decode(&a.encode()), Ok(a));

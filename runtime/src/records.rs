@@ -13,11 +13,40 @@ pub struct StoredReply {
     pub payload: Arc<[u8]>,
 }
 
-/// Where to send a reply: a connection (by its token number) and the call id.
+/// Where to send a reply: a connection (by its token number), the call id, and the attempt
+/// the reply answers (echoed so the client can tell answers to its attempts apart).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Waiter {
     pub connection: usize,
     pub call_id: u64,
+    pub attempt: u8,
+}
+
+/// What a retry must match: a call id names one call, so a re-send with another method or
+/// other arguments is a broken or hostile client, never a retry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fingerprint {
+    pub method: u32,
+    /// [`digest`] of the payload.
+    pub digest: u64,
+}
+
+/// A fast 64-bit digest of a payload (not cryptographic: it tells a client's honest
+/// re-send from a different request under the same call id; the client id is already
+/// bound to its secret, so only the client itself can send either).
+pub fn digest(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut h = (bytes.len() as u64).wrapping_mul(K);
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K).rotate_left(29);
+    }
+    for &b in chunks.remainder() {
+        h = (h ^ u64::from(b)).wrapping_mul(K).rotate_left(29);
+    }
+    h ^ (h >> 32)
 }
 
 /// What to do with an arriving request.
@@ -33,19 +62,37 @@ pub enum Begin {
     Stale,
     /// The client holds `limit` unacknowledged records: refuse (the handler does not run).
     TooManyOutstanding { limit: usize },
+    /// The call id is known with another method or payload: refuse as a protocol error.
+    Mismatch,
+}
+
+/// The handshake's claim on a client id was refused: another secret owns it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct NotOwner;
+
+#[derive(Debug)]
+struct Running {
+    fingerprint: Fingerprint,
+    waiters: Vec<Waiter>,
 }
 
 #[derive(Debug)]
-enum Record {
-    InProgress { waiters: Vec<Waiter> },
-    Done(StoredReply),
+struct Completed {
+    fingerprint: Fingerprint,
+    reply: StoredReply,
 }
 
 #[derive(Debug)]
 struct ClientRecords {
+    /// The secret presented with the id when the server first saw it.
+    secret: u128,
     /// Every call id below this is acknowledged: its record is gone and duplicates are stale.
     acked_below: u64,
-    records: BTreeMap<u64, Record>,
+    /// Outcomes, ordered so that an acknowledgement frees a prefix in O(freed).
+    done: BTreeMap<u64, Completed>,
+    /// Calls running now, apart from `done`: an acknowledgement never walks them (it used to
+    /// take them out and put them back, O(calls in flight) per request).
+    running: HashMap<u64, Running>,
     last_seen: Instant,
 }
 
@@ -59,94 +106,107 @@ pub struct RecordStore {
     clients: HashMap<u128, ClientRecords>,
     max_per_client: usize,
     lease: Duration,
+    /// Bytes of recorded replies (for the server's memory budget).
+    bytes: usize,
 }
 
 impl RecordStore {
     pub fn new(max_per_client: usize, lease: Duration) -> Self {
-        RecordStore { clients: HashMap::new(), max_per_client, lease }
+        RecordStore { clients: HashMap::new(), max_per_client, lease, bytes: 0 }
     }
 
-    /// Handles request `call_id` from `client`, which acknowledges every id below `ack`.
+    /// The handshake: `client` presents `secret`. The first secret seen with an id owns it
+    /// until the id's records expire; any other is refused, so knowing a client's id is not
+    /// enough to read its replies, inject its calls or acknowledge its records.
+    pub fn claim(&mut self, client: u128, secret: u128, now: Instant) -> Result<(), NotOwner> {
+        let c = self.clients.entry(client).or_insert_with(|| ClientRecords {
+            secret,
+            acked_below: 0,
+            done: BTreeMap::new(),
+            running: HashMap::new(),
+            last_seen: now,
+        });
+        if c.secret != secret {
+            return Err(NotOwner);
+        }
+        c.last_seen = now;
+        Ok(())
+    }
+
+    /// Handles request `call_id` from `client` (claimed by the handshake), which
+    /// acknowledges every id below `ack`.
     pub fn begin(
         &mut self,
         client: u128,
         call_id: u64,
         ack: u64,
+        fingerprint: Fingerprint,
         waiter: Waiter,
         now: Instant,
     ) -> Begin {
-        let c = self.clients.entry(client).or_insert_with(|| ClientRecords {
-            acked_below: 0,
-            records: BTreeMap::new(),
-            last_seen: now,
-        });
+        let Some(c) = self.clients.get_mut(&client) else {
+            // Expired between the handshake and now (a lease shorter than the connection):
+            // start over as a fresh client would be unsafe, so refuse without running.
+            return Begin::TooManyOutstanding { limit: 0 };
+        };
         c.last_seen = now;
         if ack > c.acked_below {
-            // Acknowledged records are freed. An acknowledged call still in progress cannot
-            // exist (the client acknowledges only outcomes it has), but if a buggy client
-            // claims so, keep it: forgetting a live record could run a call twice.
-            let keep = c.records.split_off(&ack);
-            let freed = std::mem::replace(&mut c.records, keep);
-            for (id, r) in freed {
-                if matches!(r, Record::InProgress { .. }) {
-                    c.records.insert(id, r);
-                }
-            }
+            let keep = c.done.split_off(&ack);
+            let freed = std::mem::replace(&mut c.done, keep);
+            self.bytes -= freed.values().map(|d| d.reply.payload.len()).sum::<usize>();
             c.acked_below = ack;
         }
-        if call_id < c.acked_below && !c.records.contains_key(&call_id) {
+        if let Some(d) = c.done.get(&call_id) {
+            return if d.fingerprint == fingerprint {
+                Begin::Replay(d.reply.clone())
+            } else {
+                Begin::Mismatch
+            };
+        }
+        if let Some(r) = c.running.get_mut(&call_id) {
+            if r.fingerprint != fingerprint {
+                return Begin::Mismatch;
+            }
+            // One reply per connection: a later attempt on the same one replaces the earlier.
+            match r.waiters.iter_mut().find(|w| w.connection == waiter.connection) {
+                Some(w) => w.attempt = waiter.attempt,
+                None => r.waiters.push(waiter),
+            }
+            return Begin::Joined;
+        }
+        if call_id < c.acked_below {
             return Begin::Stale;
         }
-        let held = c.records.len();
-        match c.records.get_mut(&call_id) {
-            Some(Record::Done(reply)) => Begin::Replay(reply.clone()),
-            Some(Record::InProgress { waiters }) => {
-                if !waiters.contains(&waiter) {
-                    waiters.push(waiter);
-                }
-                Begin::Joined
-            }
-            None if held >= self.max_per_client => {
-                Begin::TooManyOutstanding { limit: self.max_per_client }
-            }
-            None => {
-                c.records.insert(call_id, Record::InProgress { waiters: vec![waiter] });
-                Begin::Execute
-            }
+        if c.done.len() + c.running.len() >= self.max_per_client {
+            return Begin::TooManyOutstanding { limit: self.max_per_client };
         }
+        c.running.insert(call_id, Running { fingerprint, waiters: vec![waiter] });
+        Begin::Execute
     }
 
     /// Records the outcome of an executed call; returns everyone waiting for it.
     pub fn complete(&mut self, client: u128, call_id: u64, reply: StoredReply) -> Vec<Waiter> {
         let Some(c) = self.clients.get_mut(&client) else { return Vec::new() };
-        match c.records.insert(call_id, Record::Done(reply)) {
-            Some(Record::InProgress { waiters }) => waiters,
-            _ => Vec::new(),
+        let Some(r) = c.running.remove(&call_id) else { return Vec::new() };
+        if call_id >= c.acked_below {
+            self.bytes += reply.payload.len();
+            c.done.insert(call_id, Completed { fingerprint: r.fingerprint, reply });
         }
+        r.waiters
     }
 
     /// Forgets a call whose handler never ran (refused, expired, cancelled before start), so a
     /// retry may execute it; returns everyone waiting for it.
     pub fn abandon(&mut self, client: u128, call_id: u64) -> Vec<Waiter> {
         let Some(c) = self.clients.get_mut(&client) else { return Vec::new() };
-        match c.records.remove(&call_id) {
-            Some(Record::InProgress { waiters }) => waiters,
-            Some(done @ Record::Done(_)) => {
-                // Never forget an outcome that was produced.
-                c.records.insert(call_id, done);
-                Vec::new()
-            }
-            None => Vec::new(),
-        }
+        c.running.remove(&call_id).map(|r| r.waiters).unwrap_or_default()
     }
 
     /// Removes `waiter` from every call it waits on (its connection closed).
     pub fn drop_waiters_of(&mut self, connection: usize) {
         for c in self.clients.values_mut() {
-            for r in c.records.values_mut() {
-                if let Record::InProgress { waiters } = r {
-                    waiters.retain(|w| w.connection != connection);
-                }
+            for r in c.running.values_mut() {
+                r.waiters.retain(|w| w.connection != connection);
             }
         }
     }
@@ -154,15 +214,69 @@ impl RecordStore {
     /// Forgets clients idle past the lease with nothing in progress.
     pub fn expire(&mut self, now: Instant) {
         let lease = self.lease;
+        let mut freed = 0;
         self.clients.retain(|_, c| {
-            now.duration_since(c.last_seen) < lease
-                || c.records.values().any(|r| matches!(r, Record::InProgress { .. }))
+            let keep = now.duration_since(c.last_seen) < lease || !c.running.is_empty();
+            if !keep {
+                freed += c.done.values().map(|d| d.reply.payload.len()).sum::<usize>();
+            }
+            keep
         });
+        self.bytes -= freed;
     }
 
     /// Records held for `client` (for tests and metrics).
     pub fn len_for(&self, client: u128) -> usize {
-        self.clients.get(&client).map_or(0, |c| c.records.len())
+        self.clients.get(&client).map_or(0, |c| c.done.len() + c.running.len())
+    }
+
+    /// Bytes of recorded replies.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+/// The record stores of a server, sharded by client id: event loops that serve different
+/// clients do not wait for one lock.
+#[derive(Debug)]
+pub struct SharedRecords {
+    shards: Box<[std::sync::Mutex<RecordStore>]>,
+}
+
+impl SharedRecords {
+    pub fn new(shards: usize, max_per_client: usize, lease: Duration) -> Self {
+        let shards = (0..shards.max(1))
+            .map(|_| std::sync::Mutex::new(RecordStore::new(max_per_client, lease)))
+            .collect();
+        SharedRecords { shards }
+    }
+
+    /// The store holding `client`'s records.
+    pub fn of(&self, client: u128) -> std::sync::MutexGuard<'_, RecordStore> {
+        let i = ((client ^ (client >> 64)) as u64 % self.shards.len() as u64) as usize;
+        // Every update is a single insert or remove, so a poisoned lock is still consistent.
+        self.shards[i].lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn each(&self, mut f: impl FnMut(&mut RecordStore)) {
+        for shard in self.shards.iter() {
+            f(&mut shard.lock().unwrap_or_else(|p| p.into_inner()));
+        }
+    }
+
+    pub fn drop_waiters_of(&self, connection: usize) {
+        self.each(|s| s.drop_waiters_of(connection));
+    }
+
+    pub fn expire(&self, now: Instant) {
+        self.each(|s| s.expire(now));
+    }
+
+    /// Bytes of recorded replies in every shard.
+    pub fn bytes(&self) -> usize {
+        let mut total = 0;
+        self.each(|s| total += s.bytes());
+        total
     }
 }
 
@@ -176,73 +290,141 @@ mod tests {
     }
 
     fn w(connection: usize, call_id: u64) -> Waiter {
-        Waiter { connection, call_id }
+        Waiter { connection, call_id, attempt: 1 }
+    }
+
+    const F: Fingerprint = Fingerprint { method: 1, digest: 2 };
+
+    fn store(max: usize, lease: u64, clients: &[u128], now: Instant) -> RecordStore {
+        let mut s = RecordStore::new(max, Duration::from_secs(lease));
+        for &c in clients {
+            s.claim(c, 100 + c, now).unwrap();
+        }
+        s
     }
 
     #[test]
     fn a_duplicate_of_a_completed_call_gets_the_recorded_reply() {
         let now = Instant::now();
-        let mut s = RecordStore::new(8, Duration::from_secs(60));
-        assert_eq!(s.begin(1, 5, 0, w(1, 5), now), Begin::Execute);
+        let mut s = store(8, 60, &[1, 2], now);
+        assert_eq!(s.begin(1, 5, 0, F, w(1, 5), now), Begin::Execute);
         assert_eq!(s.complete(1, 5, reply(b"r")), vec![w(1, 5)]);
-        assert_eq!(s.begin(1, 5, 0, w(2, 5), now), Begin::Replay(reply(b"r")));
+        assert_eq!(s.begin(1, 5, 0, F, w(2, 5), now), Begin::Replay(reply(b"r")));
     }
 
     #[test]
     fn a_duplicate_of_a_running_call_waits_for_the_first_execution() {
         let now = Instant::now();
-        let mut s = RecordStore::new(8, Duration::from_secs(60));
-        assert_eq!(s.begin(1, 5, 0, w(1, 5), now), Begin::Execute);
-        assert_eq!(s.begin(1, 5, 0, w(2, 5), now), Begin::Joined);
+        let mut s = store(8, 60, &[1, 2], now);
+        assert_eq!(s.begin(1, 5, 0, F, w(1, 5), now), Begin::Execute);
+        assert_eq!(s.begin(1, 5, 0, F, w(2, 5), now), Begin::Joined);
         assert_eq!(s.complete(1, 5, reply(b"r")), vec![w(1, 5), w(2, 5)]);
     }
 
     #[test]
     fn acknowledgements_free_records_and_make_duplicates_stale() {
         let now = Instant::now();
-        let mut s = RecordStore::new(8, Duration::from_secs(60));
+        let mut s = store(8, 60, &[1, 2], now);
         for id in 1..=3 {
-            assert_eq!(s.begin(1, id, 1, w(1, id), now), Begin::Execute);
+            assert_eq!(s.begin(1, id, 1, F, w(1, id), now), Begin::Execute);
             s.complete(1, id, reply(b"x"));
         }
         assert_eq!(s.len_for(1), 3);
-        assert_eq!(s.begin(1, 4, 3, w(1, 4), now), Begin::Execute);
+        assert_eq!(s.begin(1, 4, 3, F, w(1, 4), now), Begin::Execute);
         assert_eq!(s.len_for(1), 2, "ids 1 and 2 acknowledged");
-        assert_eq!(s.begin(1, 1, 3, w(1, 1), now), Begin::Stale);
+        assert_eq!(s.begin(1, 1, 3, F, w(1, 1), now), Begin::Stale);
     }
 
     #[test]
     fn the_record_limit_refuses_instead_of_forgetting() {
         let now = Instant::now();
-        let mut s = RecordStore::new(2, Duration::from_secs(60));
-        assert_eq!(s.begin(1, 1, 0, w(1, 1), now), Begin::Execute);
-        assert_eq!(s.begin(1, 2, 0, w(1, 2), now), Begin::Execute);
-        assert_eq!(s.begin(1, 3, 0, w(1, 3), now), Begin::TooManyOutstanding { limit: 2 });
+        let mut s = store(2, 60, &[1, 2], now);
+        assert_eq!(s.begin(1, 1, 0, F, w(1, 1), now), Begin::Execute);
+        assert_eq!(s.begin(1, 2, 0, F, w(1, 2), now), Begin::Execute);
+        assert_eq!(s.begin(1, 3, 0, F, w(1, 3), now), Begin::TooManyOutstanding { limit: 2 });
         // Other clients are unaffected.
-        assert_eq!(s.begin(2, 1, 0, w(2, 1), now), Begin::Execute);
+        assert_eq!(s.begin(2, 1, 0, F, w(2, 1), now), Begin::Execute);
     }
 
     #[test]
     fn abandoned_calls_may_run_on_retry_but_outcomes_are_never_forgotten() {
         let now = Instant::now();
-        let mut s = RecordStore::new(8, Duration::from_secs(60));
-        assert_eq!(s.begin(1, 1, 0, w(1, 1), now), Begin::Execute);
+        let mut s = store(8, 60, &[1, 2], now);
+        assert_eq!(s.begin(1, 1, 0, F, w(1, 1), now), Begin::Execute);
         assert_eq!(s.abandon(1, 1), vec![w(1, 1)]);
-        assert_eq!(s.begin(1, 1, 0, w(1, 1), now), Begin::Execute);
+        assert_eq!(s.begin(1, 1, 0, F, w(1, 1), now), Begin::Execute);
         s.complete(1, 1, reply(b"done"));
         assert!(s.abandon(1, 1).is_empty());
-        assert_eq!(s.begin(1, 1, 0, w(1, 1), now), Begin::Replay(reply(b"done")));
+        assert_eq!(s.begin(1, 1, 0, F, w(1, 1), now), Begin::Replay(reply(b"done")));
     }
 
     #[test]
     fn leases_expire_idle_clients_but_not_running_calls() {
         let t0 = Instant::now();
-        let mut s = RecordStore::new(8, Duration::from_secs(10));
-        assert_eq!(s.begin(1, 1, 0, w(1, 1), t0), Begin::Execute);
-        assert_eq!(s.begin(2, 1, 0, w(2, 1), t0), Begin::Execute);
+        let mut s = store(8, 10, &[1, 2], t0);
+        assert_eq!(s.begin(1, 1, 0, F, w(1, 1), t0), Begin::Execute);
+        assert_eq!(s.begin(2, 1, 0, F, w(2, 1), t0), Begin::Execute);
         s.complete(2, 1, reply(b"x"));
         s.expire(t0 + Duration::from_secs(11));
         assert_eq!(s.len_for(1), 1, "in progress: kept");
         assert_eq!(s.len_for(2), 0, "idle and complete: expired");
+    }
+}
+
+#[cfg(test)]
+mod identity_tests {
+    use super::*;
+    use crate::protocol::Kind;
+
+    const F: Fingerprint = Fingerprint { method: 1, digest: 2 };
+
+    fn w(connection: usize, call_id: u64) -> Waiter {
+        Waiter { connection, call_id, attempt: 1 }
+    }
+
+    #[test]
+    fn an_id_is_honoured_only_with_the_secret_it_was_first_seen_with() {
+        let now = Instant::now();
+        let mut s = RecordStore::new(8, Duration::from_secs(60));
+        assert_eq!(s.claim(1, 42, now), Ok(()));
+        assert_eq!(s.claim(1, 42, now), Ok(()), "a reconnect with the same secret");
+        assert_eq!(s.claim(1, 43, now), Err(NotOwner), "someone who only knows the id");
+    }
+
+    #[test]
+    fn a_retry_with_another_method_or_payload_is_a_mismatch() {
+        let now = Instant::now();
+        let mut s = RecordStore::new(8, Duration::from_secs(60));
+        s.claim(1, 42, now).unwrap();
+        assert_eq!(s.begin(1, 5, 0, F, w(1, 5), now), Begin::Execute);
+        let other_method = Fingerprint { method: 9, ..F };
+        let other_payload = Fingerprint { digest: 9, ..F };
+        assert_eq!(s.begin(1, 5, 0, other_method, w(1, 5), now), Begin::Mismatch);
+        s.complete(1, 5, StoredReply { kind: Kind::Response, payload: b"r"[..].into() });
+        assert_eq!(s.begin(1, 5, 0, other_payload, w(1, 5), now), Begin::Mismatch);
+        assert_ne!(digest(b"abcdefgh1"), digest(b"abcdefgh2"));
+        assert_ne!(digest(b""), digest(b"\0"));
+    }
+
+    #[test]
+    fn acknowledgements_never_walk_the_calls_in_flight() {
+        // 1000 calls running, then acknowledgements rising with each new call: the running
+        // ones stay (and are not re-inserted), finished ones below the ack are freed.
+        let now = Instant::now();
+        let mut s = RecordStore::new(4096, Duration::from_secs(60));
+        s.claim(1, 42, now).unwrap();
+        for id in 1..=1000 {
+            assert_eq!(s.begin(1, id, 1, F, w(1, id), now), Begin::Execute);
+        }
+        for id in 1001..=1100 {
+            s.complete(
+                1,
+                id - 1000,
+                StoredReply { kind: Kind::Response, payload: b"x"[..].into() },
+            );
+            assert_eq!(s.begin(1, id, id - 1000, F, w(1, id), now), Begin::Execute);
+        }
+        assert_eq!(s.len_for(1), 1100 - 99, "ids 1..=99 acknowledged and freed");
+        assert_eq!(s.bytes(), 1);
     }
 }

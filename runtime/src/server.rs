@@ -1,13 +1,13 @@
-//! The server: one mio event loop thread owning the listener and every connection, and a
+//! The server's I/O: mio event loop threads owning the listener and the connections, and a
 //! crossbeam worker pool behind a bounded queue. Shape of mio's `tcp_server` example: a
-//! token per connection, each `Connection` owning its socket and buffers, reads until
-//! `WouldBlock`, then frames handled, then writes batched into one buffer per connection.
+//! token per connection, each `Connection` owning its socket and its protocol state (a
+//! sans-I/O `ServerSession`, where every protocol decision is made), reads up to a fair
+//! budget per turn, then writes batched into one buffer per connection.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -17,9 +17,12 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::metrics::{Metrics, Snapshot};
-use crate::protocol::{self, ErrorCode, Frame, Header, HelloAck, Kind, ProtocolError};
-use crate::records::{Begin, RecordStore, StoredReply, Waiter};
+use crate::protocol::ErrorCode;
+use crate::records::{SharedRecords, StoredReply, Waiter};
 use crate::service::{Context, Method, Service};
+use crate::session::server::{
+    execute, settle, CallRef, Dispatch, Endpoint, Limits, Next, Outcome, ServerSession,
+};
 use crate::timers::Timers;
 
 const LISTENER: Token = Token(0);
@@ -56,6 +59,16 @@ pub struct ServerConfig {
     pub client_lease: Duration,
     /// How long shutdown waits for calls in flight. Default: 10 s.
     pub shutdown_grace: Duration,
+    /// A frame whose first byte arrived must be complete within this, or the connection is
+    /// closed (a peer trickling bytes holds nothing for long). Default: 30 s.
+    pub frame_timeout: Duration,
+    /// Bytes of buffered output (all connections) and recorded replies the server may hold;
+    /// beyond it new calls are refused with `Overloaded` (they did not run) until it drains.
+    /// Default: 1 GiB.
+    pub memory_budget: usize,
+    /// Input handled per connection per loop turn before the loop serves the others (one
+    /// flooding client cannot hold up the rest of its loop). Default: 256 KiB.
+    pub read_budget: usize,
 }
 
 impl Default for ServerConfig {
@@ -73,6 +86,9 @@ impl Default for ServerConfig {
             max_records_per_client: 4096,
             client_lease: Duration::from_secs(600),
             shutdown_grace: Duration::from_secs(10),
+            frame_timeout: Duration::from_secs(30),
+            memory_budget: 1 << 30,
+            read_budget: 256 * 1024,
         }
     }
 }
@@ -97,20 +113,18 @@ struct Shared {
     /// Completion channels, by loop index: workers reply to the loop that owns the call.
     done: Vec<Sender<Done>>,
     /// Completion records of every client, whichever loop its connections are on.
-    records: std::sync::Mutex<RecordStore>,
+    records: SharedRecords,
     connections: std::sync::atomic::AtomicUsize,
+    /// Bytes of output buffered on every loop's connections.
+    buffered: AtomicUsize,
+    /// Bytes of recorded replies, refreshed by loop 0's budget timer.
+    recorded: AtomicUsize,
 }
 
 impl Shared {
     fn wake(&self, loop_index: usize) {
         // A failed wake means that loop is gone; nothing waits there.
         let _ = self.wakers[loop_index].wake();
-    }
-
-    fn records(&self) -> std::sync::MutexGuard<'_, RecordStore> {
-        // The store stays consistent across a panic (every update is a single insert or
-        // remove), so a poisoned lock is still usable.
-        self.records.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -119,7 +133,7 @@ enum LoopMsg {
     /// A connection accepted by loop 0, with the token it was given.
     Connection(TcpStream, SocketAddr, usize),
     /// A reply for a waiter whose connection this loop owns.
-    Deliver { connection: usize, call_id: u64, reply: StoredReply },
+    Deliver { waiter: Waiter, reply: StoredReply },
 }
 
 /// Connection tokens encode their loop: `FIRST_CONNECTION + n × loops + loop_index`.
@@ -161,12 +175,19 @@ impl Server {
             wakers,
             inboxes,
             done,
-            records: std::sync::Mutex::new(RecordStore::new(
-                config.max_records_per_client,
-                config.client_lease,
-            )),
+            records: SharedRecords::new(16, config.max_records_per_client, config.client_lease),
             connections: std::sync::atomic::AtomicUsize::new(0),
+            buffered: AtomicUsize::new(0),
+            recorded: AtomicUsize::new(0),
         });
+        let limits = Limits {
+            max_frame: config.max_frame,
+            max_in_flight: config.max_in_flight_per_connection,
+            max_records: config.max_records_per_client,
+            handshake_timeout: config.handshake_timeout,
+            idle_timeout: config.idle_timeout,
+            frame_timeout: config.frame_timeout,
+        };
         let addr = listener.local_addr()?;
         let incarnation = crate::random_u128();
         let metrics = Metrics::default();
@@ -206,6 +227,8 @@ impl Server {
                 draining_until: None,
                 service: service.clone(),
                 config: config.clone(),
+                limits: limits.clone(),
+                again: Vec::new(),
                 incarnation,
                 shared: Arc::clone(&shared),
                 dirty: Vec::new(),
@@ -263,19 +286,6 @@ impl Drop for Server {
     }
 }
 
-/// Which call a job or completion belongs to, and where its reply goes.
-#[derive(Clone, Copy)]
-struct CallRef {
-    /// The event loop that owns `conn`.
-    loop_index: usize,
-    conn: usize,
-    client: u128,
-    call_id: u64,
-    method_id: u32,
-    dispatched: Instant,
-    oneway: bool,
-}
-
 /// A request handed to a worker.
 struct Job {
     call: CallRef,
@@ -290,70 +300,34 @@ struct Done {
     outcome: Outcome,
 }
 
-enum Outcome {
-    Reply(Vec<u8>),
-    /// The handler ran and failed, or panicked: the outcome of its effects is unknown.
-    Failed(String),
-    /// The handler never ran.
-    NotRun(ErrorCode, &'static str),
-}
-
 impl Job {
     fn run(self) -> Done {
         Done { call: self.call, outcome: execute(&self.method, &self.ctx, &self.payload) }
     }
 }
 
-/// Runs a handler unless its call was cancelled or expired while it waited; a panic is an
-/// `Internal` failure, never a crashed thread.
-fn execute(method: &Method, ctx: &Context, payload: &[u8]) -> Outcome {
-    if ctx.is_cancelled() {
-        return if Instant::now() >= ctx.deadline {
-            Outcome::NotRun(
-                ErrorCode::DeadlineExceeded,
-                "deadline passed before the handler started",
-            )
-        } else {
-            Outcome::NotRun(ErrorCode::Cancelled, "cancelled before the handler started")
-        };
-    }
-    match catch_unwind(AssertUnwindSafe(|| (method.handler)(ctx, payload))) {
-        Ok(Ok(reply)) => Outcome::Reply(reply),
-        Ok(Err(e)) => Outcome::Failed(e.message),
-        Err(_) => Outcome::Failed("handler panicked".into()),
-    }
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum State {
-    AwaitHello,
-    Ready {
-        client: u128,
-    },
-    /// Write what is buffered, then close.
-    Closing,
-}
-
-/// One client connection: its socket, buffers and protocol state.
+/// One client connection: its socket and its protocol state.
 struct Connection {
     socket: TcpStream,
     peer: SocketAddr,
-    inbuf: Vec<u8>,
-    outbuf: Vec<u8>,
-    state: State,
-    last_active: Instant,
-    in_flight: usize,
+    session: ServerSession,
     interest: Interest,
     /// Reading stopped because too much output is waiting for the peer.
     read_paused: bool,
+    /// The earliest connection timer armed.
+    armed: Instant,
+    /// This connection's output counted in `Shared::buffered`.
+    accounted: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Timer {
-    /// Check a connection's handshake or idle deadline.
+    /// Check a connection's handshake, frame or idle deadline.
     Connection(usize),
     /// Forget clients whose lease expired.
     ExpireRecords,
+    /// Refresh the recorded bytes counted against the memory budget.
+    Budget,
     /// The shutdown grace period ended.
     GraceOver,
 }
@@ -379,6 +353,9 @@ struct Loop {
     draining_until: Option<Instant>,
     service: Service,
     config: ServerConfig,
+    limits: Limits,
+    /// Connections that used their read budget with input perhaps left: read next turn.
+    again: Vec<usize>,
     incarnation: u128,
     shared: Arc<Shared>,
     /// Connections with output to flush or interest to update after this turn.
@@ -388,18 +365,103 @@ struct Loop {
     scratch: Vec<u8>,
 }
 
+impl Endpoint for Loop {
+    fn records(&self) -> &SharedRecords {
+        &self.shared.records
+    }
+
+    fn incarnation(&self) -> u128 {
+        self.incarnation
+    }
+
+    fn method(&self, id: u32) -> Option<Method> {
+        self.service.methods.get(&id).cloned()
+    }
+
+    fn shutting_down(&self) -> bool {
+        self.draining_until.is_some()
+    }
+
+    fn over_budget(&self) -> bool {
+        self.shared.buffered.load(Ordering::Relaxed) + self.shared.recorded.load(Ordering::Relaxed)
+            > self.config.memory_budget
+    }
+
+    fn dispatch(&mut self, d: Dispatch<'_>) -> Option<Outcome> {
+        let call = CallRef { loop_index: self.index, ..d.call };
+        self.in_flight += 1;
+        if d.method.inline {
+            // On the loop, straight from the read buffer: no copy, no hand-off.
+            let outcome = execute(&d.method, &d.ctx, d.payload);
+            self.finished(&call, &outcome);
+            return Some(outcome);
+        }
+        self.cancels.insert((call.client, call.call_id), d.cancelled);
+        let job = Job { call, method: d.method, payload: d.payload.to_vec(), ctx: d.ctx };
+        let sent = match self.jobs_tx.as_ref() {
+            Some(jobs) => match jobs.try_send(job) {
+                Ok(()) => true,
+                Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => false,
+            },
+            None => false,
+        };
+        if sent {
+            return None;
+        }
+        let outcome = Outcome::NotRun(
+            ErrorCode::Overloaded,
+            "server queue is full; the call did not run".into(),
+        );
+        self.finished(&call, &outcome);
+        Some(outcome)
+    }
+
+    fn cancel(&mut self, client: u128, call_id: u64) {
+        if let Some(flag) = self.cancels.get(&(client, call_id)) {
+            flag.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn deliver(&mut self, waiter: Waiter, reply: &StoredReply) {
+        let owner = owner_of(waiter.connection, self.loops);
+        if owner != self.index {
+            // A duplicate that arrived on another loop's connection waits there.
+            let msg = LoopMsg::Deliver { waiter, reply: reply.clone() };
+            if self.shared.inboxes[owner].try_send(msg).is_ok() {
+                self.shared.wake(owner);
+            } else {
+                // The caller is not lost: its retry replays the recorded reply.
+                log::warn!(
+                    "event loop {owner} is not keeping up; a duplicate's reply waits for its retry"
+                );
+            }
+        } else if let Some(c) = self.conns.get_mut(&waiter.connection) {
+            c.session.write_reply(waiter.call_id, waiter.attempt, reply);
+            self.dirty.push(waiter.connection);
+        }
+    }
+}
+
 impl Loop {
     fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         self.timers.add(Instant::now() + self.config.client_lease / 4, Timer::ExpireRecords);
+        if self.index == 0 {
+            self.timers.add(Instant::now() + BUDGET_REFRESH, Timer::Budget);
+        }
         loop {
-            let timeout = self.timers.timeout(Instant::now(), Duration::from_secs(3600));
+            let mut timeout = self.timers.timeout(Instant::now(), Duration::from_secs(3600));
+            if !self.again.is_empty() {
+                timeout = Duration::ZERO;
+            }
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
                 return Err(e);
             }
+            // Connections that used their budget last turn go after this turn's events.
+            let again = std::mem::take(&mut self.again);
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept(),
@@ -415,6 +477,9 @@ impl Loop {
                     }
                 }
             }
+            for t in again {
+                self.on_readable(t);
+            }
             self.drain_inbox();
             self.drain_completions();
             self.fire_timers();
@@ -423,7 +488,7 @@ impl Loop {
             }
             self.flush_dirty();
             if let Some(until) = self.draining_until {
-                let flushed = self.conns.values().all(|c| c.outbuf.is_empty());
+                let flushed = self.conns.values().all(|c| c.session.outbuf.is_empty());
                 if (self.in_flight == 0 && flushed) || Instant::now() >= until {
                     break;
                 }
@@ -486,19 +551,19 @@ impl Loop {
             return;
         }
         let now = Instant::now();
-        self.timers.add(now + self.config.handshake_timeout, Timer::Connection(token));
+        let session = ServerSession::new(token, now);
+        let armed = session.next_timeout(&self.limits);
+        self.timers.add(armed, Timer::Connection(token));
         self.conns.insert(
             token,
             Connection {
                 socket,
                 peer,
-                inbuf: Vec::new(),
-                outbuf: Vec::new(),
-                state: State::AwaitHello,
-                last_active: now,
-                in_flight: 0,
+                session,
                 interest: Interest::READABLE,
                 read_paused: false,
+                armed,
+                accounted: 0,
             },
         );
         log::debug!("loop {} adopted {peer} as connection {token}", self.index);
@@ -509,10 +574,10 @@ impl Loop {
         while let Ok(msg) = self.inbox.try_recv() {
             match msg {
                 LoopMsg::Connection(socket, peer, token) => self.adopt(socket, peer, token),
-                LoopMsg::Deliver { connection, call_id, reply } => {
-                    if let Some(c) = self.conns.get_mut(&connection) {
-                        write_reply(c, call_id, &reply);
-                        self.dirty.push(connection);
+                LoopMsg::Deliver { waiter, reply } => {
+                    if let Some(c) = self.conns.get_mut(&waiter.connection) {
+                        c.session.write_reply(waiter.call_id, waiter.attempt, &reply);
+                        self.dirty.push(waiter.connection);
                     }
                 }
             }
@@ -525,29 +590,33 @@ impl Loop {
         // Stop reading while the peer does not read its replies (bounded output).
         let out_limit = 2 * self.config.max_frame + READ_CHUNK;
         conn.read_paused = false;
-        // Reads land in one scratch buffer shared by the loop's connections; a connection
+        // Reads land in one scratch buffer shared by the loop's connections; the session
         // keeps only the bytes of a frame still incomplete, so idle connections hold no
         // input buffer at all.
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.resize(READ_CHUNK, 0);
-        while conn.state != State::Closing {
-            if conn.outbuf.len() >= out_limit {
+        let mut budget = self.config.read_budget.max(1);
+        let limits = self.limits.clone();
+        let mut next = Next::Continue;
+        while conn.session.accepts_input() && next == Next::Continue {
+            if conn.session.outbuf.len() >= out_limit {
                 conn.read_paused = true;
                 break;
             }
-            match conn.socket.read(&mut scratch) {
+            if budget == 0 {
+                // Fair share used: the others on this loop go first; read again next turn.
+                self.again.push(token);
+                break;
+            }
+            let want = budget.min(READ_CHUNK);
+            match conn.socket.read(&mut scratch[..want]) {
                 Ok(0) => {
                     closed = true;
                     break;
                 }
                 Ok(n) => {
-                    conn.last_active = Instant::now();
-                    if let Err(e) = self.handle_input(token, &mut conn, &scratch[..n]) {
-                        log::warn!("closing {}: {e}", conn.peer);
-                        let payload = protocol::error_payload(ErrorCode::Protocol, &e.to_string());
-                        protocol::push(&mut conn.outbuf, &Header::new(Kind::Error), &payload);
-                        conn.state = State::Closing;
-                    }
+                    budget -= n;
+                    next = conn.session.handle_input(self, &limits, &scratch[..n], Instant::now());
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -561,297 +630,55 @@ impl Loop {
         self.scratch = scratch;
         if closed {
             self.close(token, conn);
-        } else {
-            self.conns.insert(token, conn);
-            self.dirty.push(token);
-        }
-    }
-
-    /// Handles every complete frame in `read` (bytes just read), after any partial frame the
-    /// connection held; keeps what is left of an incomplete frame.
-    fn handle_input(
-        &mut self,
-        token: usize,
-        conn: &mut Connection,
-        read: &[u8],
-    ) -> Result<(), ProtocolError> {
-        if conn.inbuf.is_empty() {
-            let used = self.handle_frames(token, conn, read)?;
-            conn.inbuf.extend_from_slice(&read[used..]);
-            return Ok(());
-        }
-        let mut input = std::mem::take(&mut conn.inbuf);
-        input.extend_from_slice(read);
-        let result = self.handle_frames(token, conn, &input);
-        if let Ok(used) = result {
-            input.drain(..used);
-            // Keep the allocation only while a frame is still incomplete.
-            conn.inbuf = if input.is_empty() { Vec::new() } else { input };
-        }
-        result.map(drop)
-    }
-
-    /// Handles the complete frames at the start of `input`; returns the bytes they took.
-    fn handle_frames(
-        &mut self,
-        token: usize,
-        conn: &mut Connection,
-        input: &[u8],
-    ) -> Result<usize, ProtocolError> {
-        let mut used = 0;
-        while conn.state != State::Closing {
-            match protocol::decode(&input[used..], self.config.max_frame)? {
-                Some((frame, n)) => {
-                    used += n;
-                    self.handle_frame(token, conn, frame)?;
-                }
-                None => break,
-            }
-        }
-        Ok(used)
-    }
-
-    fn handle_frame(
-        &mut self,
-        token: usize,
-        conn: &mut Connection,
-        frame: Frame<'_>,
-    ) -> Result<(), ProtocolError> {
-        let h = frame.header;
-        match (&conn.state, h.kind) {
-            (State::AwaitHello, Kind::Hello) => {
-                let hello = protocol::Hello::decode(frame.payload)?;
-                let ack = HelloAck {
-                    incarnation: self.incarnation,
-                    max_frame: u32::try_from(self.config.max_frame).unwrap_or(u32::MAX),
-                    max_in_flight: u32::try_from(self.config.max_in_flight_per_connection)
-                        .unwrap_or(u32::MAX),
-                    max_records: u32::try_from(self.config.max_records_per_client)
-                        .unwrap_or(u32::MAX),
-                };
-                protocol::push(&mut conn.outbuf, &Header::new(Kind::HelloAck), &ack.encode());
-                conn.state = State::Ready { client: hello.client_id };
-                self.timers
-                    .add(conn.last_active + self.config.idle_timeout, Timer::Connection(token));
-                if self.draining_until.is_some() {
-                    protocol::push(&mut conn.outbuf, &Header::new(Kind::GoAway), &[]);
-                }
-                Ok(())
-            }
-            (State::AwaitHello, kind) => {
-                Err(ProtocolError::Unexpected { kind, state: "before the handshake" })
-            }
-            (State::Ready { .. }, Kind::Hello) => {
-                Err(ProtocolError::Unexpected { kind: Kind::Hello, state: "after the handshake" })
-            }
-            (State::Ready { client }, Kind::Request) => {
-                let client = *client;
-                self.handle_request(token, conn, client, frame);
-                Ok(())
-            }
-            (State::Ready { client }, Kind::Cancel) => {
-                if let Some(flag) = self.cancels.get(&(*client, h.call_id)) {
-                    flag.store(true, Ordering::Relaxed);
-                }
-                Ok(())
-            }
-            (State::Ready { .. }, Kind::Ping) => {
-                protocol::push(&mut conn.outbuf, &Header { kind: Kind::Pong, ..h }, frame.payload);
-                Ok(())
-            }
-            (State::Ready { .. }, Kind::Pong) => Ok(()),
-            (State::Ready { .. }, Kind::GoAway) => {
-                conn.state = State::Closing;
-                Ok(())
-            }
-            (State::Ready { .. }, kind) => {
-                Err(ProtocolError::Unexpected { kind, state: "from a client" })
-            }
-            (State::Closing, _) => Ok(()),
-        }
-    }
-
-    fn handle_request(
-        &mut self,
-        token: usize,
-        conn: &mut Connection,
-        client: u128,
-        frame: Frame<'_>,
-    ) {
-        let h = frame.header;
-        let oneway = h.flags & protocol::FLAG_ONEWAY != 0;
-        let refuse = |conn: &mut Connection, code: ErrorCode, msg: &str| {
-            if !oneway {
-                let payload = protocol::error_payload(code, msg);
-                protocol::push(
-                    &mut conn.outbuf,
-                    &Header { kind: Kind::Error, call_id: h.call_id, ..Header::new(Kind::Error) },
-                    &payload,
-                );
-            }
-        };
-        if self.draining_until.is_some() {
-            return refuse(
-                conn,
-                ErrorCode::ShuttingDown,
-                "server is shutting down; the call did not run",
-            );
-        }
-        if conn.in_flight >= self.config.max_in_flight_per_connection {
-            return refuse(
-                conn,
-                ErrorCode::Overloaded,
-                "too many calls in flight on this connection; the call did not run",
-            );
-        }
-        let now = Instant::now();
-        let waiter = Waiter { connection: token, call_id: h.call_id };
-        let begin = self.shared.records().begin(client, h.call_id, h.ack, waiter, now);
-        match begin {
-            Begin::Execute => {}
-            Begin::Replay(reply) => {
-                if !oneway {
-                    write_reply(conn, h.call_id, &reply);
-                }
-                return;
-            }
-            Begin::Joined => return,
-            Begin::Stale => {
-                log::debug!("dropping stale duplicate {client:032x}/{}", h.call_id);
-                return;
-            }
-            Begin::TooManyOutstanding { limit } => {
-                return refuse(
-                    conn,
-                    ErrorCode::TooManyOutstanding,
-                    &format!(
-                        "{limit} calls of this client are unacknowledged; the call did not run"
-                    ),
-                );
-            }
-        }
-        let Some(method) = self.service.methods.get(&h.method).cloned() else {
-            self.shared.records().abandon(client, h.call_id);
-            return refuse(
-                conn,
-                ErrorCode::UnknownMethod,
-                &format!("no method {} on this server; the call did not run", h.method),
-            );
-        };
-        let deadline = now + Duration::from_micros(u64::from(h.deadline_us));
-        let metadata = protocol::metadata::iter(frame.metadata)
-            .filter_map(Result::ok)
-            .map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), v.to_vec()))
-            .collect();
-        let cancelled = Arc::new(AtomicBool::new(false));
-        let ctx = Context::new(deadline, client, h.call_id, metadata, Arc::clone(&cancelled));
-        let call = CallRef {
-            loop_index: self.index,
-            conn: token,
-            client,
-            call_id: h.call_id,
-            method_id: h.method,
-            dispatched: now,
-            oneway,
-        };
-        conn.in_flight += 1;
-        self.in_flight += 1;
-        if method.inline {
-            // On the loop, straight from the read buffer: no copy, no hand-off.
-            let outcome = execute(&method, &ctx, frame.payload);
-            self.complete(Done { call, outcome }, Some((token, conn)));
             return;
         }
-        let job = Job { call, method, payload: frame.payload.to_vec(), ctx };
-        self.cancels.insert((client, h.call_id), cancelled);
-        let Some(jobs) = self.jobs_tx.as_ref() else { return };
-        match jobs.try_send(job) {
-            Ok(()) => {}
-            Err(TrySendError::Full(job)) | Err(TrySendError::Disconnected(job)) => {
-                let done = Done {
-                    call: job.call,
-                    outcome: Outcome::NotRun(
-                        ErrorCode::Overloaded,
-                        "server queue is full; the call did not run",
-                    ),
-                };
-                self.complete(done, Some((token, conn)));
-            }
+        self.rearm(token, &mut conn);
+        self.conns.insert(token, conn);
+        self.dirty.push(token);
+    }
+
+    /// Arms the connection's timer if its session now needs one earlier.
+    fn rearm(&mut self, token: usize, conn: &mut Connection) {
+        let at = conn.session.next_timeout(&self.limits);
+        if at < conn.armed || conn.armed <= Instant::now() {
+            conn.armed = at;
+            self.timers.add(at, Timer::Connection(token));
         }
     }
 
     fn drain_completions(&mut self) {
         while let Ok(done) = self.done_rx.try_recv() {
-            self.complete(done, None);
+            let Done { call, outcome } = done;
+            self.cancels.remove(&(call.client, call.call_id));
+            self.finished(&call, &outcome);
+            match self.conns.remove(&call.conn) {
+                Some(mut conn) => {
+                    conn.session.complete(self, call, outcome);
+                    self.conns.insert(call.conn, conn);
+                    self.dirty.push(call.conn);
+                }
+                None => {
+                    // Its connection closed: record the outcome all the same (a retry on
+                    // another connection gets it) and answer duplicates waiting elsewhere.
+                    let (reply, waiters) = settle(&self.shared.records, &call, outcome);
+                    if !call.oneway {
+                        for w in waiters {
+                            self.deliver(w, &reply);
+                        }
+                    }
+                }
+            }
         }
     }
 
-    /// Records an outcome and sends it to every waiter. `current` is the connection being
-    /// handled (out of the map at the moment).
-    fn complete(
-        &mut self,
-        Done { call: done, outcome }: Done,
-        mut current: Option<(usize, &mut Connection)>,
-    ) {
+    /// Bookkeeping of a call that ended: the loop's count and the metrics.
+    fn finished(&mut self, call: &CallRef, outcome: &Outcome) {
         self.in_flight = self.in_flight.saturating_sub(1);
         self.metrics.record(
-            done.method_id,
-            done.dispatched.elapsed(),
+            call.method_id,
+            call.dispatched.elapsed(),
             matches!(outcome, Outcome::Reply(_)),
         );
-        self.cancels.remove(&(done.client, done.call_id));
-        let owner = match &mut current {
-            Some((t, c)) if *t == done.conn => Some(&mut **c),
-            _ => self.conns.get_mut(&done.conn),
-        };
-        if let Some(c) = owner {
-            c.in_flight = c.in_flight.saturating_sub(1);
-        }
-        let (reply, waiters) = match outcome {
-            Outcome::Reply(payload) => {
-                let reply = StoredReply { kind: Kind::Response, payload: payload.into() };
-                (reply.clone(), self.shared.records().complete(done.client, done.call_id, reply))
-            }
-            Outcome::Failed(message) => {
-                let payload = protocol::error_payload(ErrorCode::Internal, &message);
-                let reply = StoredReply { kind: Kind::Error, payload: payload.into() };
-                (reply.clone(), self.shared.records().complete(done.client, done.call_id, reply))
-            }
-            Outcome::NotRun(code, message) => {
-                let payload = protocol::error_payload(code, message);
-                let reply = StoredReply { kind: Kind::Error, payload: payload.into() };
-                (reply, self.shared.records().abandon(done.client, done.call_id))
-            }
-        };
-        if done.oneway {
-            return;
-        }
-        for w in waiters {
-            let owner = owner_of(w.connection, self.loops);
-            if owner != self.index {
-                // A duplicate that arrived on another loop's connection waits there.
-                let msg = LoopMsg::Deliver {
-                    connection: w.connection,
-                    call_id: w.call_id,
-                    reply: reply.clone(),
-                };
-                if self.shared.inboxes[owner].try_send(msg).is_ok() {
-                    self.shared.wake(owner);
-                } else {
-                    // The caller is not lost: its retry replays the recorded reply.
-                    log::warn!("event loop {owner} is not keeping up; a duplicate's reply waits for its retry");
-                }
-                continue;
-            }
-            let target = match &mut current {
-                Some((t, c)) if *t == w.connection => Some(&mut **c),
-                _ => self.conns.get_mut(&w.connection),
-            };
-            if let Some(c) = target {
-                write_reply(c, w.call_id, &reply);
-                self.dirty.push(w.connection);
-            }
-        }
     }
 
     fn fire_timers(&mut self) {
@@ -860,29 +687,30 @@ impl Loop {
             match timer {
                 Timer::ExpireRecords => {
                     if self.index == 0 {
-                        self.shared.records().expire(now);
+                        self.shared.records.expire(now);
                     }
                     self.timers.add(now + self.config.client_lease / 4, Timer::ExpireRecords);
                 }
+                Timer::Budget => {
+                    self.shared.recorded.store(self.shared.records.bytes(), Ordering::Relaxed);
+                    self.timers.add(now + BUDGET_REFRESH, Timer::Budget);
+                }
                 Timer::GraceOver => {}
                 Timer::Connection(token) => {
-                    let Some(conn) = self.conns.get(&token) else { continue };
-                    let expired = match conn.state {
-                        State::AwaitHello => true,
-                        _ if conn.in_flight > 0 => false,
-                        _ => now.duration_since(conn.last_active) >= self.config.idle_timeout,
-                    };
-                    if expired {
-                        if let Some(conn) = self.conns.remove(&token) {
-                            log::debug!("closing {}: handshake or idle timeout", conn.peer);
-                            self.close(token, conn);
-                        }
-                    } else {
-                        self.timers.add(
-                            conn.last_active.max(now) + self.config.idle_timeout,
-                            Timer::Connection(token),
-                        );
+                    let Some(mut conn) = self.conns.remove(&token) else { continue };
+                    if conn.armed > now {
+                        // A stale entry: a later one is armed.
+                        self.conns.insert(token, conn);
+                        continue;
                     }
+                    if conn.session.handle_timeout(&self.limits, now) == Next::Close {
+                        log::debug!("closing {}: handshake, frame or idle timeout", conn.peer);
+                        self.close(token, conn);
+                        continue;
+                    }
+                    self.rearm(token, &mut conn);
+                    self.conns.insert(token, conn);
+                    self.dirty.push(token);
                 }
             }
         }
@@ -905,17 +733,18 @@ impl Loop {
     fn flush_connections(&mut self, dirty: &[usize]) {
         for &token in dirty {
             let Some(mut conn) = self.conns.remove(&token) else { continue };
-            match flush(&mut conn) {
-                Ok(()) if conn.state == State::Closing && conn.outbuf.is_empty() => {
-                    self.close(token, conn)
-                }
+            let result = flush(&mut conn);
+            self.account(&mut conn);
+            let closing = !conn.session.accepts_input() && conn.session.in_flight == 0;
+            match result {
+                Ok(()) if closing && conn.session.outbuf.is_empty() => self.close(token, conn),
                 Ok(()) => {
-                    let mut interest = if conn.outbuf.is_empty() {
+                    let mut interest = if conn.session.outbuf.is_empty() {
                         Interest::READABLE
                     } else {
                         Interest::READABLE | Interest::WRITABLE
                     };
-                    if conn.outbuf.len() >= 2 * self.config.max_frame + READ_CHUNK {
+                    if conn.session.outbuf.len() >= 2 * self.config.max_frame + READ_CHUNK {
                         interest = Interest::WRITABLE;
                     }
                     if interest != conn.interest {
@@ -944,9 +773,21 @@ impl Loop {
         }
     }
 
+    /// Keeps `Shared::buffered` equal to the output every connection holds.
+    fn account(&self, conn: &mut Connection) {
+        let now = conn.session.outbuf.len();
+        if now > conn.accounted {
+            self.shared.buffered.fetch_add(now - conn.accounted, Ordering::Relaxed);
+        } else {
+            self.shared.buffered.fetch_sub(conn.accounted - now, Ordering::Relaxed);
+        }
+        conn.accounted = now;
+    }
+
     fn close(&mut self, token: usize, mut conn: Connection) {
         let _ = self.poll.registry().deregister(&mut conn.socket);
-        self.shared.records().drop_waiters_of(token);
+        self.shared.buffered.fetch_sub(conn.accounted, Ordering::Relaxed);
+        self.shared.records.drop_waiters_of(token);
         self.shared.connections.fetch_sub(1, Ordering::Relaxed);
         log::debug!("closed connection {token} ({})", conn.peer);
     }
@@ -959,10 +800,8 @@ impl Loop {
             let _ = self.poll.registry().deregister(&mut l);
         }
         for (token, conn) in self.conns.iter_mut() {
-            if matches!(conn.state, State::Ready { .. }) {
-                protocol::push(&mut conn.outbuf, &Header::new(Kind::GoAway), &[]);
-                self.dirty.push(*token);
-            }
+            conn.session.go_away();
+            self.dirty.push(*token);
         }
         log::info!("shutting down: {} calls in flight", self.in_flight);
     }
@@ -985,16 +824,15 @@ impl Loop {
     }
 }
 
-fn write_reply(conn: &mut Connection, call_id: u64, reply: &StoredReply) {
-    let header = Header { kind: reply.kind, call_id, ..Header::new(reply.kind) };
-    protocol::push(&mut conn.outbuf, &header, &reply.payload);
-}
+/// How often loop 0 re-counts recorded bytes for the memory budget.
+const BUDGET_REFRESH: Duration = Duration::from_millis(100);
 
 /// Writes as much buffered output as the socket takes.
 fn flush(conn: &mut Connection) -> io::Result<()> {
+    let out = &mut conn.session.outbuf;
     let mut written = 0;
-    while written < conn.outbuf.len() {
-        match conn.socket.write(&conn.outbuf[written..]) {
+    while written < out.len() {
+        match conn.socket.write(&out[written..]) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => written += n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -1002,10 +840,10 @@ fn flush(conn: &mut Connection) -> io::Result<()> {
             Err(e) => return Err(e),
         }
     }
-    conn.outbuf.drain(..written);
-    if conn.outbuf.is_empty() && conn.outbuf.capacity() > READ_CHUNK {
+    out.drain(..written);
+    if out.is_empty() && out.capacity() > READ_CHUNK {
         // A burst of replies grew the buffer: give it back rather than hold it while idle.
-        conn.outbuf = Vec::new();
+        *out = Vec::new();
     }
     Ok(())
 }

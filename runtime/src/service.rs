@@ -17,6 +17,7 @@ pub struct Context {
     pub call_id: u64,
     /// Metadata sent with the call.
     pub metadata: Vec<(String, Vec<u8>)>,
+    flags: u16,
     cancelled: Arc<AtomicBool>,
 }
 
@@ -25,10 +26,27 @@ impl Context {
         deadline: Instant,
         client_id: u128,
         call_id: u64,
+        flags: u16,
         metadata: Vec<(String, Vec<u8>)>,
         cancelled: Arc<AtomicBool>,
     ) -> Self {
-        Context { deadline, client_id, call_id, metadata, cancelled }
+        Context { deadline, client_id, call_id, metadata, flags, cancelled }
+    }
+
+    /// The client re-sent this call (after a lost connection or a refusal). At-most-once
+    /// still holds: the handler runs only if no earlier attempt ran.
+    pub fn is_retry(&self) -> bool {
+        self.flags & crate::protocol::FLAG_RETRY != 0
+    }
+
+    /// The caller marked the method idempotent (`ferry.idempotent`).
+    pub fn is_idempotent(&self) -> bool {
+        self.flags & crate::protocol::FLAG_IDEMPOTENT != 0
+    }
+
+    /// Which attempt of the call this is (1 for the first send, wrapping after 255).
+    pub fn attempt(&self) -> u8 {
+        crate::protocol::attempt_of(self.flags)
     }
 
     /// Time left before the deadline (zero once it has passed).
@@ -54,11 +72,20 @@ impl Context {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HandlerError {
     pub message: String,
+    /// The request was refused before any effect (its arguments did not decode): the
+    /// caller is told the call did not run (`InvalidArguments`), and nothing is recorded.
+    pub not_run: bool,
 }
 
 impl HandlerError {
+    /// The handler ran and failed: the caller sees `Remote` (the call ran, perhaps partly).
     pub fn new(message: impl Into<String>) -> Self {
-        HandlerError { message: message.into() }
+        HandlerError { message: message.into(), not_run: false }
+    }
+
+    /// The arguments did not decode, so nothing ran: the caller sees `InvalidArguments`.
+    pub fn invalid_arguments(message: impl Into<String>) -> Self {
+        HandlerError { message: message.into(), not_run: true }
     }
 }
 

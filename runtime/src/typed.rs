@@ -40,7 +40,8 @@ impl<E> From<CallError> for RpcError<E> {
 
 impl<E> From<ferry_wire::DecodeError> for RpcError<E> {
     fn from(e: ferry_wire::DecodeError) -> Self {
-        RpcError::Call(CallError::Protocol(format!("malformed reply: {e}")))
+        // The handler ran: only its reply is unreadable.
+        RpcError::Call(CallError::BadReply(format!("malformed reply: {e}")))
     }
 }
 

@@ -78,7 +78,7 @@ fn idle_connections(n: usize) {
     protocol::push(
         &mut hello,
         &Header::new(Kind::Hello),
-        &Hello { client_id: 1, max_frame: 1 << 20 }.encode(),
+        &Hello { client_id: 1, max_frame: 1 << 20, secret: 7 }.encode(),
     );
     e2e::idle_connections("Ferry", &server, &addr, n, &hello);
     e2e::stop(server);

@@ -207,7 +207,7 @@ impl RawPeer {
         protocol::push(
             &mut out,
             &Header::new(Kind::Hello),
-            &Hello { client_id, max_frame: 1 << 20 }.encode(),
+            &Hello { client_id, max_frame: 1 << 20, secret: client_id ^ 0x5ec7e7 }.encode(),
         );
         self.stream.write_all(&out).unwrap();
         let (h, payload) = self.read_frame().expect("hello ack");

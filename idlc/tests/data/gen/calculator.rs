@@ -901,7 +901,7 @@ pub mod tutorial {
                             let args = super::super::base::BaseService::decode_getName_args(
                                     req,
                                 )
-                                .map_err(|e| ::ferry_runtime::HandlerError::new(
+                                .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match <S as Server>::getName(&*s, ctx) {
@@ -933,7 +933,7 @@ pub mod tutorial {
                             let args = super::super::base::BaseService::decode_getStatus_args(
                                     req,
                                 )
-                                .map_err(|e| ::ferry_runtime::HandlerError::new(
+                                .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match <S as Server>::getStatus(&*s, ctx) {
@@ -965,7 +965,7 @@ pub mod tutorial {
                             let args = super::super::base::BaseService::decode_getCounters_args(
                                     req,
                                 )
-                                .map_err(|e| ::ferry_runtime::HandlerError::new(
+                                .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match <S as Server>::getCounters(&*s, ctx) {
@@ -997,7 +997,7 @@ pub mod tutorial {
                             let args = super::super::base::BaseService::decode_aliveSince_args(
                                     req,
                                 )
-                                .map_err(|e| ::ferry_runtime::HandlerError::new(
+                                .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match <S as Server>::aliveSince(&*s, ctx) {
@@ -1029,7 +1029,7 @@ pub mod tutorial {
                             let args = super::super::base::BaseService::decode_reinitialize_args(
                                     req,
                                 )
-                                .map_err(|e| ::ferry_runtime::HandlerError::new(
+                                .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match <S as Server>::reinitialize(&*s, ctx) {
@@ -1058,7 +1058,7 @@ pub mod tutorial {
                             let args = super::super::base::BaseService::decode_shutdown_args(
                                     req,
                                 )
-                                .map_err(|e| ::ferry_runtime::HandlerError::new(
+                                .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match <S as Server>::shutdown(&*s, ctx) {
@@ -1087,7 +1087,7 @@ pub mod tutorial {
                             let args = super::super::base::BaseService::decode_now_args(
                                     req,
                                 )
-                                .map_err(|e| ::ferry_runtime::HandlerError::new(
+                                .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match <S as Server>::now(&*s, ctx) {
@@ -1117,7 +1117,7 @@ pub mod tutorial {
                         ping_ID,
                         move |ctx, req| {
                             let args = decode_ping_args(req)
-                                .map_err(|e| ::ferry_runtime::HandlerError::new(
+                                .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match <S as Server>::ping(&*s, ctx) {
@@ -1144,7 +1144,7 @@ pub mod tutorial {
                         add_ID,
                         move |ctx, req| {
                             let args = decode_add_args(req)
-                                .map_err(|e| ::ferry_runtime::HandlerError::new(
+                                .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match <S as Server>::add(
@@ -1179,7 +1179,7 @@ pub mod tutorial {
                         calculate_ID,
                         move |ctx, req| {
                             let args = decode_calculate_args(req)
-                                .map_err(|e| ::ferry_runtime::HandlerError::new(
+                                .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match <S as Server>::calculate(
@@ -1231,7 +1231,7 @@ pub mod tutorial {
                         zip_ID,
                         move |ctx, req| {
                             let args = decode_zip_args(req)
-                                .map_err(|e| ::ferry_runtime::HandlerError::new(
+                                .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match <S as Server>::zip(&*s, ctx) {
@@ -2366,7 +2366,7 @@ pub mod base {
                         getName_ID,
                         move |ctx, req| {
                             let args = decode_getName_args(req)
-                                .map_err(|e| ::ferry_runtime::HandlerError::new(
+                                .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match <S as Server>::getName(&*s, ctx) {
@@ -2396,7 +2396,7 @@ pub mod base {
                         getStatus_ID,
                         move |ctx, req| {
                             let args = decode_getStatus_args(req)
-                                .map_err(|e| ::ferry_runtime::HandlerError::new(
+                                .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match <S as Server>::getStatus(&*s, ctx) {
@@ -2426,7 +2426,7 @@ pub mod base {
                         getCounters_ID,
                         move |ctx, req| {
                             let args = decode_getCounters_args(req)
-                                .map_err(|e| ::ferry_runtime::HandlerError::new(
+                                .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match <S as Server>::getCounters(&*s, ctx) {
@@ -2456,7 +2456,7 @@ pub mod base {
                         aliveSince_ID,
                         move |ctx, req| {
                             let args = decode_aliveSince_args(req)
-                                .map_err(|e| ::ferry_runtime::HandlerError::new(
+                                .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match <S as Server>::aliveSince(&*s, ctx) {
@@ -2486,7 +2486,7 @@ pub mod base {
                         reinitialize_ID,
                         move |ctx, req| {
                             let args = decode_reinitialize_args(req)
-                                .map_err(|e| ::ferry_runtime::HandlerError::new(
+                                .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match <S as Server>::reinitialize(&*s, ctx) {
@@ -2513,7 +2513,7 @@ pub mod base {
                         shutdown_ID,
                         move |ctx, req| {
                             let args = decode_shutdown_args(req)
-                                .map_err(|e| ::ferry_runtime::HandlerError::new(
+                                .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match <S as Server>::shutdown(&*s, ctx) {
@@ -2540,7 +2540,7 @@ pub mod base {
                         now_ID,
                         move |ctx, req| {
                             let args = decode_now_args(req)
-                                .map_err(|e| ::ferry_runtime::HandlerError::new(
+                                .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match <S as Server>::now(&*s, ctx) {

@@ -1276,7 +1276,7 @@ pub mod recursive {
                         echoTree_ID,
                         move |ctx, req| {
                             let args = decode_echoTree_args(req)
-                                .map_err(|e| ::ferry_runtime::HandlerError::new(
+                                .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match <S as Server>::echoTree(
@@ -1310,7 +1310,7 @@ pub mod recursive {
                         echoCoRec_ID,
                         move |ctx, req| {
                             let args = decode_echoCoRec_args(req)
-                                .map_err(|e| ::ferry_runtime::HandlerError::new(
+                                .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match <S as Server>::echoCoRec(
@@ -1351,7 +1351,7 @@ pub mod recursive {
                         eval_ID,
                         move |ctx, req| {
                             let args = decode_eval_args(req)
-                                .map_err(|e| ::ferry_runtime::HandlerError::new(
+                                .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match <S as Server>::eval(&*s, ctx, args.e) {

@@ -1588,7 +1588,7 @@ pub mod storage {
                         login_ID,
                         move |ctx, req| {
                             let args = decode_login_args(req)
-                                .map_err(|e| ::ferry_runtime::HandlerError::new(
+                                .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match <S as Server>::login(
@@ -1626,7 +1626,7 @@ pub mod storage {
                         get_ID,
                         move |ctx, req| {
                             let args = decode_get_args(req)
-                                .map_err(|e| ::ferry_runtime::HandlerError::new(
+                                .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match <S as Server>::get(
@@ -1699,7 +1699,7 @@ pub mod storage {
                         batch_mutate_ID,
                         move |ctx, req| {
                             let args = decode_batch_mutate_args(req)
-                                .map_err(|e| ::ferry_runtime::HandlerError::new(
+                                .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match <S as Server>::batch_mutate(
@@ -1758,7 +1758,7 @@ pub mod storage {
                         describe_version_ID,
                         move |ctx, req| {
                             let args = decode_describe_version_args(req)
-                                .map_err(|e| ::ferry_runtime::HandlerError::new(
+                                .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
                                     ::std::format!("malformed arguments: {e}"),
                                 ))?;
                             let result = match <S as Server>::describe_version(

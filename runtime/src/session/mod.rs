@@ -1,0 +1,4 @@
+//! Sans-I/O protocol state machines: what a connection decides, with no socket or thread
+//! inside (the shape of rustls and quinn-proto). `server` is one server connection; the
+//! drivers in `server.rs` and `client.rs` move bytes, run handlers and keep time.
+pub(crate) mod server;

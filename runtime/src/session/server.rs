@@ -1,0 +1,539 @@
+//! The protocol of one server connection, without I/O: bytes and time in, bytes to write,
+//! calls to run and a close decision out (rustls' and quinn-proto's shape). Every decision
+//! the server makes about a connection is made here: the handshake and the identity it
+//! binds, which frames are allowed when, at-most-once (with the shared records), refusals,
+//! cancellation, GoAway and draining, and the timeouts of handshakes, idle connections and
+//! frames left incomplete. The mio loop in `server.rs` moves bytes and runs handlers.
+//!
+//! TLS (a later issue) sits between the socket and [`ServerSession::handle_input`]; streams
+//! and other frame kinds add arms to [`ServerSession::handle_frame`].
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::protocol::{self, ErrorCode, Frame, Header, HelloAck, Kind, ProtocolError};
+use crate::records::{self, Begin, Fingerprint, SharedRecords, StoredReply, Waiter};
+use crate::service::{Context, Method};
+
+/// The limits a session enforces (from `ServerConfig`).
+#[derive(Clone, Debug)]
+pub(crate) struct Limits {
+    pub max_frame: usize,
+    pub max_in_flight: usize,
+    pub max_records: usize,
+    pub handshake_timeout: Duration,
+    pub idle_timeout: Duration,
+    /// A frame, once its first byte arrived, must be complete within this (slowloris).
+    pub frame_timeout: Duration,
+}
+
+/// Which call a job or completion belongs to, and where its reply goes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CallRef {
+    /// The event loop that owns `conn`.
+    pub loop_index: usize,
+    pub conn: usize,
+    pub client: u128,
+    pub call_id: u64,
+    pub method_id: u32,
+    pub dispatched: Instant,
+    pub oneway: bool,
+}
+
+/// A call to run: the driver runs it on the loop (inline methods, straight from the read
+/// buffer) or hands it to a worker (copying the payload).
+pub(crate) struct Dispatch<'a> {
+    pub call: CallRef,
+    pub method: Method,
+    pub payload: &'a [u8],
+    pub ctx: Context,
+    pub cancelled: Arc<AtomicBool>,
+}
+
+/// How a dispatched call ended.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    Reply(Vec<u8>),
+    /// The handler ran and failed, or panicked: the outcome of its effects is unknown.
+    Failed(String),
+    /// The handler never ran.
+    NotRun(ErrorCode, String),
+}
+
+/// What a session needs from the rest of the server.
+pub(crate) trait Endpoint {
+    fn records(&self) -> &SharedRecords;
+    fn incarnation(&self) -> u128;
+    fn method(&self, id: u32) -> Option<Method>;
+    /// The server is shutting down: no new calls.
+    fn shutting_down(&self) -> bool;
+    /// The server-wide memory budget (buffered output and records) is spent.
+    fn over_budget(&self) -> bool;
+    /// Runs or queues a call; `Some` when it ended at once (inline, or refused).
+    fn dispatch(&mut self, call: Dispatch<'_>) -> Option<Outcome>;
+    /// The client asked to skip a call not yet started.
+    fn cancel(&mut self, client: u128, call_id: u64);
+    /// A reply for a waiter on another connection (a duplicate that arrived there).
+    fn deliver(&mut self, waiter: Waiter, reply: &StoredReply);
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    AwaitHello,
+    Ready {
+        client: u128,
+    },
+    /// No more input is handled (after a protocol error, or the peer's `GoAway`); replies of
+    /// calls in flight are still written, then the connection closes.
+    Draining,
+}
+
+/// What the driver should do after handling input or a timeout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Next {
+    Continue,
+    /// Write what is buffered, then close.
+    Close,
+}
+
+/// The state of one connection.
+#[derive(Debug)]
+pub(crate) struct ServerSession {
+    token: usize,
+    phase: Phase,
+    /// Bytes of a frame still incomplete (nothing while idle).
+    inbuf: Vec<u8>,
+    /// Bytes to write.
+    pub outbuf: Vec<u8>,
+    pub in_flight: usize,
+    opened: Instant,
+    last_active: Instant,
+    /// When the incomplete frame in `inbuf` started arriving.
+    partial_since: Option<Instant>,
+    goaway_sent: bool,
+}
+
+impl ServerSession {
+    pub fn new(token: usize, now: Instant) -> Self {
+        ServerSession {
+            token,
+            phase: Phase::AwaitHello,
+            inbuf: Vec::new(),
+            outbuf: Vec::new(),
+            in_flight: 0,
+            opened: now,
+            last_active: now,
+            partial_since: None,
+            goaway_sent: false,
+        }
+    }
+
+    /// Whether input should still be read and handled.
+    pub fn accepts_input(&self) -> bool {
+        self.phase != Phase::Draining
+    }
+
+    /// Handles bytes read from the peer: every complete frame, keeping what is left of an
+    /// incomplete one.
+    pub fn handle_input(
+        &mut self,
+        ep: &mut dyn Endpoint,
+        limits: &Limits,
+        read: &[u8],
+        now: Instant,
+    ) -> Next {
+        if !self.accepts_input() || read.is_empty() {
+            return self.next();
+        }
+        self.last_active = now;
+        let result = if self.inbuf.is_empty() {
+            let r = self.handle_frames(ep, limits, read, now);
+            if let Ok(used) = r {
+                self.inbuf.extend_from_slice(&read[used..]);
+            }
+            r.map(drop)
+        } else {
+            let mut input = std::mem::take(&mut self.inbuf);
+            input.extend_from_slice(read);
+            let r = self.handle_frames(ep, limits, &input, now);
+            if let Ok(used) = r {
+                input.drain(..used);
+                // Keep the allocation only while a frame is still incomplete.
+                self.inbuf = if input.is_empty() { Vec::new() } else { input };
+            }
+            r.map(drop)
+        };
+        if let Err(e) = result {
+            self.protocol_error(&e.to_string());
+        }
+        self.partial_since = match (self.inbuf.is_empty(), self.partial_since) {
+            (true, _) => None,
+            (false, Some(since)) => Some(since),
+            (false, None) => Some(now),
+        };
+        self.next()
+    }
+
+    fn handle_frames(
+        &mut self,
+        ep: &mut dyn Endpoint,
+        limits: &Limits,
+        input: &[u8],
+        now: Instant,
+    ) -> Result<usize, ProtocolError> {
+        let mut used = 0;
+        while self.accepts_input() {
+            match protocol::decode(&input[used..], limits.max_frame)? {
+                Some((frame, n)) => {
+                    used += n;
+                    self.handle_frame(ep, limits, frame, now)?;
+                }
+                None => break,
+            }
+        }
+        Ok(used)
+    }
+
+    fn handle_frame(
+        &mut self,
+        ep: &mut dyn Endpoint,
+        limits: &Limits,
+        frame: Frame<'_>,
+        now: Instant,
+    ) -> Result<(), ProtocolError> {
+        let h = frame.header;
+        match (self.phase, h.kind) {
+            (Phase::AwaitHello, Kind::Hello) => {
+                let hello = protocol::Hello::decode(frame.payload)?;
+                if ep
+                    .records()
+                    .of(hello.client_id)
+                    .claim(hello.client_id, hello.secret, now)
+                    .is_err()
+                {
+                    return Err(ProtocolError::Unexpected {
+                        kind: Kind::Hello,
+                        state: "with a client id that another secret owns",
+                    });
+                }
+                let ack = HelloAck {
+                    incarnation: ep.incarnation(),
+                    max_frame: u32::try_from(limits.max_frame).unwrap_or(u32::MAX),
+                    max_in_flight: u32::try_from(limits.max_in_flight).unwrap_or(u32::MAX),
+                    max_records: u32::try_from(limits.max_records).unwrap_or(u32::MAX),
+                };
+                protocol::push(&mut self.outbuf, &Header::new(Kind::HelloAck), &ack.encode());
+                self.phase = Phase::Ready { client: hello.client_id };
+                if ep.shutting_down() {
+                    self.go_away();
+                }
+                Ok(())
+            }
+            (Phase::AwaitHello, kind) => {
+                Err(ProtocolError::Unexpected { kind, state: "before the handshake" })
+            }
+            (Phase::Ready { .. }, Kind::Hello) => {
+                Err(ProtocolError::Unexpected { kind: Kind::Hello, state: "after the handshake" })
+            }
+            (Phase::Ready { client }, Kind::Request) => {
+                self.handle_request(ep, limits, client, frame, now);
+                Ok(())
+            }
+            (Phase::Ready { client }, Kind::Cancel) => {
+                ep.cancel(client, h.call_id);
+                Ok(())
+            }
+            (Phase::Ready { .. }, Kind::Ping) => {
+                protocol::push(&mut self.outbuf, &Header { kind: Kind::Pong, ..h }, frame.payload);
+                Ok(())
+            }
+            (Phase::Ready { .. }, Kind::Pong) => Ok(()),
+            (Phase::Ready { .. }, Kind::GoAway) => {
+                // The client sends no more calls here: finish those in flight, then close.
+                self.phase = Phase::Draining;
+                Ok(())
+            }
+            (Phase::Ready { .. }, kind) => {
+                Err(ProtocolError::Unexpected { kind, state: "from a client" })
+            }
+            (Phase::Draining, _) => Ok(()),
+        }
+    }
+
+    fn handle_request(
+        &mut self,
+        ep: &mut dyn Endpoint,
+        limits: &Limits,
+        client: u128,
+        frame: Frame<'_>,
+        now: Instant,
+    ) {
+        let h = frame.header;
+        let oneway = h.flags & protocol::FLAG_ONEWAY != 0;
+        let attempt = protocol::attempt_of(h.flags);
+        if h.ack > h.call_id {
+            // The ack is the client's lowest pending call, which includes this one.
+            let message = format!(
+                "ack {} is above the request's own call id {}; the call did not run",
+                h.ack, h.call_id
+            );
+            return self.refuse(h.call_id, attempt, false, ErrorCode::Protocol, &message);
+        }
+        if h.call_id == 0 {
+            return self.refuse(
+                0,
+                attempt,
+                false,
+                ErrorCode::Protocol,
+                "call id 0 is reserved for connection-level frames; the call did not run",
+            );
+        }
+        let refusal = if ep.shutting_down() {
+            Some((
+                ErrorCode::ShuttingDown,
+                "server is shutting down; the call did not run".to_owned(),
+            ))
+        } else if self.in_flight >= limits.max_in_flight {
+            Some((
+                ErrorCode::Overloaded,
+                "too many calls in flight on this connection; the call did not run".to_owned(),
+            ))
+        } else if ep.over_budget() {
+            Some((
+                ErrorCode::Overloaded,
+                "the server's memory budget is spent; the call did not run".to_owned(),
+            ))
+        } else {
+            None
+        };
+        if let Some((code, message)) = refusal {
+            return self.refuse(h.call_id, attempt, oneway, code, &message);
+        }
+        let fingerprint = Fingerprint { method: h.method, digest: records::digest(frame.payload) };
+        let waiter = Waiter { connection: self.token, call_id: h.call_id, attempt };
+        let begin =
+            ep.records().of(client).begin(client, h.call_id, h.ack, fingerprint, waiter, now);
+        match begin {
+            Begin::Execute => {}
+            Begin::Replay(reply) => {
+                if !oneway {
+                    self.write_reply(h.call_id, attempt, &reply);
+                }
+                return;
+            }
+            Begin::Joined => return,
+            Begin::Stale => {
+                log::debug!("dropping stale duplicate {client:032x}/{}", h.call_id);
+                return;
+            }
+            Begin::TooManyOutstanding { limit } => {
+                let message = format!(
+                    "{limit} calls of this client are unacknowledged; the call did not run"
+                );
+                return self.refuse(
+                    h.call_id,
+                    attempt,
+                    oneway,
+                    ErrorCode::TooManyOutstanding,
+                    &message,
+                );
+            }
+            Begin::Mismatch => {
+                let message = format!(
+                    "call id {} was sent before with another method or arguments; the call did not run",
+                    h.call_id
+                );
+                return self.refuse(h.call_id, attempt, false, ErrorCode::Protocol, &message);
+            }
+        }
+        let call = CallRef {
+            loop_index: 0,
+            conn: self.token,
+            client,
+            call_id: h.call_id,
+            method_id: h.method,
+            dispatched: now,
+            oneway,
+        };
+        let Some(method) = ep.method(h.method) else {
+            let outcome = Outcome::NotRun(
+                ErrorCode::UnknownMethod,
+                format!("no method with id {} on this server; the call did not run", h.method),
+            );
+            self.in_flight += 1;
+            return self.complete(ep, call, outcome);
+        };
+        // `deadline_us` 0: the caller's time is up already; the call is refused unrun.
+        let deadline = now + Duration::from_micros(u64::from(h.deadline_us));
+        let metadata = protocol::metadata::iter(frame.metadata)
+            .filter_map(Result::ok)
+            .map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), v.to_vec()))
+            .collect();
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let ctx =
+            Context::new(deadline, client, h.call_id, h.flags, metadata, Arc::clone(&cancelled));
+        self.in_flight += 1;
+        if let Some(outcome) =
+            ep.dispatch(Dispatch { call, method, payload: frame.payload, ctx, cancelled })
+        {
+            self.complete(ep, call, outcome);
+        }
+    }
+
+    /// Settles a call of this connection: records the outcome (or forgets a call that never
+    /// ran), writes the reply here and hands it to waiters elsewhere.
+    pub fn complete(&mut self, ep: &mut dyn Endpoint, call: CallRef, outcome: Outcome) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        let (reply, waiters) = settle(ep.records(), &call, outcome);
+        if call.oneway {
+            return;
+        }
+        for w in waiters {
+            if w.connection == self.token {
+                self.write_reply(w.call_id, w.attempt, &reply);
+            } else {
+                ep.deliver(w, &reply);
+            }
+        }
+    }
+
+    pub fn write_reply(&mut self, call_id: u64, attempt: u8, reply: &StoredReply) {
+        let header = Header {
+            kind: reply.kind,
+            call_id,
+            flags: protocol::with_attempt(0, attempt),
+            ..Header::new(reply.kind)
+        };
+        protocol::push(&mut self.outbuf, &header, &reply.payload);
+    }
+
+    fn refuse(&mut self, call_id: u64, attempt: u8, oneway: bool, code: ErrorCode, message: &str) {
+        if code == ErrorCode::Protocol {
+            log::warn!("connection {}: {message}", self.token);
+        }
+        if !oneway {
+            let payload = protocol::error_payload(code, message);
+            let header = Header {
+                kind: Kind::Error,
+                call_id,
+                flags: protocol::with_attempt(0, attempt),
+                ..Header::new(Kind::Error)
+            };
+            protocol::push(&mut self.outbuf, &header, &payload);
+        }
+        if code == ErrorCode::Protocol {
+            self.phase = Phase::Draining;
+            self.inbuf = Vec::new();
+        }
+    }
+
+    /// A framing or state violation: say so, stop reading, finish what is in flight, close.
+    fn protocol_error(&mut self, message: &str) {
+        log::warn!("connection {}: {message}", self.token);
+        let payload = protocol::error_payload(ErrorCode::Protocol, message);
+        protocol::push(&mut self.outbuf, &Header::new(Kind::Error), &payload);
+        self.phase = Phase::Draining;
+        self.inbuf = Vec::new();
+    }
+
+    /// The server is shutting down: tell the client (once).
+    pub fn go_away(&mut self) {
+        if matches!(self.phase, Phase::Ready { .. }) && !self.goaway_sent {
+            protocol::push(&mut self.outbuf, &Header::new(Kind::GoAway), &[]);
+            self.goaway_sent = true;
+        }
+    }
+
+    fn next(&self) -> Next {
+        if self.phase == Phase::Draining && self.in_flight == 0 {
+            Next::Close
+        } else {
+            Next::Continue
+        }
+    }
+
+    /// When [`ServerSession::handle_timeout`] must next be called.
+    pub fn next_timeout(&self, limits: &Limits) -> Instant {
+        let mut at = match self.phase {
+            Phase::AwaitHello => self.opened + limits.handshake_timeout,
+            _ => self.last_active + limits.idle_timeout,
+        };
+        if let Some(since) = self.partial_since {
+            at = at.min(since + limits.frame_timeout);
+        }
+        at
+    }
+
+    /// Closes a connection whose handshake, idle time or incomplete frame ran out of time.
+    pub fn handle_timeout(&mut self, limits: &Limits, now: Instant) -> Next {
+        let expired = match self.phase {
+            Phase::AwaitHello => now >= self.opened + limits.handshake_timeout,
+            _ if self.partial_since.is_some_and(|s| now >= s + limits.frame_timeout) => true,
+            _ if self.in_flight > 0 => false,
+            _ => now >= self.last_active + limits.idle_timeout,
+        };
+        if expired {
+            log::debug!("connection {}: handshake, frame or idle timeout", self.token);
+            self.phase = Phase::Draining;
+            self.inbuf = Vec::new();
+            self.partial_since = None;
+            if self.in_flight == 0 {
+                return Next::Close;
+            }
+        }
+        self.next()
+    }
+}
+
+/// Runs a handler unless its call was cancelled or expired while it waited; a panic is an
+/// `Internal` failure, never a crashed thread; arguments that do not decode are refused as
+/// not run.
+pub(crate) fn execute(method: &Method, ctx: &Context, payload: &[u8]) -> Outcome {
+    if ctx.is_cancelled() {
+        return if Instant::now() >= ctx.deadline {
+            Outcome::NotRun(
+                ErrorCode::DeadlineExceeded,
+                "deadline passed before the handler started".into(),
+            )
+        } else {
+            Outcome::NotRun(ErrorCode::Cancelled, "cancelled before the handler started".into())
+        };
+    }
+    match catch_unwind(AssertUnwindSafe(|| (method.handler)(ctx, payload))) {
+        Ok(Ok(reply)) => Outcome::Reply(reply),
+        Ok(Err(e)) if e.not_run => Outcome::NotRun(ErrorCode::InvalidArguments, e.message),
+        Ok(Err(e)) => Outcome::Failed(e.message),
+        Err(_) => Outcome::Failed("handler panicked".into()),
+    }
+}
+
+/// The at-most-once decision for a finished call: an outcome that was produced (a reply, or
+/// `Internal`) is recorded for duplicates; a call that never ran is forgotten so a retry may
+/// run it. Returns the reply and everyone waiting for it.
+pub(crate) fn settle(
+    records: &SharedRecords,
+    call: &CallRef,
+    outcome: Outcome,
+) -> (StoredReply, Vec<Waiter>) {
+    let mut store = records.of(call.client);
+    match outcome {
+        Outcome::Reply(payload) => {
+            let reply = StoredReply { kind: Kind::Response, payload: payload.into() };
+            let waiters = store.complete(call.client, call.call_id, reply.clone());
+            (reply, waiters)
+        }
+        Outcome::Failed(message) => {
+            let payload = protocol::error_payload(ErrorCode::Internal, &message);
+            let reply = StoredReply { kind: Kind::Error, payload: payload.into() };
+            let waiters = store.complete(call.client, call.call_id, reply.clone());
+            (reply, waiters)
+        }
+        Outcome::NotRun(code, message) => {
+            let payload = protocol::error_payload(code, &message);
+            let reply = StoredReply { kind: Kind::Error, payload: payload.into() };
+            (reply, store.abandon(call.client, call.call_id))
+        }
+    }
+}
