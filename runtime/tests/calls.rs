@@ -350,3 +350,88 @@ fn one_event_loop_serves_many_connections() {
         assert_eq!(c.call(ECHO, &[i as u8], &opts(5000)).unwrap(), [i as u8]);
     }
 }
+
+#[test]
+fn another_clients_id_without_its_secret_gets_nothing() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let r = Arc::clone(&runs);
+    let service = Service::new().method(7, move |_, req| {
+        r.fetch_add(1, Ordering::SeqCst);
+        Ok(req.to_vec())
+    });
+    let server = Server::bind(local(), service, ServerConfig::default()).unwrap();
+    let victim_id = 0xfeed_u128;
+    let mut victim = RawPeer::connect(server.local_addr());
+    victim.hello(victim_id);
+    victim.send(&RawPeer::request_bytes(1, 1, 7, b"secret reply"));
+    assert_eq!(victim.read_frame().unwrap().1, b"secret reply");
+    // Read the recorded reply, inject the next call, acknowledge everything away, fill the
+    // bound: each needs a handshake with the victim's id, which is refused without its
+    // secret.
+    for attack in [
+        RawPeer::request_bytes(1, 1, 7, b"anything"),
+        RawPeer::request_bytes(2, 2, 7, b"injected"),
+        RawPeer::request_bytes(1 << 62, 1 << 62, 7, b"ack all"),
+    ] {
+        let mut attacker = RawPeer::connect(server.local_addr());
+        let refused = attacker.hello_with_secret(victim_id, 999).unwrap_err();
+        assert!(refused.contains("another secret owns"), "{refused}");
+        attacker.send(&attack);
+        assert!(attacker.read_frame().is_none(), "closed: nothing read, nothing run");
+    }
+    // The victim's next call and its retry behave as if nobody had tried.
+    victim.send(&RawPeer::request_bytes(2, 2, 7, b"mine"));
+    assert_eq!(victim.read_frame().unwrap().1, b"mine");
+    // A late copy of the first request is stale (acknowledged by call 2's ack).
+    victim.send(&RawPeer::request_bytes(1, 1, 7, b"secret reply"));
+    victim.send(&RawPeer::request_bytes(3, 3, 7, b"three"));
+    assert_eq!(victim.read_frame().unwrap().0.call_id, 3, "id 1 was acknowledged");
+    assert_eq!(runs.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn a_frame_started_must_complete_within_the_frame_timeout() {
+    let config =
+        ServerConfig { frame_timeout: Duration::from_millis(300), ..ServerConfig::default() };
+    let server = Server::bind(local(), echo_service(), config).unwrap();
+    let mut slow = RawPeer::connect(server.local_addr());
+    slow.hello(3);
+    let request = RawPeer::request_bytes(1, 1, ECHO, b"trickled");
+    slow.send(&request[..10]);
+    assert!(slow.read_frame().is_none(), "closed with the frame incomplete");
+    let client = Client::connect(server.local_addr(), ClientConfig::default()).unwrap();
+    assert_eq!(client.call(ECHO, b"ok", &opts(5000)).unwrap(), b"ok");
+}
+
+#[test]
+fn a_request_over_the_servers_frame_limit_fails_here_and_spares_the_others() {
+    let config = ServerConfig { max_frame: 1024, ..ServerConfig::default() };
+    let server = Server::bind(local(), echo_service(), config).unwrap();
+    let client = Client::connect(server.local_addr(), ClientConfig::default()).unwrap();
+    assert_eq!(client.call(ECHO, b"warm", &opts(5000)).unwrap(), b"warm");
+    let big = vec![7u8; 4096];
+    assert!(matches!(
+        client.call(ECHO, &big, &opts(5000)),
+        Err(CallError::TooLarge { limit: 1024, .. })
+    ));
+    assert_eq!(client.call(ECHO, b"still fine", &opts(5000)).unwrap(), b"still fine");
+}
+
+#[test]
+fn an_unbounded_deadline_and_a_fresh_handle_behave() {
+    let server = Server::bind(local(), echo_service(), ServerConfig::default()).unwrap();
+    let client = Client::connect(server.local_addr(), ClientConfig::default()).unwrap();
+    let forever = CallOptions { deadline: Some(Duration::MAX), ..CallOptions::default() };
+    let handle = client.start(ECHO, b"x", &forever);
+    assert!(handle.call_id() > 0, "the id is known at once");
+    assert_eq!(handle.wait().unwrap(), b"x");
+}
+
+#[test]
+fn dropping_a_client_cancels_its_pending_calls() {
+    let server = Server::bind(local(), echo_service(), ServerConfig::default()).unwrap();
+    let client = Client::connect(server.local_addr(), ClientConfig::default()).unwrap();
+    let handle = client.start(HANG, &10_000u64.to_le_bytes(), &opts(60_000));
+    drop(client);
+    assert_eq!(handle.wait(), Err(CallError::Cancelled));
+}

@@ -537,3 +537,289 @@ pub(crate) fn settle(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Every decision of a server connection, deterministically: no sockets, no threads, time
+    //! passed in.
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::protocol::{Hello, FLAG_ONEWAY, FLAG_RETRY};
+    use crate::service::HandlerError;
+
+    const ECHO: u32 = 1;
+    const SLOW: u32 = 2;
+    const STRICT: u32 = 3;
+
+    /// The rest of a server: records, methods, and calls "running" until completed by hand.
+    struct Fake {
+        records: SharedRecords,
+        methods: HashMap<u32, Method>,
+        runs: usize,
+        queued: Vec<CallRef>,
+        delivered: Vec<(Waiter, StoredReply)>,
+        shutting_down: bool,
+    }
+
+    impl Fake {
+        fn new() -> Self {
+            let mut methods = HashMap::new();
+            let echo: crate::service::Handler = Arc::new(|_, p: &[u8]| Ok(p.to_vec()));
+            methods.insert(ECHO, Method { handler: echo, inline: true });
+            let slow: crate::service::Handler = Arc::new(|_, _: &[u8]| Ok(b"slow".to_vec()));
+            methods.insert(SLOW, Method { handler: slow, inline: false });
+            let strict: crate::service::Handler =
+                Arc::new(|_, _: &[u8]| Err(HandlerError::invalid_arguments("bad args")));
+            methods.insert(STRICT, Method { handler: strict, inline: true });
+            Fake {
+                records: SharedRecords::new(4, 64, Duration::from_secs(60)),
+                methods,
+                runs: 0,
+                queued: Vec::new(),
+                delivered: Vec::new(),
+                shutting_down: false,
+            }
+        }
+    }
+
+    impl Endpoint for Fake {
+        fn records(&self) -> &SharedRecords {
+            &self.records
+        }
+        fn incarnation(&self) -> u128 {
+            77
+        }
+        fn method(&self, id: u32) -> Option<Method> {
+            self.methods.get(&id).cloned()
+        }
+        fn shutting_down(&self) -> bool {
+            self.shutting_down
+        }
+        fn over_budget(&self) -> bool {
+            false
+        }
+        fn dispatch(&mut self, d: Dispatch<'_>) -> Option<Outcome> {
+            if d.method.inline {
+                let outcome = execute(&d.method, &d.ctx, d.payload);
+                if !matches!(outcome, Outcome::NotRun(..)) {
+                    self.runs += 1;
+                }
+                Some(outcome)
+            } else {
+                self.queued.push(d.call);
+                None
+            }
+        }
+        fn cancel(&mut self, _: u128, _: u64) {}
+        fn deliver(&mut self, waiter: Waiter, reply: &StoredReply) {
+            self.delivered.push((waiter, reply.clone()));
+        }
+    }
+
+    fn limits() -> Limits {
+        Limits {
+            max_frame: 1 << 20,
+            max_in_flight: 16,
+            max_records: 64,
+            handshake_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(300),
+            frame_timeout: Duration::from_secs(10),
+        }
+    }
+
+    fn hello(client_id: u128, secret: u128) -> Vec<u8> {
+        let mut out = Vec::new();
+        let h = Hello { client_id, max_frame: 1 << 20, secret };
+        protocol::push(&mut out, &Header::new(Kind::Hello), &h.encode());
+        out
+    }
+
+    fn request(call_id: u64, ack: u64, method: u32, flags: u16, payload: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let h = Header { kind: Kind::Request, flags, call_id, ack, method, deadline_us: 5_000_000 };
+        protocol::push(&mut out, &h, payload);
+        out
+    }
+
+    /// Every frame the session wants written (and clears them).
+    fn frames(s: &mut ServerSession) -> Vec<(Header, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        while let Ok(Some((f, n))) = protocol::decode(&s.outbuf[at..], usize::MAX >> 1) {
+            out.push((f.header, f.payload.to_vec()));
+            at += n;
+        }
+        s.outbuf.clear();
+        out
+    }
+
+    fn ready(ep: &mut Fake, client: u128, secret: u128, now: Instant) -> ServerSession {
+        let mut s = ServerSession::new(7, now);
+        assert_eq!(s.handle_input(ep, &limits(), &hello(client, secret), now), Next::Continue);
+        let f = frames(&mut s);
+        assert_eq!(f[0].0.kind, Kind::HelloAck);
+        s
+    }
+
+    fn error_code(f: &(Header, Vec<u8>)) -> Option<ErrorCode> {
+        assert_eq!(f.0.kind, Kind::Error);
+        protocol::parse_error(&f.1).0
+    }
+
+    #[test]
+    fn a_client_id_without_its_secret_is_refused_at_the_handshake() {
+        let now = Instant::now();
+        let mut ep = Fake::new();
+        let mut victim = ready(&mut ep, 5, 1111, now);
+        victim.handle_input(&mut ep, &limits(), &request(1, 1, ECHO, 0, b"mine"), now);
+        assert_eq!(frames(&mut victim)[0].1, b"mine");
+        // The attacker knows the id, not the secret: no records to read, inject into,
+        // acknowledge away or fill.
+        let mut attacker = ServerSession::new(8, now);
+        assert_eq!(attacker.handle_input(&mut ep, &limits(), &hello(5, 2222), now), Next::Close);
+        let f = frames(&mut attacker);
+        assert_eq!(error_code(&f[0]), Some(ErrorCode::Protocol));
+        assert!(String::from_utf8_lossy(&f[0].1).contains("another secret owns"));
+        let replayed = request(1, 1, ECHO, FLAG_RETRY, b"x");
+        assert_eq!(attacker.handle_input(&mut ep, &limits(), &replayed, now), Next::Close);
+        assert!(frames(&mut attacker).is_empty(), "nothing is read after the refusal");
+        // The owner reconnects with its secret and gets its recorded reply.
+        let mut again = ready(&mut ep, 5, 1111, now);
+        again.handle_input(&mut ep, &limits(), &request(1, 1, ECHO, FLAG_RETRY, b"mine"), now);
+        assert_eq!(frames(&mut again)[0].1, b"mine");
+        assert_eq!(ep.runs, 1);
+    }
+
+    #[test]
+    fn a_retry_with_other_arguments_is_a_protocol_error_not_a_replay() {
+        let now = Instant::now();
+        let mut ep = Fake::new();
+        let mut s = ready(&mut ep, 5, 1, now);
+        s.handle_input(&mut ep, &limits(), &request(1, 1, ECHO, 0, b"first"), now);
+        assert_eq!(frames(&mut s)[0].1, b"first");
+        let next =
+            s.handle_input(&mut ep, &limits(), &request(1, 1, ECHO, FLAG_RETRY, b"other"), now);
+        let f = frames(&mut s);
+        assert_eq!((f[0].0.call_id, error_code(&f[0])), (1, Some(ErrorCode::Protocol)));
+        assert_eq!(next, Next::Close);
+        assert_eq!(ep.runs, 1);
+    }
+
+    #[test]
+    fn undecodable_arguments_are_refused_unrun_and_unrecorded() {
+        let now = Instant::now();
+        let mut ep = Fake::new();
+        let mut s = ready(&mut ep, 5, 1, now);
+        s.handle_input(&mut ep, &limits(), &request(1, 1, STRICT, 0, b"?"), now);
+        let f = frames(&mut s);
+        assert_eq!(error_code(&f[0]), Some(ErrorCode::InvalidArguments));
+        assert_eq!(ep.records.of(5).len_for(5), 0, "nothing recorded: a retry may run it");
+    }
+
+    #[test]
+    fn an_ack_above_the_call_id_and_call_id_zero_are_answered() {
+        let now = Instant::now();
+        let mut ep = Fake::new();
+        let mut s = ready(&mut ep, 5, 1, now);
+        s.handle_input(&mut ep, &limits(), &request(3, 1 << 62, ECHO, 0, b"x"), now);
+        let f = frames(&mut s);
+        assert_eq!((f[0].0.call_id, error_code(&f[0])), (3, Some(ErrorCode::Protocol)));
+        let mut s = ready(&mut ep, 6, 1, now);
+        s.handle_input(&mut ep, &limits(), &request(0, 0, ECHO, 0, b"x"), now);
+        assert_eq!(error_code(&frames(&mut s)[0]), Some(ErrorCode::Protocol));
+        assert_eq!(ep.runs, 0);
+    }
+
+    #[test]
+    fn replies_echo_the_attempt_they_answer() {
+        let now = Instant::now();
+        let mut ep = Fake::new();
+        let mut s = ready(&mut ep, 5, 1, now);
+        let flags = protocol::with_attempt(FLAG_RETRY, 3);
+        s.handle_input(&mut ep, &limits(), &request(1, 1, ECHO, flags, b"x"), now);
+        assert_eq!(protocol::attempt_of(frames(&mut s)[0].0.flags), 3);
+        // A duplicate of a running call on the same connection: one reply, for the latest.
+        s.handle_input(
+            &mut ep,
+            &limits(),
+            &request(2, 1, SLOW, protocol::with_attempt(0, 1), b""),
+            now,
+        );
+        s.handle_input(
+            &mut ep,
+            &limits(),
+            &request(2, 1, SLOW, protocol::with_attempt(FLAG_RETRY, 2), b""),
+            now,
+        );
+        let call = ep.queued.pop().unwrap();
+        s.complete(&mut ep, call, Outcome::Reply(b"slow".to_vec()));
+        let f = frames(&mut s);
+        assert_eq!(f.len(), 1);
+        assert_eq!(protocol::attempt_of(f[0].0.flags), 2);
+    }
+
+    #[test]
+    fn a_partial_frame_must_complete_in_time() {
+        let t0 = Instant::now();
+        let mut ep = Fake::new();
+        let mut s = ready(&mut ep, 5, 1, t0);
+        let bytes = request(1, 1, ECHO, 0, b"trickle");
+        // One byte a second refreshes the idle timer, but not the frame's.
+        for (i, b) in bytes.iter().take(9).enumerate() {
+            let now = t0 + Duration::from_secs(i as u64);
+            s.handle_input(&mut ep, &limits(), std::slice::from_ref(b), now);
+        }
+        assert_eq!(s.next_timeout(&limits()), t0 + limits().frame_timeout);
+        assert_eq!(s.handle_timeout(&limits(), t0 + Duration::from_secs(9)), Next::Continue);
+        assert_eq!(s.handle_timeout(&limits(), t0 + Duration::from_secs(10)), Next::Close);
+    }
+
+    #[test]
+    fn goaway_and_protocol_errors_still_deliver_the_replies_of_calls_in_flight() {
+        let now = Instant::now();
+        let mut ep = Fake::new();
+        let mut s = ready(&mut ep, 5, 1, now);
+        // A valid call, then the client's GoAway: the call's reply still goes out.
+        let mut input = request(1, 1, SLOW, 0, b"");
+        protocol::push(&mut input, &Header::new(Kind::GoAway), &[]);
+        assert_eq!(s.handle_input(&mut ep, &limits(), &input, now), Next::Continue);
+        let call = ep.queued.pop().unwrap();
+        s.complete(&mut ep, call, Outcome::Reply(b"slow".to_vec()));
+        assert_eq!(frames(&mut s)[0].1, b"slow");
+        assert!(!s.accepts_input());
+        // A valid call followed by garbage in the same read.
+        let mut s = ready(&mut ep, 6, 1, now);
+        let mut input = request(1, 1, SLOW, 0, b"");
+        input.extend_from_slice(&[0xff; 40]);
+        assert_eq!(s.handle_input(&mut ep, &limits(), &input, now), Next::Continue);
+        let call = ep.queued.pop().unwrap();
+        s.complete(&mut ep, call, Outcome::Reply(b"slow".to_vec()));
+        let f = frames(&mut s);
+        assert_eq!(error_code(&f[0]), Some(ErrorCode::Protocol));
+        assert_eq!((f[1].0.kind, f[1].1.as_slice()), (Kind::Response, &b"slow"[..]));
+    }
+
+    #[test]
+    fn oneway_refusals_are_silent_and_duplicates_on_other_connections_are_delivered() {
+        let now = Instant::now();
+        let mut ep = Fake::new();
+        ep.shutting_down = true;
+        let mut s = ready(&mut ep, 5, 1, now);
+        assert_eq!(frames(&mut s).len(), 0, "GoAway was sent with the HelloAck");
+        s.handle_input(&mut ep, &limits(), &request(1, 1, ECHO, FLAG_ONEWAY, b""), now);
+        assert!(frames(&mut s).is_empty());
+        ep.shutting_down = false;
+        let mut a = ready(&mut ep, 9, 1, now);
+        a.handle_input(&mut ep, &limits(), &request(1, 1, SLOW, 0, b""), now);
+        let mut b = ServerSession::new(8, now);
+        b.handle_input(&mut ep, &limits(), &hello(9, 1), now);
+        frames(&mut b);
+        b.handle_input(&mut ep, &limits(), &request(1, 1, SLOW, FLAG_RETRY, b""), now);
+        let call = ep.queued.pop().unwrap();
+        a.complete(&mut ep, call, Outcome::Reply(b"once".to_vec()));
+        assert_eq!(frames(&mut a)[0].1, b"once");
+        assert_eq!(ep.delivered.len(), 1, "the duplicate on connection 8 gets it too");
+        assert_eq!(ep.delivered[0].0.connection, 8);
+    }
+}

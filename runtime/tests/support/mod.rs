@@ -203,16 +203,28 @@ impl RawPeer {
     }
 
     pub fn hello(&mut self, client_id: u128) -> protocol::HelloAck {
+        self.hello_with_secret(client_id, client_id ^ 0x5ec7e7).expect("hello ack")
+    }
+
+    /// The handshake with an explicit secret; `Err` with the server's error frame's message
+    /// when it refuses.
+    pub fn hello_with_secret(
+        &mut self,
+        client_id: u128,
+        secret: u128,
+    ) -> Result<protocol::HelloAck, String> {
         let mut out = Vec::new();
         protocol::push(
             &mut out,
             &Header::new(Kind::Hello),
-            &Hello { client_id, max_frame: 1 << 20, secret: client_id ^ 0x5ec7e7 }.encode(),
+            &Hello { client_id, max_frame: 1 << 20, secret }.encode(),
         );
         self.stream.write_all(&out).unwrap();
-        let (h, payload) = self.read_frame().expect("hello ack");
-        assert_eq!(h.kind, Kind::HelloAck);
-        protocol::HelloAck::decode(&payload).unwrap()
+        let (h, payload) = self.read_frame().ok_or("closed without an answer")?;
+        if h.kind != Kind::HelloAck {
+            return Err(protocol::parse_error(&payload).1);
+        }
+        Ok(protocol::HelloAck::decode(&payload).unwrap())
     }
 
     pub fn request_bytes(call_id: u64, ack: u64, method: u32, payload: &[u8]) -> Vec<u8> {
