@@ -122,10 +122,7 @@ fn not_expressible(message: String, at: FileSpan) -> BackendError {
     }
 }
 
-/// FNV-1a of a method name: the id every Ferry back end and `ferry_method_id` use.
-fn method_id(name: &str) -> u32 {
-    name.bytes().fold(0x811c_9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
-}
+use crate::method_id;
 
 struct Gen<'p> {
     p: &'p Program,

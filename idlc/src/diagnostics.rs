@@ -141,6 +141,14 @@ pub enum Problem {
     },
     /// `MyEnum1.B` where the field's enum is `MyEnum2`, which has a `B`: Thrift looks up the
     /// last component in the field's own enum.
+    /// Two method names of one service whose ids (FNV-1a of the name) are equal.
+    MethodIdCollision {
+        name: String,
+        other: String,
+        id: u32,
+        previous: FileSpan,
+        span: Span,
+    },
     /// A default holding a value of a struct whose defaults lead back to the owner.
     EndlessDefault {
         owner: String,
@@ -280,6 +288,7 @@ impl Problem {
             InfiniteStruct { .. } => "W0227",
             EnumValueOfOtherEnum { .. } => "W0231",
             EndlessDefault { .. } => "E0232",
+            MethodIdCollision { .. } => "E0233",
             UnknownFerryAnnotation { .. } => "E0228",
             BadAnnotationValue { .. } => "E0229",
             FerryAnnotationMisplaced { .. } => "E0230",
@@ -476,6 +485,16 @@ impl Problem {
                     format!("note: {}", path.join(" → ")),
                     "note: no finite message has all these fields; decoding one that lacks them is an error".into(),
                     "help: make one of these fields optional, or hold it in a list".into(),
+                ]),
+            MethodIdCollision { name, other, id, previous, span } => d
+                .with_message(format!("methods `{name}` and `{other}` have the same id ({id:#010x})"))
+                .with_labels(vec![
+                    at(span).with_message("this name's id"),
+                    Label::secondary(previous.file, previous.span.range()).with_message("is this name's id too"),
+                ])
+                .with_notes(vec![
+                    "note: a method's id is the FNV-1a hash of its name; calls to either would reach one handler".into(),
+                    "help: rename one of them".into(),
                 ]),
             EndlessDefault { owner, field, span } => d
                 .with_message(format!("the default of `{owner}.{field}` never ends"))

@@ -26,6 +26,12 @@ pub use diagnostics::Problem;
 pub use sources::{LoadError, SourceMap};
 pub use span::{FileId, FileSpan, Span};
 
+/// A method's id on the wire: FNV-1a (32 bits) of its name (spec/protocol.md § 4.1), the
+/// same function `ferry_runtime::method_id` and every back end use.
+pub fn method_id(name: &str) -> u32 {
+    name.bytes().fold(0x811c_9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+}
+
 /// The result of checking a set of IDL files.
 #[derive(Debug)]
 pub struct Compilation {

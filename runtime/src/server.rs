@@ -143,7 +143,16 @@ fn owner_of(token: usize, loops: usize) -> usize {
 
 impl Server {
     /// Binds `addr` (use port 0 for any free port) and starts serving `service`.
+    ///
+    /// Fails with `InvalidInput` when the service registers one method id twice (two method
+    /// names whose ids collide): calls would silently reach the wrong handler.
     pub fn bind(addr: SocketAddr, service: Service, config: ServerConfig) -> io::Result<Server> {
+        if let Some(id) = service.duplicates.first() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("method id {id} is registered twice; rename one of the methods"),
+            ));
+        }
         let poll = Poll::new()?;
         let mut listener = TcpListener::bind(addr)?;
         poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;

@@ -111,6 +111,9 @@ pub(crate) struct Method {
 #[derive(Clone, Default)]
 pub struct Service {
     pub(crate) methods: HashMap<u32, Method>,
+    /// Ids registered more than once (two names with one hash, or a repeated
+    /// registration): `Server::bind` refuses the service.
+    pub(crate) duplicates: Vec<u32>,
 }
 
 impl fmt::Debug for Service {
@@ -128,11 +131,17 @@ impl Service {
 
     /// Registers a handler that runs on the worker pool.
     pub fn method(
-        mut self,
+        self,
         id: u32,
         handler: impl Fn(&Context, &[u8]) -> Result<Vec<u8>, HandlerError> + Send + Sync + 'static,
     ) -> Self {
-        self.methods.insert(id, Method { handler: Arc::new(handler), inline: false });
+        self.register(id, Method { handler: Arc::new(handler), inline: false })
+    }
+
+    fn register(mut self, id: u32, method: Method) -> Self {
+        if self.methods.insert(id, method).is_some() {
+            self.duplicates.push(id);
+        }
         self
     }
 
@@ -140,11 +149,10 @@ impl Service {
     /// path for cheap, non-blocking handlers. A slow inline handler stalls every connection
     /// of its loop.
     pub fn inline_method(
-        mut self,
+        self,
         id: u32,
         handler: impl Fn(&Context, &[u8]) -> Result<Vec<u8>, HandlerError> + Send + Sync + 'static,
     ) -> Self {
-        self.methods.insert(id, Method { handler: Arc::new(handler), inline: true });
-        self
+        self.register(id, Method { handler: Arc::new(handler), inline: true })
     }
 }

@@ -435,3 +435,13 @@ fn dropping_a_client_cancels_its_pending_calls() {
     drop(client);
     assert_eq!(handle.wait(), Err(CallError::Cancelled));
 }
+
+#[test]
+fn a_method_id_registered_twice_is_refused_at_bind() {
+    let service = Service::new()
+        .method(ECHO, |_, r| Ok(r.to_vec()))
+        .inline_method(ECHO, |_, r| Ok(r.to_vec()));
+    let e = Server::bind(local(), service, ServerConfig::default()).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("registered twice"), "{e}");
+}

@@ -449,6 +449,33 @@ impl<'s> Checker<'s> {
                 }
             }
         }
+        // Method ids are hashes of names (spec/protocol.md § 4.1): two names of one service
+        // with one id would reach one handler.
+        let mut ids: HashMap<u32, (String, FileSpan)> = HashMap::default();
+        for (name, (at, _)) in &inherited {
+            ids.insert(crate::method_id(name), (name.clone(), *at));
+        }
+        for f in functions {
+            let id = crate::method_id(&f.name.name);
+            match ids.get(&id) {
+                Some((other, previous)) if *other != f.name.name => {
+                    let (other, previous) = (other.clone(), *previous);
+                    self.report(
+                        file,
+                        Problem::MethodIdCollision {
+                            name: f.name.name.to_string(),
+                            other,
+                            id,
+                            previous,
+                            span: f.name.span,
+                        },
+                    );
+                }
+                _ => {
+                    ids.insert(id, (f.name.name.to_string(), FileSpan { file, span: f.name.span }));
+                }
+            }
+        }
         let mut own: HashMap<&str, Span> = HashMap::default();
         for f in functions {
             if let Some(previous) = own.get(f.name.name.as_str()) {
