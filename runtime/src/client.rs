@@ -7,7 +7,6 @@
 //! after a server restart, calls whose outcome is unknown fail with `OutcomeUnknown`
 //! unless marked idempotent.
 
-use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::io::{self, Read, Write};
@@ -24,8 +23,8 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::metrics::{Metrics, Snapshot};
-use crate::protocol::{self, ErrorCode, Header, Hello, HelloAck, Kind};
-use crate::timers::Timers;
+use crate::protocol;
+use crate::session::client::{ClientSession, Link, NewCall};
 
 const SOCKET: Token = Token(0);
 /// How long a blocking `call` polls for its reply before sleeping.
@@ -124,11 +123,11 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    fn backoff(&self, attempt: u32) -> Duration {
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
         let exp = self
             .initial_backoff
             .saturating_mul(self.multiplier.saturating_pow(attempt.saturating_sub(1)));
-        jitter(exp.min(self.max_backoff))
+        crate::session::client::jitter(exp.min(self.max_backoff))
     }
 }
 
@@ -155,6 +154,11 @@ pub struct ClientConfig {
     /// A ping unanswered (nothing received at all) for this long abandons the connection,
     /// so a connection that silently stopped passing data does not hold calls. Default 3 s.
     pub keepalive_timeout: Duration,
+    /// When no connection can be made (refused, timed out), calls fail at once with
+    /// `Unavailable` (never sent) or `OutcomeUnknown` (sent before the connection broke),
+    /// as gRPC does; `true` makes them wait for a connection until their deadline instead.
+    /// Default: false.
+    pub wait_for_ready: bool,
 }
 
 impl Default for ClientConfig {
@@ -169,6 +173,7 @@ impl Default for ClientConfig {
             retry: RetryPolicy::default(),
             keepalive_interval: Some(Duration::from_secs(2)),
             keepalive_timeout: Duration::from_secs(3),
+            wait_for_ready: false,
         }
     }
 }
@@ -183,6 +188,9 @@ pub struct CallOptions {
     pub idempotent: bool,
     /// Fire and forget: the call completes once written; no reply is awaited.
     pub oneway: bool,
+    /// Wait (within the deadline) for a server that cannot be reached instead of failing
+    /// at once with `Unavailable`; `None`: the client's `wait_for_ready`.
+    pub wait_for_ready: Option<bool>,
 }
 
 /// A client. Cheap to share: clone the `Arc` or use `&Client` from many threads.
@@ -217,15 +225,7 @@ enum Command {
     Cancel(Arc<Slot>),
 }
 
-struct Outgoing {
-    call_id: u64,
-    method: u32,
-    flags: u16,
-    metadata: Vec<u8>,
-    payload: Vec<u8>,
-    deadline: Instant,
-    slot: Arc<Slot>,
-}
+type Outgoing = NewCall<Arc<Slot>>;
 
 #[derive(Debug, Default)]
 struct Slot {
@@ -345,6 +345,7 @@ impl Client {
         let mut next_id = self.shared.next_call_id.lock().unwrap_or_else(|p| p.into_inner());
         let call_id = *next_id;
         slot.call_id.store(call_id, Ordering::Relaxed);
+        let wait_for_ready = options.wait_for_ready.unwrap_or(self.shared.config.wait_for_ready);
         let out = Outgoing {
             call_id,
             method,
@@ -352,7 +353,8 @@ impl Client {
             metadata,
             payload: payload.to_vec(),
             deadline,
-            slot,
+            wait_for_ready,
+            token: slot,
         };
         let sent = self.shared.commands.try_send(Command::Call(Box::new(out)));
         if sent.is_ok() {
@@ -491,35 +493,7 @@ impl Future for CallHandle {
     }
 }
 
-// ---- the I/O thread
-
-struct Pending {
-    call: Outgoing,
-    started: Instant,
-    attempts: u32,
-    /// The server incarnation it was last sent to; `None` if not on the wire.
-    sent_to: Option<u128>,
-    /// Some attempt may have run: it was on the wire when its connection broke. From then
-    /// on a refusal ("did not run") speaks only for the latest attempt, so the call's
-    /// verdict cannot be "did not run" any more.
-    maybe_ran: bool,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Timer {
-    Deadline(u64),
-    Retry(u64),
-    Reconnect,
-    ConnectTimeout(u64),
-    Keepalive,
-}
-
-enum Conn {
-    Down { last_error: String },
-    Connecting { stream: TcpStream, attempt: u64 },
-    Handshaking { stream: TcpStream },
-    Ready { stream: TcpStream, incarnation: u128, draining: bool },
-}
+// ---- the I/O thread: the socket and the poll; decisions are the session's
 
 struct Io {
     addr: SocketAddr,
@@ -527,101 +501,86 @@ struct Io {
     commands: Receiver<Command>,
     closed: Arc<AtomicBool>,
     wake_pending: Arc<AtomicBool>,
-    client_id: u128,
-    config: ClientConfig,
-    conn: Conn,
-    connect_attempts: u64,
-    reconnect_delay: Duration,
-    reconnect_scheduled: bool,
-    incarnation: Option<u128>,
-    pending: BTreeMap<u64, Pending>,
-    /// Calls to put on the wire once a connection is ready, in order.
-    unsent: VecDeque<u64>,
-    timers: Timers<Timer>,
-    inbuf: Vec<u8>,
-    outbuf: Vec<u8>,
+    session: ClientSession<Arc<Slot>>,
+    stream: Option<TcpStream>,
+    /// The TCP connection is up (the session has said hello).
+    established: bool,
     closing: bool,
     metrics: Metrics,
-    secret: u128,
-    /// The server's frame limit (its `HelloAck`).
-    server_max_frame: usize,
-    /// When bytes last arrived on the connection, and when an unanswered ping went out.
-    last_received: Instant,
-    ping_sent: Option<Instant>,
-    keepalive_armed: bool,
+    scratch: Vec<u8>,
 }
 
 impl Io {
-    /// Ends a call: records it and hands the result to the caller.
-    fn finish(&self, p: &Pending, result: Result<Vec<u8>, CallError>) {
-        self.metrics.record(p.call.method, p.started.elapsed(), result.is_ok());
-        p.call.slot.fill(result);
-    }
-
     fn new(addr: SocketAddr, poll: Poll, commands: Receiver<Command>, shared: Arc<Shared>) -> Self {
-        let config = shared.config.clone();
+        let session = ClientSession::new(
+            shared.client_id,
+            shared.secret,
+            shared.config.clone(),
+            Instant::now(),
+        );
         Io {
             addr,
             poll,
             commands,
             closed: Arc::clone(&shared.closed),
             wake_pending: Arc::clone(&shared.wake_pending),
-            client_id: shared.client_id,
-            reconnect_delay: config.reconnect_initial,
-            config,
-            conn: Conn::Down { last_error: "not connected yet".into() },
-            connect_attempts: 0,
-            reconnect_scheduled: false,
-            incarnation: None,
-            pending: BTreeMap::new(),
-            unsent: VecDeque::new(),
-            timers: Timers::default(),
-            inbuf: Vec::new(),
-            outbuf: Vec::new(),
+            session,
+            stream: None,
+            established: false,
             closing: false,
             metrics: shared.metrics.clone(),
-            secret: shared.secret,
-            server_max_frame: usize::MAX,
-            last_received: Instant::now(),
-            ping_sent: None,
-            keepalive_armed: false,
+            scratch: Vec::new(),
         }
     }
 
     fn run(&mut self) {
-        self.start_connect();
         let mut events = Events::with_capacity(64);
         while !self.closing {
-            let timeout = self.timers.timeout(Instant::now(), Duration::from_secs(60));
+            self.sync();
+            let timeout = self.session.next_timeout(Instant::now(), Duration::from_secs(60));
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     log::error!("client poll failed: {e}");
                     break;
                 }
             }
-            let mut socket_event = false;
-            for event in events.iter() {
-                if event.token() == SOCKET {
-                    socket_event = true;
-                }
-            }
+            let socket_event = events.iter().any(|e| e.token() == SOCKET);
             self.take_commands();
             if socket_event {
                 self.on_socket();
             }
-            self.fire_timers();
-            self.flush();
+            self.session.handle_timeout(Instant::now());
         }
         // The client was dropped: cancel what is left, telling the server where it was sent.
-        let ready = matches!(self.conn, Conn::Ready { .. });
-        for (id, p) in std::mem::take(&mut self.pending) {
-            if ready && p.sent_to.is_some() {
-                let h = Header { kind: Kind::Cancel, call_id: id, ..Header::new(Kind::Cancel) };
-                protocol::push(&mut self.outbuf, &h, &[]);
+        self.session.close();
+        self.sync();
+    }
+
+    /// Carries out what the session decided: deliver results, connect, drop a connection
+    /// it gave up, write its bytes.
+    fn sync(&mut self) {
+        loop {
+            for f in self.session.take_finished() {
+                self.metrics.record(f.method, f.started.elapsed(), f.result.is_ok());
+                f.token.fill(f.result);
             }
-            self.finish(&p, Err(CallError::Cancelled));
+            if matches!(self.session.link, Link::Down { .. }) && self.stream.is_some() {
+                self.drop_stream();
+            }
+            if self.session.take_connect_request() && !self.closing {
+                self.start_connect();
+                continue; // a failed connect may have finished calls
+            }
+            break;
         }
         self.flush();
+    }
+
+    fn drop_stream(&mut self) {
+        if let Some(mut stream) = self.stream.take() {
+            let _ = self.poll.registry().deregister(&mut stream);
+        }
+        self.established = false;
     }
 
     fn take_commands(&mut self) {
@@ -630,461 +589,107 @@ impl Io {
         }
         // Cleared before draining: a call queued after this point wakes the loop again.
         self.wake_pending.store(false, Ordering::Release);
+        let now = Instant::now();
         loop {
             match self.commands.try_recv() {
-                Ok(Command::Call(out)) => self.add_call(*out),
+                Ok(Command::Call(out)) => self.session.add_call(*out, now),
                 Ok(Command::Cancel(slot)) => {
-                    let id = slot.call_id.load(Ordering::Relaxed);
-                    if let Some(p) = self.pending.remove(&id) {
-                        self.finish(&p, Err(CallError::Cancelled));
-                        if p.sent_to.is_some() && matches!(self.conn, Conn::Ready { .. }) {
-                            let h = Header {
-                                kind: Kind::Cancel,
-                                call_id: id,
-                                ..Header::new(Kind::Cancel)
-                            };
-                            protocol::push(&mut self.outbuf, &h, &[]);
-                        }
-                    }
+                    self.session.cancel(slot.call_id.load(Ordering::Relaxed));
                 }
                 Err(TryRecvError::Empty) => return,
                 Err(TryRecvError::Disconnected) => {
                     self.closing = true;
-                    // Calls still pending keep their deadlines; nothing new can arrive.
                     return;
                 }
             }
         }
     }
 
-    fn add_call(&mut self, out: Outgoing) {
-        let now = Instant::now();
-        if now >= out.deadline {
-            out.slot.fill(Err(CallError::DeadlineExceeded));
-            return;
-        }
-        let call_id = out.call_id;
-        self.timers.add(out.deadline, Timer::Deadline(call_id));
-        let pending =
-            Pending { call: out, started: now, attempts: 0, sent_to: None, maybe_ran: false };
-        self.pending.insert(call_id, pending);
-        self.arm_keepalive();
-        self.send_or_queue(call_id);
-    }
-
-    fn send_or_queue(&mut self, call_id: u64) {
-        match &self.conn {
-            Conn::Ready { incarnation, draining: false, .. } => {
-                let incarnation = *incarnation;
-                self.write_request(call_id, incarnation);
-            }
-            Conn::Down { .. } => {
-                self.unsent.push_back(call_id);
-                if !self.reconnect_scheduled {
-                    self.start_connect();
-                }
-            }
-            _ => self.unsent.push_back(call_id),
-        }
-    }
-
-    fn write_request(&mut self, call_id: u64, incarnation: u128) {
-        let ack = self.pending.keys().next().copied().unwrap_or(call_id);
-        let limit = self.server_max_frame;
-        let Some(p) = self.pending.get_mut(&call_id) else { return };
-        let size = protocol::HEADER_LEN - 4 + p.call.metadata.len() + p.call.payload.len();
-        if size > limit {
-            // The server would close the connection on it (and every other call with it).
-            if let Some(p) = self.pending.remove(&call_id) {
-                self.finish(&p, Err(CallError::TooLarge { size, limit }));
-            }
-            return;
-        }
-        let now = Instant::now();
-        let remaining = p.call.deadline.saturating_duration_since(now);
-        // Every send after the first is a retry (spec § 5), refused or re-sent alike.
-        let retry = if p.attempts > 0 { protocol::FLAG_RETRY } else { 0 };
-        let attempt = (p.attempts + 1).min(255) as u8;
-        let header = Header {
-            kind: Kind::Request,
-            flags: protocol::with_attempt(p.call.flags | retry, attempt),
-            call_id,
-            ack,
-            method: p.call.method,
-            deadline_us: u32::try_from(remaining.as_micros()).unwrap_or(u32::MAX).max(1),
-        };
-        let mark = protocol::begin(&mut self.outbuf, &header);
-        self.outbuf.extend_from_slice(&p.call.metadata);
-        protocol::end_metadata(&mut self.outbuf, mark);
-        self.outbuf.extend_from_slice(&p.call.payload);
-        protocol::finish(&mut self.outbuf, mark);
-        p.attempts += 1;
-        p.sent_to = Some(incarnation);
-        if p.call.flags & protocol::FLAG_ONEWAY != 0 {
-            // Fire and forget: done once handed to the connection.
-            if let Some(p) = self.pending.remove(&call_id) {
-                self.finish(&p, Ok(Vec::new()));
-            }
-        }
-    }
-
-    // ---- connection management
-
     fn start_connect(&mut self) {
-        self.reconnect_scheduled = false;
+        let now = Instant::now();
         match TcpStream::connect(self.addr) {
             Ok(mut stream) => {
-                self.connect_attempts += 1;
-                let attempt = self.connect_attempts;
                 if let Err(e) = self.poll.registry().register(
                     &mut stream,
                     SOCKET,
                     Interest::READABLE | Interest::WRITABLE,
                 ) {
-                    return self.connection_lost(format!("cannot register socket: {e}"));
+                    self.session.connection_lost(format!("cannot register socket: {e}"), now);
+                    return;
                 }
-                self.timers.add(
-                    Instant::now() + self.config.connect_timeout,
-                    Timer::ConnectTimeout(attempt),
-                );
-                self.conn = Conn::Connecting { stream, attempt };
+                self.stream = Some(stream);
+                self.established = false;
+                self.session.connecting(now);
             }
-            Err(e) => self.connection_lost(format!("connect to {} failed: {e}", self.addr)),
-        }
-    }
-
-    fn connection_lost(&mut self, why: String) {
-        if let Conn::Connecting { stream, .. }
-        | Conn::Handshaking { stream }
-        | Conn::Ready { stream, .. } = &mut self.conn
-        {
-            let _ = self.poll.registry().deregister(stream);
-        }
-        log::debug!("connection to {} lost: {why}", self.addr);
-        self.conn = Conn::Down { last_error: why };
-        self.inbuf.clear();
-        self.outbuf.clear();
-        // Sent calls stay pending: their fate is decided by the next handshake. Each may
-        // have run.
-        for p in self.pending.values_mut() {
-            if p.sent_to.is_some() {
-                p.maybe_ran = true;
+            Err(e) => {
+                self.session.connection_lost(format!("connect to {} failed: {e}", self.addr), now)
             }
-        }
-        self.ping_sent = None;
-        if !self.pending.is_empty() && !self.reconnect_scheduled {
-            self.reconnect_scheduled = true;
-            self.timers.add(Instant::now() + jitter(self.reconnect_delay), Timer::Reconnect);
-            self.reconnect_delay = (self.reconnect_delay * 2).min(self.config.reconnect_max);
         }
     }
 
     fn on_socket(&mut self) {
-        if let Conn::Connecting { stream, .. } = &mut self.conn {
+        let now = Instant::now();
+        let Some(stream) = self.stream.as_mut() else { return };
+        if !self.established {
             match stream.take_error() {
                 Ok(None) => {}
                 Ok(Some(e)) | Err(e) => {
-                    return self.connection_lost(format!("connect to {} failed: {e}", self.addr))
+                    let why = format!("connect to {} failed: {e}", self.addr);
+                    self.session.connection_lost(why, now);
+                    return;
                 }
             }
             if stream.peer_addr().is_err() {
                 return; // still connecting
             }
             let _ = stream.set_nodelay(true);
-            let hello = Hello {
-                client_id: self.client_id,
-                max_frame: u32::try_from(self.config.max_frame).unwrap_or(u32::MAX),
-                secret: self.secret,
-            };
-            protocol::push(&mut self.outbuf, &Header::new(Kind::Hello), &hello.encode());
-            let Conn::Connecting { stream, .. } =
-                std::mem::replace(&mut self.conn, Conn::Down { last_error: String::new() })
-            else {
-                return;
-            };
-            self.conn = Conn::Handshaking { stream };
+            self.established = true;
+            self.session.connected(now);
         }
-        self.read_socket();
+        self.read_socket(now);
     }
 
-    fn read_socket(&mut self) {
-        let stream = match &mut self.conn {
-            Conn::Handshaking { stream } | Conn::Ready { stream, .. } => stream,
-            _ => return,
-        };
+    fn read_socket(&mut self, now: Instant) {
+        let Some(stream) = self.stream.as_mut() else { return };
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.resize(64 * 1024, 0);
         let mut lost = None;
         loop {
-            let len = self.inbuf.len();
-            self.inbuf.resize(len + 64 * 1024, 0);
-            match stream.read(&mut self.inbuf[len..]) {
+            match stream.read(&mut scratch) {
                 Ok(0) => {
-                    self.inbuf.truncate(len);
                     lost = Some("server closed the connection".to_string());
                     break;
                 }
                 Ok(n) => {
-                    self.inbuf.truncate(len + n);
-                    self.last_received = Instant::now();
-                    self.ping_sent = None;
+                    if let Err(e) = self.session.handle_input(&scratch[..n], now) {
+                        lost = Some(format!("protocol error from server: {e}"));
+                        break;
+                    }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.inbuf.truncate(len);
-                    break;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.inbuf.truncate(len),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    self.inbuf.truncate(len);
                     lost = Some(format!("read failed: {e}"));
                     break;
                 }
             }
         }
-        if let Err(e) = self.handle_input() {
-            lost = Some(format!("protocol error from server: {e}"));
-        }
+        self.scratch = scratch;
         if let Some(why) = lost {
-            self.connection_lost(why);
+            self.session.connection_lost(why, now);
         }
-    }
-
-    fn handle_input(&mut self) -> Result<(), protocol::ProtocolError> {
-        let input = std::mem::take(&mut self.inbuf);
-        let mut used = 0;
-        let result = loop {
-            match protocol::decode(&input[used..], self.config.max_frame) {
-                Ok(Some((frame, n))) => {
-                    used += n;
-                    self.handle_frame(frame.header, frame.payload)?;
-                }
-                Ok(None) => break Ok(()),
-                Err(e) => break Err(e),
-            }
-        };
-        // A connection lost while handling a frame cleared the buffer; keep it cleared.
-        if matches!(self.conn, Conn::Handshaking { .. } | Conn::Ready { .. }) {
-            self.inbuf = input;
-            self.inbuf.drain(..used);
-        }
-        result
-    }
-
-    fn handle_frame(&mut self, h: Header, payload: &[u8]) -> Result<(), protocol::ProtocolError> {
-        match h.kind {
-            Kind::HelloAck => {
-                let ack = HelloAck::decode(payload)?;
-                let Conn::Handshaking { stream } =
-                    std::mem::replace(&mut self.conn, Conn::Down { last_error: String::new() })
-                else {
-                    return Err(protocol::ProtocolError::Unexpected {
-                        kind: Kind::HelloAck,
-                        state: "outside the handshake",
-                    });
-                };
-                self.conn = Conn::Ready { stream, incarnation: ack.incarnation, draining: false };
-                self.server_max_frame = ack.max_frame as usize;
-                self.reconnect_delay = self.config.reconnect_initial;
-                self.on_ready(ack.incarnation);
-            }
-            Kind::Response => {
-                if let Some(p) = self.pending.remove(&h.call_id) {
-                    self.finish(&p, Ok(payload.to_vec()));
-                }
-            }
-            Kind::Error if h.call_id == 0 => {
-                let (_, message) = protocol::parse_error(payload);
-                log::warn!("server reported a connection error: {message}");
-            }
-            Kind::Error => self.on_error(h.call_id, protocol::attempt_of(h.flags), payload),
-            Kind::Ping => {
-                protocol::push(&mut self.outbuf, &Header { kind: Kind::Pong, ..h }, payload);
-            }
-            Kind::Pong => self.ping_sent = None,
-            Kind::GoAway => {
-                if let Conn::Ready { draining, .. } = &mut self.conn {
-                    *draining = true;
-                }
-            }
-            kind => {
-                return Err(protocol::ProtocolError::Unexpected { kind, state: "from a server" })
-            }
-        }
-        Ok(())
-    }
-
-    /// A handshake completed with `incarnation`: settle calls sent before, send the rest.
-    fn on_ready(&mut self, incarnation: u128) {
-        let restarted = self.incarnation.is_some_and(|known| known != incarnation);
-        self.incarnation = Some(incarnation);
-        let in_doubt: Vec<u64> =
-            self.pending.iter().filter(|(_, p)| p.sent_to.is_some()).map(|(id, _)| *id).collect();
-        for id in in_doubt {
-            let Some(p) = self.pending.get(&id) else { continue };
-            let same_server = p.sent_to == Some(incarnation);
-            if same_server || p.call.flags & protocol::FLAG_IDEMPOTENT != 0 {
-                // Same incarnation: the server's records make the re-send run at most once.
-                self.write_request(id, incarnation);
-            } else if restarted {
-                if let Some(p) = self.pending.remove(&id) {
-                    self.finish(&p, Err(CallError::OutcomeUnknown));
-                }
-            }
-        }
-        while let Some(id) = self.unsent.pop_front() {
-            if self.pending.contains_key(&id) {
-                self.write_request(id, incarnation);
-            }
-        }
-    }
-
-    fn on_error(&mut self, call_id: u64, attempt: u8, payload: &[u8]) {
-        let (code, message) = protocol::parse_error(payload);
-        let Some(p) = self.pending.get_mut(&call_id) else { return };
-        let latest = (p.attempts.min(255)) as u8;
-        if attempt != 0 && attempt != latest && code.is_some_and(ErrorCode::not_executed) {
-            // A refusal of an earlier attempt (say a duplicated frame's copy) arriving after
-            // the retry went out: it says nothing about the retry, whose own answer follows.
-            return;
-        }
-        let maybe_ran = p.maybe_ran;
-        let now = Instant::now();
-        let result = match code {
-            Some(ErrorCode::Overloaded | ErrorCode::TooManyOutstanding) => {
-                if p.attempts < self.config.retry.max_attempts {
-                    let at = now + self.config.retry.backoff(p.attempts);
-                    if at < p.call.deadline {
-                        p.sent_to = None; // the server did not run it: a fresh send
-                        self.timers.add(at, Timer::Retry(call_id));
-                        return;
-                    }
-                }
-                if maybe_ran {
-                    // An earlier attempt may have run: "did not run" would be a lie.
-                    Err(CallError::OutcomeUnknown)
-                } else {
-                    Err(CallError::Overloaded(message))
-                }
-            }
-            Some(ErrorCode::ShuttingDown) => {
-                // Not run; try again once connected to a server that accepts calls.
-                p.sent_to = None;
-                self.unsent.push_back(call_id);
-                return;
-            }
-            Some(ErrorCode::DeadlineExceeded) => Err(CallError::DeadlineExceeded),
-            Some(ErrorCode::Cancelled) => Err(CallError::Cancelled),
-            Some(ErrorCode::UnknownMethod | ErrorCode::Protocol) | None => {
-                Err(CallError::Protocol(message))
-            }
-            Some(ErrorCode::Internal) => Err(CallError::Remote(message)),
-            Some(ErrorCode::InvalidArguments) => Err(CallError::InvalidArguments(message)),
-        };
-        if let Some(p) = self.pending.remove(&call_id) {
-            self.finish(&p, result);
-        }
-    }
-
-    fn fire_timers(&mut self) {
-        let now = Instant::now();
-        while let Some(t) = self.timers.pop_due(now) {
-            match t {
-                Timer::Deadline(id) => {
-                    let Some(p) = self.pending.get(&id) else { continue };
-                    if p.call.deadline > now {
-                        continue;
-                    }
-                    let Some(p) = self.pending.remove(&id) else { continue };
-                    let never_sent = p.sent_to.is_none() && p.attempts == 0;
-                    let result = match &self.conn {
-                        Conn::Down { last_error } if never_sent => {
-                            Err(CallError::Unavailable(last_error.clone()))
-                        }
-                        Conn::Connecting { .. } | Conn::Handshaking { .. } if never_sent => {
-                            Err(CallError::Unavailable(
-                                "no connection could be completed before the deadline".into(),
-                            ))
-                        }
-                        _ => Err(CallError::DeadlineExceeded),
-                    };
-                    if p.sent_to.is_some() && matches!(self.conn, Conn::Ready { .. }) {
-                        let h =
-                            Header { kind: Kind::Cancel, call_id: id, ..Header::new(Kind::Cancel) };
-                        protocol::push(&mut self.outbuf, &h, &[]);
-                    }
-                    self.finish(&p, result);
-                }
-                Timer::Retry(id) => {
-                    if self.pending.contains_key(&id) {
-                        self.send_or_queue(id);
-                    }
-                }
-                Timer::Reconnect => {
-                    if matches!(self.conn, Conn::Down { .. }) {
-                        self.start_connect();
-                    } else {
-                        self.reconnect_scheduled = false;
-                    }
-                }
-                Timer::Keepalive => {
-                    self.keepalive_armed = false;
-                    self.keepalive(now);
-                }
-                Timer::ConnectTimeout(attempt) => {
-                    if matches!(self.conn, Conn::Connecting { attempt: a, .. } if a == attempt) {
-                        self.connection_lost(format!("connect to {} timed out", self.addr));
-                    }
-                }
-            }
-        }
-    }
-
-    /// Keeps a timer running while calls are pending (an idle client sends nothing, so the
-    /// server's idle timeout still applies to it).
-    fn arm_keepalive(&mut self) {
-        if let (Some(interval), false) = (self.config.keepalive_interval, self.keepalive_armed) {
-            self.keepalive_armed = true;
-            let step = interval.min(self.config.keepalive_timeout).max(Duration::from_millis(1));
-            self.timers.add(Instant::now() + step, Timer::Keepalive);
-        }
-    }
-
-    /// A connection that passes nothing is abandoned: ping after `keepalive_interval` of
-    /// silence, give up `keepalive_timeout` after the ping.
-    fn keepalive(&mut self, now: Instant) {
-        let Some(interval) = self.config.keepalive_interval else { return };
-        if self.pending.is_empty() {
-            return;
-        }
-        if matches!(self.conn, Conn::Ready { .. } | Conn::Handshaking { .. }) {
-            match self.ping_sent {
-                Some(at) if now.duration_since(at) >= self.config.keepalive_timeout => {
-                    let silent = now.duration_since(self.last_received);
-                    self.connection_lost(format!(
-                        "no data from the server for {} ms (keepalive ping unanswered)",
-                        silent.as_millis()
-                    ));
-                }
-                None if now.duration_since(self.last_received) >= interval
-                    && matches!(self.conn, Conn::Ready { .. }) =>
-                {
-                    let h = Header { kind: Kind::Ping, ..Header::new(Kind::Ping) };
-                    protocol::push(&mut self.outbuf, &h, &[]);
-                    self.ping_sent = Some(now);
-                }
-                _ => {}
-            }
-        }
-        self.arm_keepalive();
     }
 
     fn flush(&mut self) {
-        let stream = match &mut self.conn {
-            Conn::Handshaking { stream } | Conn::Ready { stream, .. } => stream,
-            _ => return,
-        };
+        if !self.established {
+            return;
+        }
+        let Some(stream) = self.stream.as_mut() else { return };
+        let out = &mut self.session.outbuf;
         let mut written = 0;
         let mut lost = None;
-        while written < self.outbuf.len() {
-            match stream.write(&self.outbuf[written..]) {
+        while written < out.len() {
+            match stream.write(&out[written..]) {
                 Ok(0) => {
                     lost = Some("write returned zero".to_string());
                     break;
@@ -1098,18 +703,10 @@ impl Io {
                 }
             }
         }
-        self.outbuf.drain(..written);
+        out.drain(..written);
         if let Some(why) = lost {
-            self.connection_lost(why);
+            self.session.connection_lost(why, Instant::now());
+            self.sync();
         }
     }
-}
-
-/// A random duration in [0, max] (full jitter).
-fn jitter(max: Duration) -> Duration {
-    let nanos = max.as_nanos().min(u128::from(u64::MAX)) as u64;
-    if nanos == 0 {
-        return Duration::ZERO;
-    }
-    Duration::from_nanos((crate::random_u128() as u64) % (nanos + 1))
 }

@@ -1,0 +1,780 @@
+//! The protocol of a client's connection, without I/O: calls, bytes and time in; bytes to
+//! write, finished calls, connect requests and timers out. Every decision the client makes
+//! is made here: call ids and acknowledgements, the handshake, which attempt an answer
+//! belongs to, retries of refused calls, what a lost connection or a new server incarnation
+//! means for each call (re-send, `OutcomeUnknown`, fail fast), deadlines, keepalive, and
+//! local refusals (a request larger than the server accepts). The I/O thread in
+//! `client.rs` owns the socket and the poll and only moves bytes.
+//!
+//! TLS (a later issue) sits between the socket and [`ClientSession::handle_input`]; several
+//! endpoints become several sessions under one driver.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use crate::client::{CallError, ClientConfig};
+use crate::protocol::{self, ErrorCode, Header, Hello, HelloAck, Kind, ProtocolError};
+use crate::timers::Timers;
+
+/// A call handed to the session. `T` is the driver's token for delivering the result.
+#[derive(Debug)]
+pub(crate) struct NewCall<T> {
+    pub call_id: u64,
+    pub method: u32,
+    pub flags: u16,
+    pub metadata: Vec<u8>,
+    pub payload: Vec<u8>,
+    pub deadline: Instant,
+    /// Wait for a connection instead of failing fast when none can be made.
+    pub wait_for_ready: bool,
+    pub token: T,
+}
+
+/// A call that ended: hand `result` to the caller behind `token`.
+#[derive(Debug)]
+pub(crate) struct Finished<T> {
+    pub token: T,
+    pub method: u32,
+    pub started: Instant,
+    pub result: Result<Vec<u8>, CallError>,
+}
+
+#[derive(Debug)]
+struct Pending<T> {
+    call: NewCall<T>,
+    started: Instant,
+    attempts: u32,
+    /// The server incarnation it was last sent to; `None` if not on the wire.
+    sent_to: Option<u128>,
+    /// Some attempt may have run: it was on the wire when its connection broke. From then
+    /// on a refusal ("did not run") speaks only for the latest attempt, so the call's
+    /// verdict cannot be "did not run" any more.
+    maybe_ran: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    Deadline(u64),
+    Retry(u64),
+    Reconnect,
+    ConnectTimeout(u64),
+    Keepalive,
+}
+
+/// The connection as the session sees it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Link {
+    Down {
+        last_error: String,
+    },
+    /// The driver is connecting (attempt number).
+    Connecting(u64),
+    Handshaking,
+    Ready {
+        incarnation: u128,
+        draining: bool,
+    },
+}
+
+#[derive(Debug)]
+pub(crate) struct ClientSession<T> {
+    client_id: u128,
+    secret: u128,
+    config: ClientConfig,
+    pub link: Link,
+    connect_attempts: u64,
+    reconnect_delay: Duration,
+    reconnect_scheduled: bool,
+    /// The driver should start a TCP connection.
+    connect_wanted: bool,
+    /// The last incarnation a handshake reported.
+    incarnation: Option<u128>,
+    pending: BTreeMap<u64, Pending<T>>,
+    /// Calls to put on the wire once a connection is ready, in order.
+    unsent: VecDeque<u64>,
+    timers: Timers<Timer>,
+    inbuf: Vec<u8>,
+    /// Bytes to write.
+    pub outbuf: Vec<u8>,
+    finished: Vec<Finished<T>>,
+    /// The server's frame limit (its `HelloAck`).
+    server_max_frame: usize,
+    last_received: Instant,
+    ping_sent: Option<Instant>,
+    keepalive_armed: bool,
+}
+
+impl<T> ClientSession<T> {
+    pub fn new(client_id: u128, secret: u128, config: ClientConfig, now: Instant) -> Self {
+        ClientSession {
+            client_id,
+            secret,
+            reconnect_delay: config.reconnect_initial,
+            config,
+            link: Link::Down { last_error: "not connected yet".into() },
+            connect_attempts: 0,
+            reconnect_scheduled: false,
+            connect_wanted: true,
+            incarnation: None,
+            pending: BTreeMap::new(),
+            unsent: VecDeque::new(),
+            timers: Timers::default(),
+            inbuf: Vec::new(),
+            outbuf: Vec::new(),
+            finished: Vec::new(),
+            server_max_frame: usize::MAX,
+            last_received: now,
+            ping_sent: None,
+            keepalive_armed: false,
+        }
+    }
+
+    // ---- what the driver asks
+
+    /// Calls that ended since the last call.
+    pub fn take_finished(&mut self) -> std::vec::Drain<'_, Finished<T>> {
+        self.finished.drain(..)
+    }
+
+    /// Whether the driver should start connecting now; it answers with
+    /// [`ClientSession::connecting`] or [`ClientSession::connection_lost`].
+    pub fn take_connect_request(&mut self) -> bool {
+        std::mem::take(&mut self.connect_wanted)
+    }
+
+    /// When [`ClientSession::handle_timeout`] must next run.
+    pub fn next_timeout(&self, now: Instant, max: Duration) -> Duration {
+        self.timers.timeout(now, max)
+    }
+
+    // ---- events from the driver
+
+    /// A call from the caller; call ids arrive in increasing order.
+    pub fn add_call(&mut self, call: NewCall<T>, now: Instant) {
+        if now >= call.deadline {
+            let (method, token) = (call.method, call.token);
+            self.finished.push(Finished {
+                token,
+                method,
+                started: now,
+                result: Err(CallError::DeadlineExceeded),
+            });
+            return;
+        }
+        let call_id = call.call_id;
+        self.timers.add(call.deadline, Timer::Deadline(call_id));
+        let pending = Pending { call, started: now, attempts: 0, sent_to: None, maybe_ran: false };
+        self.pending.insert(call_id, pending);
+        self.arm_keepalive(now);
+        self.send_or_queue(call_id, now);
+    }
+
+    /// The caller cancelled: end the call, and tell the server if it has it.
+    pub fn cancel(&mut self, call_id: u64) {
+        if let Some(p) = self.pending.remove(&call_id) {
+            if p.sent_to.is_some() && matches!(self.link, Link::Ready { .. }) {
+                self.push_cancel(call_id);
+            }
+            self.finish(p, Err(CallError::Cancelled));
+        }
+    }
+
+    /// The client is going away: cancel everything.
+    pub fn close(&mut self) {
+        let ids: Vec<u64> = self.pending.keys().copied().collect();
+        for id in ids {
+            self.cancel(id);
+        }
+    }
+
+    /// The driver started a TCP connection (attempt `n`).
+    pub fn connecting(&mut self, now: Instant) {
+        self.connect_attempts += 1;
+        let attempt = self.connect_attempts;
+        self.timers.add(now + self.config.connect_timeout, Timer::ConnectTimeout(attempt));
+        self.link = Link::Connecting(attempt);
+    }
+
+    /// The TCP connection is up: say hello.
+    pub fn connected(&mut self, now: Instant) {
+        let hello = Hello {
+            client_id: self.client_id,
+            max_frame: u32::try_from(self.config.max_frame).unwrap_or(u32::MAX),
+            secret: self.secret,
+        };
+        protocol::push(&mut self.outbuf, &Header::new(Kind::Hello), &hello.encode());
+        self.link = Link::Handshaking;
+        self.last_received = now;
+    }
+
+    /// The connection failed or broke (`connected` is whether it ever came up). Calls on
+    /// the wire stay pending (the next handshake decides their fate); when no connection
+    /// could be made at all, calls fail fast unless they wait for ready.
+    pub fn connection_lost(&mut self, why: String, now: Instant) {
+        log::debug!("connection lost: {why}");
+        let never_up = matches!(self.link, Link::Connecting(_) | Link::Down { .. });
+        self.link = Link::Down { last_error: why.clone() };
+        self.inbuf.clear();
+        self.outbuf.clear();
+        self.ping_sent = None;
+        for p in self.pending.values_mut() {
+            if p.sent_to.is_some() {
+                p.maybe_ran = true;
+            }
+        }
+        if never_up {
+            // Nothing listens there: say so now rather than at each call's deadline.
+            let failing: Vec<u64> = self
+                .pending
+                .iter()
+                .filter(|(_, p)| !p.call.wait_for_ready)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in failing {
+                if let Some(p) = self.pending.remove(&id) {
+                    let result = if p.maybe_ran {
+                        Err(CallError::OutcomeUnknown)
+                    } else {
+                        Err(CallError::Unavailable(format!("{why}; the call was not sent")))
+                    };
+                    self.finish(p, result);
+                }
+            }
+            self.unsent.retain(|id| self.pending.contains_key(id));
+        }
+        if !self.pending.is_empty() && !self.reconnect_scheduled {
+            self.reconnect_scheduled = true;
+            self.timers.add(now + jitter(self.reconnect_delay), Timer::Reconnect);
+            self.reconnect_delay = (self.reconnect_delay * 2).min(self.config.reconnect_max);
+        }
+    }
+
+    /// Bytes from the server. `Err` means the connection must close (then call
+    /// [`ClientSession::connection_lost`]).
+    pub fn handle_input(&mut self, read: &[u8], now: Instant) -> Result<(), ProtocolError> {
+        if read.is_empty() {
+            return Ok(());
+        }
+        self.last_received = now;
+        self.ping_sent = None;
+        let mut input = std::mem::take(&mut self.inbuf);
+        input.extend_from_slice(read);
+        let mut used = 0;
+        let result = loop {
+            match protocol::decode(&input[used..], self.config.max_frame) {
+                Ok(Some((frame, n))) => {
+                    used += n;
+                    if let Err(e) = self.handle_frame(frame.header, frame.payload, now) {
+                        break Err(e);
+                    }
+                }
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+        };
+        if result.is_ok() {
+            input.drain(..used);
+            self.inbuf = input;
+        }
+        result
+    }
+
+    fn handle_frame(
+        &mut self,
+        h: Header,
+        payload: &[u8],
+        now: Instant,
+    ) -> Result<(), ProtocolError> {
+        match h.kind {
+            Kind::HelloAck => {
+                if self.link != Link::Handshaking {
+                    return Err(ProtocolError::Unexpected {
+                        kind: Kind::HelloAck,
+                        state: "outside the handshake",
+                    });
+                }
+                let ack = HelloAck::decode(payload)?;
+                self.link = Link::Ready { incarnation: ack.incarnation, draining: false };
+                self.server_max_frame = ack.max_frame as usize;
+                self.reconnect_delay = self.config.reconnect_initial;
+                self.on_ready(ack.incarnation, now);
+            }
+            Kind::Response => {
+                if let Some(p) = self.pending.remove(&h.call_id) {
+                    self.finish(p, Ok(payload.to_vec()));
+                }
+            }
+            Kind::Error if h.call_id == 0 => {
+                let (_, message) = protocol::parse_error(payload);
+                log::warn!("server reported a connection error: {message}");
+            }
+            Kind::Error => self.on_error(h.call_id, protocol::attempt_of(h.flags), payload, now),
+            Kind::Ping => {
+                protocol::push(&mut self.outbuf, &Header { kind: Kind::Pong, ..h }, payload);
+            }
+            Kind::Pong => {}
+            Kind::GoAway => {
+                if let Link::Ready { draining, .. } = &mut self.link {
+                    *draining = true;
+                }
+            }
+            kind => return Err(ProtocolError::Unexpected { kind, state: "from a server" }),
+        }
+        Ok(())
+    }
+
+    /// Timers due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(t) = self.timers.pop_due(now) {
+            match t {
+                Timer::Deadline(id) => self.deadline(id, now),
+                Timer::Retry(id) => {
+                    if self.pending.contains_key(&id) {
+                        self.send_or_queue(id, now);
+                    }
+                }
+                Timer::Reconnect => {
+                    self.reconnect_scheduled = false;
+                    if matches!(self.link, Link::Down { .. }) && !self.pending.is_empty() {
+                        self.connect_wanted = true;
+                    }
+                }
+                Timer::ConnectTimeout(attempt) => {
+                    if self.link == Link::Connecting(attempt) {
+                        self.connection_lost("connect timed out".into(), now);
+                    }
+                }
+                Timer::Keepalive => {
+                    self.keepalive_armed = false;
+                    self.keepalive(now);
+                }
+            }
+        }
+    }
+
+    // ---- decisions
+
+    fn finish(&mut self, p: Pending<T>, result: Result<Vec<u8>, CallError>) {
+        let Pending { call, started, .. } = p;
+        self.finished.push(Finished { token: call.token, method: call.method, started, result });
+    }
+
+    fn push_cancel(&mut self, call_id: u64) {
+        let h = Header { kind: Kind::Cancel, call_id, ..Header::new(Kind::Cancel) };
+        protocol::push(&mut self.outbuf, &h, &[]);
+    }
+
+    fn send_or_queue(&mut self, call_id: u64, now: Instant) {
+        match self.link {
+            Link::Ready { incarnation, draining: false } => {
+                self.write_request(call_id, incarnation, now)
+            }
+            Link::Down { .. } => {
+                self.unsent.push_back(call_id);
+                if !self.reconnect_scheduled {
+                    self.connect_wanted = true;
+                }
+            }
+            _ => self.unsent.push_back(call_id),
+        }
+    }
+
+    fn write_request(&mut self, call_id: u64, incarnation: u128, now: Instant) {
+        let ack = self.pending.keys().next().copied().unwrap_or(call_id);
+        let limit = self.server_max_frame;
+        let Some(p) = self.pending.get_mut(&call_id) else { return };
+        let size = protocol::HEADER_LEN - 4 + p.call.metadata.len() + p.call.payload.len();
+        if size > limit {
+            // The server would close the connection on it (and every other call with it).
+            if let Some(p) = self.pending.remove(&call_id) {
+                self.finish(p, Err(CallError::TooLarge { size, limit }));
+            }
+            return;
+        }
+        let remaining = p.call.deadline.saturating_duration_since(now);
+        // Every send after the first is a retry (spec § 5), refused or re-sent alike.
+        let retry = if p.attempts > 0 { protocol::FLAG_RETRY } else { 0 };
+        let attempt = (p.attempts + 1).min(255) as u8;
+        let header = Header {
+            kind: Kind::Request,
+            flags: protocol::with_attempt(p.call.flags | retry, attempt),
+            call_id,
+            ack,
+            method: p.call.method,
+            deadline_us: u32::try_from(remaining.as_micros()).unwrap_or(u32::MAX).max(1),
+        };
+        let mark = protocol::begin(&mut self.outbuf, &header);
+        self.outbuf.extend_from_slice(&p.call.metadata);
+        protocol::end_metadata(&mut self.outbuf, mark);
+        self.outbuf.extend_from_slice(&p.call.payload);
+        protocol::finish(&mut self.outbuf, mark);
+        p.attempts += 1;
+        p.sent_to = Some(incarnation);
+        if p.call.flags & protocol::FLAG_ONEWAY != 0 {
+            // Fire and forget: done once handed to the connection.
+            if let Some(p) = self.pending.remove(&call_id) {
+                self.finish(p, Ok(Vec::new()));
+            }
+        }
+    }
+
+    /// A handshake completed with `incarnation`: settle calls sent before, send the rest.
+    fn on_ready(&mut self, incarnation: u128, now: Instant) {
+        let restarted = self.incarnation.is_some_and(|known| known != incarnation);
+        self.incarnation = Some(incarnation);
+        let in_doubt: Vec<u64> =
+            self.pending.iter().filter(|(_, p)| p.sent_to.is_some()).map(|(id, _)| *id).collect();
+        for id in in_doubt {
+            let Some(p) = self.pending.get(&id) else { continue };
+            let same_server = p.sent_to == Some(incarnation);
+            if same_server || p.call.flags & protocol::FLAG_IDEMPOTENT != 0 {
+                // Same incarnation: the server's records make the re-send run at most once.
+                self.write_request(id, incarnation, now);
+            } else if restarted {
+                if let Some(p) = self.pending.remove(&id) {
+                    self.finish(p, Err(CallError::OutcomeUnknown));
+                }
+            }
+        }
+        while let Some(id) = self.unsent.pop_front() {
+            if self.pending.contains_key(&id) {
+                self.write_request(id, incarnation, now);
+            }
+        }
+    }
+
+    fn on_error(&mut self, call_id: u64, attempt: u8, payload: &[u8], now: Instant) {
+        let (code, message) = protocol::parse_error(payload);
+        let Some(p) = self.pending.get_mut(&call_id) else { return };
+        let latest = p.attempts.min(255) as u8;
+        if attempt != 0 && attempt != latest && code.is_some_and(ErrorCode::not_executed) {
+            // A refusal of an earlier attempt (a duplicated frame's copy, say) arriving after
+            // the retry went out: it says nothing about the retry, whose own answer follows.
+            return;
+        }
+        let maybe_ran = p.maybe_ran;
+        let result = match code {
+            Some(ErrorCode::Overloaded | ErrorCode::TooManyOutstanding) => {
+                if p.attempts < self.config.retry.max_attempts {
+                    let at = now + self.config.retry.backoff(p.attempts);
+                    if at < p.call.deadline {
+                        p.sent_to = None; // the server did not run it: a fresh send
+                        self.timers.add(at, Timer::Retry(call_id));
+                        return;
+                    }
+                }
+                if maybe_ran {
+                    // An earlier attempt may have run: "did not run" would be a lie.
+                    Err(CallError::OutcomeUnknown)
+                } else {
+                    Err(CallError::Overloaded(message))
+                }
+            }
+            Some(ErrorCode::ShuttingDown) => {
+                // Not run; try again once connected to a server that accepts calls.
+                p.sent_to = None;
+                self.unsent.push_back(call_id);
+                return;
+            }
+            Some(ErrorCode::DeadlineExceeded) => Err(CallError::DeadlineExceeded),
+            Some(ErrorCode::Cancelled) => Err(CallError::Cancelled),
+            Some(ErrorCode::UnknownMethod | ErrorCode::Protocol) | None => {
+                Err(CallError::Protocol(message))
+            }
+            Some(ErrorCode::Internal) => Err(CallError::Remote(message)),
+            Some(ErrorCode::InvalidArguments) => Err(CallError::InvalidArguments(message)),
+        };
+        if let Some(p) = self.pending.remove(&call_id) {
+            self.finish(p, result);
+        }
+    }
+
+    fn deadline(&mut self, id: u64, now: Instant) {
+        let Some(p) = self.pending.get(&id) else { return };
+        if p.call.deadline > now {
+            return;
+        }
+        let Some(p) = self.pending.remove(&id) else { return };
+        let never_sent = p.sent_to.is_none() && p.attempts == 0;
+        let result = match &self.link {
+            Link::Down { last_error } if never_sent => {
+                Err(CallError::Unavailable(format!("{last_error}; the call was not sent")))
+            }
+            Link::Connecting(_) | Link::Handshaking if never_sent => Err(CallError::Unavailable(
+                "no connection could be completed before the deadline; the call was not sent"
+                    .into(),
+            )),
+            _ => Err(CallError::DeadlineExceeded),
+        };
+        if p.sent_to.is_some() && matches!(self.link, Link::Ready { .. }) {
+            self.push_cancel(id);
+        }
+        self.finish(p, result);
+    }
+
+    /// Keeps a timer running while calls are pending (an idle client sends nothing, so the
+    /// server's idle timeout still applies to it).
+    fn arm_keepalive(&mut self, now: Instant) {
+        if let (Some(interval), false) = (self.config.keepalive_interval, self.keepalive_armed) {
+            self.keepalive_armed = true;
+            let step = interval.min(self.config.keepalive_timeout).max(Duration::from_millis(1));
+            self.timers.add(now + step, Timer::Keepalive);
+        }
+    }
+
+    /// A connection that passes nothing is abandoned: ping after `keepalive_interval` of
+    /// silence, give up `keepalive_timeout` after the ping.
+    fn keepalive(&mut self, now: Instant) {
+        let Some(interval) = self.config.keepalive_interval else { return };
+        if self.pending.is_empty() {
+            return;
+        }
+        if matches!(self.link, Link::Ready { .. }) {
+            match self.ping_sent {
+                Some(at) if now.duration_since(at) >= self.config.keepalive_timeout => {
+                    let silent = now.duration_since(self.last_received);
+                    self.connection_lost(
+                        format!(
+                            "no data from the server for {} ms (keepalive ping unanswered)",
+                            silent.as_millis()
+                        ),
+                        now,
+                    );
+                }
+                None if now.duration_since(self.last_received) >= interval => {
+                    protocol::push(&mut self.outbuf, &Header::new(Kind::Ping), &[]);
+                    self.ping_sent = Some(now);
+                }
+                _ => {}
+            }
+        }
+        self.arm_keepalive(now);
+    }
+}
+
+/// A random duration in [0, max] (full jitter).
+pub(crate) fn jitter(max: Duration) -> Duration {
+    let nanos = max.as_nanos().min(u128::from(u64::MAX)) as u64;
+    if nanos == 0 {
+        return Duration::ZERO;
+    }
+    Duration::from_nanos((crate::random_u128() as u64) % (nanos + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The client's decisions, deterministically: frames in, frames out, time passed in.
+    use super::*;
+    use crate::protocol::{FLAG_IDEMPOTENT, FLAG_RETRY};
+
+    fn config() -> ClientConfig {
+        ClientConfig {
+            keepalive_interval: Some(Duration::from_secs(2)),
+            keepalive_timeout: Duration::from_secs(3),
+            ..ClientConfig::default()
+        }
+    }
+
+    fn call(call_id: u64, flags: u16, payload: &[u8], now: Instant) -> NewCall<u64> {
+        NewCall {
+            call_id,
+            method: 9,
+            flags,
+            metadata: Vec::new(),
+            payload: payload.to_vec(),
+            deadline: now + Duration::from_secs(5),
+            wait_for_ready: false,
+            token: call_id,
+        }
+    }
+
+    fn frame(kind: Kind, call_id: u64, flags: u16, payload: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        protocol::push(&mut out, &Header { kind, call_id, flags, ..Header::new(kind) }, payload);
+        out
+    }
+
+    fn hello_ack(incarnation: u128, max_frame: u32) -> Vec<u8> {
+        let ack = HelloAck { incarnation, max_frame, max_in_flight: 64, max_records: 64 };
+        frame(Kind::HelloAck, 0, 0, &ack.encode())
+    }
+
+    fn sent(s: &mut ClientSession<u64>) -> Vec<Header> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        while let Ok(Some((f, n))) = protocol::decode(&s.outbuf[at..], usize::MAX >> 1) {
+            out.push(f.header);
+            at += n;
+        }
+        s.outbuf.clear();
+        out
+    }
+
+    fn results(s: &mut ClientSession<u64>) -> Vec<(u64, Result<Vec<u8>, CallError>)> {
+        s.take_finished().map(|f| (f.token, f.result)).collect()
+    }
+
+    /// A session connected to incarnation `inc`.
+    fn ready(inc: u128, now: Instant) -> ClientSession<u64> {
+        let mut s = ClientSession::new(1, 2, config(), now);
+        assert!(s.take_connect_request());
+        s.connecting(now);
+        s.connected(now);
+        assert_eq!(sent(&mut s)[0].kind, Kind::Hello);
+        s.handle_input(&hello_ack(inc, 1 << 20), now).unwrap();
+        s
+    }
+
+    #[test]
+    fn requests_acknowledge_the_lowest_pending_call_and_count_attempts() {
+        let now = Instant::now();
+        let mut s = ready(7, now);
+        s.add_call(call(1, 0, b"a", now), now);
+        s.add_call(call(2, 0, b"b", now), now);
+        let h = sent(&mut s);
+        assert_eq!((h[0].call_id, h[0].ack, protocol::attempt_of(h[0].flags)), (1, 1, 1));
+        assert_eq!((h[1].call_id, h[1].ack), (2, 1));
+        s.handle_input(&frame(Kind::Response, 1, protocol::with_attempt(0, 1), b"r1"), now)
+            .unwrap();
+        s.add_call(call(3, 0, b"c", now), now);
+        assert_eq!(sent(&mut s)[0].ack, 2, "call 1's outcome is here");
+        assert_eq!(results(&mut s), vec![(1, Ok(b"r1".to_vec()))]);
+    }
+
+    #[test]
+    fn a_refusal_of_an_earlier_attempt_does_not_answer_the_retry() {
+        let now = Instant::now();
+        let mut s = ready(7, now);
+        s.add_call(call(1, 0, b"a", now), now);
+        sent(&mut s);
+        let overloaded = protocol::error_payload(ErrorCode::Overloaded, "busy");
+        s.handle_input(&frame(Kind::Error, 1, protocol::with_attempt(0, 1), &overloaded), now)
+            .unwrap();
+        s.handle_timeout(now + Duration::from_secs(1));
+        let retry = sent(&mut s);
+        assert_eq!(retry[0].flags & FLAG_RETRY, FLAG_RETRY, "a re-send after a refusal is a retry");
+        assert_eq!(protocol::attempt_of(retry[0].flags), 2);
+        // A duplicated copy of attempt 1 was refused too; its answer comes late.
+        s.handle_input(&frame(Kind::Error, 1, protocol::with_attempt(0, 1), &overloaded), now)
+            .unwrap();
+        assert!(results(&mut s).is_empty(), "attempt 2 is still running");
+        s.handle_input(&frame(Kind::Response, 1, protocol::with_attempt(0, 2), b"ran"), now)
+            .unwrap();
+        assert_eq!(results(&mut s), vec![(1, Ok(b"ran".to_vec()))]);
+    }
+
+    #[test]
+    fn a_call_that_may_have_run_is_never_reported_as_not_run() {
+        // Sent to incarnation 7, which died before replying; the idempotent re-send to the
+        // restarted, saturated server is refused: the verdict is unknown, not "did not run".
+        let now = Instant::now();
+        let mut s = ready(7, now);
+        s.add_call(call(1, FLAG_IDEMPOTENT, b"a", now), now);
+        sent(&mut s);
+        s.connection_lost("reset".into(), now);
+        s.handle_timeout(now + Duration::from_secs(1));
+        assert!(s.take_connect_request());
+        s.connecting(now);
+        s.connected(now);
+        s.handle_input(&hello_ack(8, 1 << 20), now).unwrap();
+        let h = sent(&mut s);
+        assert_eq!(h.last().unwrap().flags & FLAG_RETRY, FLAG_RETRY);
+        let overloaded = protocol::error_payload(ErrorCode::Overloaded, "busy");
+        for attempt in 2..=3 {
+            let f = frame(Kind::Error, 1, protocol::with_attempt(0, attempt), &overloaded);
+            s.handle_input(&f, now).unwrap();
+            s.handle_timeout(now + Duration::from_secs(2));
+        }
+        assert_eq!(results(&mut s), vec![(1, Err(CallError::OutcomeUnknown))]);
+    }
+
+    #[test]
+    fn after_a_restart_only_idempotent_calls_are_re_sent() {
+        let now = Instant::now();
+        let mut s = ready(7, now);
+        s.add_call(call(1, 0, b"once", now), now);
+        s.add_call(call(2, FLAG_IDEMPOTENT, b"again", now), now);
+        sent(&mut s);
+        s.connection_lost("reset".into(), now);
+        s.handle_timeout(now + Duration::from_secs(1));
+        s.take_connect_request();
+        s.connecting(now);
+        s.connected(now);
+        s.handle_input(&hello_ack(8, 1 << 20), now).unwrap();
+        let h = sent(&mut s);
+        assert_eq!(
+            h.iter().filter(|h| h.kind == Kind::Request).map(|h| h.call_id).collect::<Vec<_>>(),
+            vec![2]
+        );
+        assert_eq!(results(&mut s), vec![(1, Err(CallError::OutcomeUnknown))]);
+    }
+
+    #[test]
+    fn an_unreachable_server_fails_calls_at_once_unless_they_wait_for_ready() {
+        let now = Instant::now();
+        let mut s: ClientSession<u64> = ClientSession::new(1, 2, config(), now);
+        s.take_connect_request();
+        s.connecting(now);
+        s.add_call(call(1, 0, b"a", now), now);
+        let mut patient = call(2, 0, b"b", now);
+        patient.wait_for_ready = true;
+        s.add_call(patient, now);
+        s.connection_lost("connection refused".into(), now);
+        let r = results(&mut s);
+        assert_eq!(r.len(), 1);
+        assert!(matches!(&r[0], (1, Err(CallError::Unavailable(m))) if m.contains("not sent")));
+        // The patient call waits for the reconnection.
+        s.handle_timeout(now + Duration::from_secs(1));
+        assert!(s.take_connect_request());
+    }
+
+    #[test]
+    fn a_request_over_the_servers_limit_fails_before_sending() {
+        let now = Instant::now();
+        let mut s = ClientSession::new(1, 2, config(), now);
+        s.take_connect_request();
+        s.connecting(now);
+        s.connected(now);
+        s.handle_input(&hello_ack(7, 100), now).unwrap();
+        sent(&mut s);
+        s.add_call(call(1, 0, &[0; 200], now), now);
+        assert!(sent(&mut s).is_empty());
+        assert!(matches!(results(&mut s)[..], [(1, Err(CallError::TooLarge { limit: 100, .. }))]));
+    }
+
+    #[test]
+    fn a_silent_connection_is_pinged_then_abandoned() {
+        let t0 = Instant::now();
+        let mut s = ready(7, t0);
+        let mut long = call(1, 0, b"a", t0);
+        long.deadline = t0 + Duration::from_secs(60);
+        s.add_call(long, t0);
+        sent(&mut s);
+        s.handle_timeout(t0 + Duration::from_secs(2));
+        assert_eq!(sent(&mut s)[0].kind, Kind::Ping);
+        s.handle_timeout(t0 + Duration::from_secs(4));
+        assert!(matches!(s.link, Link::Ready { .. }), "the ping has 3 s");
+        s.handle_timeout(t0 + Duration::from_secs(6));
+        assert!(matches!(&s.link, Link::Down { last_error } if last_error.contains("keepalive")));
+    }
+
+    #[test]
+    fn the_deadline_says_whether_the_call_was_ever_sent() {
+        let now = Instant::now();
+        let mut s: ClientSession<u64> = ClientSession::new(1, 2, config(), now);
+        s.take_connect_request();
+        s.connecting(now);
+        let mut c = call(1, 0, b"a", now);
+        c.wait_for_ready = true;
+        s.add_call(c, now);
+        s.handle_timeout(now + Duration::from_secs(6));
+        assert!(
+            matches!(&results(&mut s)[..], [(1, Err(CallError::Unavailable(m)))] if m.contains("not sent"))
+        );
+        let mut s = ready(7, now);
+        s.add_call(call(2, 0, b"b", now), now);
+        s.handle_timeout(now + Duration::from_secs(6));
+        assert_eq!(results(&mut s), vec![(2, Err(CallError::DeadlineExceeded))]);
+        assert!(sent(&mut s).iter().any(|h| h.kind == Kind::Cancel), "the server is told");
+    }
+}
