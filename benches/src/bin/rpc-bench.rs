@@ -100,6 +100,40 @@ fn raw_ping_pong(addr: SocketAddr, dur: Duration) -> Outcome {
     (lat.len() as u64, lat)
 }
 
+/// One echo at a time with a caller that spins on its reply, as Ferry's waiting caller does
+/// (a nonblocking socket polled until the reply is there): the baseline Ferry's sequential
+/// latency compares with, without the two thread wake-ups of a blocking `read`.
+fn raw_ping_pong_spinning(addr: SocketAddr, dur: Duration) -> Outcome {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_nodelay(true).expect("nodelay");
+    s.set_nonblocking(true).expect("nonblocking");
+    let mut back = [0u8; MESSAGE.len()];
+    let mut lat = Vec::new();
+    let end = Instant::now() + dur;
+    while Instant::now() < end {
+        let t = Instant::now();
+        let mut written = 0;
+        while written < MESSAGE.len() {
+            match s.write(&MESSAGE[written..]) {
+                Ok(n) => written += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::hint::spin_loop(),
+                Err(e) => panic!("write: {e}"),
+            }
+        }
+        let mut got = 0;
+        while got < back.len() {
+            match s.read(&mut back[got..]) {
+                Ok(0) => panic!("closed"),
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::hint::spin_loop(),
+                Err(e) => panic!("read: {e}"),
+            }
+        }
+        lat.push(t.elapsed());
+    }
+    (lat.len() as u64, lat)
+}
+
 /// `window` messages written at once, then all read back: the physical floor of pipelining
 /// (each message's latency is the batch's round trip).
 fn raw_pipelined(addr: SocketAddr, dur: Duration, window: usize) -> Outcome {
@@ -163,6 +197,7 @@ fn run_all(dur: Duration) {
     let (raw, raw_addr) = e2e::spawn_server(&["--serve-raw"]);
     let raw_addr: SocketAddr = raw_addr.parse().expect("address");
     e2e::measure("raw TCP", 1, 0, &raw, || raw_ping_pong(raw_addr, dur));
+    e2e::measure("raw TCP spinning", 1, 0, &raw, || raw_ping_pong_spinning(raw_addr, dur));
     for conns in CONNECTIONS {
         for window in WINDOWS {
             e2e::measure("raw TCP", conns, window, &raw, || {
@@ -181,5 +216,32 @@ fn run_all(dur: Duration) {
             });
         }
     }
+    // Many calls in flight: per-call CPU must not grow with the window (acknowledgements
+    // never walk the calls in flight).
+    e2e::measure("Ferry", 1, 1000, &ferry, || ferry_in_flight(addr, dur, 1000));
+    e2e::stop(ferry);
+    flood(dur);
+}
+
+/// A well-behaved sequential caller alone, then beside a connection flooding the same
+/// event loop (one loop, so both share it) with 1000 calls in flight: the per-connection
+/// read budget keeps its latency near the quiet figure.
+fn flood(dur: Duration) {
+    let (ferry, addr) = e2e::spawn_server(&["--serve-ferry", "1"]);
+    let addr: SocketAddr = addr.parse().expect("address");
+    e2e::measure("Ferry quiet (1 loop)", 1, 0, &ferry, || ferry_sequential(addr, dur));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flooder = {
+        let stop = std::sync::Arc::clone(&stop);
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                ferry_in_flight(addr, Duration::from_millis(200), 1000);
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    e2e::measure("Ferry beside a flood (1 loop)", 1, 0, &ferry, || ferry_sequential(addr, dur));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = flooder.join();
     e2e::stop(ferry);
 }
