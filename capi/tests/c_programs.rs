@@ -50,7 +50,7 @@ fn c_client_against_a_rust_server(link: Link) {
 fn a_rust_client_calls_a_c_server() {
     let server = CServer::start(&compile("echo_server", Link::Static, &[]));
     let client = Client::connect(
-        server.address().parse().expect("address"),
+        server.address(),
         ClientConfig { default_deadline: Duration::from_secs(5), ..ClientConfig::default() },
     )
     .expect("client");

@@ -21,6 +21,7 @@ pub struct Builder {
     include_dirs: Vec<PathBuf>,
     out_dir: Option<PathBuf>,
     quiet: bool,
+    hide_warnings: bool,
     language: Language,
 }
 
@@ -41,15 +42,18 @@ pub struct BuildError {
     /// The IDL is at fault (diagnostics, or a construct the back end cannot express), not
     /// the file system or the setup.
     in_idl: bool,
+    /// The diagnostics were printed already (a build script): `Debug`, which a `main`
+    /// returning the error prints, then says so instead of printing them twice.
+    printed: bool,
 }
 
 impl BuildError {
     fn setup(message: impl Into<String>) -> Self {
-        BuildError { message: message.into(), in_idl: false }
+        BuildError { message: message.into(), in_idl: false, printed: false }
     }
 
     fn idl(message: impl Into<String>) -> Self {
-        BuildError { message: message.into(), in_idl: true }
+        BuildError { message: message.into(), in_idl: true, printed: false }
     }
 
     /// True when the IDL must change (its diagnostics were printed, or a back end cannot
@@ -62,7 +66,11 @@ impl BuildError {
 /// `Debug` shows the diagnostics as text: a build script returning `Err` prints this.
 impl fmt::Debug for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        if self.printed {
+            f.write_str("idlc: the IDL has errors (diagnostics above)")
+        } else {
+            f.write_str(&self.message)
+        }
     }
 }
 
@@ -103,6 +111,13 @@ impl Builder {
         self
     }
 
+    /// Do not pass warnings on as `cargo:warning=` lines (for IDL that is meant to warn, such
+    /// as a test corpus of deprecated syntax). Errors are always shown.
+    pub fn hide_warnings(mut self) -> Self {
+        self.hide_warnings = true;
+        self
+    }
+
     /// Outside build scripts: do not print `cargo:rerun-if-changed` lines.
     pub fn quiet(mut self) -> Self {
         self.quiet = true;
@@ -131,10 +146,14 @@ impl Builder {
             let rendered = compilation.render_plain();
             if compilation.error_count() > 0 {
                 eprint!("{rendered}");
-                return Err(BuildError::idl(rendered));
+                return Err(BuildError { printed: !self.quiet, ..BuildError::idl(rendered) });
             }
-            if !rendered.is_empty() {
-                eprint!("{rendered}");
+            if !rendered.is_empty() && !self.quiet && !self.hide_warnings {
+                // Cargo shows a build script's stderr only when it fails; warnings reach the
+                // user as `cargo:warning=` lines, one per line of the diagnostic.
+                for line in rendered.lines() {
+                    println!("cargo:warning={line}");
+                }
             }
             let program = compilation.model().ok_or_else(|| BuildError::idl(rendered.clone()))?;
             let outputs = match self.language {
@@ -150,7 +169,7 @@ impl Builder {
                     .map_err(|e| {
                         let rendered = compilation.render_backend_error(&e);
                         eprint!("{rendered}");
-                        BuildError::idl(rendered)
+                        BuildError { printed: !self.quiet, ..BuildError::idl(rendered) }
                     })?
                     .into_iter()
                     .map(|h| (h.file_name, h.text))

@@ -137,6 +137,8 @@ pub enum Problem {
         enum_name: String,
         value: String,
         suggestion: Option<String>,
+        /// The enum's values, listed in the note.
+        valid: Vec<String>,
         span: Span,
     },
     /// `MyEnum1.B` where the field's enum is `MyEnum2`, which has a `B`: Thrift looks up the
@@ -422,10 +424,18 @@ impl Problem {
                 .with_message(format!("unknown constant `{name}`"))
                 .with_labels(vec![at(span)])
                 .with_notes(did_you_mean(suggestion)),
-            UnknownEnumValue { enum_name, value, suggestion, span } => d
+            UnknownEnumValue { enum_name, value, suggestion, valid, span } => d
                 .with_message(format!("enum `{enum_name}` has no value `{value}`"))
                 .with_labels(vec![at(span)])
-                .with_notes(did_you_mean(suggestion)),
+                .with_notes({
+                    let mut notes = did_you_mean(suggestion);
+                    notes.push(if valid.is_empty() {
+                        format!("note: `{enum_name}` has no values")
+                    } else {
+                        format!("note: `{enum_name}` has {}", valid.join(", "))
+                    });
+                    notes
+                }),
             ConstCycle { name, span } => d
                 .with_message(format!("constant `{name}` is defined in terms of itself"))
                 .with_labels(vec![at(span)]),
@@ -558,19 +568,30 @@ impl BackendError {
     }
 }
 
-/// Edit distance, for "did you mean" suggestions.
+/// Edit distance with adjacent transpositions (optimal string alignment), for "did you
+/// mean" suggestions: `Entyr` is one edit from `Entry`, as `Entr` is.
 pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(!ca.eq_ignore_ascii_case(cb));
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
+    let same = |x: char, y: char| x.eq_ignore_ascii_case(&y);
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
     }
-    prev[b.len()]
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(!same(a[i - 1], b[j - 1]));
+            let mut d = (rows[i - 1][j] + 1).min(rows[i][j - 1] + 1).min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && same(a[i - 1], b[j - 2]) && same(a[i - 2], b[j - 1]) {
+                d = d.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = d;
+        }
+    }
+    rows[a.len()][b.len()]
 }
 
 /// The candidate closest to `name`, if close enough to be a plausible typo.

@@ -891,9 +891,8 @@ impl<'p> Gen<'p> {
         if kind == StructKind::Exception {
             let _ = writeln!(
                 out,
-                "impl ::core::fmt::Display for {name} {{ fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {{ ::core::write!(f, \"{} {{:?}}\", self) }} }}
-                impl ::std::error::Error for {name} {{}}",
-                d.name
+                "impl ::core::fmt::Display for {name} {{ fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {{ ::core::write!(f, \"{{:?}}\", self) }} }}
+                impl ::std::error::Error for {name} {{}}"
             );
         }
     }
@@ -1253,11 +1252,30 @@ impl<'p> Gen<'p> {
                     );
                 }
                 out.push_str("}\n");
-                let _ = writeln!(
-                    out,
-                    "impl ::core::fmt::Display for {exc} {{ fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {{ ::core::write!(f, \"{{:?}}\", self) }} }}
-                    impl ::std::error::Error for {exc} {{}}"
-                );
+                // Display shows the exception itself (its own Display), not the wrapper.
+                let _ = write!(out, "impl ::core::fmt::Display for {exc} {{ fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {{ match self {{");
+                for t in &m.throws {
+                    let _ = write!(
+                        out,
+                        "Self::{}(e) => ::core::fmt::Display::fmt(e, f),",
+                        ident(&t.name)
+                    );
+                }
+                let _ = writeln!(out, "}} }} }}\nimpl ::std::error::Error for {exc} {{}}");
+                // `Err(NotFound { .. }.into())` and `?` in handlers: one `From` per exception
+                // type that the method declares once (two fields of one type would be
+                // ambiguous).
+                for t in &m.throws {
+                    let ty = self.owned_ty(&t.ty, file, Scope::Nested);
+                    if m.throws.iter().filter(|o| o.ty == t.ty).count() == 1 {
+                        let _ = writeln!(
+                            out,
+                            "impl ::core::convert::From<{ty}> for {exc} {{ fn from(e: {ty}) -> Self {{ Self::{0}(e) }} }}
+                            impl ::core::convert::From<{ty}> for {RT}::ServiceError<{exc}> {{ fn from(e: {ty}) -> Self {{ {RT}::ServiceError::Exception({exc}::{0}(e)) }} }}",
+                            ident(&t.name)
+                        );
+                    }
+                }
             }
             // Result: field 0 success, then exceptions, encoded as a struct.
             let ret = m.returns.as_ref().map(|t| self.owned_ty(t, file, Scope::Nested));

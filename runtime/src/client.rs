@@ -238,6 +238,8 @@ struct Slot {
 #[derive(Debug, Default)]
 struct SlotState {
     result: Option<Result<Vec<u8>, CallError>>,
+    /// The call ended (its result may have been taken since).
+    ended: bool,
     waker: Option<std::task::Waker>,
     /// A thread is blocked on the condvar: only then is a (system-call) notify needed.
     blocked: bool,
@@ -247,10 +249,11 @@ impl Slot {
     fn fill(&self, result: Result<Vec<u8>, CallError>) {
         let waker = {
             let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            if s.result.is_some() {
+            if s.ended {
                 return;
             }
             s.result = Some(result);
+            s.ended = true;
             (s.waker.take(), s.blocked)
         };
         let (waker, blocked) = waker;
@@ -264,8 +267,18 @@ impl Slot {
 }
 
 impl Client {
-    /// Creates a client for `addr` and starts connecting in the background.
-    pub fn connect(addr: SocketAddr, config: ClientConfig) -> io::Result<Client> {
+    /// Creates a client for `addr` (`"localhost:7000"`, a `SocketAddr`, …; of the
+    /// addresses it resolves to, the first IPv4 one, else the first) and starts connecting
+    /// in the background. Calls made before
+    /// the connection is up wait for it; when it cannot be made they fail at once with
+    /// `Unavailable` (see `ClientConfig::wait_for_ready`).
+    pub fn connect(addr: impl std::net::ToSocketAddrs, config: ClientConfig) -> io::Result<Client> {
+        let mut addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
+        // Servers commonly listen on IPv4 only while `localhost` resolves to ::1 first.
+        addrs.sort_by_key(|a| !a.is_ipv4());
+        let addr = *addrs.first().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "the address resolves to nothing")
+        })?;
         let poll = Poll::new()?;
         let waker = Waker::new(poll.registry(), WAKER)?;
         let (tx, rx) = bounded(config.max_in_flight.max(1));
@@ -476,6 +489,19 @@ impl CallHandle {
     /// it got one).
     pub fn call_id(&self) -> u64 {
         self.slot.call_id.load(Ordering::Relaxed)
+    }
+}
+
+/// Dropping a handle whose call has not ended cancels it (the server skips it if it has not
+/// started), as dropping a future cancels it in async Rust: a caller that gave up (a
+/// `tokio::time::timeout` around the future, say) does not leave work running.
+impl Drop for CallHandle {
+    fn drop(&mut self) {
+        let ended = self.slot.state.lock().unwrap_or_else(|p| p.into_inner()).ended;
+        if !ended && self.shared.commands.try_send(Command::Cancel(Arc::clone(&self.slot))).is_ok()
+        {
+            let _ = self.shared.waker.wake();
+        }
     }
 }
 

@@ -60,6 +60,27 @@ impl<E> From<HandlerError> for ServiceError<E> {
     }
 }
 
+/// `?` on I/O in a handler: the caller gets `Remote` with the error's text. (Generated code
+/// adds `From` for each declared exception, so `Err(NotFound { .. }.into())` works too.)
+impl<E> From<std::io::Error> for ServiceError<E> {
+    fn from(e: std::io::Error) -> Self {
+        ServiceError::Internal(HandlerError::new(e.to_string()))
+    }
+}
+
+/// `Err("no such key".into())` or `?` on a `String` error: `Remote` with the message.
+impl<E> From<String> for ServiceError<E> {
+    fn from(message: String) -> Self {
+        ServiceError::Internal(HandlerError::new(message))
+    }
+}
+
+impl<E> From<&str> for ServiceError<E> {
+    fn from(message: &str) -> Self {
+        ServiceError::Internal(HandlerError::new(message))
+    }
+}
+
 /// Methods without `throws` use this exception type: it has no values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NoException {}

@@ -445,3 +445,27 @@ fn a_method_id_registered_twice_is_refused_at_bind() {
     assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
     assert!(e.to_string().contains("registered twice"), "{e}");
 }
+
+#[test]
+fn dropping_a_handle_cancels_its_call_on_the_server() {
+    let (saw_cancel, cancelled) = crossbeam_channel::bounded::<()>(1);
+    let service = Service::new().method(77, move |ctx, _| {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if ctx.is_cancelled() {
+                let _ = saw_cancel.try_send(());
+                return Ok(Vec::new());
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        Ok(Vec::new())
+    });
+    let server = Server::bind(local(), service, ServerConfig::default()).unwrap();
+    // Any `ToSocketAddrs`, not only a SocketAddr.
+    let addr = format!("127.0.0.1:{}", server.local_addr().port());
+    let client = Client::connect(addr.as_str(), ClientConfig::default()).unwrap();
+    let handle = client.start(77, b"", &opts(30_000));
+    std::thread::sleep(Duration::from_millis(50)); // let the handler start
+    drop(handle);
+    assert!(cancelled.recv_timeout(Duration::from_secs(10)).is_ok(), "the handler saw the cancel");
+}

@@ -33,11 +33,9 @@ impl Calculator::Server for Service {
         logid: i32,
         w: Work,
     ) -> Result<i32, ServiceError<Calculator::calculate_Exception>> {
-        let invalid = |why: &str| {
-            ServiceError::Exception(Calculator::calculate_Exception::ouch(InvalidOperation {
-                whatOp: w.op.value(),
-                why: why.into(),
-            }))
+        // A declared exception converts into the handler's error with `.into()` (or `?`).
+        let invalid = |why: &str| -> ServiceError<Calculator::calculate_Exception> {
+            InvalidOperation { whatOp: w.op.value(), why: why.into() }.into()
         };
         println!(
             "  server: calculate #{logid} {:?} ({} ms left)",

@@ -156,7 +156,10 @@ impl<'s> Checker<'s> {
             }
             TypeKind::Named(name) => {
                 let Some(r) = self.lookup(file, name) else {
-                    let suggestion = self.suggest_among(file, name, is_type);
+                    // Defined types and base types alike (`binray` → `binary`, `i23` → `i32`).
+                    let mut candidates = self.visible(file, is_type);
+                    candidates.extend(BaseType::NAMES.iter().map(|b| (*b).to_owned()));
+                    let suggestion = suggest(name, candidates.iter().map(String::as_str));
                     self.report(
                         file,
                         Problem::UnknownType { name: name.to_string(), suggestion, span: ty.span },
@@ -771,12 +774,14 @@ impl<'s> Checker<'s> {
                     } else if !values.iter().any(|v| v.name.name == value) {
                         let suggestion =
                             suggest(value, values.iter().map(|v| v.name.name.as_str()));
+                        let valid = values.iter().map(|v| v.name.name.to_string()).collect();
                         self.report(
                             file,
                             Problem::UnknownEnumValue {
                                 enum_name: enum_name.to_owned(),
                                 value: value.to_owned(),
                                 suggestion,
+                                valid,
                                 span,
                             },
                         );

@@ -169,6 +169,12 @@ impl BaseType {
 
     /// Base type names that are identifiers to the lexer (`byte`, `i32`, …), with their
     /// deprecated spellings flagged.
+    /// Every base type's name (for "did you mean" on unknown types).
+    pub const NAMES: &'static [&'static str] = &[
+        "bool", "byte", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f32", "double",
+        "string", "binary", "uuid",
+    ];
+
     pub fn from_name(name: &str) -> Option<(BaseType, bool)> {
         Some(match name {
             "bool" => (BaseType::Bool, false),

@@ -55,6 +55,8 @@ struct Parser<'s, 'p> {
     /// Groups open around the current token: each one's closer and where it opened. A
     /// closer of an enclosing group ends the inner ones (`f( }` reports the `(` only).
     open: Vec<(Tok, Span)>,
+    /// Method annotations a parameter list took because its `)` was missing.
+    method_annotations: Vec<Annotation>,
     problems: &'p mut Vec<Problem>,
 }
 
@@ -87,7 +89,18 @@ impl<'s, 'p> Parser<'s, 'p> {
             }
         }
         let fuel = Cell::new((kinds.len() as u32).saturating_mul(16).saturating_add(1024));
-        Parser { src, kinds, spans, docs, pos: 0, fuel, depth: 0, open: Vec::new(), problems }
+        Parser {
+            src,
+            kinds,
+            spans,
+            docs,
+            pos: 0,
+            fuel,
+            depth: 0,
+            open: Vec::new(),
+            method_annotations: Vec::new(),
+            problems,
+        }
     }
 
     // ---- token access
@@ -659,7 +672,8 @@ impl<'s, 'p> Parser<'s, 'p> {
         } else {
             Vec::new()
         };
-        let annotations = self.annotations();
+        let mut annotations = self.annotations();
+        annotations.append(&mut self.method_annotations);
         self.separator();
         Some(Function {
             doc,
@@ -682,6 +696,25 @@ impl<'s, 'p> Parser<'s, 'p> {
             return fields;
         }
         while self.in_block(close) {
+            let after_separator =
+                self.pos > 0 && matches!(self.kinds[self.pos - 1], Tok::Comma | Tok::Semi);
+            if close == Tok::RParen
+                && !fields.is_empty()
+                && !after_separator
+                && self.at_method_start()
+            {
+                // `i32 get(1: string key (ferry.timeout_ms = "5")` then the next method: the
+                // `)` is missing, and the annotations read as the last parameter's were the
+                // method's. Give them back, so the one error is the missing `)`.
+                if let Some(last) = fields.last_mut() {
+                    let (method, field): (Vec<_>, Vec<_>) = std::mem::take(&mut last.annotations)
+                        .into_iter()
+                        .partition(|a| a.key.name.starts_with("ferry."));
+                    last.annotations = field;
+                    self.method_annotations = method;
+                }
+                break;
+            }
             let before = self.pos;
             match self.field(close) {
                 Some(f) => fields.push(f),
@@ -732,6 +765,27 @@ impl<'s, 'p> Parser<'s, 'p> {
         }
         let ty = self.type_expr();
         let reference = self.eat(Tok::Amp);
+        if let TypeKind::Named(written) = &ty.kind {
+            // `2: value` then the next field: the name was read as a type, and the type is
+            // what is missing.
+            let ends = matches!(
+                self.peek(),
+                Tok::Comma | Tok::Semi | Tok::RBrace | Tok::RParen | Tok::Eof
+            ) || (self.at(Tok::Int) && self.nth(1) == Tok::Colon);
+            if ends {
+                self.problems.push(Problem::Expected {
+                    expected: format!(
+                        "a type before the field name `{written}` (`{}: i32 {written}`)",
+                        id.map_or(1, |(v, _)| v)
+                    ),
+                    found: "the field's name",
+                    found_text: written.to_string(),
+                    span: ty.span,
+                });
+                self.separator();
+                return None;
+            }
+        }
         let name = self.ident("a field name")?;
         let default = if self.eat(Tok::Eq) { Some(self.const_value()) } else { None };
         self.eat(Tok::XsdOptional);
@@ -888,6 +942,16 @@ impl<'s, 'p> Parser<'s, 'p> {
             _ => Vec::new(),
         };
         TypeExpr { kind, span: Span::new(start, self.prev_end()), annotations }
+    }
+
+    /// Does a method declaration start here (`void`, `oneway`, or `Type name (`)? Inside a
+    /// parameter list that means its `)` is missing.
+    fn at_method_start(&self) -> bool {
+        match self.peek() {
+            Tok::Void | Tok::Oneway | Tok::Async => true,
+            Tok::Ident => self.nth(1) == Tok::Ident && self.nth(2) == Tok::LParen,
+            _ => false,
+        }
     }
 
     /// At `(`: do the tokens after it read as an annotation list and nothing else?

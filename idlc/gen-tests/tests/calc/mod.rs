@@ -82,7 +82,7 @@ impl calculator::tutorial::Calculator::Server for Calc {
 /// `addr` (the Rust `Calc`, or the C server in `c/calculator_server.c`).
 pub fn exercise_calculator(addr: &str) {
     use calculator::tutorial::{Calculator, InvalidOperation, Operation, Work};
-    let raw = Arc::new(Client::connect(addr.parse().unwrap(), ClientConfig::default()).unwrap());
+    let raw = Arc::new(Client::connect(addr, ClientConfig::default()).unwrap());
     let client = Calculator::Client::new(raw);
     client.ping().unwrap();
     assert_eq!(client.add(2, 3).unwrap(), 5);

@@ -243,7 +243,7 @@ pub mod tutorial {
     }
     impl ::core::fmt::Display for InvalidOperation {
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-            ::core::write!(f, "InvalidOperation {:?}", self)
+            ::core::write!(f, "{:?}", self)
         }
     }
     impl ::std::error::Error for InvalidOperation {}
@@ -652,10 +652,36 @@ pub mod tutorial {
         }
         impl ::core::fmt::Display for calculate_Exception {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                ::core::write!(f, "{:?}", self)
+                match self {
+                    Self::ouch(e) => ::core::fmt::Display::fmt(e, f),
+                    Self::missing(e) => ::core::fmt::Display::fmt(e, f),
+                }
             }
         }
         impl ::std::error::Error for calculate_Exception {}
+        impl ::core::convert::From<super::InvalidOperation> for calculate_Exception {
+            fn from(e: super::InvalidOperation) -> Self {
+                Self::ouch(e)
+            }
+        }
+        impl ::core::convert::From<super::InvalidOperation>
+        for ::ferry_runtime::ServiceError<calculate_Exception> {
+            fn from(e: super::InvalidOperation) -> Self {
+                ::ferry_runtime::ServiceError::Exception(calculate_Exception::ouch(e))
+            }
+        }
+        impl ::core::convert::From<super::super::types::NotFound>
+        for calculate_Exception {
+            fn from(e: super::super::types::NotFound) -> Self {
+                Self::missing(e)
+            }
+        }
+        impl ::core::convert::From<super::super::types::NotFound>
+        for ::ferry_runtime::ServiceError<calculate_Exception> {
+            fn from(e: super::super::types::NotFound) -> Self {
+                ::ferry_runtime::ServiceError::Exception(calculate_Exception::missing(e))
+            }
+        }
         #[doc(hidden)]
         #[derive(Clone, Debug, PartialEq, Default)]
         pub struct calculate_Result {
@@ -2967,7 +2993,7 @@ pub mod types {
     }
     impl ::core::fmt::Display for NotFound {
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-            ::core::write!(f, "NotFound {:?}", self)
+            ::core::write!(f, "{:?}", self)
         }
     }
     impl ::std::error::Error for NotFound {}

@@ -366,7 +366,7 @@ pub mod recursive {
     }
     impl ::core::fmt::Display for CoError {
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-            ::core::write!(f, "CoError {:?}", self)
+            ::core::write!(f, "{:?}", self)
         }
     }
     impl ::std::error::Error for CoError {}
@@ -408,7 +408,7 @@ pub mod recursive {
     }
     impl ::core::fmt::Display for CoError2 {
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-            ::core::write!(f, "CoError2 {:?}", self)
+            ::core::write!(f, "{:?}", self)
         }
     }
     impl ::std::error::Error for CoError2 {}
@@ -1057,10 +1057,23 @@ pub mod recursive {
         }
         impl ::core::fmt::Display for echoCoRec_Exception {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                ::core::write!(f, "{:?}", self)
+                match self {
+                    Self::err(e) => ::core::fmt::Display::fmt(e, f),
+                }
             }
         }
         impl ::std::error::Error for echoCoRec_Exception {}
+        impl ::core::convert::From<super::CoError> for echoCoRec_Exception {
+            fn from(e: super::CoError) -> Self {
+                Self::err(e)
+            }
+        }
+        impl ::core::convert::From<super::CoError>
+        for ::ferry_runtime::ServiceError<echoCoRec_Exception> {
+            fn from(e: super::CoError) -> Self {
+                ::ferry_runtime::ServiceError::Exception(echoCoRec_Exception::err(e))
+            }
+        }
         #[doc(hidden)]
         #[derive(Clone, Debug, PartialEq, Default)]
         pub struct echoCoRec_Result {

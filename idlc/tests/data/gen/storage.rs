@@ -239,7 +239,7 @@ pub mod storage {
     }
     impl ::core::fmt::Display for NotFoundException {
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-            ::core::write!(f, "NotFoundException {:?}", self)
+            ::core::write!(f, "{:?}", self)
         }
     }
     impl ::std::error::Error for NotFoundException {}
@@ -280,7 +280,7 @@ pub mod storage {
     }
     impl ::core::fmt::Display for InvalidRequestException {
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-            ::core::write!(f, "InvalidRequestException {:?}", self)
+            ::core::write!(f, "{:?}", self)
         }
     }
     impl ::std::error::Error for InvalidRequestException {}
@@ -303,7 +303,7 @@ pub mod storage {
     }
     impl ::core::fmt::Display for UnavailableException {
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-            ::core::write!(f, "UnavailableException {:?}", self)
+            ::core::write!(f, "{:?}", self)
         }
     }
     impl ::std::error::Error for UnavailableException {}
@@ -345,7 +345,7 @@ pub mod storage {
     }
     impl ::core::fmt::Display for TimedOutException {
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-            ::core::write!(f, "TimedOutException {:?}", self)
+            ::core::write!(f, "{:?}", self)
         }
     }
     impl ::std::error::Error for TimedOutException {}
@@ -859,10 +859,23 @@ pub mod storage {
         }
         impl ::core::fmt::Display for login_Exception {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                ::core::write!(f, "{:?}", self)
+                match self {
+                    Self::ire(e) => ::core::fmt::Display::fmt(e, f),
+                }
             }
         }
         impl ::std::error::Error for login_Exception {}
+        impl ::core::convert::From<super::InvalidRequestException> for login_Exception {
+            fn from(e: super::InvalidRequestException) -> Self {
+                Self::ire(e)
+            }
+        }
+        impl ::core::convert::From<super::InvalidRequestException>
+        for ::ferry_runtime::ServiceError<login_Exception> {
+            fn from(e: super::InvalidRequestException) -> Self {
+                ::ferry_runtime::ServiceError::Exception(login_Exception::ire(e))
+            }
+        }
         #[doc(hidden)]
         #[derive(Clone, Debug, PartialEq, Default)]
         pub struct login_Result {
@@ -1019,10 +1032,59 @@ pub mod storage {
         }
         impl ::core::fmt::Display for get_Exception {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                ::core::write!(f, "{:?}", self)
+                match self {
+                    Self::ire(e) => ::core::fmt::Display::fmt(e, f),
+                    Self::nfe(e) => ::core::fmt::Display::fmt(e, f),
+                    Self::ue(e) => ::core::fmt::Display::fmt(e, f),
+                    Self::te(e) => ::core::fmt::Display::fmt(e, f),
+                }
             }
         }
         impl ::std::error::Error for get_Exception {}
+        impl ::core::convert::From<super::InvalidRequestException> for get_Exception {
+            fn from(e: super::InvalidRequestException) -> Self {
+                Self::ire(e)
+            }
+        }
+        impl ::core::convert::From<super::InvalidRequestException>
+        for ::ferry_runtime::ServiceError<get_Exception> {
+            fn from(e: super::InvalidRequestException) -> Self {
+                ::ferry_runtime::ServiceError::Exception(get_Exception::ire(e))
+            }
+        }
+        impl ::core::convert::From<super::NotFoundException> for get_Exception {
+            fn from(e: super::NotFoundException) -> Self {
+                Self::nfe(e)
+            }
+        }
+        impl ::core::convert::From<super::NotFoundException>
+        for ::ferry_runtime::ServiceError<get_Exception> {
+            fn from(e: super::NotFoundException) -> Self {
+                ::ferry_runtime::ServiceError::Exception(get_Exception::nfe(e))
+            }
+        }
+        impl ::core::convert::From<super::UnavailableException> for get_Exception {
+            fn from(e: super::UnavailableException) -> Self {
+                Self::ue(e)
+            }
+        }
+        impl ::core::convert::From<super::UnavailableException>
+        for ::ferry_runtime::ServiceError<get_Exception> {
+            fn from(e: super::UnavailableException) -> Self {
+                ::ferry_runtime::ServiceError::Exception(get_Exception::ue(e))
+            }
+        }
+        impl ::core::convert::From<super::TimedOutException> for get_Exception {
+            fn from(e: super::TimedOutException) -> Self {
+                Self::te(e)
+            }
+        }
+        impl ::core::convert::From<super::TimedOutException>
+        for ::ferry_runtime::ServiceError<get_Exception> {
+            fn from(e: super::TimedOutException) -> Self {
+                ::ferry_runtime::ServiceError::Exception(get_Exception::te(e))
+            }
+        }
         #[doc(hidden)]
         #[derive(Clone, Debug, PartialEq, Default)]
         pub struct get_Result {
@@ -1350,10 +1412,49 @@ pub mod storage {
         }
         impl ::core::fmt::Display for batch_mutate_Exception {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                ::core::write!(f, "{:?}", self)
+                match self {
+                    Self::ire(e) => ::core::fmt::Display::fmt(e, f),
+                    Self::ue(e) => ::core::fmt::Display::fmt(e, f),
+                    Self::te(e) => ::core::fmt::Display::fmt(e, f),
+                }
             }
         }
         impl ::std::error::Error for batch_mutate_Exception {}
+        impl ::core::convert::From<super::InvalidRequestException>
+        for batch_mutate_Exception {
+            fn from(e: super::InvalidRequestException) -> Self {
+                Self::ire(e)
+            }
+        }
+        impl ::core::convert::From<super::InvalidRequestException>
+        for ::ferry_runtime::ServiceError<batch_mutate_Exception> {
+            fn from(e: super::InvalidRequestException) -> Self {
+                ::ferry_runtime::ServiceError::Exception(batch_mutate_Exception::ire(e))
+            }
+        }
+        impl ::core::convert::From<super::UnavailableException>
+        for batch_mutate_Exception {
+            fn from(e: super::UnavailableException) -> Self {
+                Self::ue(e)
+            }
+        }
+        impl ::core::convert::From<super::UnavailableException>
+        for ::ferry_runtime::ServiceError<batch_mutate_Exception> {
+            fn from(e: super::UnavailableException) -> Self {
+                ::ferry_runtime::ServiceError::Exception(batch_mutate_Exception::ue(e))
+            }
+        }
+        impl ::core::convert::From<super::TimedOutException> for batch_mutate_Exception {
+            fn from(e: super::TimedOutException) -> Self {
+                Self::te(e)
+            }
+        }
+        impl ::core::convert::From<super::TimedOutException>
+        for ::ferry_runtime::ServiceError<batch_mutate_Exception> {
+            fn from(e: super::TimedOutException) -> Self {
+                ::ferry_runtime::ServiceError::Exception(batch_mutate_Exception::te(e))
+            }
+        }
         #[doc(hidden)]
         #[derive(Clone, Debug, PartialEq, Default)]
         pub struct batch_mutate_Result {
