@@ -89,7 +89,9 @@ impl From<CallError> for ferry_error {
             CallError::Protocol(_) => ferry_status::FERRY_STATUS_PROTOCOL,
             CallError::Remote(_) => ferry_status::FERRY_STATUS_REMOTE,
             // Not run: the server refused the arguments; the message says so.
-            CallError::InvalidArguments(_) => ferry_status::FERRY_STATUS_PROTOCOL,
+            CallError::InvalidArguments(_) | CallError::UnknownMethod(_) => {
+                ferry_status::FERRY_STATUS_PROTOCOL
+            }
             // Ran: only the reply is unreadable, as with a remote failure.
             CallError::BadReply(_) => ferry_status::FERRY_STATUS_REMOTE,
             // Refused here before sending: the caller's argument is at fault.

@@ -76,7 +76,7 @@ fn a_rust_client_calls_a_c_server() {
         Err(CallError::Remote(m)) => assert!(m.contains("over 1024 bytes"), "{m}"),
         other => panic!("an oversized reverse returned {other:?}"),
     }
-    assert!(matches!(client.call(method_id("nope"), b"", &opts), Err(CallError::Protocol(_))));
+    assert!(matches!(client.call(method_id("nope"), b"", &opts), Err(CallError::UnknownMethod(_))));
 
     // Closing its standard input stops the C server cleanly.
     let stderr = server.stop();

@@ -9,7 +9,12 @@ cargo build -q --release -p ferry-capi -p ferry-examples -p ferry-idlc
 target/release/idlc gen --lang c -o "$out" examples/calculator/idl/calculator.thrift >/dev/null
 cc -std=c11 -Wall -Wextra -O2 -Icapi/include -I"$out" examples/c/calculator_client.c \
   target/release/libferry.a -lpthread -ldl -lm -o "$out/calculator_client"
-coproc SERVER { target/release/calculator --serve 127.0.0.1:0; }
-trap 'kill "$SERVER_PID" 2>/dev/null || true' EXIT
+# `exec`: the coproc's pid is the server's own, so the trap stops the server itself (a
+# subshell killed instead would leave the server running, holding this script's output).
+coproc SERVER { exec target/release/calculator --serve 127.0.0.1:0; }
+server_pid=$SERVER_PID
+trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true' EXIT
 read -r _ _ _ address <&"${SERVER[0]}"   # "serving Calculator on ADDRESS"
+# Keep reading what the server prints, so it never blocks or fails on a full pipe.
+cat <&"${SERVER[0]}" >/dev/null &
 "$out/calculator_client" "$address"

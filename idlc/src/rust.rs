@@ -1455,7 +1455,7 @@ impl<'p> Gen<'p> {
                     let _ = write!(body, "if let ::core::option::Option::Some(e) = r.{} {{ return ::core::result::Result::Err({RT}::RpcError::Exception({exc}::{}(e))); }}", ident(&t.name), ident(&t.name));
                 }
                 if m.returns.is_some() {
-                    let _ = write!(body, "r.success.ok_or_else(|| {RT}::RpcError::Call({RT}::CallError::Protocol(::std::string::String::from(\"reply has neither a result nor a declared exception\"))))");
+                    let _ = write!(body, "r.success.ok_or_else(|| {RT}::RpcError::Call({RT}::CallError::BadReply(::std::string::String::from(\"reply has neither a result nor a declared exception\"))))");
                 } else {
                     body.push_str("::core::result::Result::Ok(())");
                 }
@@ -1468,11 +1468,12 @@ impl<'p> Gen<'p> {
                     {opts}
                     let args = {args_ty} {{ {} }};
                     let payload = {W}::Encode::encode_to_vec(&args);
-                    {RT}::Pending::new(self.inner.start({here}{}, &payload, &options), {decode_reply})
+                    {RT}::Pending::for_method({}, self.inner.start({here}{}, &payload, &options), {decode_reply})
                 }}",
                 start,
                 params.join(", "),
                 inits.join(", "),
+                lit_str(&m.name),
                 id_const(&m.name)
             );
         }

@@ -68,6 +68,8 @@ pub enum CallError {
     Remote(String),
     /// The server could not decode the call's arguments; the handler did not run.
     InvalidArguments(String),
+    /// The server has no such method (an older or other service); it did not run.
+    UnknownMethod(String),
     /// The handler ran, but its reply could not be decoded (or had neither a result nor a
     /// declared exception): a mismatch between the two sides' IDL.
     BadReply(String),
@@ -89,6 +91,7 @@ impl fmt::Display for CallError {
             CallError::Protocol(m) => write!(f, "protocol error: {m}"),
             CallError::Remote(m) => write!(f, "handler failed: {m}"),
             CallError::InvalidArguments(m) => write!(f, "arguments refused, call not run: {m}"),
+            CallError::UnknownMethod(m) => write!(f, "unknown method, call not run: {m}"),
             CallError::BadReply(m) => write!(f, "the call ran but its reply is unreadable: {m}"),
             CallError::TooLarge { size, limit } => write!(
                 f,

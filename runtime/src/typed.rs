@@ -97,6 +97,8 @@ impl std::error::Error for NoException {}
 pub struct Pending<T, E> {
     handle: CallHandle,
     decode: fn(&[u8]) -> Result<T, RpcError<E>>,
+    /// The IDL method's name, for errors the server can only state by id.
+    method: &'static str,
     result: PhantomData<fn() -> (T, E)>,
 }
 
@@ -109,20 +111,46 @@ impl<T, E> fmt::Debug for Pending<T, E> {
 impl<T, E> Pending<T, E> {
     /// Wraps an untyped handle with the reply decoder generated for the method.
     pub fn new(handle: CallHandle, decode: fn(&[u8]) -> Result<T, RpcError<E>>) -> Self {
-        Pending { handle, decode, result: PhantomData }
+        Pending { handle, decode, method: "", result: PhantomData }
+    }
+
+    /// [`Pending::new`] for the IDL method `name`: an `UnknownMethod` error names it.
+    pub fn for_method(
+        name: &'static str,
+        handle: CallHandle,
+        decode: fn(&[u8]) -> Result<T, RpcError<E>>,
+    ) -> Self {
+        Pending { handle, decode, method: name, result: PhantomData }
+    }
+
+    fn finish(
+        method: &'static str,
+        decode: fn(&[u8]) -> Result<T, RpcError<E>>,
+        r: Result<Vec<u8>, CallError>,
+    ) -> Result<T, RpcError<E>> {
+        match r {
+            Ok(bytes) => decode(&bytes),
+            Err(CallError::UnknownMethod(m)) if !method.is_empty() => {
+                Err(RpcError::Call(CallError::UnknownMethod(format!(
+                    "the server has no method `{method}` (id {:#010x}): {m}",
+                    method_id(method)
+                ))))
+            }
+            Err(e) => Err(RpcError::Call(e)),
+        }
     }
 
     pub fn wait(self) -> Result<T, RpcError<E>> {
-        let decode = self.decode;
-        decode(&self.handle.wait()?)
+        let (method, decode) = (self.method, self.decode);
+        Self::finish(method, decode, self.handle.wait())
     }
 
     /// Waits at most `timeout`; `Err(self)` if the call is still running.
     pub fn wait_timeout(self, timeout: Duration) -> Result<Result<T, RpcError<E>>, Self> {
-        let decode = self.decode;
+        let (method, decode) = (self.method, self.decode);
         match self.handle.wait_timeout(timeout) {
-            Ok(r) => Ok(r.map_err(RpcError::Call).and_then(|b| decode(&b))),
-            Err(handle) => Err(Pending { handle, decode, result: PhantomData }),
+            Ok(r) => Ok(Self::finish(method, decode, r)),
+            Err(handle) => Err(Pending { handle, decode, method, result: PhantomData }),
         }
     }
 
@@ -134,10 +162,8 @@ impl<T, E> Pending<T, E> {
 impl<T, E> Future for Pending<T, E> {
     type Output = Result<T, RpcError<E>>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        let decode = self.decode;
-        Pin::new(&mut self.handle)
-            .poll(cx)
-            .map(|r| r.map_err(RpcError::Call).and_then(|b| decode(&b)))
+        let (method, decode) = (self.method, self.decode);
+        Pin::new(&mut self.handle).poll(cx).map(|r| Self::finish(method, decode, r))
     }
 }
 

@@ -60,7 +60,7 @@ fn calls_return_replies_and_errors() {
     assert_eq!(client.call(INLINE_ECHO, b"inline", &opts(5000)).unwrap(), b"inline");
     assert_eq!(client.call(FAIL, b"", &opts(5000)), Err(CallError::Remote("disk full".into())));
     assert!(
-        matches!(client.call(999, b"", &opts(5000)), Err(CallError::Protocol(m)) if m.contains("no method with id 999"))
+        matches!(client.call(999, b"", &opts(5000)), Err(CallError::UnknownMethod(m)) if m.contains("no method with id 999"))
     );
 }
 

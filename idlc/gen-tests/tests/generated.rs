@@ -248,10 +248,10 @@ fn v1_clients_and_v2_servers_interoperate_both_ways() {
         vec!["new".to_owned()],
         "fields the old server does not know take IDL defaults"
     );
-    // A method the old server lacks is refused without running, with a clear error.
+    // A method the old server lacks is refused without running, naming the method.
     match new_client.listAll(3) {
-        Err(RpcError::Call(ferry_runtime::CallError::Protocol(m))) => {
-            assert!(m.contains("no method"), "{m}")
+        Err(RpcError::Call(ferry_runtime::CallError::UnknownMethod(m))) => {
+            assert!(m.contains("no method `listAll`"), "{m}")
         }
         other => panic!("expected an unknown-method error, got {other:?}"),
     }

@@ -478,9 +478,8 @@ impl<T> ClientSession<T> {
             }
             Some(ErrorCode::DeadlineExceeded) => Err(CallError::DeadlineExceeded),
             Some(ErrorCode::Cancelled) => Err(CallError::Cancelled),
-            Some(ErrorCode::UnknownMethod | ErrorCode::Protocol) | None => {
-                Err(CallError::Protocol(message))
-            }
+            Some(ErrorCode::UnknownMethod) => Err(CallError::UnknownMethod(message)),
+            Some(ErrorCode::Protocol) | None => Err(CallError::Protocol(message)),
             Some(ErrorCode::Internal) => Err(CallError::Remote(message)),
             Some(ErrorCode::InvalidArguments) => Err(CallError::InvalidArguments(message)),
         };

@@ -1312,7 +1312,8 @@ pub mod tutorial {
                 let args = super::super::base::BaseService::getName_Args {
                 };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
-                ::ferry_runtime::Pending::new(
+                ::ferry_runtime::Pending::for_method(
+                    "getName",
                     self
                         .inner
                         .start(
@@ -1326,7 +1327,7 @@ pub mod tutorial {
                         )?;
                         r.success
                             .ok_or_else(|| ::ferry_runtime::RpcError::Call(
-                                ::ferry_runtime::CallError::Protocol(
+                                ::ferry_runtime::CallError::BadReply(
                                     ::std::string::String::from(
                                         "reply has neither a result nor a declared exception",
                                     ),
@@ -1355,7 +1356,8 @@ pub mod tutorial {
                 let args = super::super::base::BaseService::getStatus_Args {
                 };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
-                ::ferry_runtime::Pending::new(
+                ::ferry_runtime::Pending::for_method(
+                    "getStatus",
                     self
                         .inner
                         .start(
@@ -1369,7 +1371,7 @@ pub mod tutorial {
                         )?;
                         r.success
                             .ok_or_else(|| ::ferry_runtime::RpcError::Call(
-                                ::ferry_runtime::CallError::Protocol(
+                                ::ferry_runtime::CallError::BadReply(
                                     ::std::string::String::from(
                                         "reply has neither a result nor a declared exception",
                                     ),
@@ -1398,7 +1400,8 @@ pub mod tutorial {
                 let args = super::super::base::BaseService::getCounters_Args {
                 };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
-                ::ferry_runtime::Pending::new(
+                ::ferry_runtime::Pending::for_method(
+                    "getCounters",
                     self
                         .inner
                         .start(
@@ -1412,7 +1415,7 @@ pub mod tutorial {
                         )?;
                         r.success
                             .ok_or_else(|| ::ferry_runtime::RpcError::Call(
-                                ::ferry_runtime::CallError::Protocol(
+                                ::ferry_runtime::CallError::BadReply(
                                     ::std::string::String::from(
                                         "reply has neither a result nor a declared exception",
                                     ),
@@ -1438,7 +1441,8 @@ pub mod tutorial {
                 let args = super::super::base::BaseService::aliveSince_Args {
                 };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
-                ::ferry_runtime::Pending::new(
+                ::ferry_runtime::Pending::for_method(
+                    "aliveSince",
                     self
                         .inner
                         .start(
@@ -1452,7 +1456,7 @@ pub mod tutorial {
                         )?;
                         r.success
                             .ok_or_else(|| ::ferry_runtime::RpcError::Call(
-                                ::ferry_runtime::CallError::Protocol(
+                                ::ferry_runtime::CallError::BadReply(
                                     ::std::string::String::from(
                                         "reply has neither a result nor a declared exception",
                                     ),
@@ -1479,7 +1483,8 @@ pub mod tutorial {
                 let args = super::super::base::BaseService::reinitialize_Args {
                 };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
-                ::ferry_runtime::Pending::new(
+                ::ferry_runtime::Pending::for_method(
+                    "reinitialize",
                     self
                         .inner
                         .start(
@@ -1508,7 +1513,8 @@ pub mod tutorial {
                 let args = super::super::base::BaseService::shutdown_Args {
                 };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
-                ::ferry_runtime::Pending::new(
+                ::ferry_runtime::Pending::for_method(
+                    "shutdown",
                     self
                         .inner
                         .start(
@@ -1540,7 +1546,8 @@ pub mod tutorial {
                 let args = super::super::base::BaseService::now_Args {
                 };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
-                ::ferry_runtime::Pending::new(
+                ::ferry_runtime::Pending::for_method(
+                    "now",
                     self
                         .inner
                         .start(
@@ -1554,7 +1561,7 @@ pub mod tutorial {
                         )?;
                         r.success
                             .ok_or_else(|| ::ferry_runtime::RpcError::Call(
-                                ::ferry_runtime::CallError::Protocol(
+                                ::ferry_runtime::CallError::BadReply(
                                     ::std::string::String::from(
                                         "reply has neither a result nor a declared exception",
                                     ),
@@ -1579,7 +1586,8 @@ pub mod tutorial {
                 let mut options = ::core::clone::Clone::clone(options);
                 let args = ping_Args {};
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
-                ::ferry_runtime::Pending::new(
+                ::ferry_runtime::Pending::for_method(
+                    "ping",
                     self.inner.start(ping_ID, &payload, &options),
                     |reply| {
                         let r = decode_ping_result(reply)?;
@@ -1614,13 +1622,14 @@ pub mod tutorial {
                 options.idempotent = true;
                 let args = add_Args { num1: num1, num2: num2 };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
-                ::ferry_runtime::Pending::new(
+                ::ferry_runtime::Pending::for_method(
+                    "add",
                     self.inner.start(add_ID, &payload, &options),
                     |reply| {
                         let r = decode_add_result(reply)?;
                         r.success
                             .ok_or_else(|| ::ferry_runtime::RpcError::Call(
-                                ::ferry_runtime::CallError::Protocol(
+                                ::ferry_runtime::CallError::BadReply(
                                     ::std::string::String::from(
                                         "reply has neither a result nor a declared exception",
                                     ),
@@ -1653,7 +1662,8 @@ pub mod tutorial {
                     w: w,
                 };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
-                ::ferry_runtime::Pending::new(
+                ::ferry_runtime::Pending::for_method(
+                    "calculate",
                     self.inner.start(calculate_ID, &payload, &options),
                     |reply| {
                         let r = decode_calculate_result(reply)?;
@@ -1673,7 +1683,7 @@ pub mod tutorial {
                         }
                         r.success
                             .ok_or_else(|| ::ferry_runtime::RpcError::Call(
-                                ::ferry_runtime::CallError::Protocol(
+                                ::ferry_runtime::CallError::BadReply(
                                     ::std::string::String::from(
                                         "reply has neither a result nor a declared exception",
                                     ),
@@ -1699,7 +1709,8 @@ pub mod tutorial {
                 options.oneway = true;
                 let args = zip_Args {};
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
-                ::ferry_runtime::Pending::new(
+                ::ferry_runtime::Pending::for_method(
+                    "zip",
                     self.inner.start(zip_ID, &payload, &options),
                     |_| ::core::result::Result::Ok(()),
                 )
@@ -2623,13 +2634,14 @@ pub mod base {
                 let mut options = ::core::clone::Clone::clone(options);
                 let args = getName_Args {};
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
-                ::ferry_runtime::Pending::new(
+                ::ferry_runtime::Pending::for_method(
+                    "getName",
                     self.inner.start(getName_ID, &payload, &options),
                     |reply| {
                         let r = decode_getName_result(reply)?;
                         r.success
                             .ok_or_else(|| ::ferry_runtime::RpcError::Call(
-                                ::ferry_runtime::CallError::Protocol(
+                                ::ferry_runtime::CallError::BadReply(
                                     ::std::string::String::from(
                                         "reply has neither a result nor a declared exception",
                                     ),
@@ -2654,13 +2666,14 @@ pub mod base {
                 let mut options = ::core::clone::Clone::clone(options);
                 let args = getStatus_Args {};
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
-                ::ferry_runtime::Pending::new(
+                ::ferry_runtime::Pending::for_method(
+                    "getStatus",
                     self.inner.start(getStatus_ID, &payload, &options),
                     |reply| {
                         let r = decode_getStatus_result(reply)?;
                         r.success
                             .ok_or_else(|| ::ferry_runtime::RpcError::Call(
-                                ::ferry_runtime::CallError::Protocol(
+                                ::ferry_runtime::CallError::BadReply(
                                     ::std::string::String::from(
                                         "reply has neither a result nor a declared exception",
                                     ),
@@ -2688,13 +2701,14 @@ pub mod base {
                 let mut options = ::core::clone::Clone::clone(options);
                 let args = getCounters_Args {};
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
-                ::ferry_runtime::Pending::new(
+                ::ferry_runtime::Pending::for_method(
+                    "getCounters",
                     self.inner.start(getCounters_ID, &payload, &options),
                     |reply| {
                         let r = decode_getCounters_result(reply)?;
                         r.success
                             .ok_or_else(|| ::ferry_runtime::RpcError::Call(
-                                ::ferry_runtime::CallError::Protocol(
+                                ::ferry_runtime::CallError::BadReply(
                                     ::std::string::String::from(
                                         "reply has neither a result nor a declared exception",
                                     ),
@@ -2719,13 +2733,14 @@ pub mod base {
                 let mut options = ::core::clone::Clone::clone(options);
                 let args = aliveSince_Args {};
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
-                ::ferry_runtime::Pending::new(
+                ::ferry_runtime::Pending::for_method(
+                    "aliveSince",
                     self.inner.start(aliveSince_ID, &payload, &options),
                     |reply| {
                         let r = decode_aliveSince_result(reply)?;
                         r.success
                             .ok_or_else(|| ::ferry_runtime::RpcError::Call(
-                                ::ferry_runtime::CallError::Protocol(
+                                ::ferry_runtime::CallError::BadReply(
                                     ::std::string::String::from(
                                         "reply has neither a result nor a declared exception",
                                     ),
@@ -2751,7 +2766,8 @@ pub mod base {
                 options.oneway = true;
                 let args = reinitialize_Args {};
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
-                ::ferry_runtime::Pending::new(
+                ::ferry_runtime::Pending::for_method(
+                    "reinitialize",
                     self.inner.start(reinitialize_ID, &payload, &options),
                     |_| ::core::result::Result::Ok(()),
                 )
@@ -2773,7 +2789,8 @@ pub mod base {
                 options.oneway = true;
                 let args = shutdown_Args {};
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
-                ::ferry_runtime::Pending::new(
+                ::ferry_runtime::Pending::for_method(
+                    "shutdown",
                     self.inner.start(shutdown_ID, &payload, &options),
                     |_| ::core::result::Result::Ok(()),
                 )
@@ -2798,13 +2815,14 @@ pub mod base {
                 options.idempotent = true;
                 let args = now_Args {};
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
-                ::ferry_runtime::Pending::new(
+                ::ferry_runtime::Pending::for_method(
+                    "now",
                     self.inner.start(now_ID, &payload, &options),
                     |reply| {
                         let r = decode_now_result(reply)?;
                         r.success
                             .ok_or_else(|| ::ferry_runtime::RpcError::Call(
-                                ::ferry_runtime::CallError::Protocol(
+                                ::ferry_runtime::CallError::BadReply(
                                     ::std::string::String::from(
                                         "reply has neither a result nor a declared exception",
                                     ),

@@ -1421,13 +1421,14 @@ pub mod recursive {
                 let mut options = ::core::clone::Clone::clone(options);
                 let args = echoTree_Args { tree: tree };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
-                ::ferry_runtime::Pending::new(
+                ::ferry_runtime::Pending::for_method(
+                    "echoTree",
                     self.inner.start(echoTree_ID, &payload, &options),
                     |reply| {
                         let r = decode_echoTree_result(reply)?;
                         r.success
                             .ok_or_else(|| ::ferry_runtime::RpcError::Call(
-                                ::ferry_runtime::CallError::Protocol(
+                                ::ferry_runtime::CallError::BadReply(
                                     ::std::string::String::from(
                                         "reply has neither a result nor a declared exception",
                                     ),
@@ -1455,7 +1456,8 @@ pub mod recursive {
                 let mut options = ::core::clone::Clone::clone(options);
                 let args = echoCoRec_Args { item: item };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
-                ::ferry_runtime::Pending::new(
+                ::ferry_runtime::Pending::for_method(
+                    "echoCoRec",
                     self.inner.start(echoCoRec_ID, &payload, &options),
                     |reply| {
                         let r = decode_echoCoRec_result(reply)?;
@@ -1468,7 +1470,7 @@ pub mod recursive {
                         }
                         r.success
                             .ok_or_else(|| ::ferry_runtime::RpcError::Call(
-                                ::ferry_runtime::CallError::Protocol(
+                                ::ferry_runtime::CallError::BadReply(
                                     ::std::string::String::from(
                                         "reply has neither a result nor a declared exception",
                                     ),
@@ -1495,13 +1497,14 @@ pub mod recursive {
                 let mut options = ::core::clone::Clone::clone(options);
                 let args = eval_Args { e: e };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
-                ::ferry_runtime::Pending::new(
+                ::ferry_runtime::Pending::for_method(
+                    "eval",
                     self.inner.start(eval_ID, &payload, &options),
                     |reply| {
                         let r = decode_eval_result(reply)?;
                         r.success
                             .ok_or_else(|| ::ferry_runtime::RpcError::Call(
-                                ::ferry_runtime::CallError::Protocol(
+                                ::ferry_runtime::CallError::BadReply(
                                     ::std::string::String::from(
                                         "reply has neither a result nor a declared exception",
                                     ),

@@ -1924,7 +1924,8 @@ pub mod storage {
                     credentials: credentials,
                 };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
-                ::ferry_runtime::Pending::new(
+                ::ferry_runtime::Pending::for_method(
+                    "login",
                     self.inner.start(login_ID, &payload, &options),
                     |reply| {
                         let r = decode_login_result(reply)?;
@@ -1971,7 +1972,8 @@ pub mod storage {
                     level: level,
                 };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
-                ::ferry_runtime::Pending::new(
+                ::ferry_runtime::Pending::for_method(
+                    "get",
                     self.inner.start(get_ID, &payload, &options),
                     |reply| {
                         let r = decode_get_result(reply)?;
@@ -1997,7 +1999,7 @@ pub mod storage {
                         }
                         r.success
                             .ok_or_else(|| ::ferry_runtime::RpcError::Call(
-                                ::ferry_runtime::CallError::Protocol(
+                                ::ferry_runtime::CallError::BadReply(
                                     ::std::string::String::from(
                                         "reply has neither a result nor a declared exception",
                                     ),
@@ -2046,7 +2048,8 @@ pub mod storage {
                     level: level,
                 };
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
-                ::ferry_runtime::Pending::new(
+                ::ferry_runtime::Pending::for_method(
+                    "batch_mutate",
                     self.inner.start(batch_mutate_ID, &payload, &options),
                     |reply| {
                         let r = decode_batch_mutate_result(reply)?;
@@ -2095,13 +2098,14 @@ pub mod storage {
                 let mut options = ::core::clone::Clone::clone(options);
                 let args = describe_version_Args {};
                 let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
-                ::ferry_runtime::Pending::new(
+                ::ferry_runtime::Pending::for_method(
+                    "describe_version",
                     self.inner.start(describe_version_ID, &payload, &options),
                     |reply| {
                         let r = decode_describe_version_result(reply)?;
                         r.success
                             .ok_or_else(|| ::ferry_runtime::RpcError::Call(
-                                ::ferry_runtime::CallError::Protocol(
+                                ::ferry_runtime::CallError::BadReply(
                                     ::std::string::String::from(
                                         "reply has neither a result nor a declared exception",
                                     ),
