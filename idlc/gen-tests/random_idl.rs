@@ -434,13 +434,7 @@ impl Gen {
             self.doc(out, "");
             let _ = writeln!(out, "enum {name} {{");
             for _ in 0..count {
-                let mut v = (*self.rng.pick(ENUM_VALUES)).to_owned();
-                let mut n = 2;
-                while names.contains(&v) {
-                    v = format!("{}{n}", self.rng.pick(ENUM_VALUES));
-                    n += 1;
-                }
-                names.insert(v.clone());
+                let v = fresh(&mut self.rng, ENUM_VALUES, &mut names);
                 self.doc(out, "  ");
                 // Explicit values (negative, hex, the i32 extremes) or the implicit next one;
                 // no alias (W0206 is a warning, and a generated schema checks clean).
@@ -566,13 +560,7 @@ impl Gen {
         let count = if self.rng.chance(10) { 0 } else { 1 + self.rng.below(6) };
         let mut fields = Vec::new();
         for i in 0..count {
-            let mut name = (*self.rng.pick(FIELD_NAMES)).to_owned();
-            let mut n = 2;
-            while names.contains(&name) {
-                name = format!("{}{n}", self.rng.pick(FIELD_NAMES));
-                n += 1;
-            }
-            names.insert(name.clone());
+            let name = fresh(&mut self.rng, FIELD_NAMES, &mut names);
             let id = match self.rng.below(10) {
                 0 => 100 + self.rng.below(30000) as i32,
                 1 => -1 - self.rng.below(50) as i32,
@@ -898,14 +886,10 @@ impl Gen {
                 let _ = write!(out, " extends {q}");
             }
             out.push_str(" {\n");
+            let mut taken = inherited.clone();
             let mut methods: Vec<String> = inherited.iter().cloned().collect();
             for _ in 0..1 + self.rng.below(4) {
-                let mut m = (*self.rng.pick(METHOD_NAMES)).to_owned();
-                let mut n = 2;
-                while methods.contains(&m) {
-                    m = format!("{}{n}", self.rng.pick(METHOD_NAMES));
-                    n += 1;
-                }
+                let m = fresh(&mut self.rng, METHOD_NAMES, &mut taken);
                 methods.push(m.clone());
                 self.method(f, &m, out);
             }
@@ -933,13 +917,7 @@ impl Gen {
         let _ = write!(out, "  {}{ret} {name}(", if oneway { "oneway " } else { "" });
         let mut names = BTreeSet::new();
         for i in 0..self.rng.below(5) {
-            let mut p = (*self.rng.pick(FIELD_NAMES)).to_owned();
-            let mut n = 2;
-            while names.contains(&p) {
-                p = format!("{}{n}", self.rng.pick(FIELD_NAMES));
-                n += 1;
-            }
-            names.insert(p.clone());
+            let p = fresh(&mut self.rng, FIELD_NAMES, &mut names);
             let ty = if self.rng.chance(30) {
                 self.struct_ty(f).unwrap_or(Ty::Base("i64"))
             } else {
@@ -995,6 +973,18 @@ impl Gen {
         }
         out.push_str(",\n");
     }
+}
+
+/// A name from `pool` not in `taken` (numbered when the pool's pick is taken), recorded.
+fn fresh(rng: &mut Rng, pool: &[&str], taken: &mut BTreeSet<String>) -> String {
+    let mut name = (*rng.pick(pool)).to_owned();
+    let mut n = 2;
+    while taken.contains(&name) {
+        name = format!("{}{n}", rng.pick(pool));
+        n += 1;
+    }
+    taken.insert(name.clone());
+    name
 }
 
 fn is_float(t: &Ty) -> bool {
