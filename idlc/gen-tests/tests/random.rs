@@ -120,8 +120,12 @@ fn check_with_program(program: &Path, samples: &[Checked]) {
     for s in samples {
         input.push_str(&format!("{} {}\n", s.name, hex(&s.bytes)));
     }
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    // Written from another thread: the program answers while it reads, and with many
+    // samples both pipes fill (writing everything first deadlocked the long mode).
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
     let output = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{}: {stderr}", program.display());
     let stdout = String::from_utf8_lossy(&output.stdout);
