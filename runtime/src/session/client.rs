@@ -257,26 +257,29 @@ impl<T> ClientSession<T> {
         }
         self.last_received = now;
         self.ping_sent = None;
+        if self.inbuf.is_empty() {
+            // The usual case: frames straight from the read buffer, no copy; only an
+            // incomplete tail is kept.
+            let used = self.handle_frames(read, now)?;
+            self.inbuf.extend_from_slice(&read[used..]);
+            return Ok(());
+        }
         let mut input = std::mem::take(&mut self.inbuf);
         input.extend_from_slice(read);
+        let used = self.handle_frames(&input, now)?;
+        input.drain(..used);
+        self.inbuf = input;
+        Ok(())
+    }
+
+    /// Handles the complete frames at the start of `input`; returns the bytes they took.
+    fn handle_frames(&mut self, input: &[u8], now: Instant) -> Result<usize, ProtocolError> {
         let mut used = 0;
-        let result = loop {
-            match protocol::decode(&input[used..], self.config.max_frame) {
-                Ok(Some((frame, n))) => {
-                    used += n;
-                    if let Err(e) = self.handle_frame(frame.header, frame.payload, now) {
-                        break Err(e);
-                    }
-                }
-                Ok(None) => break Ok(()),
-                Err(e) => break Err(e),
-            }
-        };
-        if result.is_ok() {
-            input.drain(..used);
-            self.inbuf = input;
+        while let Some((frame, n)) = protocol::decode(&input[used..], self.config.max_frame)? {
+            used += n;
+            self.handle_frame(frame.header, frame.payload, now)?;
         }
-        result
+        Ok(used)
     }
 
     fn handle_frame(
