@@ -139,13 +139,17 @@ struct Gen<'p> {
 /// recursive members), named in order per header and written before their first use.
 struct Hoist {
     prefix: String,
-    pending: Vec<String>,
+    /// Not yet written: (name, definition).
+    pending: Vec<(String, String)>,
+    /// The `T_DEFAULTS` macros defined so far, by name: a static whose initialiser uses one
+    /// depends on the statics the macro's text names.
+    macros: HashMap<String, String>,
     next: usize,
 }
 
 impl Hoist {
     fn new(prefix: &str) -> Self {
-        Hoist { prefix: prefix.to_owned(), pending: Vec::new(), next: 0 }
+        Hoist { prefix: prefix.to_owned(), pending: Vec::new(), macros: HashMap::new(), next: 0 }
     }
 
     fn name(&mut self) -> String {
@@ -156,21 +160,81 @@ impl Hoist {
     /// `static const T name[] = { items };`; returns the name.
     fn array(&mut self, ctype: &str, items: &[String]) -> String {
         let name = self.name();
-        self.pending.push(format!("static const {ctype} {name}[] = {{ {} }};", items.join(", ")));
+        let text = format!("static const {ctype} {name}[] = {{ {} }};", items.join(", "));
+        self.pending.push((name.clone(), text));
         name
     }
 
     /// `static T name = value;` (not const: recursive members are non-const pointers).
     fn object(&mut self, ctype: &str, value: &str) -> String {
         let name = self.name();
-        self.pending.push(format!("static {ctype} {name} FERRY_MAYBE_UNUSED = {value};"));
+        let text = format!("static {ctype} {name} FERRY_MAYBE_UNUSED = {value};");
+        self.pending.push((name.clone(), text));
         name
     }
 
+    fn define_macro(&mut self, name: String, body: String) {
+        self.macros.insert(name, body);
+    }
+
+    /// Writes the pending statics, each after the ones its initialiser names directly or
+    /// through a `T_DEFAULTS` macro. Creation order is not enough: a struct's boxed
+    /// default (`static T x = T_DEFAULTS;`) can be created before T's own arrays are, when T
+    /// is defined after the struct that points to it.
     fn flush(&mut self, out: &mut String) {
-        for p in self.pending.drain(..) {
-            out.push_str(&p);
+        let pending = std::mem::take(&mut self.pending);
+        let index: HashMap<&str, usize> =
+            pending.iter().enumerate().map(|(i, (name, _))| (name.as_str(), i)).collect();
+        let deps: Vec<Vec<usize>> = pending
+            .iter()
+            .map(|(_, text)| {
+                let mut found = Vec::new();
+                let mut seen = HashSet::new();
+                self.references(text, &index, &mut seen, &mut found);
+                found
+            })
+            .collect();
+        // Depth-first, dependencies first; the front end rules out cycles (E0232).
+        let mut written = vec![false; pending.len()];
+        fn visit(
+            i: usize,
+            deps: &[Vec<usize>],
+            written: &mut [bool],
+            pending: &[(String, String)],
+            out: &mut String,
+        ) {
+            if written[i] {
+                return;
+            }
+            written[i] = true;
+            for &d in &deps[i] {
+                visit(d, deps, written, pending, out);
+            }
+            out.push_str(&pending[i].1);
             out.push('\n');
+        }
+        for i in 0..pending.len() {
+            visit(i, &deps, &mut written, &pending, out);
+        }
+    }
+
+    /// The pending statics `text` names, looking through macros (each once).
+    fn references<'m>(
+        &'m self,
+        text: &'m str,
+        index: &HashMap<&str, usize>,
+        seen: &mut HashSet<&'m str>,
+        found: &mut Vec<usize>,
+    ) {
+        for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if word.is_empty() || !seen.insert(word) {
+                continue;
+            }
+            if let Some(&i) = index.get(word) {
+                found.push(i);
+            } else if let Some(body) = self.macros.get(word) {
+                self.references(body, index, seen, found);
+            }
         }
     }
 }
@@ -959,6 +1023,7 @@ impl<'p> Gen<'p> {
         // copy `_init` uses is defined after every struct is complete (`file`).
         let what = s.origin.clone();
         let init = self.initializer(s.owner, s.kind, &s.fields, &[], &what, hoist)?;
+        hoist.define_macro(format!("{n}_DEFAULTS"), init.clone());
         let _ = writeln!(
             out,
             "/* The IDL defaults, as an initialiser: `{n} v = {n}_DEFAULTS;`. */\n#define {n}_DEFAULTS {init}\n"
