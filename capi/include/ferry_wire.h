@@ -430,11 +430,13 @@ static inline bool ferry_read_map_header(ferry_reader *r, unsigned *key_type,
   return true;
 }
 
-/* Steps over a value of `wire_type` without a schema (spec/wire.md § 7). */
+/* Steps over a value of `wire_type` without a schema (spec/wire.md § 7), checking it as
+ * strict validation does: a struct value's body is walked field by field. */
 static inline bool ferry_skip(ferry_reader *r, unsigned wire_type) {
-  size_t len, count;
+  size_t len, count, saved;
   uint64_t ignored;
   unsigned kt, vt;
+  int16_t id;
   switch (wire_type) {
   case FERRY_WT_VARINT: return ferry_read_varint(r, &ignored);
   case FERRY_WT_FIXED64:
@@ -444,9 +446,14 @@ static inline bool ferry_skip(ferry_reader *r, unsigned wire_type) {
     r->pos += len;
     return true;
   case FERRY_WT_BYTES:
-  case FERRY_WT_STRUCT:
     if (!ferry_read_len(r, &len)) return false;
     r->pos += len;
+    return true;
+  case FERRY_WT_STRUCT:
+    if (!ferry_struct_enter(r, &saved)) return false;
+    while (r->pos < r->end)
+      if (!ferry_read_key(r, &id, &kt) || !ferry_skip(r, kt)) return false;
+    ferry_struct_leave(r, saved);
     return true;
   case FERRY_WT_LIST:
     if (!ferry_enter(r)) return false;

@@ -18,8 +18,8 @@ use std::fmt::Write as _;
 
 use crate::diagnostics::BackendError;
 use crate::model::{
-    BaseType, DefRef, Definition, DefinitionKind, Field, Program, Requiredness, StructKind, Type,
-    Value,
+    in_id_order, BaseType, DefRef, Definition, DefinitionKind, Field, Program, Requiredness,
+    StructKind, Type, Value,
 };
 use crate::span::FileSpan;
 
@@ -1061,7 +1061,7 @@ impl<'p> Gen<'p> {
             }
             out.push_str("  default: break;\n  }\n");
         } else {
-            for f in &s.fields {
+            for f in in_id_order(&s.fields) {
                 let name = c_ident(&f.name);
                 let key = format!("ferry_write_key(w, {}, {});", f.id, self.wire_type(&f.ty));
                 if self.is_recursive(s.owner, f) {
@@ -1089,9 +1089,9 @@ impl<'p> Gen<'p> {
             out,
             "static inline bool {n}_decode_fields(ferry_reader *r, {n} *v) {{\n  {n}_init(v);"
         );
-        let required: Vec<&Field> = s
-            .fields
-            .iter()
+        // Missing required fields are reported lowest id first (spec/wire.md § 9).
+        let required: Vec<&Field> = in_id_order(&s.fields)
+            .into_iter()
             .filter(|f| f.requiredness == Requiredness::Required && s.kind != StructKind::Union)
             .collect();
         for f in &required {
@@ -1110,8 +1110,7 @@ impl<'p> Gen<'p> {
             if s.kind == StructKind::Union {
                 let _ = writeln!(
                     out,
-                    "      if (v->which != 0 && v->which != {}) return ferry_fail(r, FERRY_WIRE_UNION_HAS_SEVERAL_FIELDS, key_at);\n      v->which = {};",
-                    i + 1,
+                    "      if (v->which != 0) return ferry_fail(r, FERRY_WIRE_UNION_HAS_SEVERAL_FIELDS, key_at);\n      v->which = {};",
                     i + 1
                 );
             }

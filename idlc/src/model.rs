@@ -102,6 +102,15 @@ pub struct Field {
     pub annotations: BTreeMap<String, String>,
 }
 
+/// `fields` in the order encoders write them: increasing id, negative ids first (spec/wire.md
+/// § 4, the canonical encoding). Declaration order is kept for everything else (struct
+/// layouts, initialisers).
+pub fn in_id_order(fields: &[Field]) -> Vec<&Field> {
+    let mut sorted: Vec<&Field> = fields.iter().collect();
+    sorted.sort_by_key(|f| f.id);
+    sorted
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Method {
     pub name: String,

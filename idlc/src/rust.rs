@@ -18,8 +18,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 
 use crate::model::{
-    BaseType, DefRef, Definition, DefinitionKind, Field, Method, Program, Requiredness, StructKind,
-    Type, Value,
+    in_id_order, BaseType, DefRef, Definition, DefinitionKind, Field, Method, Program,
+    Requiredness, StructKind, Type, Value,
 };
 
 const W: &str = "::ferry_runtime::wire";
@@ -675,7 +675,9 @@ impl<'p> Gen<'p> {
         }
         doc(out, &d.doc);
         out.push_str("/// Values this schema does not name are kept in the last variant (forward compatibility).\n");
-        out.push_str("#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]\n");
+        // Equality, hashing and order go by the number, so sets and map keys iterate (and
+        // encode) in numeric order, the canonical order of spec/wire.md § 6.
+        out.push_str("#[derive(Clone, Copy, Debug)]\n");
         let _ = writeln!(out, "pub enum {name} {{");
         for v in values {
             doc(out, &v.doc);
@@ -696,6 +698,14 @@ impl<'p> Gen<'p> {
             }
         }
         let _ = writeln!(out, "v => Self::{other}(v), }} }}\n}}");
+        let _ = writeln!(
+            out,
+            "impl ::core::cmp::PartialEq for {name} {{ fn eq(&self, other: &Self) -> bool {{ self.value() == other.value() }} }}\n\
+             impl ::core::cmp::Eq for {name} {{}}\n\
+             impl ::core::hash::Hash for {name} {{ fn hash<H: ::core::hash::Hasher>(&self, h: &mut H) {{ self.value().hash(h) }} }}\n\
+             impl ::core::cmp::PartialOrd for {name} {{ fn partial_cmp(&self, other: &Self) -> ::core::option::Option<::core::cmp::Ordering> {{ ::core::option::Option::Some(self.cmp(other)) }} }}\n\
+             impl ::core::cmp::Ord for {name} {{ fn cmp(&self, other: &Self) -> ::core::cmp::Ordering {{ self.value().cmp(&other.value()) }} }}"
+        );
         let default = values
             .first()
             .map_or(format!("Self::{other}(0)"), |v| format!("Self::{}", ident(&v.name)));
@@ -829,7 +839,7 @@ impl<'p> Gen<'p> {
                 out,
                 "impl {W}::Encode for {name} {{ fn encode(&self, w: &mut {W}::Writer<'_>) {{"
             );
-            for f in fields {
+            for f in in_id_order(fields) {
                 let key = format!("w.key({}, {W}::WireType::{});", f.id, self.wire_type(&f.ty));
                 let fname = ident(&f.name);
                 if self.boxed_required(r, f) {
@@ -859,7 +869,7 @@ impl<'p> Gen<'p> {
                 }
             }
             out.push_str("}\nfn encoded_len(&self) -> usize { let mut n = 0usize;\n");
-            for f in fields {
+            for f in in_id_order(fields) {
                 let key =
                     format!("{W}::size::key({}, {W}::WireType::{})", f.id, self.wire_type(&f.ty));
                 let fname = ident(&f.name);
@@ -1009,13 +1019,20 @@ impl<'p> Gen<'p> {
                     while let ::core::option::Option::Some(f) = r.next_field()? {{
                         let value = match f.id {{"
             );
+            // A second member is an error at its key, before its value is read (spec/wire.md
+            // § 9: errors in byte order; at one key, the wire type first).
             for f in fields {
-                let _ = writeln!(out, "{} => Self::{}(r.read(f)?),", f.id, ident(&f.name));
+                let _ = writeln!(
+                    out,
+                    "{} => {{ r.expect_wire_type(f, {W}::WireType::{})?; if let ::core::option::Option::Some(first) = set {{ return ::core::result::Result::Err(r.union_conflict(first, f)); }} Self::{}(r.value()?) }}",
+                    f.id,
+                    self.wire_type(&f.ty),
+                    ident(&f.name)
+                );
             }
             let _ = writeln!(
                 out,
                 "_ => {{ r.skip(f)?; continue; }} }};
-                        if let ::core::option::Option::Some(first) = set {{ return ::core::result::Result::Err(r.union_conflict(first, f)); }}
                         set = ::core::option::Option::Some(f.id);
                         v = value;
                     }}
@@ -1061,8 +1078,8 @@ impl<'p> Gen<'p> {
             };
             let _ = writeln!(out, "let mut {local}: {ty} = {init};");
         }
-        // In-order fast path, then the general loop.
-        for f in fields {
+        // In-order fast path (encoders write fields by increasing id), then the general loop.
+        for f in in_id_order(fields) {
             let _ = writeln!(
                 out,
                 "if r.next_is({}, {W}::WireType::{}) {{ {} }}",
@@ -1078,7 +1095,10 @@ impl<'p> Gen<'p> {
             let _ = writeln!(out, "{} => {{ {} }}", f.id, self.assign_field(r, f, "r.read(f)?"));
         }
         out.push_str("_ => r.skip(f)?, } }\n");
-        for f in fields.iter().filter(|f| f.requiredness == Requiredness::Required) {
+        // Missing required fields are reported lowest id first (spec/wire.md § 9).
+        for f in
+            in_id_order(fields).into_iter().filter(|f| f.requiredness == Requiredness::Required)
+        {
             let local = derived("f_", &f.name);
             let missing = format!("return ::core::result::Result::Err(r.missing({}))", f.id);
             if self.view_field_is_option(r, f) {
@@ -1200,7 +1220,7 @@ impl<'p> Gen<'p> {
                     format!("{{ let v = &self.{};", ident(&p.name))
                 }
             };
-            for p in &m.params {
+            for p in in_id_order(&m.params) {
                 let open = bind(p);
                 let open = if open.starts_with("if") { format!("{open} {{") } else { open };
                 let _ = writeln!(
@@ -1212,7 +1232,7 @@ impl<'p> Gen<'p> {
                 );
             }
             out.push_str("}\nfn encoded_len(&self) -> usize { let mut n = 0usize;");
-            for p in &m.params {
+            for p in in_id_order(&m.params) {
                 let open = bind(p);
                 let open = if open.starts_with("if") { format!("{open} {{") } else { open };
                 let _ = write!(

@@ -127,7 +127,12 @@ impl<'a, V: View<'a>> Element<'a> for Lazy<'a, V> {
     #[inline(always)]
     fn read(r: &mut Reader<'a>, depth_left: u16) -> Result<Self, DecodeError> {
         let depth_left = r.descend(depth_left)?;
-        Ok(Lazy { body: r.delimited()?, depth_left, view: PhantomData })
+        let body = r.delimited()?;
+        if !r.is_strict() {
+            return Ok(Lazy { body, depth_left, view: PhantomData });
+        }
+        V::decode_fields(StructReader::nested(body, depth_left))?;
+        Ok(Lazy { body: body.checked(), depth_left, view: PhantomData })
     }
     fn to_owned_element(&self) -> Result<V::Owned, DecodeError> {
         View::to_owned_value(&self.get()?)
@@ -236,8 +241,13 @@ impl<'a, T: Element<'a>> Element<'a> for ListView<'a, T> {
         let header = r.offset();
         let (element_type, count) = r.list_header()?;
         expect_type(header, element_type, T::WIRE_TYPE)?;
-        // Find the list's end now, so the view is a bounded region iterated later.
-        let elements = r.region(|r| r.skip_elements(element_type, count, depth_left))?;
+        // Find the list's end now, so the view is a bounded region iterated later; strict
+        // validation reads (and so checks) every element on the way.
+        let elements = if r.is_strict() {
+            r.region(|r| (0..count).try_for_each(|_| T::read(r, depth_left).map(drop)))?.checked()
+        } else {
+            r.region(|r| r.skip_elements(element_type, count, depth_left))?
+        };
         Ok(ListView { elements, count, depth_left, element: PhantomData })
     }
     fn to_owned_element(&self) -> Result<Vec<T::Owned>, DecodeError> {
@@ -356,12 +366,20 @@ impl<'a, K: Element<'a>, V: Element<'a>> Element<'a> for MapView<'a, K, V> {
         let (key_type, value_type, count) = r.map_header()?;
         expect_type(header, key_type, K::WIRE_TYPE)?;
         expect_type(header, value_type, V::WIRE_TYPE)?;
+        let strict = r.is_strict();
         let entries = r.region(|r| {
             (0..count).try_for_each(|_| {
-                r.skip(key_type, depth_left)?;
-                r.skip(value_type, depth_left)
+                if strict {
+                    // Read (and so checked) in full; iteration reads through `checked()`.
+                    K::read(r, depth_left)?;
+                    V::read(r, depth_left).map(drop)
+                } else {
+                    r.skip(key_type, depth_left)?;
+                    r.skip(value_type, depth_left)
+                }
             })
         })?;
+        let entries = if strict { entries.checked() } else { entries };
         Ok(MapView { entries, count, depth_left, types: PhantomData })
     }
     fn to_owned_element(&self) -> Result<Self::Owned, DecodeError> {

@@ -24,7 +24,8 @@ pub enum ErrorKind {
     /// A varint had a redundant trailing zero group (e.g. `80 00`); only the
     /// shortest encoding is valid, so every value has exactly one encoding.
     VarintNotMinimal,
-    /// The low three bits of a key or an element type named wire type 7.
+    /// A reserved wire-type code: 7 in a key's low three bits, or 7–15 in a four-bit nibble of
+    /// a list or map header.
     UnknownWireType { code: u8 },
     /// A field id did not fit in 16 bits.
     FieldIdOutOfRange,

@@ -26,7 +26,7 @@ mod writer;
 pub use container::{read_default, Element, Lazy, ListIter, ListView, MapIter, MapView};
 pub use error::{DecodeError, ErrorKind};
 pub use message::{decode_view, decode_view_with, Field, Message, StructReader, View};
-pub use options::DecodeOptions;
+pub use options::{DecodeOptions, Validation};
 pub use reader::Reader;
 pub use varint::{varint_len, zigzag_decode, zigzag_encode};
 pub use wire_type::WireType;

@@ -82,7 +82,7 @@ impl<'a> StructReader<'a> {
         let Some(depth_left) = options.max_depth.checked_sub(1) else {
             return Err(DecodeError::new(ErrorKind::DepthLimitExceeded, 0));
         };
-        Ok(StructReader { body: Reader::new(message), depth_left })
+        Ok(StructReader { body: Reader::with_validation(message, options.validation), depth_left })
     }
 
     /// A reader over a nested struct body; `depth_left` already accounts for it.
@@ -144,17 +144,20 @@ impl<'a> StructReader<'a> {
     /// Reads the value of `field` as a `T`, checking its wire type against the schema's.
     #[inline(always)]
     pub fn read<T: Element<'a>>(&mut self, field: Field) -> Result<T, DecodeError> {
-        if field.wire_type != T::WIRE_TYPE {
+        self.expect_wire_type(field, T::WIRE_TYPE)?;
+        T::read(&mut self.body, self.depth_left)
+    }
+
+    /// Checks a known field's wire type against the schema's (an error at its key).
+    #[inline(always)]
+    pub fn expect_wire_type(&self, field: Field, expected: WireType) -> Result<(), DecodeError> {
+        if field.wire_type != expected {
             return Err(DecodeError::new(
-                ErrorKind::WireTypeMismatch {
-                    field: field.id,
-                    expected: T::WIRE_TYPE,
-                    found: field.wire_type,
-                },
+                ErrorKind::WireTypeMismatch { field: field.id, expected, found: field.wire_type },
                 field.offset,
             ));
         }
-        T::read(&mut self.body, self.depth_left)
+        Ok(())
     }
 
     /// Steps over a field the schema does not know.

@@ -1,4 +1,20 @@
-//! Limits applied to untrusted input.
+//! Limits applied to untrusted input, and how much of it is checked up front.
+
+/// When the checks on values inside containers and nested lazy structs run
+/// (spec/wire.md § 9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Validation {
+    /// Every error is found before decoding returns: each list, set and map element and each
+    /// nested struct is checked against the schema when its container is reached, and the
+    /// struct values of unknown fields are walked as struct bodies. The default.
+    #[default]
+    Strict,
+    /// The message's framing (keys, lengths, container headers, element framing) is checked
+    /// up front; what is inside string, struct and container elements is checked when an
+    /// element is read, with the same error and offset strict mode reports, or never if it
+    /// is not read. The struct values of unknown fields are stepped over by their length.
+    Lazy,
+}
 
 /// Limits that bound the work and memory spent on one message.
 ///
@@ -12,12 +28,22 @@ pub struct DecodeOptions {
     pub max_depth: u16,
     /// The longest message accepted, in bytes. Default: 16 MiB.
     pub max_message_size: usize,
+    /// Strict (the default) or lazy checking of container elements.
+    pub validation: Validation,
 }
 
 impl DecodeOptions {
-    /// The documented defaults (`max_depth` 64, `max_message_size` 16 MiB).
-    pub const DEFAULT: DecodeOptions =
-        DecodeOptions { max_depth: 64, max_message_size: 16 * 1024 * 1024 };
+    /// The documented defaults (`max_depth` 64, `max_message_size` 16 MiB, strict).
+    pub const DEFAULT: DecodeOptions = DecodeOptions {
+        max_depth: 64,
+        max_message_size: 16 * 1024 * 1024,
+        validation: Validation::Strict,
+    };
+
+    /// The defaults with [`Validation::Lazy`]: views that read part of a message pay only
+    /// for the part they read.
+    pub const LAZY: DecodeOptions =
+        DecodeOptions { validation: Validation::Lazy, ..DecodeOptions::DEFAULT };
 }
 
 impl Default for DecodeOptions {

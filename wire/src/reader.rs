@@ -3,26 +3,55 @@
 
 use crate::error::{DecodeError, ErrorKind};
 use crate::varint::zigzag_decode;
-use crate::WireType;
+use crate::{Validation, WireType};
 
 /// A cursor over a region of a message; offsets in errors are relative to the message start.
 #[derive(Clone, Copy, Debug)]
 pub struct Reader<'a> {
     rest: &'a [u8],
     offset: usize,
+    /// `Validation::Strict`: skipped struct values are walked, and containers check every
+    /// element when they are reached (spec/wire.md § 9).
+    strict: bool,
 }
 
 impl<'a> Reader<'a> {
-    /// A reader over the whole message.
+    /// A strict reader over the whole message.
     #[inline]
     pub fn new(message: &'a [u8]) -> Self {
-        Reader { rest: message, offset: 0 }
+        Reader { rest: message, offset: 0, strict: true }
     }
 
-    /// A reader over `region`, which starts `offset` bytes into the message.
+    /// A reader over the whole message that checks as `validation` says.
+    #[inline]
+    pub fn with_validation(message: &'a [u8], validation: Validation) -> Self {
+        Reader { rest: message, offset: 0, strict: validation == Validation::Strict }
+    }
+
+    /// A strict reader over `region`, which starts `offset` bytes into the message.
     #[inline]
     pub fn at(region: &'a [u8], offset: usize) -> Self {
-        Reader { rest: region, offset }
+        Reader { rest: region, offset, strict: true }
+    }
+
+    /// A reader over `region` (part of this reader's message, `offset` bytes into it) that
+    /// checks as this one does.
+    #[inline(always)]
+    fn sub(&self, region: &'a [u8], offset: usize) -> Self {
+        Reader { rest: region, offset, strict: self.strict }
+    }
+
+    /// This reader over bytes already checked in full: what is read through it later (a
+    /// view's elements as they are iterated) is not checked a second time in depth.
+    #[inline(always)]
+    pub(crate) fn checked(self) -> Self {
+        Reader { strict: false, ..self }
+    }
+
+    /// True under [`Validation::Strict`].
+    #[inline(always)]
+    pub fn is_strict(&self) -> bool {
+        self.strict
     }
 
     /// Offset of the next unread byte from the start of the message.
@@ -191,7 +220,8 @@ impl<'a> Reader<'a> {
     pub fn delimited(&mut self) -> Result<Reader<'a>, DecodeError> {
         let len = self.length()?;
         let offset = self.offset;
-        Ok(Reader::at(self.take(len)?, offset))
+        let region = self.take(len)?;
+        Ok(self.sub(region, offset))
     }
 
     /// Reads a field key: returns (field id, wire type).
@@ -280,7 +310,7 @@ impl<'a> Reader<'a> {
         let (rest, offset) = (self.rest, self.offset);
         step(self)?;
         let consumed = self.offset - offset;
-        Ok(Reader::at(&rest[..consumed], offset))
+        Ok(self.sub(&rest[..consumed], offset))
     }
 
     /// Steps over one value of `wire_type` without interpreting it. Strings and structs
@@ -291,7 +321,8 @@ impl<'a> Reader<'a> {
             WireType::Varint => self.varint().map(drop),
             WireType::Fixed64 => self.take(8).map(drop),
             WireType::Fixed32 => self.take(4).map(drop),
-            WireType::Bytes | WireType::Struct => self.delimited().map(drop),
+            WireType::Bytes => self.delimited().map(drop),
+            WireType::Struct => self.skip_struct(depth_left),
             WireType::List => {
                 let inner = self.descend(depth_left)?;
                 let (element_type, count) = self.list_header()?;
@@ -321,14 +352,30 @@ impl<'a> Reader<'a> {
             WireType::Fixed64 | WireType::Fixed32 => {
                 self.take(count * element_type.min_len()).map(drop)
             }
-            WireType::Bytes | WireType::Struct => {
-                (0..count).try_for_each(|_| self.delimited().map(drop))
-            }
+            WireType::Bytes => (0..count).try_for_each(|_| self.delimited().map(drop)),
+            WireType::Struct => (0..count).try_for_each(|_| self.skip_struct(depth_left)),
             WireType::Varint => (0..count).try_for_each(|_| self.varint().map(drop)),
             WireType::List | WireType::Map => {
                 (0..count).try_for_each(|_| self.skip(element_type, depth_left))
             }
         }
+    }
+
+    /// Steps over a struct value: by its length under lazy validation; under strict
+    /// validation its body is walked field by field, one level deeper, as a schema-less
+    /// reader would (so both modes find the same errors in the same order).
+    #[inline]
+    fn skip_struct(&mut self, depth_left: u16) -> Result<(), DecodeError> {
+        if !self.strict {
+            return self.delimited().map(drop);
+        }
+        let inner = self.descend(depth_left)?;
+        let mut body = self.delimited()?;
+        while !body.is_empty() {
+            let (_, wire_type) = body.key()?;
+            body.skip(wire_type, inner)?;
+        }
+        Ok(())
     }
 
     /// Enters one nesting level: the levels left below it, or an error at the limit.

@@ -122,18 +122,25 @@ impl<'a> View<'a> for ShapeView<'a> {
         let mut v = ShapeView::Unknown;
         let mut set: Option<i16> = None;
         while let Some(f) = r.next_field()? {
-            let value = match f.id {
-                1 => ShapeView::Point(r.read(f)?),
-                2 => ShapeView::Radius(r.read(f)?),
-                3 => ShapeView::Label(r.read(f)?),
+            let expected = match f.id {
+                1 => WireType::Struct,
+                2 => WireType::Fixed64,
+                3 => WireType::Bytes,
                 _ => {
                     r.skip(f)?;
                     continue;
                 }
             };
+            // A second member is an error at its key, before its value (as idlc generates).
+            r.expect_wire_type(f, expected)?;
             if let Some(first) = set {
                 return Err(r.union_conflict(first, f));
             }
+            let value = match f.id {
+                1 => ShapeView::Point(r.value()?),
+                2 => ShapeView::Radius(r.value()?),
+                _ => ShapeView::Label(r.value()?),
+            };
             set = Some(f.id);
             v = value;
         }

@@ -31,7 +31,7 @@ pub mod tutorial {
         ])
     }
     /// Values this schema does not name are kept in the last variant (forward compatibility).
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[derive(Clone, Copy, Debug)]
     pub enum Operation {
         ADD,
         SUBTRACT,
@@ -59,6 +59,30 @@ pub mod tutorial {
                 4 => Self::DIVIDE,
                 v => Self::Other(v),
             }
+        }
+    }
+    impl ::core::cmp::PartialEq for Operation {
+        fn eq(&self, other: &Self) -> bool {
+            self.value() == other.value()
+        }
+    }
+    impl ::core::cmp::Eq for Operation {}
+    impl ::core::hash::Hash for Operation {
+        fn hash<H: ::core::hash::Hasher>(&self, h: &mut H) {
+            self.value().hash(h)
+        }
+    }
+    impl ::core::cmp::PartialOrd for Operation {
+        fn partial_cmp(
+            &self,
+            other: &Self,
+        ) -> ::core::option::Option<::core::cmp::Ordering> {
+            ::core::option::Option::Some(self.cmp(other))
+        }
+    }
+    impl ::core::cmp::Ord for Operation {
+        fn cmp(&self, other: &Self) -> ::core::cmp::Ordering {
+            self.value().cmp(&other.value())
         }
     }
     impl ::core::default::Default for Operation {
@@ -1734,7 +1758,7 @@ pub mod tutorial {
 pub mod base {
     /// Health and counters every service exposes (fb303 style).
     /// Values this schema does not name are kept in the last variant (forward compatibility).
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[derive(Clone, Copy, Debug)]
     pub enum Status {
         DEAD,
         STARTING,
@@ -1768,6 +1792,30 @@ pub mod base {
                 5 => Self::WARNING,
                 v => Self::Other(v),
             }
+        }
+    }
+    impl ::core::cmp::PartialEq for Status {
+        fn eq(&self, other: &Self) -> bool {
+            self.value() == other.value()
+        }
+    }
+    impl ::core::cmp::Eq for Status {}
+    impl ::core::hash::Hash for Status {
+        fn hash<H: ::core::hash::Hasher>(&self, h: &mut H) {
+            self.value().hash(h)
+        }
+    }
+    impl ::core::cmp::PartialOrd for Status {
+        fn partial_cmp(
+            &self,
+            other: &Self,
+        ) -> ::core::option::Option<::core::cmp::Ordering> {
+            ::core::option::Option::Some(self.cmp(other))
+        }
+    }
+    impl ::core::cmp::Ord for Status {
+        fn cmp(&self, other: &Self) -> ::core::cmp::Ordering {
+            self.value().cmp(&other.value())
         }
     }
     impl ::core::default::Default for Status {
@@ -2852,7 +2900,7 @@ pub mod types {
     pub type Timestamp = i64;
     /// Where a request came from.
     /// Values this schema does not name are kept in the last variant (forward compatibility).
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[derive(Clone, Copy, Debug)]
     pub enum Region {
         US_EAST,
         US_WEST,
@@ -2880,6 +2928,30 @@ pub mod types {
                 -1 => Self::AP_SOUTH,
                 v => Self::Other(v),
             }
+        }
+    }
+    impl ::core::cmp::PartialEq for Region {
+        fn eq(&self, other: &Self) -> bool {
+            self.value() == other.value()
+        }
+    }
+    impl ::core::cmp::Eq for Region {}
+    impl ::core::hash::Hash for Region {
+        fn hash<H: ::core::hash::Hasher>(&self, h: &mut H) {
+            self.value().hash(h)
+        }
+    }
+    impl ::core::cmp::PartialOrd for Region {
+        fn partial_cmp(
+            &self,
+            other: &Self,
+        ) -> ::core::option::Option<::core::cmp::Ordering> {
+            ::core::option::Option::Some(self.cmp(other))
+        }
+    }
+    impl ::core::cmp::Ord for Region {
+        fn cmp(&self, other: &Self) -> ::core::cmp::Ordering {
+            self.value().cmp(&other.value())
         }
     }
     impl ::core::default::Default for Region {

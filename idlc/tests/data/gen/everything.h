@@ -1213,10 +1213,10 @@ static inline ferry_wire_error everything_Separators_decode(const uint8_t *data,
 static inline void everything_Requiredness_init(everything_Requiredness *v) { *v = everything_Requiredness_defaults_; }
 
 static inline void everything_Requiredness_encode_fields(const everything_Requiredness *v, ferry_writer *w) {
+  ferry_write_key(w, -4, FERRY_WT_VARINT); ferry_write_signed(w, v->negative_id);
   ferry_write_key(w, 1, FERRY_WT_BYTES); ferry_write_str(w, v->must);
   if (v->has_may) { ferry_write_key(w, 2, FERRY_WT_BYTES); ferry_write_str(w, v->may); }
   ferry_write_key(w, 3, FERRY_WT_BYTES); ferry_write_str(w, v->usually);
-  ferry_write_key(w, -4, FERRY_WT_VARINT); ferry_write_signed(w, v->negative_id);
   (void)v;
   (void)w;
 }
@@ -1604,19 +1604,19 @@ static inline bool everything_Shape_decode_fields(ferry_reader *r, everything_Sh
     switch (id) {
     case 1:
       if (type != FERRY_WT_FIXED64) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (v->which != 0 && v->which != 1) return ferry_fail(r, FERRY_WIRE_UNION_HAS_SEVERAL_FIELDS, key_at);
+      if (v->which != 0) return ferry_fail(r, FERRY_WIRE_UNION_HAS_SEVERAL_FIELDS, key_at);
       v->which = 1;
       if (!ferry_read_double(r, &v->value.radius)) return false;
       break;
     case 2:
       if (type != FERRY_WT_LIST) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (v->which != 0 && v->which != 2) return ferry_fail(r, FERRY_WIRE_UNION_HAS_SEVERAL_FIELDS, key_at);
+      if (v->which != 0) return ferry_fail(r, FERRY_WIRE_UNION_HAS_SEVERAL_FIELDS, key_at);
       v->which = 2;
       if (!ferry_r_list_double(r, &v->value.sides)) return false;
       break;
     case 3:
       if (type != FERRY_WT_BYTES) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (v->which != 0 && v->which != 3) return ferry_fail(r, FERRY_WIRE_UNION_HAS_SEVERAL_FIELDS, key_at);
+      if (v->which != 0) return ferry_fail(r, FERRY_WIRE_UNION_HAS_SEVERAL_FIELDS, key_at);
       v->which = 3;
       if (!ferry_read_string(r, &v->value.label)) return false;
       break;

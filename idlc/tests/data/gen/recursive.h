@@ -534,13 +534,13 @@ static inline bool recursive_Expr_decode_fields(ferry_reader *r, recursive_Expr 
     switch (id) {
     case 1:
       if (type != FERRY_WT_VARINT) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (v->which != 0 && v->which != 1) return ferry_fail(r, FERRY_WIRE_UNION_HAS_SEVERAL_FIELDS, key_at);
+      if (v->which != 0) return ferry_fail(r, FERRY_WIRE_UNION_HAS_SEVERAL_FIELDS, key_at);
       v->which = 1;
       if (!ferry_read_i64(r, &v->value.literal)) return false;
       break;
     case 2:
       if (type != FERRY_WT_STRUCT) return ferry_fail(r, FERRY_WIRE_WIRE_TYPE_MISMATCH, key_at);
-      if (v->which != 0 && v->which != 2) return ferry_fail(r, FERRY_WIRE_UNION_HAS_SEVERAL_FIELDS, key_at);
+      if (v->which != 0) return ferry_fail(r, FERRY_WIRE_UNION_HAS_SEVERAL_FIELDS, key_at);
       v->which = 2;
       {
         recursive_BinOp *p = (recursive_BinOp *)ferry_reader_alloc(r, 1, sizeof *p);

@@ -658,16 +658,35 @@ pub mod recursive {
                 let mut set: ::core::option::Option<i16> = ::core::option::Option::None;
                 while let ::core::option::Option::Some(f) = r.next_field()? {
                     let value = match f.id {
-                        1 => Self::literal(r.read(f)?),
-                        2 => Self::binop(r.read(f)?),
+                        1 => {
+                            r.expect_wire_type(
+                                f,
+                                ::ferry_runtime::wire::WireType::Varint,
+                            )?;
+                            if let ::core::option::Option::Some(first) = set {
+                                return ::core::result::Result::Err(
+                                    r.union_conflict(first, f),
+                                );
+                            }
+                            Self::literal(r.value()?)
+                        }
+                        2 => {
+                            r.expect_wire_type(
+                                f,
+                                ::ferry_runtime::wire::WireType::Struct,
+                            )?;
+                            if let ::core::option::Option::Some(first) = set {
+                                return ::core::result::Result::Err(
+                                    r.union_conflict(first, f),
+                                );
+                            }
+                            Self::binop(r.value()?)
+                        }
                         _ => {
                             r.skip(f)?;
                             continue;
                         }
                     };
-                    if let ::core::option::Option::Some(first) = set {
-                        return ::core::result::Result::Err(r.union_conflict(first, f));
-                    }
                     set = ::core::option::Option::Some(f.id);
                     v = value;
                 }

@@ -157,7 +157,7 @@ pub mod storage {
         type View<'a> = views::SuperColumn<'a>;
     }
     /// Values this schema does not name are kept in the last variant (forward compatibility).
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[derive(Clone, Copy, Debug)]
     pub enum ConsistencyLevel {
         ONE,
         QUORUM,
@@ -197,6 +197,30 @@ pub mod storage {
                 8 => Self::THREE,
                 v => Self::Other(v),
             }
+        }
+    }
+    impl ::core::cmp::PartialEq for ConsistencyLevel {
+        fn eq(&self, other: &Self) -> bool {
+            self.value() == other.value()
+        }
+    }
+    impl ::core::cmp::Eq for ConsistencyLevel {}
+    impl ::core::hash::Hash for ConsistencyLevel {
+        fn hash<H: ::core::hash::Hasher>(&self, h: &mut H) {
+            self.value().hash(h)
+        }
+    }
+    impl ::core::cmp::PartialOrd for ConsistencyLevel {
+        fn partial_cmp(
+            &self,
+            other: &Self,
+        ) -> ::core::option::Option<::core::cmp::Ordering> {
+            ::core::option::Option::Some(self.cmp(other))
+        }
+    }
+    impl ::core::cmp::Ord for ConsistencyLevel {
+        fn cmp(&self, other: &Self) -> ::core::cmp::Ordering {
+            self.value().cmp(&other.value())
         }
     }
     impl ::core::default::Default for ConsistencyLevel {
