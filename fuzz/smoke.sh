@@ -17,3 +17,5 @@ for t in wire_view skipper round_trip frames idl; do
     exit 1
   fi
 done
+# The C decoders of ferry_wire.h, under libFuzzer with ASan and UBSan.
+bash c/run.sh "$secs"

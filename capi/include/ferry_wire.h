@@ -430,13 +430,14 @@ static inline bool ferry_read_map_header(ferry_reader *r, unsigned *key_type,
   return true;
 }
 
+static inline bool ferry_skip_fields(ferry_reader *r);
+
 /* Steps over a value of `wire_type` without a schema (spec/wire.md § 7), checking it as
  * strict validation does: a struct value's body is walked field by field. */
 static inline bool ferry_skip(ferry_reader *r, unsigned wire_type) {
   size_t len, count, saved;
   uint64_t ignored;
   unsigned kt, vt;
-  int16_t id;
   switch (wire_type) {
   case FERRY_WT_VARINT: return ferry_read_varint(r, &ignored);
   case FERRY_WT_FIXED64:
@@ -450,9 +451,7 @@ static inline bool ferry_skip(ferry_reader *r, unsigned wire_type) {
     r->pos += len;
     return true;
   case FERRY_WT_STRUCT:
-    if (!ferry_struct_enter(r, &saved)) return false;
-    while (r->pos < r->end)
-      if (!ferry_read_key(r, &id, &kt) || !ferry_skip(r, kt)) return false;
+    if (!ferry_struct_enter(r, &saved) || !ferry_skip_fields(r)) return false;
     ferry_struct_leave(r, saved);
     return true;
   case FERRY_WT_LIST:
@@ -471,6 +470,16 @@ static inline bool ferry_skip(ferry_reader *r, unsigned wire_type) {
     return true;
   default: return ferry_fail(r, FERRY_WIRE_UNKNOWN_WIRE_TYPE, r->pos);
   }
+}
+
+/* Walks the rest of a struct body (or a whole message: after ferry_reader_init) without a
+ * schema, checking everything but what only a schema shows (spec/wire.md § 9). */
+static inline bool ferry_skip_fields(ferry_reader *r) {
+  int16_t id;
+  unsigned type;
+  while (r->pos < r->end)
+    if (!ferry_read_key(r, &id, &type) || !ferry_skip(r, type)) return false;
+  return true;
 }
 
 /* ---- writer */

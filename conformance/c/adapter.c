@@ -9,43 +9,6 @@
 
 #include "schema.h"
 
-static bool walk_fields(ferry_reader *r);
-
-/* The schema-less walk of ferry_wire::dynamic: structs are entered, not skipped. */
-static bool walk_value(ferry_reader *r, unsigned type) {
-  size_t saved, count;
-  unsigned kt, vt;
-  switch (type) {
-  case FERRY_WT_STRUCT:
-    if (!ferry_struct_enter(r, &saved) || !walk_fields(r)) return false;
-    ferry_struct_leave(r, saved);
-    return true;
-  case FERRY_WT_LIST:
-    if (!ferry_enter(r) || !ferry_read_list_header(r, &kt, &count)) return false;
-    for (size_t i = 0; i < count; i++)
-      if (!walk_value(r, kt)) return false;
-    r->depth--;
-    return true;
-  case FERRY_WT_MAP:
-    if (!ferry_enter(r) || !ferry_read_map_header(r, &kt, &vt, &count)) return false;
-    for (size_t i = 0; i < count; i++)
-      if (!walk_value(r, kt) || !walk_value(r, vt)) return false;
-    r->depth--;
-    return true;
-  default:
-    return ferry_skip(r, type);
-  }
-}
-
-static bool walk_fields(ferry_reader *r) {
-  while (r->pos < r->end) {
-    int16_t id;
-    unsigned type;
-    if (!ferry_read_key(r, &id, &type) || !walk_value(r, type)) return false;
-  }
-  return true;
-}
-
 static size_t unhex(const char *s, uint8_t *out) {
   size_t n = 0;
   unsigned v;
@@ -102,7 +65,7 @@ int main(void) {
     else if (!strcmp(schema, "Point")) ROUND_TRIP(schema_Point);
     else if (!strcmp(schema, "dynamic")) {
       ferry_reader r;
-      if (ferry_reader_init(&r, msg, n, &arena, &options)) walk_fields(&r);
+      if (ferry_reader_init(&r, msg, n, &arena, &options)) ferry_skip_fields(&r);
       e = r.error;
       at = r.error_offset;
       if (e == FERRY_WIRE_OK) print_encoding(in, n);
