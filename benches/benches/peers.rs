@@ -176,7 +176,17 @@ fn order_contenders<'a>(o: &'a Order, bufs: &'a mut Buffers) -> Vec<Contender<'a
         &mut capnp_bytes,
         |m| capnp_order(o, m),
     );
+    let lazy_bytes = gen.encode_to_vec();
     vec![
+        Contender {
+            format: "ferry_lazy",
+            bytes: lazy_bytes,
+            encode: None,
+            read_all: Box::new(|b| {
+                ferry_benches::generated::read_every_field_with(b, &ferry_wire::DecodeOptions::LAZY)
+            }),
+            owned: None,
+        },
         Contender {
             format: "ferry",
             bytes: gen.encode_to_vec(),
@@ -417,6 +427,15 @@ fn listing_contenders<'a>(l: &'a Listing, bufs: &'a mut Buffers) -> Vec<Contende
         |m| capnp_listing(l, m),
     );
     vec![
+        Contender {
+            format: "ferry_lazy",
+            bytes: l.encode_to_vec(),
+            encode: None,
+            read_all: Box::new(|b| {
+                ferry_benches::listing::read_every_field_with(b, &ferry_wire::DecodeOptions::LAZY)
+            }),
+            owned: None,
+        },
         Contender {
             format: "ferry",
             bytes: l.encode_to_vec(),

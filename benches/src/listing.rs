@@ -42,7 +42,13 @@ pub fn fold_entry(
 
 /// Decodes a view of the listing and reads every field of every entry.
 pub fn read_every_field(bytes: &[u8]) -> u64 {
-    let l: listing::views::Listing<'_> = ferry_wire::decode_view(bytes).expect("valid listing");
+    read_every_field_with(bytes, &ferry_wire::DecodeOptions::DEFAULT)
+}
+
+/// [`read_every_field`] under `options` (`DecodeOptions::LAZY` for lazy validation).
+pub fn read_every_field_with(bytes: &[u8], options: &ferry_wire::DecodeOptions) -> u64 {
+    let l: listing::views::Listing<'_> =
+        ferry_wire::decode_view_with(bytes, options).expect("valid listing");
     let mut acc = l.path.len() as u64;
     if let Some(entries) = l.entries {
         for e in entries {

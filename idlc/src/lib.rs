@@ -9,6 +9,7 @@
 mod build;
 pub mod c;
 pub mod check;
+pub mod compat;
 pub mod diagnostics;
 pub mod model;
 pub mod rust;
@@ -119,6 +120,58 @@ impl Compilation {
     pub fn render_plain(&self) -> String {
         let mut buf = codespan_reporting::term::termcolor::NoColor::new(Vec::new());
         // Writing to memory cannot fail.
+        let _ = self.render(&mut buf);
+        String::from_utf8_lossy(&buf.into_inner()).into_owned()
+    }
+}
+
+/// The result of `idlc compat`: both versions' files and what breaks between them.
+#[derive(Debug)]
+pub struct CompatReport {
+    pub old: Compilation,
+    pub new: Compilation,
+    pub findings: Vec<compat::Finding>,
+}
+
+impl CompatReport {
+    /// Compares two checked versions; `None` if either has errors (render them first).
+    pub fn new(
+        old: Compilation,
+        new: Compilation,
+        level: compat::Level,
+        allow: &[String],
+    ) -> Option<Self> {
+        let findings = compat::compare(&old.model()?, &new.model()?, level, allow);
+        Some(CompatReport { old, new, findings })
+    }
+
+    /// Every finding, with labels in both versions' files.
+    pub fn render(&self, out: &mut dyn WriteColor) -> std::io::Result<()> {
+        let mut files = SimpleFiles::new();
+        for (tag, c) in [("OLD", &self.old), ("NEW", &self.new)] {
+            for f in &c.sources.files {
+                files.add(format!("{} ({tag})", f.path.display()), f.text.clone());
+            }
+        }
+        let base = self.old.sources.files.len();
+        let config = term::Config::default();
+        for f in &self.findings {
+            term::emit(out, &config, &files, &f.to_diagnostic(base))
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+        }
+        match self.findings.len() {
+            0 => writeln!(out, "compatible: no breaking change found"),
+            n => writeln!(
+                out,
+                "incompatible: {n} breaking change{} found",
+                if n == 1 { "" } else { "s" }
+            ),
+        }
+    }
+
+    /// [`CompatReport::render`] as plain text.
+    pub fn render_plain(&self) -> String {
+        let mut buf = codespan_reporting::term::termcolor::NoColor::new(Vec::new());
         let _ = self.render(&mut buf);
         String::from_utf8_lossy(&buf.into_inner()).into_owned()
     }

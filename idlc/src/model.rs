@@ -89,6 +89,8 @@ pub struct EnumValue {
     pub name: String,
     pub value: i32,
     pub doc: Option<String>,
+    /// The value's name in the IDL (`idlc compat` points here).
+    pub span: FileSpan,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -100,6 +102,9 @@ pub struct Field {
     pub default: Option<Value>,
     pub doc: Option<String>,
     pub annotations: BTreeMap<String, String>,
+    /// The whole field, and its type, in the IDL (`idlc compat` points here).
+    pub span: FileSpan,
+    pub type_span: FileSpan,
 }
 
 /// `fields` in the order encoders write them: increasing id, negative ids first (spec/wire.md
@@ -114,6 +119,8 @@ pub fn in_id_order(fields: &[Field]) -> Vec<&Field> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Method {
     pub name: String,
+    /// The method's name in the IDL.
+    pub span: FileSpan,
     pub oneway: bool,
     /// `None` for `void`.
     pub returns: Option<Type>,
@@ -139,6 +146,8 @@ impl Method {
             default: None,
             doc: None,
             annotations: BTreeMap::new(),
+            span: self.span,
+            type_span: self.span,
         });
         let exceptions = self.throws.iter().map(|t| Field {
             requiredness: Requiredness::Optional,

@@ -32,7 +32,7 @@ impl Span {
 pub type FileId = usize;
 
 /// A span together with the file it is in, for labels that point into another file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct FileSpan {
     pub file: FileId,
     pub span: Span,

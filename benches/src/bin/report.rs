@@ -74,8 +74,9 @@ fn read_estimate(benchmark: &Path) -> Option<((String, String), Estimate)> {
     Some((key, Estimate { median_ns: e["median"]["point_estimate"].as_f64()?, bytes }))
 }
 
-const FORMATS: [(&str, &str); 8] = [
-    ("ferry", "**Ferry** (idlc-generated)"),
+const FORMATS: [(&str, &str); 9] = [
+    ("ferry", "**Ferry** (idlc-generated; strict validation, the default)"),
+    ("ferry_lazy", "Ferry, lazy validation (`DecodeOptions::LAZY`)"),
     ("capnp", "Cap'n Proto (unpacked)"),
     ("flatbuffers", "FlatBuffers, verifier on"),
     ("flatbuffers_unverified", "FlatBuffers, verifier off (trusted input only)"),

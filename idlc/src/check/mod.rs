@@ -19,7 +19,8 @@ use crate::syntax::ast::{
 };
 
 /// The Ferry annotations the runtime honours, on service methods.
-pub const FERRY_ANNOTATIONS: &[&str] = &["ferry.timeout_ms", "ferry.idempotent"];
+pub const FERRY_ANNOTATIONS: &[&str] =
+    &["ferry.timeout_ms", "ferry.idempotent", "ferry.compat.allow"];
 
 /// Checks every file in `sources`, appending problems to each file's list.
 pub fn check(sources: &mut SourceMap) {
@@ -573,6 +574,25 @@ impl<'s> Checker<'s> {
                 );
                 continue;
             }
+            if key == "ferry.compat.allow" {
+                // Anywhere: codes of `idlc compat` findings accepted for this definition,
+                // field or method.
+                let (value, span) = a.value.clone().unwrap_or((String::new(), a.key.span));
+                let is_code = |c: &str| {
+                    let c = c.trim();
+                    c.len() == 5
+                        && c.starts_with(['C', 'c'])
+                        && c[1..].bytes().all(|b| b.is_ascii_digit())
+                };
+                if !value.split(',').all(is_code) {
+                    let expected = "compat codes separated by commas (\"C0101, C0201\")";
+                    self.report(
+                        file,
+                        Problem::BadAnnotationValue { key: key.to_owned(), value, expected, span },
+                    );
+                }
+                continue;
+            }
             if !on_method {
                 self.report(
                     file,
@@ -919,6 +939,7 @@ impl<'s> Checker<'s> {
                             name: v.name.name.to_string(),
                             value: value as i32,
                             doc: v.doc.clone(),
+                            span: FileSpan { file, span: v.name.span },
                         }
                     })
                     .collect();
@@ -935,6 +956,7 @@ impl<'s> Checker<'s> {
                     let annotations = annotation_map(&f.annotations);
                     methods.push(model::Method {
                         name: f.name.name.to_string(),
+                        span: FileSpan { file, span: f.name.span },
                         oneway: f.oneway.is_some(),
                         returns: match &f.returns {
                             Some(t) => Some(self.resolve_type_quiet(file, t)?),
@@ -989,6 +1011,8 @@ impl<'s> Checker<'s> {
                     default,
                     doc: f.doc.clone(),
                     annotations: annotation_map(&f.annotations),
+                    span: FileSpan { file, span: f.span },
+                    type_span: FileSpan { file, span: f.ty.span },
                 })
             })
             .collect()

@@ -1,0 +1,6 @@
+namespace rs shop.v1
+enum Status { OPEN = 1, CLOSED = 2 }
+struct Order { 1: i64 id; 2: string note }
+struct Gone { 1: i32 x }
+service Base { void ping() }
+service Shop extends Base { Order get(1: i64 id) }
