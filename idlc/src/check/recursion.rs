@@ -7,7 +7,19 @@ use super::Checker;
 use crate::diagnostics::Problem;
 use crate::model::{DefRef, Type};
 use crate::span::{FileId, Span};
-use crate::syntax::ast::{ConstExpr, ConstKind, DefinitionKind, Requiredness, StructKind};
+use crate::syntax::ast::{
+    ConstExpr, ConstKind, DefinitionKind, Requiredness, StructKind, TypeExpr, TypeKind,
+};
+
+/// Does `t` mention a defined type (directly or as a container's element, key or value)?
+fn names_a_definition(t: &TypeExpr) -> bool {
+    match &t.kind {
+        TypeKind::Base(_) => false,
+        TypeKind::List(e) | TypeKind::Set(e) => names_a_definition(e),
+        TypeKind::Map(k, v) => names_a_definition(k) || names_a_definition(v),
+        _ => true,
+    }
+}
 
 impl Checker<'_> {
     pub(super) fn check_infinite_structs(&mut self) {
@@ -99,7 +111,9 @@ impl Checker<'_> {
     ) {
         let DefinitionKind::Struct { fields, .. } = &self.def(s).kind else { return };
         let f = &fields[i];
-        if f.requiredness == Requiredness::Optional || depth > 256 {
+        // Only a type that names a definition can lead to a struct (most fields do not:
+        // skipping them before any lookup kept this check off the front end's profile).
+        if f.requiredness == Requiredness::Optional || depth > 256 || !names_a_definition(&f.ty) {
             return;
         }
         match state.get(&(s, i)) {
