@@ -1412,15 +1412,29 @@ impl<'p> Gen<'p> {
                 }}); }}",
                 id_const(&m.name)
             );
+            let _ =
+                writeln!(out, "service = service.name({here}{}, {:?});", id_const(&m.name), m.name);
         }
         out.push_str("service }\n");
+        let names: String = methods
+            .iter()
+            .map(|(owner, m)| {
+                format!(
+                    "inner.name_method({}{}, {:?});",
+                    self.service_prefix(*owner, r),
+                    id_const(&m.name),
+                    m.name
+                )
+            })
+            .collect();
         // Client.
         let _ = writeln!(
             out,
             "/// A typed client for `{}`: methods read like local calls.
             #[derive(Clone, Debug)] pub struct Client {{ inner: ::std::sync::Arc<{RT}::Client> }}
             impl Client {{
-                pub fn new(inner: ::std::sync::Arc<{RT}::Client>) -> Self {{ Client {{ inner }} }}
+                /// Wraps an untyped client (naming this service's methods in its metrics).
+                pub fn new(inner: ::std::sync::Arc<{RT}::Client>) -> Self {{ {names} Client {{ inner }} }}
                 /// The untyped client underneath.
                 pub fn inner(&self) -> &{RT}::Client {{ &self.inner }}",
             d.name

@@ -307,6 +307,11 @@ impl Client {
         Ok(Client { shared, io_thread: Some(io_thread) })
     }
 
+    /// Names method `id` (its IDL name) in [`Client::metrics`]; typed clients name theirs.
+    pub fn name_method(&self, id: u32, name: &'static str) {
+        self.shared.metrics.name(id, name);
+    }
+
     /// Per-method calls, failures and latency as the caller saw them (start to end).
     pub fn metrics(&self) -> Snapshot {
         self.shared.metrics.snapshot()

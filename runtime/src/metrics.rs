@@ -3,7 +3,7 @@
 //! Recording happens on the one thread that completes calls (the server's event loop, the
 //! client's I/O thread), so the lock is uncontended except while someone reads a snapshot.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -52,6 +52,8 @@ impl Histogram {
 /// What one method did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MethodStats {
+    /// The method's IDL name, when the service or typed client registered it.
+    pub name: Option<&'static str>,
     /// Calls that completed (with a reply or an error).
     pub calls: u64,
     /// Calls that ended in an error of any kind.
@@ -60,25 +62,134 @@ pub struct MethodStats {
     pub latency: Histogram,
 }
 
-/// A snapshot: method id → stats.
-pub type Snapshot = BTreeMap<u32, MethodStats>;
+/// Per-method statistics at one moment, by method id; look a method up by id or name.
+///
+/// ```
+/// # use ferry_runtime::metrics::Snapshot;
+/// fn report(s: &Snapshot) {
+///     if let Some(get) = s.by_name("get") {
+///         println!("get: {} calls, p99 {:?}", get.calls, get.latency.quantile(0.99));
+///     }
+///     print!("{s}"); // a table: method, calls, failures, p50, p99
+/// }
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    methods: BTreeMap<u32, MethodStats>,
+}
+
+impl Snapshot {
+    /// The stats of method `id`.
+    pub fn get(&self, id: u32) -> Option<&MethodStats> {
+        self.methods.get(&id)
+    }
+
+    /// The stats of the method named `name` (as registered by generated code).
+    pub fn by_name(&self, name: &str) -> Option<&MethodStats> {
+        self.methods.values().find(|m| m.name == Some(name))
+    }
+
+    /// Every method seen, by id.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &MethodStats)> {
+        self.methods.iter().map(|(id, m)| (*id, m))
+    }
+
+    /// Number of methods seen.
+    pub fn len(&self) -> usize {
+        self.methods.len()
+    }
+
+    /// True before the first call.
+    pub fn is_empty(&self) -> bool {
+        self.methods.is_empty()
+    }
+}
+
+impl std::ops::Index<u32> for Snapshot {
+    type Output = MethodStats;
+    /// Panics if the method was never called.
+    fn index(&self, id: u32) -> &MethodStats {
+        self.methods.get(&id).unwrap_or_else(|| panic!("no calls of method {id:#010x}"))
+    }
+}
+
+impl std::ops::Index<&str> for Snapshot {
+    type Output = MethodStats;
+    /// Panics if the method was never called.
+    fn index(&self, name: &str) -> &MethodStats {
+        self.by_name(name).unwrap_or_else(|| panic!("no calls of method `{name}`"))
+    }
+}
+
+impl std::fmt::Display for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{:<24} {:>10} {:>10} {:>10} {:>10}",
+            "method", "calls", "failures", "p50", "p99"
+        )?;
+        for (id, m) in &self.methods {
+            let q = |p| m.latency.quantile(p).map_or("-".into(), |d| format!("{d:?}"));
+            writeln!(
+                f,
+                "{:<24} {:>10} {:>10} {:>10} {:>10}",
+                display_name(*id, m.name),
+                m.calls,
+                m.failures,
+                q(0.5),
+                q(0.99)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn display_name(id: u32, name: Option<&'static str>) -> String {
+    name.map_or_else(|| format!("#{id:08x}"), str::to_owned)
+}
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Metrics {
-    methods: Arc<Mutex<Snapshot>>,
+    inner: Arc<Mutex<Inner>>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    methods: BTreeMap<u32, MethodStats>,
+    names: HashMap<u32, &'static str>,
 }
 
 impl Metrics {
     pub(crate) fn record(&self, method: u32, took: Duration, ok: bool) {
-        let mut m = self.methods.lock().unwrap_or_else(|p| p.into_inner());
-        let s = m.entry(method).or_default();
+        let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let name = m.names.get(&method).copied();
+        let s = m
+            .methods
+            .entry(method)
+            .or_insert_with(|| MethodStats { name, ..MethodStats::default() });
         s.calls += 1;
         s.failures += u64::from(!ok);
         s.latency.record(took);
     }
 
+    /// Names method `id` in snapshots and the access log.
+    pub(crate) fn name(&self, id: u32, name: &'static str) {
+        let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        m.names.insert(id, name);
+        if let Some(s) = m.methods.get_mut(&id) {
+            s.name = Some(name);
+        }
+    }
+
+    /// The method's name, or `#<id>` when none was registered.
+    pub(crate) fn method_name(&self, id: u32) -> String {
+        let m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        display_name(id, m.names.get(&id).copied())
+    }
+
     pub(crate) fn snapshot(&self) -> Snapshot {
-        self.methods.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        let m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        Snapshot { methods: m.methods.clone() }
     }
 }
 
@@ -104,7 +215,12 @@ mod tests {
         m.record(1, Duration::from_micros(10), true);
         m.record(1, Duration::from_micros(10), false);
         m.record(2, Duration::from_micros(10), true);
+        m.name(2, "two");
         let s = m.snapshot();
-        assert_eq!((s[&1].calls, s[&1].failures, s[&2].calls), (2, 1, 1));
+        assert_eq!((s[1].calls, s[1].failures, s[2].calls), (2, 1, 1));
+        assert_eq!(s["two"].calls, 1, "named after the fact");
+        assert_eq!(s.by_name("one"), None);
+        assert!(s.to_string().contains("two"), "{s}");
+        assert!(s.to_string().contains("#00000001"), "{s}");
     }
 }

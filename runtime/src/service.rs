@@ -114,6 +114,8 @@ pub struct Service {
     /// Ids registered more than once (two names with one hash, or a repeated
     /// registration): `Server::bind` refuses the service.
     pub(crate) duplicates: Vec<u32>,
+    /// Method names for metrics and the access log.
+    pub(crate) names: HashMap<u32, &'static str>,
 }
 
 impl fmt::Debug for Service {
@@ -136,6 +138,13 @@ impl Service {
         handler: impl Fn(&Context, &[u8]) -> Result<Vec<u8>, HandlerError> + Send + Sync + 'static,
     ) -> Self {
         self.register(id, Method { handler: Arc::new(handler), inline: false })
+    }
+
+    /// Names method `id` (its IDL name) in metrics snapshots and the access log; generated
+    /// services name every method.
+    pub fn name(mut self, id: u32, name: &'static str) -> Self {
+        self.names.insert(id, name);
+        self
     }
 
     fn register(mut self, id: u32, method: Method) -> Self {

@@ -172,6 +172,32 @@ fn a_generated_service_works_end_to_end() {
     )
     .unwrap();
     exercise_calculator(&server.local_addr().to_string());
+    // Generated services and clients name their methods (inherited ones too) in metrics.
+    let s = server.metrics();
+    assert_eq!(s["add"].calls, 1, "{s}");
+    assert_eq!(s["getName"].calls, 1, "{s}");
+    // A declared exception is a reply; "not implemented" (an internal error) is a failure.
+    assert_eq!((s["calculate"].calls, s["calculate"].failures), (3, 1), "{s}");
+    assert!(s.iter().all(|(_, m)| m.name.is_some()), "every method has its name:\n{s}");
+}
+
+#[test]
+fn typed_clients_name_their_methods_in_metrics() {
+    let server = Server::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        calculator::tutorial::Calculator::service(Arc::new(Calc)),
+        ServerConfig { access_log: true, ..ServerConfig::default() },
+    )
+    .unwrap();
+    let raw = Arc::new(
+        Client::connect(server.local_addr(), ferry_runtime::ClientConfig::default()).unwrap(),
+    );
+    let client = calculator::tutorial::Calculator::Client::new(Arc::clone(&raw));
+    assert_eq!(client.add(1, 1).unwrap(), 2);
+    client.ping().unwrap();
+    let c = raw.metrics();
+    assert_eq!((c["add"].calls, c["ping"].calls), (1, 1), "{c}");
+    assert!(c.to_string().contains("add"), "{c}");
 }
 
 struct AccountsV1;

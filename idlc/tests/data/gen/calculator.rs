@@ -974,6 +974,8 @@ pub mod tutorial {
                         },
                     );
             }
+            service = service
+                .name(super::super::base::BaseService::getName_ID, "getName");
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1006,6 +1008,8 @@ pub mod tutorial {
                         },
                     );
             }
+            service = service
+                .name(super::super::base::BaseService::getStatus_ID, "getStatus");
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1038,6 +1042,8 @@ pub mod tutorial {
                         },
                     );
             }
+            service = service
+                .name(super::super::base::BaseService::getCounters_ID, "getCounters");
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1070,6 +1076,8 @@ pub mod tutorial {
                         },
                     );
             }
+            service = service
+                .name(super::super::base::BaseService::aliveSince_ID, "aliveSince");
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1099,6 +1107,8 @@ pub mod tutorial {
                         },
                     );
             }
+            service = service
+                .name(super::super::base::BaseService::reinitialize_ID, "reinitialize");
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1128,6 +1138,8 @@ pub mod tutorial {
                         },
                     );
             }
+            service = service
+                .name(super::super::base::BaseService::shutdown_ID, "shutdown");
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1160,6 +1172,7 @@ pub mod tutorial {
                         },
                     );
             }
+            service = service.name(super::super::base::BaseService::now_ID, "now");
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1187,6 +1200,7 @@ pub mod tutorial {
                         },
                     );
             }
+            service = service.name(ping_ID, "ping");
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1222,6 +1236,7 @@ pub mod tutorial {
                         },
                     );
             }
+            service = service.name(add_ID, "add");
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1274,6 +1289,7 @@ pub mod tutorial {
                         },
                     );
             }
+            service = service.name(calculate_ID, "calculate");
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1301,6 +1317,7 @@ pub mod tutorial {
                         },
                     );
             }
+            service = service.name(zip_ID, "zip");
             service
         }
         /// A typed client for `Calculator`: methods read like local calls.
@@ -1309,7 +1326,40 @@ pub mod tutorial {
             inner: ::std::sync::Arc<::ferry_runtime::Client>,
         }
         impl Client {
+            /// Wraps an untyped client (naming this service's methods in its metrics).
             pub fn new(inner: ::std::sync::Arc<::ferry_runtime::Client>) -> Self {
+                inner
+                    .name_method(super::super::base::BaseService::getName_ID, "getName");
+                inner
+                    .name_method(
+                        super::super::base::BaseService::getStatus_ID,
+                        "getStatus",
+                    );
+                inner
+                    .name_method(
+                        super::super::base::BaseService::getCounters_ID,
+                        "getCounters",
+                    );
+                inner
+                    .name_method(
+                        super::super::base::BaseService::aliveSince_ID,
+                        "aliveSince",
+                    );
+                inner
+                    .name_method(
+                        super::super::base::BaseService::reinitialize_ID,
+                        "reinitialize",
+                    );
+                inner
+                    .name_method(
+                        super::super::base::BaseService::shutdown_ID,
+                        "shutdown",
+                    );
+                inner.name_method(super::super::base::BaseService::now_ID, "now");
+                inner.name_method(ping_ID, "ping");
+                inner.name_method(add_ID, "add");
+                inner.name_method(calculate_ID, "calculate");
+                inner.name_method(zip_ID, "zip");
                 Client { inner }
             }
             /// The untyped client underneath.
@@ -2474,6 +2524,7 @@ pub mod base {
                         },
                     );
             }
+            service = service.name(getName_ID, "getName");
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -2504,6 +2555,7 @@ pub mod base {
                         },
                     );
             }
+            service = service.name(getStatus_ID, "getStatus");
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -2534,6 +2586,7 @@ pub mod base {
                         },
                     );
             }
+            service = service.name(getCounters_ID, "getCounters");
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -2564,6 +2617,7 @@ pub mod base {
                         },
                     );
             }
+            service = service.name(aliveSince_ID, "aliveSince");
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -2591,6 +2645,7 @@ pub mod base {
                         },
                     );
             }
+            service = service.name(reinitialize_ID, "reinitialize");
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -2618,6 +2673,7 @@ pub mod base {
                         },
                     );
             }
+            service = service.name(shutdown_ID, "shutdown");
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -2648,6 +2704,7 @@ pub mod base {
                         },
                     );
             }
+            service = service.name(now_ID, "now");
             service
         }
         /// A typed client for `BaseService`: methods read like local calls.
@@ -2656,7 +2713,15 @@ pub mod base {
             inner: ::std::sync::Arc<::ferry_runtime::Client>,
         }
         impl Client {
+            /// Wraps an untyped client (naming this service's methods in its metrics).
             pub fn new(inner: ::std::sync::Arc<::ferry_runtime::Client>) -> Self {
+                inner.name_method(getName_ID, "getName");
+                inner.name_method(getStatus_ID, "getStatus");
+                inner.name_method(getCounters_ID, "getCounters");
+                inner.name_method(aliveSince_ID, "aliveSince");
+                inner.name_method(reinitialize_ID, "reinitialize");
+                inner.name_method(shutdown_ID, "shutdown");
+                inner.name_method(now_ID, "now");
                 Client { inner }
             }
             /// The untyped client underneath.

@@ -1335,6 +1335,7 @@ pub mod recursive {
                         },
                     );
             }
+            service = service.name(echoTree_ID, "echoTree");
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1376,6 +1377,7 @@ pub mod recursive {
                         },
                     );
             }
+            service = service.name(echoCoRec_ID, "echoCoRec");
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1406,6 +1408,7 @@ pub mod recursive {
                         },
                     );
             }
+            service = service.name(eval_ID, "eval");
             service
         }
         /// A typed client for `TreeService`: methods read like local calls.
@@ -1414,7 +1417,11 @@ pub mod recursive {
             inner: ::std::sync::Arc<::ferry_runtime::Client>,
         }
         impl Client {
+            /// Wraps an untyped client (naming this service's methods in its metrics).
             pub fn new(inner: ::std::sync::Arc<::ferry_runtime::Client>) -> Self {
+                inner.name_method(echoTree_ID, "echoTree");
+                inner.name_method(echoCoRec_ID, "echoCoRec");
+                inner.name_method(eval_ID, "eval");
                 Client { inner }
             }
             /// The untyped client underneath.

@@ -1744,6 +1744,7 @@ pub mod storage {
                         },
                     );
             }
+            service = service.name(login_ID, "login");
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1817,6 +1818,7 @@ pub mod storage {
                         },
                     );
             }
+            service = service.name(get_ID, "get");
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1876,6 +1878,7 @@ pub mod storage {
                         },
                     );
             }
+            service = service.name(batch_mutate_ID, "batch_mutate");
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1909,6 +1912,7 @@ pub mod storage {
                         },
                     );
             }
+            service = service.name(describe_version_ID, "describe_version");
             service
         }
         /// A typed client for `Storage`: methods read like local calls.
@@ -1917,7 +1921,12 @@ pub mod storage {
             inner: ::std::sync::Arc<::ferry_runtime::Client>,
         }
         impl Client {
+            /// Wraps an untyped client (naming this service's methods in its metrics).
             pub fn new(inner: ::std::sync::Arc<::ferry_runtime::Client>) -> Self {
+                inner.name_method(login_ID, "login");
+                inner.name_method(get_ID, "get");
+                inner.name_method(batch_mutate_ID, "batch_mutate");
+                inner.name_method(describe_version_ID, "describe_version");
                 Client { inner }
             }
             /// The untyped client underneath.

@@ -1,0 +1,69 @@
+//! What a server may use and how long it waits: every limit has a documented default.
+
+use std::time::Duration;
+
+/// Server limits. Every default is documented in spec/protocol.md § Limits.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Event loop threads; connections are spread over them round-robin at accept.
+    /// Default: available parallelism (one per core).
+    pub event_loops: usize,
+    /// Worker threads for handlers not marked inline. Default: available parallelism.
+    pub workers: usize,
+    /// Requests waiting for a worker; when full, new requests get `Overloaded` at once.
+    /// Default: 1024.
+    pub queue_capacity: usize,
+    /// Largest frame accepted, checked from the length prefix before buffering. Default 8 MiB.
+    pub max_frame: usize,
+    /// Connections held at once; further ones are closed on accept. Default: 16 384.
+    pub max_connections: usize,
+    /// Calls in flight per connection; more get `Overloaded`. Default: 1024.
+    pub max_in_flight_per_connection: usize,
+    /// A connection with no traffic and no call in flight is closed after this. Default 5 min.
+    pub idle_timeout: Duration,
+    /// A connection must complete the handshake within this (slowloris). Default: 5 s.
+    pub handshake_timeout: Duration,
+    /// Unacknowledged completion records per client; at the cap new calls from that client
+    /// are refused with `TooManyOutstanding` (records are never dropped). Default: 4096.
+    pub max_records_per_client: usize,
+    /// Records of a client idle this long are forgotten. Default: 10 min.
+    pub client_lease: Duration,
+    /// How long shutdown waits for calls in flight. Default: 10 s.
+    pub shutdown_grace: Duration,
+    /// A frame whose first byte arrived must be complete within this, or the connection is
+    /// closed (a peer trickling bytes holds nothing for long). Default: 30 s.
+    pub frame_timeout: Duration,
+    /// Bytes of buffered output (all connections) and recorded replies the server may hold;
+    /// beyond it new calls are refused with `Overloaded` (they did not run) until it drains.
+    /// Default: 1 GiB.
+    pub memory_budget: usize,
+    /// Input handled per connection per loop turn before the loop serves the others (one
+    /// flooding client cannot hold up the rest of its loop). Default: 256 KiB.
+    pub read_budget: usize,
+    /// Log every finished call at `info` on the `ferry::access` target (peer, method name,
+    /// outcome, duration, client and call id), through the `log` facade. Default: off.
+    pub access_log: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        ServerConfig {
+            event_loops: cores,
+            workers: cores,
+            queue_capacity: 1024,
+            max_frame: 8 * 1024 * 1024,
+            max_connections: 16_384,
+            max_in_flight_per_connection: 1024,
+            idle_timeout: Duration::from_secs(300),
+            handshake_timeout: Duration::from_secs(5),
+            max_records_per_client: 4096,
+            client_lease: Duration::from_secs(600),
+            shutdown_grace: Duration::from_secs(10),
+            frame_timeout: Duration::from_secs(30),
+            memory_budget: 1 << 30,
+            read_budget: 256 * 1024,
+            access_log: false,
+        }
+    }
+}
