@@ -42,3 +42,54 @@ fn the_c_client_calls_the_demo_server() {
         assert!(stdout.contains(expected), "missing `{expected}` in:\n{stdout}");
     }
 }
+
+/// `examples/c/run.sh` itself, with this test's programs: it finishes when its output is a
+/// pipe (the server holds no copy of it), and leaves no server running.
+#[test]
+fn run_sh_stops_its_server() {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = scratch("examples-run-sh");
+    generate_headers(&here.join("idl/calculator.thrift"), &[], &dir);
+    let client = compile_source(&here.join("../c/calculator_client.c"), Link::Static, &[&dir]);
+    // A copy of the server under a name of its own, so looking for leftovers finds only
+    // this test's server.
+    let server = dir.join("calculator-run-sh-test");
+    std::fs::copy(env!("CARGO_BIN_EXE_calculator"), &server).expect("copy the server");
+    let mut script = Command::new("bash")
+        .arg(here.join("../c/run.sh"))
+        .env("FERRY_DEMO_SERVER", &server)
+        .env("FERRY_DEMO_CLIENT", &client)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run run.sh");
+    // Reading to the end returns only when every holder of the pipe has exited.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut stdout = script.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stdout, &mut text);
+        let _ = tx.send(text);
+    });
+    let text = match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(t) => t,
+        Err(_) => {
+            let _ = script.kill();
+            let _ = Command::new("pkill").arg("-f").arg(&server).status();
+            panic!("run.sh's output stayed open for 60 s: a process still holds it");
+        }
+    };
+    let status = script.wait().expect("run.sh exits");
+    assert!(status.success(), "run.sh failed:\n{text}");
+    assert!(text.contains("add(2, 3) = 5"), "{text}");
+    let left = Command::new("pgrep").arg("-f").arg(&server).output().expect("pgrep");
+    if !left.stdout.is_empty() {
+        // Fail, but leave nothing behind either.
+        let _ = Command::new("pkill").arg("-f").arg(&server).status();
+    }
+    assert!(
+        left.stdout.is_empty(),
+        "run.sh left its server running: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
+}
