@@ -83,6 +83,7 @@ impl fmt::Display for BuildError {
 impl std::error::Error for BuildError {}
 
 impl Builder {
+    /// A builder with no files, Rust output, and `OUT_DIR` as the output folder.
     pub fn new() -> Self {
         Builder::default()
     }

@@ -26,7 +26,9 @@ use crate::span::FileSpan;
 /// A generated header: its file name and text.
 #[derive(Debug)]
 pub struct Header {
+    /// The header's file name (`<idl file name>.h`).
     pub file_name: String,
+    /// Its contents.
     pub text: String,
 }
 

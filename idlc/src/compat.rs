@@ -29,12 +29,15 @@ pub enum Level {
 pub struct Finding {
     /// Stable code (`C0101` …), listed in spec/idl.md § 8.
     pub code: &'static str,
+    /// The level it breaks at.
     pub level: Level,
+    /// What changed, in one sentence.
     pub message: String,
     /// Where it was in OLD, with a label ("was `i32` here").
     pub old: Option<(FileSpan, String)>,
     /// Where it is in NEW.
     pub new: Option<(FileSpan, String)>,
+    /// What to do instead.
     pub help: String,
 }
 

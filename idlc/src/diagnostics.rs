@@ -6,6 +6,11 @@ use codespan_reporting::diagnostic::{Diagnostic, Label, Severity};
 use crate::span::{FileId, FileSpan, Span};
 
 /// One problem in one file. Errors stop code generation; warnings do not.
+/// Something wrong (an error) or doubtful (a warning) in an IDL file, as data; rendered by
+/// [`Problem::to_diagnostic`] with its code, spans, notes and suggestions.
+// Each variant's meaning is its rendered message (codes listed in spec/idl.md § 4); the
+// fields are the spans and names that message shows.
+#[allow(missing_docs)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Problem {
     // Syntax (E00xx)
@@ -235,6 +240,7 @@ pub enum Problem {
 }
 
 impl Problem {
+    /// True for errors (the file cannot be compiled), false for warnings.
     pub fn is_error(&self) -> bool {
         !matches!(
             self,
@@ -545,14 +551,18 @@ impl Problem {
 pub struct BackendError {
     /// `c`, `rust`.
     pub language: &'static str,
+    /// What cannot be generated.
     pub message: String,
+    /// The IDL construct at fault.
     pub at: FileSpan,
     /// Another place involved (the first of two colliding definitions).
     pub also: Option<(FileSpan, String)>,
+    /// What to change in the IDL.
     pub help: String,
 }
 
 impl BackendError {
+    /// The error as a codespan diagnostic, labels in the IDL files.
     pub fn to_diagnostic(&self) -> Diagnostic<FileId> {
         let mut labels = vec![Label::primary(self.at.file, self.at.span.range())
             .with_message(format!("the {} back end cannot generate this", self.language))];

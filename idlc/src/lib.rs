@@ -4,10 +4,30 @@
 //! gives up) → includes loaded (`sources`) → names resolved and checked (`check`) →
 //! [`model::Program`], the only thing back ends see. Every stage records problems as data
 //! (`diagnostics::Problem`); [`Compilation::render`] turns them into codespan diagnostics.
+//!
+//! From a build script, [`Builder`] does all of it and writes the generated code to
+//! `OUT_DIR`. As a library:
+//!
+//! ```
+//! use std::path::Path;
+//!
+//! let c = ferry_idlc::compile_text(Path::new("demo.thrift"), "struct P { 1: i32 x; 2: strng s }", &[]);
+//! assert_eq!(c.error_count(), 1);
+//! let text = c.render_plain();
+//! assert!(text.contains("error[E0"), "{text}");
+//! assert!(text.contains("did you mean `string`?"), "{text}");
+//!
+//! let ok = ferry_idlc::compile_text(Path::new("demo.thrift"), "struct P { 1: i32 x }", &[]);
+//! let program = ok.model().expect("no errors");
+//! assert_eq!(program.files[0].definitions[0].name, "P");
+//! ```
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod build;
 pub mod c;
+/// Name resolution and semantic checks (internal: public for benches and tools).
+#[doc(hidden)]
 pub mod check;
 pub mod compat;
 pub mod diagnostics;
@@ -15,6 +35,8 @@ pub mod model;
 pub mod rust;
 pub mod sources;
 mod span;
+/// Lexer, syntax tree and parser (internal: public for benches, fuzzers and tools).
+#[doc(hidden)]
 pub mod syntax;
 
 use std::path::{Path, PathBuf};
@@ -36,6 +58,7 @@ pub fn method_id(name: &str) -> u32 {
 /// The result of checking a set of IDL files.
 #[derive(Debug)]
 pub struct Compilation {
+    /// Every file read (the roots and what they include), with its text, syntax tree and problems.
     pub sources: SourceMap,
 }
 
@@ -79,10 +102,12 @@ impl Compilation {
         out
     }
 
+    /// How many problems are errors.
     pub fn error_count(&self) -> usize {
         self.problems().iter().filter(|(_, p)| p.is_error()).count()
     }
 
+    /// How many problems are warnings.
     pub fn warning_count(&self) -> usize {
         self.problems().iter().filter(|(_, p)| !p.is_error()).count()
     }
@@ -128,8 +153,11 @@ impl Compilation {
 /// The result of `idlc compat`: both versions' files and what breaks between them.
 #[derive(Debug)]
 pub struct CompatReport {
+    /// The old version, checked.
     pub old: Compilation,
+    /// The new version, checked.
     pub new: Compilation,
+    /// What breaks, in the order found.
     pub findings: Vec<compat::Finding>,
 }
 

@@ -9,32 +9,49 @@ pub use crate::syntax::ast::{BaseType, Requiredness, StructKind};
 /// A definition: the file it is in and its index among that file's definitions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DefRef {
+    /// The file it is in.
     pub file: FileId,
+    /// Its position among that file's definitions.
     pub index: usize,
 }
 
 #[derive(Clone, Debug, PartialEq)]
+/// A resolved type.
 pub enum Type {
+    /// A base type (`i32`, `string`, …).
     Base(BaseType),
+    /// `list<T>`.
     List(Box<Type>),
+    /// `set<T>`.
     Set(Box<Type>),
+    /// `map<K, V>`.
     Map(Box<Type>, Box<Type>),
     /// A struct, union, exception, enum or typedef.
     Named(DefRef),
 }
 
 #[derive(Clone, Debug, PartialEq)]
+/// A checked constant value (of the type it was checked against).
 pub enum Value {
+    /// An integer (any width: the type says which).
     Int(i128),
+    /// A floating-point number.
     Double(f64),
+    /// A string (or binary) literal.
     Str(String),
+    /// `true` or `false`.
     Bool(bool),
+    /// A list or set literal.
     List(Vec<Value>),
+    /// A map literal, or a struct literal (field name → value).
     Map(Vec<(Value, Value)>),
     /// A value of an enum, by name.
     EnumValue {
+        /// The enum.
         enum_ref: DefRef,
+        /// The value's name.
         name: String,
+        /// Its number.
         value: i32,
     },
     /// A reference to another constant.
@@ -42,19 +59,26 @@ pub enum Value {
 }
 
 #[derive(Clone, Debug, PartialEq)]
+/// Every checked file, resolved: what back ends generate from.
 pub struct Program {
+    /// The files, roots and includes alike; `DefRef::file` indexes this.
     pub files: Vec<File>,
     /// The files named on the command line or by the build script.
     pub roots: Vec<FileId>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
+/// One IDL file.
 pub struct File {
+    /// Where it was read from.
     pub path: std::path::PathBuf,
+    /// The name other files include it by (its file name without `.thrift`).
     pub include_name: String,
     /// scope → namespace (`rs` → `ferry.demo`, `*` → …).
     pub namespaces: BTreeMap<String, String>,
+    /// The files it includes.
     pub includes: Vec<FileId>,
+    /// Its definitions, in source order.
     pub definitions: Vec<Definition>,
 }
 
@@ -66,44 +90,89 @@ impl File {
 }
 
 #[derive(Clone, Debug, PartialEq)]
+/// A named definition: constant, typedef, enum, struct, union, exception or service.
 pub struct Definition {
+    /// Its name.
     pub name: String,
     /// Where the name is written: back ends' diagnostics point here.
     pub span: FileSpan,
+    /// Its doc comment.
     pub doc: Option<String>,
+    /// Its annotations (`key = value`).
     pub annotations: BTreeMap<String, String>,
+    /// What it defines.
     pub kind: DefinitionKind,
 }
 
 #[derive(Clone, Debug, PartialEq)]
+/// What a definition defines.
 pub enum DefinitionKind {
-    Const { ty: Type, value: Value },
-    Typedef { target: Type },
-    Enum { values: Vec<EnumValue> },
-    Struct { kind: StructKind, fields: Vec<Field> },
-    Service { extends: Option<DefRef>, methods: Vec<Method> },
+    /// `const T NAME = value`.
+    Const {
+        /// The declared type.
+        ty: Type,
+        /// The value, checked against it.
+        value: Value,
+    },
+    /// `typedef T Name`.
+    Typedef {
+        /// The type it stands for.
+        target: Type,
+    },
+    /// An enum.
+    Enum {
+        /// Its values, in order.
+        values: Vec<EnumValue>,
+    },
+    /// A struct, union or exception.
+    Struct {
+        /// Which of the three.
+        kind: StructKind,
+        /// Its fields, in declaration order.
+        fields: Vec<Field>,
+    },
+    /// A service.
+    Service {
+        /// The service it extends.
+        extends: Option<DefRef>,
+        /// Its own methods (not the inherited ones).
+        methods: Vec<Method>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
+/// One value of an enum.
 pub struct EnumValue {
+    /// Its name.
     pub name: String,
+    /// Its number (explicit, or one more than the previous).
     pub value: i32,
+    /// Its doc comment.
     pub doc: Option<String>,
     /// The value's name in the IDL (`idlc compat` points here).
     pub span: FileSpan,
 }
 
 #[derive(Clone, Debug, PartialEq)]
+/// A field of a struct, union or exception, or a method's argument or exception.
 pub struct Field {
+    /// Its id (explicit, or Thrift's implicit negative ids).
     pub id: i16,
+    /// Its name.
     pub name: String,
+    /// `required`, `optional` or default.
     pub requiredness: Requiredness,
+    /// Its type.
     pub ty: Type,
+    /// Its IDL default.
     pub default: Option<Value>,
+    /// Its doc comment.
     pub doc: Option<String>,
+    /// Its annotations.
     pub annotations: BTreeMap<String, String>,
-    /// The whole field, and its type, in the IDL (`idlc compat` points here).
+    /// The whole field in the IDL (`idlc compat` points here).
     pub span: FileSpan,
+    /// Its type in the IDL.
     pub type_span: FileSpan,
 }
 
@@ -117,20 +186,27 @@ pub fn in_id_order(fields: &[Field]) -> Vec<&Field> {
 }
 
 #[derive(Clone, Debug, PartialEq)]
+/// A service method.
 pub struct Method {
+    /// Its name (its id on the wire is `method_id(name)`).
     pub name: String,
     /// The method's name in the IDL.
     pub span: FileSpan,
+    /// `oneway`: no reply.
     pub oneway: bool,
     /// `None` for `void`.
     pub returns: Option<Type>,
+    /// Its arguments.
     pub params: Vec<Field>,
+    /// The exceptions it declares.
     pub throws: Vec<Field>,
+    /// Its doc comment.
     pub doc: Option<String>,
     /// `ferry.timeout_ms`: the method's default deadline.
     pub timeout_ms: Option<u32>,
     /// `ferry.idempotent`: safe to retry after an unknown outcome.
     pub idempotent: bool,
+    /// Its annotations.
     pub annotations: BTreeMap<String, String>,
 }
 
@@ -159,6 +235,7 @@ impl Method {
 }
 
 impl Program {
+    /// The definition `r` names.
     pub fn definition(&self, r: DefRef) -> &Definition {
         &self.files[r.file].definitions[r.index]
     }

@@ -12,19 +12,24 @@ use crate::syntax::parser::parse;
 /// One loaded file: its text, its syntax tree, and the problems found in it.
 #[derive(Debug)]
 pub struct SourceFile {
+    /// The path it was read from.
     pub path: PathBuf,
     /// The name other files use to refer to it: `shared` for `include "shared.thrift"`.
     pub include_name: String,
+    /// Its text.
     pub text: String,
+    /// Its syntax tree (complete even when the text has errors).
     pub document: Document,
     /// Resolved includes: (include name, file) in declaration order.
     pub includes: Vec<(String, FileId)>,
+    /// What is wrong in it.
     pub problems: Vec<Problem>,
 }
 
 /// Every file of one compilation, indexed by [`FileId`].
 #[derive(Debug, Default)]
 pub struct SourceMap {
+    /// The files, roots first in the order given, then includes as found.
     pub files: Vec<SourceFile>,
     by_path: HashMap<PathBuf, FileId>,
     /// Root files, in the order given.
@@ -34,7 +39,9 @@ pub struct SourceMap {
 /// A file that could not be read: an I/O error, not a problem in the IDL.
 #[derive(Debug)]
 pub struct LoadError {
+    /// The file that could not be read.
     pub path: PathBuf,
+    /// Why.
     pub error: std::io::Error,
 }
 

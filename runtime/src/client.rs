@@ -75,7 +75,12 @@ pub enum CallError {
     BadReply(String),
     /// The request is larger than the server accepts (`max_frame` of its handshake): it was
     /// refused here, before sending, so it did not run.
-    TooLarge { size: usize, limit: usize },
+    TooLarge {
+        /// The encoded request's size in bytes.
+        size: usize,
+        /// The server's limit.
+        limit: usize,
+    },
 }
 
 impl fmt::Display for CallError {
@@ -109,8 +114,11 @@ impl std::error::Error for CallError {}
 pub struct RetryPolicy {
     /// Attempts in all, including the first. Default: 3.
     pub max_attempts: u32,
+    /// Wait before the first re-send.
     pub initial_backoff: Duration,
+    /// The longest wait between re-sends.
     pub max_backoff: Duration,
+    /// Each wait is the previous one times this (exponential backoff).
     pub multiplier: u32,
 }
 
@@ -149,7 +157,9 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Reconnection backoff, first and largest delay (with jitter).
     pub reconnect_initial: Duration,
+    /// The longest wait between reconnection attempts (they back off up to it).
     pub reconnect_max: Duration,
+    /// When calls refused before they ran are re-sent (never calls that may have run).
     pub retry: RetryPolicy,
     /// While calls are pending and nothing has arrived for this long, the client pings the
     /// server; `None` turns keepalive off. Default: 2 s.
@@ -186,6 +196,7 @@ impl Default for ClientConfig {
 pub struct CallOptions {
     /// Time allowed for the whole call, retries included; `None`: the client default.
     pub deadline: Option<Duration>,
+    /// Key/value pairs sent with the call; the handler reads them with `Context::metadata`.
     pub metadata: Vec<(String, Vec<u8>)>,
     /// The method may run again after an unknown outcome (`ferry.idempotent`).
     pub idempotent: bool,

@@ -21,12 +21,14 @@ impl Default for Histogram {
 }
 
 impl Histogram {
+    /// Counts one call that took `d`.
     pub fn record(&mut self, d: Duration) {
         let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1);
         let i = (63 - us.leading_zeros()) as usize;
         self.buckets[i.min(39)] += 1;
     }
 
+    /// Calls counted.
     pub fn count(&self) -> u64 {
         self.buckets.iter().sum()
     }

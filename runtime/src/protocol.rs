@@ -13,14 +13,23 @@ pub const HEADER_LEN: usize = 34;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Kind {
+    /// Client → server, first frame: protocol version, client id, limits, secret.
     Hello = 1,
+    /// Server → client: the server's incarnation and limits.
     HelloAck = 2,
+    /// A call: method id, call id, deadline, metadata, arguments.
     Request = 3,
+    /// A call's result (the handler ran).
     Response = 4,
+    /// A call's failure: an `ErrorCode` and a message.
     Error = 5,
+    /// The client gave up on a call.
     Cancel = 6,
+    /// Keepalive probe.
     Ping = 7,
+    /// Keepalive answer.
     Pong = 8,
+    /// The sender stops taking calls on this connection (draining or protocol error).
     GoAway = 9,
 }
 
@@ -67,13 +76,16 @@ pub fn with_attempt(flags: u16, attempt: u8) -> u16 {
 /// The fixed part of a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {
+    /// What the frame is.
     pub kind: Kind,
+    /// Kind-specific flag bits (the attempt number in bits 8–15 of a request).
     pub flags: u16,
     /// The call's sequence number in its client's session (0 for connection-level frames).
     pub call_id: u64,
     /// Requests: every call id below this has its outcome received by the client, so the
     /// server may forget their completion records.
     pub ack: u64,
+    /// The method id (requests; 0 otherwise).
     pub method: u32,
     /// Requests: time left until the caller's deadline, in microseconds (`u32::MAX` means
     /// "at least 71 minutes"). Never an absolute time: clocks differ between machines.
@@ -90,9 +102,11 @@ impl Header {
 /// A decoded frame, borrowing its metadata and payload from the read buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Frame<'a> {
+    /// The fixed-size header.
     pub header: Header,
     /// Encoded metadata: see [`metadata`].
     pub metadata: &'a [u8],
+    /// What follows the header and metadata.
     pub payload: &'a [u8],
 }
 
@@ -102,24 +116,33 @@ pub struct Frame<'a> {
 pub enum ProtocolError {
     /// The length prefix exceeds the negotiated maximum: refused before buffering it.
     FrameTooLarge {
+        /// The declared length.
         len: usize,
+        /// The negotiated maximum.
         max: usize,
     },
     /// A frame shorter than its own header.
     FrameTooShort {
+        /// Its length.
         len: usize,
     },
+    /// A protocol version this side does not speak.
     UnsupportedVersion {
+        /// The version the peer sent.
         version: u8,
     },
+    /// A frame kind this side does not know.
     UnknownKind {
+        /// The kind byte the peer sent.
         kind: u8,
     },
     /// Metadata length runs past the frame, or a metadata entry is malformed.
     BadMetadata,
     /// A frame that is not allowed in the connection's current state.
     Unexpected {
+        /// The frame's kind.
         kind: Kind,
+        /// The connection's state (`handshake`, `open`, …).
         state: &'static str,
     },
     /// A handshake payload of the wrong size or content.
@@ -321,6 +344,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The code for a wire value, `None` for values this side does not know.
     pub fn from_u16(v: u16) -> Option<ErrorCode> {
         Some(match v {
             1 => ErrorCode::Overloaded,
@@ -364,8 +388,11 @@ pub fn parse_error(payload: &[u8]) -> (Option<ErrorCode>, String) {
 /// that present the secret it first saw with it: spec/protocol.md § 5, Identity).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Hello {
+    /// The client's 128-bit identity (random per client instance).
     pub client_id: u128,
+    /// The largest frame the client accepts.
     pub max_frame: u32,
+    /// Binds the client id to this client: records are found only with both.
     pub secret: u128,
 }
 
@@ -373,15 +400,21 @@ pub struct Hello {
 /// limit, and how many calls a client may have in flight / unacknowledged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HelloAck {
+    /// The server process's 128-bit incarnation (a restart changes it).
     pub incarnation: u128,
+    /// The largest frame the server accepts.
     pub max_frame: u32,
+    /// Calls the server runs at once per connection.
     pub max_in_flight: u32,
+    /// Unacknowledged records the server keeps per client.
     pub max_records: u32,
 }
 
 impl Hello {
+    /// The payload's size in bytes.
     pub const LEN: usize = 36;
 
+    /// The payload bytes.
     pub fn encode(&self) -> [u8; Self::LEN] {
         let mut b = [0u8; Self::LEN];
         b[..16].copy_from_slice(&self.client_id.to_le_bytes());
@@ -390,6 +423,7 @@ impl Hello {
         b
     }
 
+    /// Parses a payload; a wrong size is `BadHandshake`.
     pub fn decode(p: &[u8]) -> Result<Hello, ProtocolError> {
         if p.len() != Self::LEN {
             return Err(ProtocolError::BadHandshake);
@@ -404,6 +438,7 @@ impl Hello {
 }
 
 impl HelloAck {
+    /// The payload bytes.
     pub fn encode(&self) -> [u8; 28] {
         let mut b = [0u8; 28];
         b[..16].copy_from_slice(&self.incarnation.to_le_bytes());
@@ -413,6 +448,7 @@ impl HelloAck {
         b
     }
 
+    /// Parses a payload; a wrong size is `BadHandshake`.
     pub fn decode(p: &[u8]) -> Result<HelloAck, ProtocolError> {
         if p.len() != 28 {
             return Err(ProtocolError::BadHandshake);

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 pub struct StoredReply {
     /// `Kind::Response` or `Kind::Error`.
     pub kind: crate::protocol::Kind,
+    /// The encoded reply or error.
     pub payload: Arc<[u8]>,
 }
 
@@ -17,8 +18,11 @@ pub struct StoredReply {
 /// the reply answers (echoed so the client can tell answers to its attempts apart).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Waiter {
+    /// The connection's token number.
     pub connection: usize,
+    /// The call's id.
     pub call_id: u64,
+    /// The attempt the reply answers.
     pub attempt: u8,
 }
 
@@ -26,6 +30,7 @@ pub struct Waiter {
 /// other arguments is a broken or hostile client, never a retry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fingerprint {
+    /// The method id.
     pub method: u32,
     /// [`digest`] of the payload.
     pub digest: u64,
@@ -61,7 +66,10 @@ pub enum Begin {
     /// The client acknowledged this call's outcome already; a late duplicate. Drop it.
     Stale,
     /// The client holds `limit` unacknowledged records: refuse (the handler does not run).
-    TooManyOutstanding { limit: usize },
+    TooManyOutstanding {
+        /// The per-client limit.
+        limit: usize,
+    },
     /// The call id is known with another method or payload: refuse as a protocol error.
     Mismatch,
 }
@@ -111,6 +119,7 @@ pub struct RecordStore {
 }
 
 impl RecordStore {
+    /// A store keeping at most `max_per_client` unacknowledged records per client, each client's for `lease` after it was last heard from.
     pub fn new(max_per_client: usize, lease: Duration) -> Self {
         RecordStore { clients: HashMap::new(), max_per_client, lease, bytes: 0 }
     }
@@ -244,6 +253,7 @@ pub struct SharedRecords {
 }
 
 impl SharedRecords {
+    /// A store split in `shards` locks (by client id); limits as in `Records::new`.
     pub fn new(shards: usize, max_per_client: usize, lease: Duration) -> Self {
         let shards = (0..shards.max(1))
             .map(|_| std::sync::Mutex::new(RecordStore::new(max_per_client, lease)))
@@ -264,10 +274,12 @@ impl SharedRecords {
         }
     }
 
+    /// Forgets the waiters on `connection` (it closed; their replies stay recorded).
     pub fn drop_waiters_of(&self, connection: usize) {
         self.each(|s| s.drop_waiters_of(connection));
     }
 
+    /// Drops the records of clients whose lease ran out by `now`.
     pub fn expire(&self, now: Instant) {
         self.each(|s| s.expire(now));
     }

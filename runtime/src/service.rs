@@ -14,6 +14,7 @@ pub struct Context {
     pub deadline: Instant,
     /// The caller's 128-bit client id and the call's sequence number.
     pub client_id: u128,
+    /// The call's sequence number within its client.
     pub call_id: u64,
     /// Metadata sent with the call.
     pub metadata: Vec<(String, Vec<u8>)>,
@@ -71,6 +72,7 @@ impl Context {
 /// outcome only if the handler may have had effects.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HandlerError {
+    /// What went wrong, sent to the caller as the error's message.
     pub message: String,
     /// The request was refused before any effect (its arguments did not decode): the
     /// caller is told the call did not run (`InvalidArguments`), and nothing is recorded.
@@ -127,6 +129,7 @@ impl fmt::Debug for Service {
 }
 
 impl Service {
+    /// A service with no methods; add them with `method` / `inline_method`.
     pub fn new() -> Self {
         Service::default()
     }

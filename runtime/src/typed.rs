@@ -140,6 +140,7 @@ impl<T, E> Pending<T, E> {
         }
     }
 
+    /// Blocks until the call ends; the decoded result, a declared exception or a call error.
     pub fn wait(self) -> Result<T, RpcError<E>> {
         let (method, decode) = (self.method, self.decode);
         Self::finish(method, decode, self.handle.wait())
@@ -154,6 +155,7 @@ impl<T, E> Pending<T, E> {
         }
     }
 
+    /// Tells the server to stop the call (it may have run already) and ends the wait with `Cancelled`.
     pub fn cancel(&self) {
         self.handle.cancel();
     }

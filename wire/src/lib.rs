@@ -8,6 +8,30 @@
 //!   [`DecodeOptions`]. No input makes the decoder panic or allocate more than a constant
 //!   times its length.
 //! - [`dynamic`] walks and re-encodes any message without its schema.
+//!
+//! Generated code writes and reads fields through [`Writer`] and [`StructReader`]; by hand:
+//!
+//! ```
+//! use ferry_wire::{dynamic, DecodeOptions, Encode, Reader, WireType, Writer};
+//!
+//! let mut bytes = Vec::new();
+//! let mut w = Writer::new(&mut bytes);
+//! w.key(1, WireType::Varint);
+//! w.signed(-2);
+//! w.key(2, WireType::Bytes);
+//! w.str("hi");
+//! assert_eq!(bytes, [0x08, 0x03, 0x13, 0x02, b'h', b'i']);
+//!
+//! // Without the schema: every field, checked, and re-encoded byte for byte.
+//! let message = dynamic::decode(&bytes, &DecodeOptions::DEFAULT)?;
+//! assert_eq!(message.encode_to_vec(), bytes);
+//!
+//! // Errors say what and where.
+//! let err = dynamic::decode(&bytes[..4], &DecodeOptions::DEFAULT).unwrap_err();
+//! assert_eq!((err.kind().code(), err.offset()), ("truncated", 3));
+//! # let _ = Reader::new(&bytes);
+//! # Ok::<(), ferry_wire::DecodeError>(())
+//! ```
 // `unsafe` is denied everywhere but `utf8`, which allows it for one proven fast path.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]

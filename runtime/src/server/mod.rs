@@ -202,6 +202,7 @@ impl Server {
         Ok(Server { addr, incarnation, metrics, shared, event_loops })
     }
 
+    /// The address the server listens on (with the port the OS chose for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }
