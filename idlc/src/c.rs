@@ -672,6 +672,7 @@ impl<'p> Gen<'p> {
                         define(format!("{name}_serve_{method}_"), origin, at)?;
                         if owner == *r {
                             define(format!("{name}_{method}"), origin, at)?;
+                            define(format!("{name}_{method}_with"), origin, at)?;
                             define(format!("{name}_METHOD_{method}"), origin, at)?;
                         }
                     }
@@ -1198,8 +1199,8 @@ impl<'p> Gen<'p> {
             comment(out, &m.doc);
             let _ = writeln!(
                 out,
-                "/* Calls {svc}.{name} and waits. On FERRY_STATUS_OK, *result holds the reply: its strings\n * point into *reply and its lists into *arena, so keep both until done, then\n * ferry_bytes_free(reply) and ferry_arena_free(arena). */\n\
-                 static inline ferry_status {base}(const ferry_client *client, const {base}_args *args,\n    {base}_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {{\n  \
+                "/* Calls {svc}.{name} and waits, under `options` (NULL: the IDL's defaults for the\n * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).\n * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its\n * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and\n * ferry_arena_free(arena). */\n\
+                 static inline ferry_status {base}_with(const ferry_client *client, const {base}_args *args,\n    const ferry_call_options *call_options, {base}_result *result, ferry_bytes *reply, ferry_arena *arena,\n    ferry_error **error) {{\n  \
                    uint8_t stack[512];\n  uint8_t *buf = stack;\n  \
                    size_t len = {base}_args_encode(args, buf, sizeof stack);\n  \
                    if (len > sizeof stack) {{\n    \
@@ -1208,6 +1209,9 @@ impl<'p> Gen<'p> {
                        return FERRY_STATUS_INVALID_ARGUMENT;\n    }}\n    \
                      {base}_args_encode(args, buf, len);\n  }}\n  \
                    ferry_call_options options = {{ {timeout}, {idempotent}, {oneway} }};\n  \
+                   if (call_options) {{\n    \
+                     if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;\n    \
+                     options.idempotent = call_options->idempotent;\n  }}\n  \
                    ferry_status status = ferry_client_call(client, {svc}_METHOD_{cname}, buf, len, &options, reply, error);\n  \
                    if (buf != stack) free(buf);\n  \
                    if (status != FERRY_STATUS_OK) return status;\n  \
@@ -1217,7 +1221,10 @@ impl<'p> Gen<'p> {
                      if (error) {{\n      char message[200];\n      \
                        snprintf(message, sizeof message, \"the reply of {svc}.{name} does not decode: %s at byte %zu\", ferry_wire_error_code(e), at);\n      \
                        *error = ferry_error_new(FERRY_STATUS_PROTOCOL, message);\n    }}\n    \
-                     return FERRY_STATUS_PROTOCOL;\n  }}\n  return FERRY_STATUS_OK;\n}}\n",
+                     return FERRY_STATUS_PROTOCOL;\n  }}\n  return FERRY_STATUS_OK;\n}}\n\n\
+                 /* {base}_with under the IDL's defaults for the method. */\n\
+                 static inline ferry_status {base}(const ferry_client *client, const {base}_args *args,\n    {base}_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {{\n  \
+                   return {base}_with(client, args, NULL, result, reply, arena, error);\n}}\n",
                 name = m.name,
                 cname = c_ident(&m.name),
                 timeout = m.timeout_ms.unwrap_or(0),

@@ -62,6 +62,14 @@ int main(int argc, char **argv) {
         message(s.error), sum.success);
   release(&s);
 
+  /* Per-call options: a deadline of this call's own (the server checks add's deadline is at
+   * most its IDL default of 250 ms: a 2 s one fails there), and idempotency. */
+  ferry_call_options per_call = {200, true, false};
+  st = tutorial_Calculator_add_with(client, &add, &per_call, &sum, &s.reply, &s.arena, &s.error);
+  CHECK(st == FERRY_STATUS_OK && sum.has_success && sum.success == 5, "add_with: %s",
+        message(s.error));
+  release(&s);
+
   /* Inherited methods, through the base service's stubs. */
   base_BaseService_getName_args name_args = {0};
   base_BaseService_getName_result name;

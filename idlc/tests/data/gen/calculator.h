@@ -842,11 +842,14 @@ static inline ferry_wire_error tutorial_Calculator_zip_result_decode(const uint8
 }
 
 #define tutorial_Calculator_METHOD_ping UINT32_C(0x165df089) /* ferry_method_id("ping") */
-/* Calls tutorial_Calculator.ping and waits. On FERRY_STATUS_OK, *result holds the reply: its strings
- * point into *reply and its lists into *arena, so keep both until done, then
- * ferry_bytes_free(reply) and ferry_arena_free(arena). */
-static inline ferry_status tutorial_Calculator_ping(const ferry_client *client, const tutorial_Calculator_ping_args *args,
-    tutorial_Calculator_ping_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+/* Calls tutorial_Calculator.ping and waits, under `options` (NULL: the IDL's defaults for the
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
+ * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
+ * ferry_arena_free(arena). */
+static inline ferry_status tutorial_Calculator_ping_with(const ferry_client *client, const tutorial_Calculator_ping_args *args,
+    const ferry_call_options *call_options, tutorial_Calculator_ping_result *result, ferry_bytes *reply, ferry_arena *arena,
+    ferry_error **error) {
   uint8_t stack[512];
   uint8_t *buf = stack;
   size_t len = tutorial_Calculator_ping_args_encode(args, buf, sizeof stack);
@@ -858,6 +861,10 @@ static inline ferry_status tutorial_Calculator_ping(const ferry_client *client, 
     tutorial_Calculator_ping_args_encode(args, buf, len);
   }
   ferry_call_options options = { 0, false, false };
+  if (call_options) {
+    if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
+    options.idempotent = call_options->idempotent;
+  }
   ferry_status status = ferry_client_call(client, tutorial_Calculator_METHOD_ping, buf, len, &options, reply, error);
   if (buf != stack) free(buf);
   if (status != FERRY_STATUS_OK) return status;
@@ -874,12 +881,21 @@ static inline ferry_status tutorial_Calculator_ping(const ferry_client *client, 
   return FERRY_STATUS_OK;
 }
 
+/* tutorial_Calculator_ping_with under the IDL's defaults for the method. */
+static inline ferry_status tutorial_Calculator_ping(const ferry_client *client, const tutorial_Calculator_ping_args *args,
+    tutorial_Calculator_ping_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+  return tutorial_Calculator_ping_with(client, args, NULL, result, reply, arena, error);
+}
+
 #define tutorial_Calculator_METHOD_add UINT32_C(0x3b391274) /* ferry_method_id("add") */
-/* Calls tutorial_Calculator.add and waits. On FERRY_STATUS_OK, *result holds the reply: its strings
- * point into *reply and its lists into *arena, so keep both until done, then
- * ferry_bytes_free(reply) and ferry_arena_free(arena). */
-static inline ferry_status tutorial_Calculator_add(const ferry_client *client, const tutorial_Calculator_add_args *args,
-    tutorial_Calculator_add_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+/* Calls tutorial_Calculator.add and waits, under `options` (NULL: the IDL's defaults for the
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
+ * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
+ * ferry_arena_free(arena). */
+static inline ferry_status tutorial_Calculator_add_with(const ferry_client *client, const tutorial_Calculator_add_args *args,
+    const ferry_call_options *call_options, tutorial_Calculator_add_result *result, ferry_bytes *reply, ferry_arena *arena,
+    ferry_error **error) {
   uint8_t stack[512];
   uint8_t *buf = stack;
   size_t len = tutorial_Calculator_add_args_encode(args, buf, sizeof stack);
@@ -891,6 +907,10 @@ static inline ferry_status tutorial_Calculator_add(const ferry_client *client, c
     tutorial_Calculator_add_args_encode(args, buf, len);
   }
   ferry_call_options options = { 250, true, false };
+  if (call_options) {
+    if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
+    options.idempotent = call_options->idempotent;
+  }
   ferry_status status = ferry_client_call(client, tutorial_Calculator_METHOD_add, buf, len, &options, reply, error);
   if (buf != stack) free(buf);
   if (status != FERRY_STATUS_OK) return status;
@@ -907,12 +927,21 @@ static inline ferry_status tutorial_Calculator_add(const ferry_client *client, c
   return FERRY_STATUS_OK;
 }
 
+/* tutorial_Calculator_add_with under the IDL's defaults for the method. */
+static inline ferry_status tutorial_Calculator_add(const ferry_client *client, const tutorial_Calculator_add_args *args,
+    tutorial_Calculator_add_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+  return tutorial_Calculator_add_with(client, args, NULL, result, reply, arena, error);
+}
+
 #define tutorial_Calculator_METHOD_calculate UINT32_C(0x9b41982f) /* ferry_method_id("calculate") */
-/* Calls tutorial_Calculator.calculate and waits. On FERRY_STATUS_OK, *result holds the reply: its strings
- * point into *reply and its lists into *arena, so keep both until done, then
- * ferry_bytes_free(reply) and ferry_arena_free(arena). */
-static inline ferry_status tutorial_Calculator_calculate(const ferry_client *client, const tutorial_Calculator_calculate_args *args,
-    tutorial_Calculator_calculate_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+/* Calls tutorial_Calculator.calculate and waits, under `options` (NULL: the IDL's defaults for the
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
+ * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
+ * ferry_arena_free(arena). */
+static inline ferry_status tutorial_Calculator_calculate_with(const ferry_client *client, const tutorial_Calculator_calculate_args *args,
+    const ferry_call_options *call_options, tutorial_Calculator_calculate_result *result, ferry_bytes *reply, ferry_arena *arena,
+    ferry_error **error) {
   uint8_t stack[512];
   uint8_t *buf = stack;
   size_t len = tutorial_Calculator_calculate_args_encode(args, buf, sizeof stack);
@@ -924,6 +953,10 @@ static inline ferry_status tutorial_Calculator_calculate(const ferry_client *cli
     tutorial_Calculator_calculate_args_encode(args, buf, len);
   }
   ferry_call_options options = { 0, false, false };
+  if (call_options) {
+    if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
+    options.idempotent = call_options->idempotent;
+  }
   ferry_status status = ferry_client_call(client, tutorial_Calculator_METHOD_calculate, buf, len, &options, reply, error);
   if (buf != stack) free(buf);
   if (status != FERRY_STATUS_OK) return status;
@@ -940,12 +973,21 @@ static inline ferry_status tutorial_Calculator_calculate(const ferry_client *cli
   return FERRY_STATUS_OK;
 }
 
+/* tutorial_Calculator_calculate_with under the IDL's defaults for the method. */
+static inline ferry_status tutorial_Calculator_calculate(const ferry_client *client, const tutorial_Calculator_calculate_args *args,
+    tutorial_Calculator_calculate_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+  return tutorial_Calculator_calculate_with(client, args, NULL, result, reply, arena, error);
+}
+
 #define tutorial_Calculator_METHOD_zip UINT32_C(0xab8273b4) /* ferry_method_id("zip") */
-/* Calls tutorial_Calculator.zip and waits. On FERRY_STATUS_OK, *result holds the reply: its strings
- * point into *reply and its lists into *arena, so keep both until done, then
- * ferry_bytes_free(reply) and ferry_arena_free(arena). */
-static inline ferry_status tutorial_Calculator_zip(const ferry_client *client, const tutorial_Calculator_zip_args *args,
-    tutorial_Calculator_zip_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+/* Calls tutorial_Calculator.zip and waits, under `options` (NULL: the IDL's defaults for the
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
+ * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
+ * ferry_arena_free(arena). */
+static inline ferry_status tutorial_Calculator_zip_with(const ferry_client *client, const tutorial_Calculator_zip_args *args,
+    const ferry_call_options *call_options, tutorial_Calculator_zip_result *result, ferry_bytes *reply, ferry_arena *arena,
+    ferry_error **error) {
   uint8_t stack[512];
   uint8_t *buf = stack;
   size_t len = tutorial_Calculator_zip_args_encode(args, buf, sizeof stack);
@@ -957,6 +999,10 @@ static inline ferry_status tutorial_Calculator_zip(const ferry_client *client, c
     tutorial_Calculator_zip_args_encode(args, buf, len);
   }
   ferry_call_options options = { 0, false, true };
+  if (call_options) {
+    if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
+    options.idempotent = call_options->idempotent;
+  }
   ferry_status status = ferry_client_call(client, tutorial_Calculator_METHOD_zip, buf, len, &options, reply, error);
   if (buf != stack) free(buf);
   if (status != FERRY_STATUS_OK) return status;
@@ -971,6 +1017,12 @@ static inline ferry_status tutorial_Calculator_zip(const ferry_client *client, c
     return FERRY_STATUS_PROTOCOL;
   }
   return FERRY_STATUS_OK;
+}
+
+/* tutorial_Calculator_zip_with under the IDL's defaults for the method. */
+static inline ferry_status tutorial_Calculator_zip(const ferry_client *client, const tutorial_Calculator_zip_args *args,
+    tutorial_Calculator_zip_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+  return tutorial_Calculator_zip_with(client, args, NULL, result, reply, arena, error);
 }
 
 /* Implementations of tutorial_Calculator's methods for tutorial_Calculator_register. Each runs on a worker

@@ -2567,11 +2567,14 @@ static inline ferry_wire_error everything_Extended_extra_result_decode(const uin
 
 /* A service with every kind of method. */
 #define everything_Everything_METHOD_ping UINT32_C(0x165df089) /* ferry_method_id("ping") */
-/* Calls everything_Everything.ping and waits. On FERRY_STATUS_OK, *result holds the reply: its strings
- * point into *reply and its lists into *arena, so keep both until done, then
- * ferry_bytes_free(reply) and ferry_arena_free(arena). */
-static inline ferry_status everything_Everything_ping(const ferry_client *client, const everything_Everything_ping_args *args,
-    everything_Everything_ping_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+/* Calls everything_Everything.ping and waits, under `options` (NULL: the IDL's defaults for the
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
+ * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
+ * ferry_arena_free(arena). */
+static inline ferry_status everything_Everything_ping_with(const ferry_client *client, const everything_Everything_ping_args *args,
+    const ferry_call_options *call_options, everything_Everything_ping_result *result, ferry_bytes *reply, ferry_arena *arena,
+    ferry_error **error) {
   uint8_t stack[512];
   uint8_t *buf = stack;
   size_t len = everything_Everything_ping_args_encode(args, buf, sizeof stack);
@@ -2583,6 +2586,10 @@ static inline ferry_status everything_Everything_ping(const ferry_client *client
     everything_Everything_ping_args_encode(args, buf, len);
   }
   ferry_call_options options = { 0, false, false };
+  if (call_options) {
+    if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
+    options.idempotent = call_options->idempotent;
+  }
   ferry_status status = ferry_client_call(client, everything_Everything_METHOD_ping, buf, len, &options, reply, error);
   if (buf != stack) free(buf);
   if (status != FERRY_STATUS_OK) return status;
@@ -2599,12 +2606,21 @@ static inline ferry_status everything_Everything_ping(const ferry_client *client
   return FERRY_STATUS_OK;
 }
 
+/* everything_Everything_ping_with under the IDL's defaults for the method. */
+static inline ferry_status everything_Everything_ping(const ferry_client *client, const everything_Everything_ping_args *args,
+    everything_Everything_ping_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+  return everything_Everything_ping_with(client, args, NULL, result, reply, arena, error);
+}
+
 #define everything_Everything_METHOD_fire UINT32_C(0x8eab16d9) /* ferry_method_id("fire") */
-/* Calls everything_Everything.fire and waits. On FERRY_STATUS_OK, *result holds the reply: its strings
- * point into *reply and its lists into *arena, so keep both until done, then
- * ferry_bytes_free(reply) and ferry_arena_free(arena). */
-static inline ferry_status everything_Everything_fire(const ferry_client *client, const everything_Everything_fire_args *args,
-    everything_Everything_fire_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+/* Calls everything_Everything.fire and waits, under `options` (NULL: the IDL's defaults for the
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
+ * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
+ * ferry_arena_free(arena). */
+static inline ferry_status everything_Everything_fire_with(const ferry_client *client, const everything_Everything_fire_args *args,
+    const ferry_call_options *call_options, everything_Everything_fire_result *result, ferry_bytes *reply, ferry_arena *arena,
+    ferry_error **error) {
   uint8_t stack[512];
   uint8_t *buf = stack;
   size_t len = everything_Everything_fire_args_encode(args, buf, sizeof stack);
@@ -2616,6 +2632,10 @@ static inline ferry_status everything_Everything_fire(const ferry_client *client
     everything_Everything_fire_args_encode(args, buf, len);
   }
   ferry_call_options options = { 0, true, true };
+  if (call_options) {
+    if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
+    options.idempotent = call_options->idempotent;
+  }
   ferry_status status = ferry_client_call(client, everything_Everything_METHOD_fire, buf, len, &options, reply, error);
   if (buf != stack) free(buf);
   if (status != FERRY_STATUS_OK) return status;
@@ -2632,12 +2652,21 @@ static inline ferry_status everything_Everything_fire(const ferry_client *client
   return FERRY_STATUS_OK;
 }
 
+/* everything_Everything_fire_with under the IDL's defaults for the method. */
+static inline ferry_status everything_Everything_fire(const ferry_client *client, const everything_Everything_fire_args *args,
+    everything_Everything_fire_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+  return everything_Everything_fire_with(client, args, NULL, result, reply, arena, error);
+}
+
 #define everything_Everything_METHOD_echo UINT32_C(0xd49dd484) /* ferry_method_id("echo") */
-/* Calls everything_Everything.echo and waits. On FERRY_STATUS_OK, *result holds the reply: its strings
- * point into *reply and its lists into *arena, so keep both until done, then
- * ferry_bytes_free(reply) and ferry_arena_free(arena). */
-static inline ferry_status everything_Everything_echo(const ferry_client *client, const everything_Everything_echo_args *args,
-    everything_Everything_echo_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+/* Calls everything_Everything.echo and waits, under `options` (NULL: the IDL's defaults for the
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
+ * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
+ * ferry_arena_free(arena). */
+static inline ferry_status everything_Everything_echo_with(const ferry_client *client, const everything_Everything_echo_args *args,
+    const ferry_call_options *call_options, everything_Everything_echo_result *result, ferry_bytes *reply, ferry_arena *arena,
+    ferry_error **error) {
   uint8_t stack[512];
   uint8_t *buf = stack;
   size_t len = everything_Everything_echo_args_encode(args, buf, sizeof stack);
@@ -2649,6 +2678,10 @@ static inline ferry_status everything_Everything_echo(const ferry_client *client
     everything_Everything_echo_args_encode(args, buf, len);
   }
   ferry_call_options options = { 0, false, false };
+  if (call_options) {
+    if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
+    options.idempotent = call_options->idempotent;
+  }
   ferry_status status = ferry_client_call(client, everything_Everything_METHOD_echo, buf, len, &options, reply, error);
   if (buf != stack) free(buf);
   if (status != FERRY_STATUS_OK) return status;
@@ -2665,12 +2698,21 @@ static inline ferry_status everything_Everything_echo(const ferry_client *client
   return FERRY_STATUS_OK;
 }
 
+/* everything_Everything_echo_with under the IDL's defaults for the method. */
+static inline ferry_status everything_Everything_echo(const ferry_client *client, const everything_Everything_echo_args *args,
+    everything_Everything_echo_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+  return everything_Everything_echo_with(client, args, NULL, result, reply, arena, error);
+}
+
 #define everything_Everything_METHOD_shapes UINT32_C(0xb04f20cf) /* ferry_method_id("shapes") */
-/* Calls everything_Everything.shapes and waits. On FERRY_STATUS_OK, *result holds the reply: its strings
- * point into *reply and its lists into *arena, so keep both until done, then
- * ferry_bytes_free(reply) and ferry_arena_free(arena). */
-static inline ferry_status everything_Everything_shapes(const ferry_client *client, const everything_Everything_shapes_args *args,
-    everything_Everything_shapes_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+/* Calls everything_Everything.shapes and waits, under `options` (NULL: the IDL's defaults for the
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
+ * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
+ * ferry_arena_free(arena). */
+static inline ferry_status everything_Everything_shapes_with(const ferry_client *client, const everything_Everything_shapes_args *args,
+    const ferry_call_options *call_options, everything_Everything_shapes_result *result, ferry_bytes *reply, ferry_arena *arena,
+    ferry_error **error) {
   uint8_t stack[512];
   uint8_t *buf = stack;
   size_t len = everything_Everything_shapes_args_encode(args, buf, sizeof stack);
@@ -2682,6 +2724,10 @@ static inline ferry_status everything_Everything_shapes(const ferry_client *clie
     everything_Everything_shapes_args_encode(args, buf, len);
   }
   ferry_call_options options = { 0, false, false };
+  if (call_options) {
+    if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
+    options.idempotent = call_options->idempotent;
+  }
   ferry_status status = ferry_client_call(client, everything_Everything_METHOD_shapes, buf, len, &options, reply, error);
   if (buf != stack) free(buf);
   if (status != FERRY_STATUS_OK) return status;
@@ -2698,12 +2744,21 @@ static inline ferry_status everything_Everything_shapes(const ferry_client *clie
   return FERRY_STATUS_OK;
 }
 
+/* everything_Everything_shapes_with under the IDL's defaults for the method. */
+static inline ferry_status everything_Everything_shapes(const ferry_client *client, const everything_Everything_shapes_args *args,
+    everything_Everything_shapes_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+  return everything_Everything_shapes_with(client, args, NULL, result, reply, arena, error);
+}
+
 #define everything_Everything_METHOD_count UINT32_C(0x39b1ddf4) /* ferry_method_id("count") */
-/* Calls everything_Everything.count and waits. On FERRY_STATUS_OK, *result holds the reply: its strings
- * point into *reply and its lists into *arena, so keep both until done, then
- * ferry_bytes_free(reply) and ferry_arena_free(arena). */
-static inline ferry_status everything_Everything_count(const ferry_client *client, const everything_Everything_count_args *args,
-    everything_Everything_count_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+/* Calls everything_Everything.count and waits, under `options` (NULL: the IDL's defaults for the
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
+ * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
+ * ferry_arena_free(arena). */
+static inline ferry_status everything_Everything_count_with(const ferry_client *client, const everything_Everything_count_args *args,
+    const ferry_call_options *call_options, everything_Everything_count_result *result, ferry_bytes *reply, ferry_arena *arena,
+    ferry_error **error) {
   uint8_t stack[512];
   uint8_t *buf = stack;
   size_t len = everything_Everything_count_args_encode(args, buf, sizeof stack);
@@ -2715,6 +2770,10 @@ static inline ferry_status everything_Everything_count(const ferry_client *clien
     everything_Everything_count_args_encode(args, buf, len);
   }
   ferry_call_options options = { 1500, false, false };
+  if (call_options) {
+    if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
+    options.idempotent = call_options->idempotent;
+  }
   ferry_status status = ferry_client_call(client, everything_Everything_METHOD_count, buf, len, &options, reply, error);
   if (buf != stack) free(buf);
   if (status != FERRY_STATUS_OK) return status;
@@ -2731,12 +2790,21 @@ static inline ferry_status everything_Everything_count(const ferry_client *clien
   return FERRY_STATUS_OK;
 }
 
+/* everything_Everything_count_with under the IDL's defaults for the method. */
+static inline ferry_status everything_Everything_count(const ferry_client *client, const everything_Everything_count_args *args,
+    everything_Everything_count_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+  return everything_Everything_count_with(client, args, NULL, result, reply, arena, error);
+}
+
 #define everything_Everything_METHOD_when UINT32_C(0x7f778519) /* ferry_method_id("when") */
-/* Calls everything_Everything.when and waits. On FERRY_STATUS_OK, *result holds the reply: its strings
- * point into *reply and its lists into *arena, so keep both until done, then
- * ferry_bytes_free(reply) and ferry_arena_free(arena). */
-static inline ferry_status everything_Everything_when(const ferry_client *client, const everything_Everything_when_args *args,
-    everything_Everything_when_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+/* Calls everything_Everything.when and waits, under `options` (NULL: the IDL's defaults for the
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
+ * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
+ * ferry_arena_free(arena). */
+static inline ferry_status everything_Everything_when_with(const ferry_client *client, const everything_Everything_when_args *args,
+    const ferry_call_options *call_options, everything_Everything_when_result *result, ferry_bytes *reply, ferry_arena *arena,
+    ferry_error **error) {
   uint8_t stack[512];
   uint8_t *buf = stack;
   size_t len = everything_Everything_when_args_encode(args, buf, sizeof stack);
@@ -2748,6 +2816,10 @@ static inline ferry_status everything_Everything_when(const ferry_client *client
     everything_Everything_when_args_encode(args, buf, len);
   }
   ferry_call_options options = { 0, false, false };
+  if (call_options) {
+    if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
+    options.idempotent = call_options->idempotent;
+  }
   ferry_status status = ferry_client_call(client, everything_Everything_METHOD_when, buf, len, &options, reply, error);
   if (buf != stack) free(buf);
   if (status != FERRY_STATUS_OK) return status;
@@ -2762,6 +2834,12 @@ static inline ferry_status everything_Everything_when(const ferry_client *client
     return FERRY_STATUS_PROTOCOL;
   }
   return FERRY_STATUS_OK;
+}
+
+/* everything_Everything_when_with under the IDL's defaults for the method. */
+static inline ferry_status everything_Everything_when(const ferry_client *client, const everything_Everything_when_args *args,
+    everything_Everything_when_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+  return everything_Everything_when_with(client, args, NULL, result, reply, arena, error);
 }
 
 /* Implementations of everything_Everything's methods for everything_Everything_register. Each runs on a worker
@@ -3039,11 +3117,14 @@ static inline ferry_status everything_Everything_register(ferry_service *service
 }
 
 #define everything_Extended_METHOD_extra UINT32_C(0xa8901de9) /* ferry_method_id("extra") */
-/* Calls everything_Extended.extra and waits. On FERRY_STATUS_OK, *result holds the reply: its strings
- * point into *reply and its lists into *arena, so keep both until done, then
- * ferry_bytes_free(reply) and ferry_arena_free(arena). */
-static inline ferry_status everything_Extended_extra(const ferry_client *client, const everything_Extended_extra_args *args,
-    everything_Extended_extra_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+/* Calls everything_Extended.extra and waits, under `options` (NULL: the IDL's defaults for the
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
+ * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
+ * ferry_arena_free(arena). */
+static inline ferry_status everything_Extended_extra_with(const ferry_client *client, const everything_Extended_extra_args *args,
+    const ferry_call_options *call_options, everything_Extended_extra_result *result, ferry_bytes *reply, ferry_arena *arena,
+    ferry_error **error) {
   uint8_t stack[512];
   uint8_t *buf = stack;
   size_t len = everything_Extended_extra_args_encode(args, buf, sizeof stack);
@@ -3055,6 +3136,10 @@ static inline ferry_status everything_Extended_extra(const ferry_client *client,
     everything_Extended_extra_args_encode(args, buf, len);
   }
   ferry_call_options options = { 0, false, false };
+  if (call_options) {
+    if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
+    options.idempotent = call_options->idempotent;
+  }
   ferry_status status = ferry_client_call(client, everything_Extended_METHOD_extra, buf, len, &options, reply, error);
   if (buf != stack) free(buf);
   if (status != FERRY_STATUS_OK) return status;
@@ -3069,6 +3154,12 @@ static inline ferry_status everything_Extended_extra(const ferry_client *client,
     return FERRY_STATUS_PROTOCOL;
   }
   return FERRY_STATUS_OK;
+}
+
+/* everything_Extended_extra_with under the IDL's defaults for the method. */
+static inline ferry_status everything_Extended_extra(const ferry_client *client, const everything_Extended_extra_args *args,
+    everything_Extended_extra_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+  return everything_Extended_extra_with(client, args, NULL, result, reply, arena, error);
 }
 
 /* Implementations of everything_Extended's methods for everything_Extended_register. Each runs on a worker

@@ -1171,11 +1171,14 @@ static inline ferry_wire_error recursive_TreeService_eval_result_decode(const ui
 }
 
 #define recursive_TreeService_METHOD_echoTree UINT32_C(0x73c09314) /* ferry_method_id("echoTree") */
-/* Calls recursive_TreeService.echoTree and waits. On FERRY_STATUS_OK, *result holds the reply: its strings
- * point into *reply and its lists into *arena, so keep both until done, then
- * ferry_bytes_free(reply) and ferry_arena_free(arena). */
-static inline ferry_status recursive_TreeService_echoTree(const ferry_client *client, const recursive_TreeService_echoTree_args *args,
-    recursive_TreeService_echoTree_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+/* Calls recursive_TreeService.echoTree and waits, under `options` (NULL: the IDL's defaults for the
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
+ * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
+ * ferry_arena_free(arena). */
+static inline ferry_status recursive_TreeService_echoTree_with(const ferry_client *client, const recursive_TreeService_echoTree_args *args,
+    const ferry_call_options *call_options, recursive_TreeService_echoTree_result *result, ferry_bytes *reply, ferry_arena *arena,
+    ferry_error **error) {
   uint8_t stack[512];
   uint8_t *buf = stack;
   size_t len = recursive_TreeService_echoTree_args_encode(args, buf, sizeof stack);
@@ -1187,6 +1190,10 @@ static inline ferry_status recursive_TreeService_echoTree(const ferry_client *cl
     recursive_TreeService_echoTree_args_encode(args, buf, len);
   }
   ferry_call_options options = { 0, false, false };
+  if (call_options) {
+    if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
+    options.idempotent = call_options->idempotent;
+  }
   ferry_status status = ferry_client_call(client, recursive_TreeService_METHOD_echoTree, buf, len, &options, reply, error);
   if (buf != stack) free(buf);
   if (status != FERRY_STATUS_OK) return status;
@@ -1203,12 +1210,21 @@ static inline ferry_status recursive_TreeService_echoTree(const ferry_client *cl
   return FERRY_STATUS_OK;
 }
 
+/* recursive_TreeService_echoTree_with under the IDL's defaults for the method. */
+static inline ferry_status recursive_TreeService_echoTree(const ferry_client *client, const recursive_TreeService_echoTree_args *args,
+    recursive_TreeService_echoTree_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+  return recursive_TreeService_echoTree_with(client, args, NULL, result, reply, arena, error);
+}
+
 #define recursive_TreeService_METHOD_echoCoRec UINT32_C(0xf61e7c10) /* ferry_method_id("echoCoRec") */
-/* Calls recursive_TreeService.echoCoRec and waits. On FERRY_STATUS_OK, *result holds the reply: its strings
- * point into *reply and its lists into *arena, so keep both until done, then
- * ferry_bytes_free(reply) and ferry_arena_free(arena). */
-static inline ferry_status recursive_TreeService_echoCoRec(const ferry_client *client, const recursive_TreeService_echoCoRec_args *args,
-    recursive_TreeService_echoCoRec_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+/* Calls recursive_TreeService.echoCoRec and waits, under `options` (NULL: the IDL's defaults for the
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
+ * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
+ * ferry_arena_free(arena). */
+static inline ferry_status recursive_TreeService_echoCoRec_with(const ferry_client *client, const recursive_TreeService_echoCoRec_args *args,
+    const ferry_call_options *call_options, recursive_TreeService_echoCoRec_result *result, ferry_bytes *reply, ferry_arena *arena,
+    ferry_error **error) {
   uint8_t stack[512];
   uint8_t *buf = stack;
   size_t len = recursive_TreeService_echoCoRec_args_encode(args, buf, sizeof stack);
@@ -1220,6 +1236,10 @@ static inline ferry_status recursive_TreeService_echoCoRec(const ferry_client *c
     recursive_TreeService_echoCoRec_args_encode(args, buf, len);
   }
   ferry_call_options options = { 0, false, false };
+  if (call_options) {
+    if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
+    options.idempotent = call_options->idempotent;
+  }
   ferry_status status = ferry_client_call(client, recursive_TreeService_METHOD_echoCoRec, buf, len, &options, reply, error);
   if (buf != stack) free(buf);
   if (status != FERRY_STATUS_OK) return status;
@@ -1236,12 +1256,21 @@ static inline ferry_status recursive_TreeService_echoCoRec(const ferry_client *c
   return FERRY_STATUS_OK;
 }
 
+/* recursive_TreeService_echoCoRec_with under the IDL's defaults for the method. */
+static inline ferry_status recursive_TreeService_echoCoRec(const ferry_client *client, const recursive_TreeService_echoCoRec_args *args,
+    recursive_TreeService_echoCoRec_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+  return recursive_TreeService_echoCoRec_with(client, args, NULL, result, reply, arena, error);
+}
+
 #define recursive_TreeService_METHOD_eval UINT32_C(0x08d22e0f) /* ferry_method_id("eval") */
-/* Calls recursive_TreeService.eval and waits. On FERRY_STATUS_OK, *result holds the reply: its strings
- * point into *reply and its lists into *arena, so keep both until done, then
- * ferry_bytes_free(reply) and ferry_arena_free(arena). */
-static inline ferry_status recursive_TreeService_eval(const ferry_client *client, const recursive_TreeService_eval_args *args,
-    recursive_TreeService_eval_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+/* Calls recursive_TreeService.eval and waits, under `options` (NULL: the IDL's defaults for the
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
+ * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
+ * ferry_arena_free(arena). */
+static inline ferry_status recursive_TreeService_eval_with(const ferry_client *client, const recursive_TreeService_eval_args *args,
+    const ferry_call_options *call_options, recursive_TreeService_eval_result *result, ferry_bytes *reply, ferry_arena *arena,
+    ferry_error **error) {
   uint8_t stack[512];
   uint8_t *buf = stack;
   size_t len = recursive_TreeService_eval_args_encode(args, buf, sizeof stack);
@@ -1253,6 +1282,10 @@ static inline ferry_status recursive_TreeService_eval(const ferry_client *client
     recursive_TreeService_eval_args_encode(args, buf, len);
   }
   ferry_call_options options = { 0, false, false };
+  if (call_options) {
+    if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
+    options.idempotent = call_options->idempotent;
+  }
   ferry_status status = ferry_client_call(client, recursive_TreeService_METHOD_eval, buf, len, &options, reply, error);
   if (buf != stack) free(buf);
   if (status != FERRY_STATUS_OK) return status;
@@ -1267,6 +1300,12 @@ static inline ferry_status recursive_TreeService_eval(const ferry_client *client
     return FERRY_STATUS_PROTOCOL;
   }
   return FERRY_STATUS_OK;
+}
+
+/* recursive_TreeService_eval_with under the IDL's defaults for the method. */
+static inline ferry_status recursive_TreeService_eval(const ferry_client *client, const recursive_TreeService_eval_args *args,
+    recursive_TreeService_eval_result *result, ferry_bytes *reply, ferry_arena *arena, ferry_error **error) {
+  return recursive_TreeService_eval_with(client, args, NULL, result, reply, arena, error);
 }
 
 /* Implementations of recursive_TreeService's methods for recursive_TreeService_register. Each runs on a worker
