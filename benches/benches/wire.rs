@@ -109,6 +109,52 @@ fn payload(c: &mut Criterion) {
         })
     });
 
+    // What a handler pays to receive the order as its argument: owned (every string,
+    // list and the 256-byte blob copied) or `ferry.borrow` (the view), then read in full.
+    {
+        use ferry_benches::generated::payload::Orders;
+        let args = Orders::submit_Args { order: gen_order.clone() };
+        let arg_bytes = args.encode_to_vec();
+        g.bench_function("handler/owned_args", |b| {
+            b.iter(|| {
+                let a = Orders::decode_submit_args(black_box(&arg_bytes)).expect("valid");
+                let o = &a.order;
+                let mut acc = o.id ^ o.customer.len() as u64 ^ o.payload.len() as u64;
+                for i in &o.items {
+                    acc = ferry_benches::fold_item(
+                        acc,
+                        i.sku,
+                        u64::from(i.qty),
+                        i.price,
+                        i.note.len(),
+                    );
+                }
+                acc ^ o.tags.len() as u64
+            })
+        });
+        g.bench_function("handler/borrowed_args", |b| {
+            b.iter(|| {
+                let a: Orders::submit_borrowed_ArgsView<'_> =
+                    ferry_wire::decode_view(black_box(&arg_bytes)).expect("valid");
+                let o = a.order.expect("present");
+                let mut acc = o.id ^ o.customer.len() as u64 ^ o.payload.len() as u64;
+                if let Some(items) = o.items {
+                    for i in items {
+                        let i = i.expect("valid");
+                        acc = ferry_benches::fold_item(
+                            acc,
+                            i.sku,
+                            u64::from(i.qty),
+                            i.price,
+                            i.note.len(),
+                        );
+                    }
+                }
+                acc ^ o.tags.map_or(0, |t| t.len()) as u64
+            })
+        });
+    }
+
     let mut copy = vec![0u8; bytes.len()];
     g.bench_function("memcpy", |b| {
         b.iter(|| {

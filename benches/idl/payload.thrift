@@ -11,3 +11,10 @@ struct Order {
   5: list<Item> items
   6: binary payload
 }
+
+/// Handlers of the order, owned and borrowed (`cargo bench -p ferry-benches --bench wire --
+/// handler`): what a handler pays to receive its arguments.
+service Orders {
+  i64 submit(1: Order order)
+  i64 submit_borrowed(1: Order order) (ferry.borrow = "true")
+}

@@ -21,6 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .file("idl/evolution_v1.thrift")
         .file("idl/evolution_v2.thrift")
         .file("idl/real_world.thrift")
+        .file("idl/borrow.thrift")
         .include_dir("../tests/data/ok/include")
         // The corpus warns on purpose (deprecated and dialect syntax).
         .hide_warnings()

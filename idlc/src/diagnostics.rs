@@ -531,7 +531,7 @@ impl Problem {
                 .with_labels(vec![at(span)])
                 .with_notes({
                     let mut n = did_you_mean(suggestion);
-                    n.push("note: Ferry annotations are `ferry.timeout_ms`, `ferry.idempotent` (methods) and `ferry.compat.allow`".into());
+                    n.push("note: Ferry annotations are `ferry.timeout_ms`, `ferry.idempotent`, `ferry.borrow` (methods) and `ferry.compat.allow`".into());
                     n
                 }),
             BadAnnotationValue { key, value, expected, span } => d

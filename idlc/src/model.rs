@@ -206,6 +206,8 @@ pub struct Method {
     pub timeout_ms: Option<u32>,
     /// `ferry.idempotent`: safe to retry after an unknown outcome.
     pub idempotent: bool,
+    /// `ferry.borrow`: the handler receives the zero-copy view of its arguments.
+    pub borrow: bool,
     /// Its annotations.
     pub annotations: BTreeMap<String, String>,
 }

@@ -612,7 +612,21 @@ impl<'p> Gen<'p> {
         );
         for (index, d) in f.definitions.iter().enumerate() {
             if let DefinitionKind::Struct { kind, fields } = &d.kind {
-                self.view(out, file, DefRef { file, index }, d, *kind, fields);
+                let name = ident(&d.name);
+                let owned = format!("super::{name}");
+                self.view(out, file, DefRef { file, index }, &name, &owned, *kind, fields);
+            }
+        }
+        // Views of the arguments of `ferry.borrow` methods, for their handlers.
+        for (index, d) in f.definitions.iter().enumerate() {
+            if let DefinitionKind::Service { methods, .. } = &d.kind {
+                for m in methods.iter().filter(|m| m.borrow) {
+                    let svc = ident(&d.name);
+                    let name = args_view_name(&d.name, &m.name);
+                    let owned = format!("super::{svc}::{}", derived(&m.name, "_Args"));
+                    let r = DefRef { file, index };
+                    self.view(out, file, r, &name, &owned, StructKind::Struct, &m.params);
+                }
             }
         }
         out.push_str("}\n");
@@ -960,21 +974,28 @@ impl<'p> Gen<'p> {
         }
     }
 
+    /// The view of struct `r` (named `name`, converting to `owned`), or of a method's
+    /// arguments (`r` is then the service: no argument is recursive).
+    #[allow(clippy::too_many_arguments)]
     fn view(
         &self,
         out: &mut String,
         file: usize,
         r: DefRef,
-        d: &Definition,
+        name: &str,
+        owned: &str,
         kind: StructKind,
         fields: &[Field],
     ) {
-        let name = ident(&d.name);
-        let owned = format!("super::{name}");
+        let name = name.to_owned();
+        let owned = owned.to_owned();
         let _ = writeln!(
             out,
             "#[doc = {:?}]",
-            format!(" Zero-copy view of [`{name}`](super::{name}).")
+            format!(
+                " Zero-copy view of [`{}`]({owned}).",
+                owned.rsplit("::").next().unwrap_or(&name)
+            )
         );
         if kind == StructKind::Union {
             let mut other = "Unknown".to_owned();
@@ -1192,6 +1213,15 @@ impl<'p> Gen<'p> {
         // Inherited methods reuse the types generated in their own service's module.
         for (_, m) in methods.iter().filter(|(owner, _)| *owner == r) {
             let (args_ty, result_ty) = (derived(&m.name, "_Args"), derived(&m.name, "_Result"));
+            if m.borrow {
+                let _ = writeln!(
+                    out,
+                    "/// The zero-copy view of [`{args_ty}`] a `ferry.borrow` handler receives.\npub type {}<'a> = super::{}::{}<'a>;",
+                    derived(&m.name, "_ArgsView"),
+                    self.views[file],
+                    args_view_name(&d.name, &m.name)
+                );
+            }
             let (dec_args, dec_result) = (
                 derived("decode_", &format!("{}_args", m.name)),
                 derived("decode_", &format!("{}_result", m.name)),
@@ -1347,11 +1377,15 @@ impl<'p> Gen<'p> {
         for (owner, m) in &methods {
             let here = self.service_prefix(*owner, r);
             doc(out, &m.doc);
-            let params: Vec<String> = m
-                .params
-                .iter()
-                .map(|p| format!("{}: {}", self.binding(p), self.param_ty(p, file)))
-                .collect();
+            let params: Vec<String> = if m.borrow {
+                // `ferry.borrow`: the arguments' zero-copy view, borrowing from the request.
+                vec![format!("args: {here}{}<'_>", derived(&m.name, "_ArgsView"))]
+            } else {
+                m.params
+                    .iter()
+                    .map(|p| format!("{}: {}", self.binding(p), self.param_ty(p, file)))
+                    .collect()
+            };
             let ret = m
                 .returns
                 .as_ref()
@@ -1374,8 +1408,16 @@ impl<'p> Gen<'p> {
                 format!("{here}{}", derived(&m.name, "_Result")),
                 format!("{here}{}", derived("decode_", &format!("{}_args", m.name))),
             );
-            let args: Vec<String> =
-                m.params.iter().map(|p| format!("args.{}", ident(&p.name))).collect();
+            let args: Vec<String> = if m.borrow {
+                vec!["args".to_owned()]
+            } else {
+                m.params.iter().map(|p| format!("args.{}", ident(&p.name))).collect()
+            };
+            let dec_args = if m.borrow {
+                format!("{W}::decode_view::<{here}{}<'_>>", derived(&m.name, "_ArgsView"))
+            } else {
+                dec_args
+            };
             // Called through the trait: a method named `into` or `clone` must not resolve to
             // a std method of `Arc`.
             let call = format!(
@@ -1617,6 +1659,11 @@ enum ConstForm {
 }
 
 /// The view's lifetime marker field: `_marker`, with `_` appended while a field has that name.
+/// The view of method `m`'s arguments in the file's views module (`ferry.borrow`).
+fn args_view_name(service: &str, m: &str) -> String {
+    format!("{}_{}_Args", ident(service), m)
+}
+
 fn marker_name(fields: &[Field]) -> String {
     let mut name = "_marker".to_owned();
     while fields.iter().any(|f| ident(&f.name) == name) {

@@ -34,6 +34,10 @@ pub mod v1 {
 pub mod v2 {
     ferry_runtime::include_idl!("evolution_v2");
 }
+/// `ferry.borrow` handlers.
+pub mod borrow {
+    ferry_runtime::include_idl!("borrow");
+}
 /// Constructs real-world Thrift files use (issue #11's regressions).
 pub mod real_world {
     ferry_runtime::include_idl!("real_world");

@@ -282,3 +282,68 @@ fn v1_clients_and_v2_servers_interoperate_both_ways() {
         other => panic!("expected an unknown-method error, got {other:?}"),
     }
 }
+
+/// `ferry.borrow`: the handler gets the arguments' view (strings, bytes and containers
+/// borrowed from the request) and computes what the owned handler computes.
+#[test]
+fn borrowed_handlers_read_their_arguments_in_place() {
+    use ferry_idlc_gen_tests::borrow::borrow::{Blobs, Item, Pick};
+    use ferry_runtime::NoException;
+    struct B;
+    fn mix(acc: i64, bytes: &[u8]) -> i64 {
+        bytes.iter().fold(acc, |a, b| a.wrapping_mul(31).wrapping_add(i64::from(*b)))
+    }
+    impl Blobs::Server for B {
+        fn digest(
+            &self,
+            _: &Context,
+            args: Blobs::digest_ArgsView<'_>,
+        ) -> Result<i64, ServiceError<NoException>> {
+            let data: &[u8] = args.data; // borrowed from the request: no copy
+            let mut acc = mix(i64::from(args.seed), data);
+            for tag in args.tags.into_iter().flatten() {
+                acc = mix(acc, tag.map_err(|e| e.to_string())?.as_bytes());
+            }
+            if let Some(ferry_idlc_gen_tests::borrow::borrow::views::Pick::key(k)) = args.pick {
+                acc = mix(acc, k.as_bytes());
+            }
+            acc = mix(acc, args.item.name.as_bytes()) ^ args.item.qty;
+            Ok(acc)
+        }
+        fn digest_owned(
+            &self,
+            _: &Context,
+            data: Vec<u8>,
+            tags: Vec<String>,
+            pick: Option<Pick>,
+            item: Item,
+            seed: i32,
+            _extra: std::collections::BTreeMap<String, Item>,
+        ) -> Result<i64, ServiceError<NoException>> {
+            let mut acc = mix(i64::from(seed), &data);
+            for tag in &tags {
+                acc = mix(acc, tag.as_bytes());
+            }
+            if let Some(Pick::key(k)) = &pick {
+                acc = mix(acc, k.as_bytes());
+            }
+            Ok(mix(acc, item.name.as_bytes()) ^ item.qty)
+        }
+    }
+    let server = Server::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        Blobs::service(Arc::new(B)),
+        ServerConfig::default(),
+    )
+    .unwrap();
+    let client = Blobs::Client::new(client_for(&server));
+    let data: Vec<u8> = (0..1 << 20).map(|i| (i * 7) as u8).collect(); // 1 MiB
+    let tags = vec!["a".to_owned(), "bé".to_owned()];
+    let item = Item { name: "widget".into(), qty: 3 };
+    let pick = Some(Pick::key("k".into()));
+    let borrowed = client
+        .digest(data.clone(), tags.clone(), pick.clone(), item.clone(), 7, Default::default())
+        .unwrap();
+    let owned = client.digest_owned(data, tags, pick, item, 7, Default::default()).unwrap();
+    assert_eq!(borrowed, owned);
+}

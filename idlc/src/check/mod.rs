@@ -20,7 +20,7 @@ use crate::syntax::ast::{
 
 /// The Ferry annotations the runtime honours, on service methods.
 pub const FERRY_ANNOTATIONS: &[&str] =
-    &["ferry.timeout_ms", "ferry.idempotent", "ferry.compat.allow"];
+    &["ferry.timeout_ms", "ferry.idempotent", "ferry.borrow", "ferry.compat.allow"];
 
 /// Checks every file in `sources`, appending problems to each file's list.
 pub fn check(sources: &mut SourceMap) {
@@ -971,6 +971,7 @@ impl<'s> Checker<'s> {
                         idempotent: annotations
                             .get("ferry.idempotent")
                             .is_some_and(|v| v == "true"),
+                        borrow: annotations.get("ferry.borrow").is_some_and(|v| v == "true"),
                         annotations,
                     });
                 }
