@@ -74,7 +74,18 @@ typedef struct ferry_client_options {
   uint32_t max_frame;
 } ferry_client_options;
 
-// Per-call settings; zeroed means the client's default deadline, not idempotent.
+// One metadata entry sent with a call: a NUL-terminated UTF-8 key and `value_len` bytes.
+typedef struct ferry_metadata {
+  // The key (NUL-terminated UTF-8).
+  const char *key;
+  // The value's bytes (may be NULL when `value_len` is 0).
+  const uint8_t *value;
+  // The value's length.
+  size_t value_len;
+} ferry_metadata;
+
+// Per-call settings; zeroed means the client's default deadline, not idempotent, no
+// metadata.
 typedef struct ferry_call_options {
   // Time allowed for the whole call, retries included; 0: the client's default.
   uint64_t deadline_ms;
@@ -82,6 +93,11 @@ typedef struct ferry_call_options {
   bool idempotent;
   // Fire and forget: the call ends once written and the reply is empty.
   bool oneway;
+  // `metadata_len` entries sent with the call (a Rust handler reads them with
+  // `Context::metadata`); NULL when `metadata_len` is 0. Read during the call only.
+  const struct ferry_metadata *metadata;
+  // How many entries `metadata` points to.
+  size_t metadata_len;
 } ferry_call_options;
 
 // A method implementation. Called on one of the server's worker threads, possibly on
@@ -180,8 +196,9 @@ void ferry_client_free(struct ferry_client *client);
 //
 // # Safety
 // `client` is from `ferry_client_connect`; `request` points to `request_len` bytes (or
-// `request_len` is 0); `options` is NULL or valid; `reply` is valid for a write; `error`
-// is NULL or valid for a write.
+// `request_len` is 0); `options` is NULL or valid (its `metadata` pointing to
+// `metadata_len` entries with NUL-terminated keys and readable values); `reply` is valid
+// for a write; `error` is NULL or valid for a write.
 enum ferry_status ferry_client_call(const struct ferry_client *client,
                                     uint32_t method,
                                     const uint8_t *request,

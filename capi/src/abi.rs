@@ -10,7 +10,7 @@
 use std::ffi::{c_char, c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use ferry_runtime::{CallHandle, Client, Context, HandlerError, Server, Service};
+use ferry_runtime::{CallHandle, CallOptions, Client, Context, HandlerError, Server, Service};
 
 use crate::types::{
     ferry_bytes, ferry_call_options, ferry_client_options, ferry_error, ferry_server_options,
@@ -68,6 +68,44 @@ unsafe fn bytes_arg<'a>(
 unsafe fn or_defaults<T: Copy + Default>(p: *const T) -> T {
     // SAFETY: the caller guarantees NULL or a valid `T`.
     unsafe { p.as_ref() }.copied().unwrap_or_default()
+}
+
+/// The call options `p` points to (NULL: the defaults), metadata included.
+///
+/// # Safety
+/// `p` is NULL or valid; its `metadata` points to `metadata_len` valid entries (or
+/// `metadata_len` is 0), each with a NUL-terminated `key` and `value_len` readable bytes.
+unsafe fn call_options(
+    function: &str,
+    p: *const ferry_call_options,
+) -> Result<CallOptions, ferry_error> {
+    // SAFETY: `p` is NULL or valid (the contract above).
+    let o = unsafe { or_defaults(p) };
+    let mut options = o.call_options();
+    if o.metadata_len == 0 {
+        return Ok(options);
+    }
+    if o.metadata.is_null() {
+        return Err(ferry_error::invalid(
+            function,
+            format!("`options->metadata` is NULL but `metadata_len` is {}", o.metadata_len),
+        ));
+    }
+    // SAFETY: not NULL, and the caller guarantees `metadata_len` valid entries.
+    let entries = unsafe { std::slice::from_raw_parts(o.metadata, o.metadata_len) };
+    for (i, e) in entries.iter().enumerate() {
+        let (key_name, value_name) = (format!("metadata[{i}].key"), format!("metadata[{i}].value"));
+        // SAFETY: each entry's key is NUL-terminated and its value readable for
+        // `value_len` bytes (the contract above).
+        let (key, value) = unsafe {
+            (
+                str_arg(function, &key_name, e.key)?,
+                bytes_arg(function, &value_name, e.value, e.value_len)?,
+            )
+        };
+        options.metadata.push((key.to_owned(), value.to_vec()));
+    }
+    Ok(options)
 }
 
 /// Runs `body`, turning a panic into `FERRY_STATUS_PANIC`.
@@ -294,8 +332,9 @@ pub unsafe extern "C" fn ferry_client_free(client: *mut ferry_client) {
 ///
 /// # Safety
 /// `client` is from `ferry_client_connect`; `request` points to `request_len` bytes (or
-/// `request_len` is 0); `options` is NULL or valid; `reply` is valid for a write; `error`
-/// is NULL or valid for a write.
+/// `request_len` is 0); `options` is NULL or valid (its `metadata` pointing to
+/// `metadata_len` entries with NUL-terminated keys and readable values); `reply` is valid
+/// for a write; `error` is NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn ferry_client_call(
     client: *const ferry_client,
@@ -312,12 +351,16 @@ pub unsafe extern "C" fn ferry_client_call(
             return Err(ferry_error::invalid(F, "`reply` is NULL"));
         }
         // SAFETY: `client` is NULL or live, `request` readable for `request_len` bytes,
-        // `options` NULL or valid (the contract above).
+        // `options` NULL or valid with valid metadata (the contract above).
         let (c, req, opts) = unsafe {
-            (client.as_ref(), bytes_arg(F, "request", request, request_len)?, or_defaults(options))
+            (
+                client.as_ref(),
+                bytes_arg(F, "request", request, request_len)?,
+                call_options(F, options)?,
+            )
         };
         let c = c.ok_or_else(|| ferry_error::invalid(F, "`client` is NULL"))?;
-        let body = c.client.call(method, req, &opts.call_options())?;
+        let body = c.client.call(method, req, &opts)?;
         // SAFETY: `reply` is not NULL and valid for a write (above).
         unsafe { reply.write(into_bytes(body)) };
         Ok(())
@@ -348,10 +391,14 @@ pub unsafe extern "C" fn ferry_client_start(
         }
         // SAFETY: as in `ferry_client_call` (the contract above).
         let (c, req, opts) = unsafe {
-            (client.as_ref(), bytes_arg(F, "request", request, request_len)?, or_defaults(options))
+            (
+                client.as_ref(),
+                bytes_arg(F, "request", request, request_len)?,
+                call_options(F, options)?,
+            )
         };
         let c = c.ok_or_else(|| ferry_error::invalid(F, "`client` is NULL"))?;
-        let handle = c.client.start(method, req, &opts.call_options());
+        let handle = c.client.start(method, req, &opts);
         let call = Box::into_raw(Box::new(ferry_call { handle }));
         // SAFETY: `out` is not NULL and valid for a write (above).
         unsafe { out.write(call) };

@@ -2,7 +2,7 @@
 //! (`ferry_client`, `FERRY_STATUS_OK`) because they are what C programs read.
 #![allow(non_camel_case_types)]
 
-use std::ffi::CString;
+use std::ffi::{c_char, CString};
 use std::time::Duration;
 
 use ferry_runtime::{CallError, CallOptions, ClientConfig, ServerConfig};
@@ -148,9 +148,22 @@ impl ferry_client_options {
     }
 }
 
-/// Per-call settings; zeroed means the client's default deadline, not idempotent.
+/// One metadata entry sent with a call: a NUL-terminated UTF-8 key and `value_len` bytes.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
+pub struct ferry_metadata {
+    /// The key (NUL-terminated UTF-8).
+    pub key: *const c_char,
+    /// The value's bytes (may be NULL when `value_len` is 0).
+    pub value: *const u8,
+    /// The value's length.
+    pub value_len: usize,
+}
+
+/// Per-call settings; zeroed means the client's default deadline, not idempotent, no
+/// metadata.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
 pub struct ferry_call_options {
     /// Time allowed for the whole call, retries included; 0: the client's default.
     pub deadline_ms: u64,
@@ -158,9 +171,27 @@ pub struct ferry_call_options {
     pub idempotent: bool,
     /// Fire and forget: the call ends once written and the reply is empty.
     pub oneway: bool,
+    /// `metadata_len` entries sent with the call (a Rust handler reads them with
+    /// `Context::metadata`); NULL when `metadata_len` is 0. Read during the call only.
+    pub metadata: *const ferry_metadata,
+    /// How many entries `metadata` points to.
+    pub metadata_len: usize,
+}
+
+impl Default for ferry_call_options {
+    fn default() -> Self {
+        ferry_call_options {
+            deadline_ms: 0,
+            idempotent: false,
+            oneway: false,
+            metadata: std::ptr::null(),
+            metadata_len: 0,
+        }
+    }
 }
 
 impl ferry_call_options {
+    /// The options without metadata (`abi::call_options` adds it, reading the pointers).
     pub(crate) fn call_options(&self) -> CallOptions {
         CallOptions {
             deadline: (self.deadline_ms > 0).then(|| Duration::from_millis(self.deadline_ms)),

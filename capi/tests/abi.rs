@@ -93,8 +93,30 @@ fn a_call_to_a_closed_port_is_unavailable_with_its_deadline_respected() {
         );
         assert!(reply.data.is_null());
         ferry_error_free(error);
+        error = null_mut();
+        // Malformed metadata is refused before anything is sent, naming the entry.
+        let bad = ferry_call_options { metadata_len: 2, ..call };
+        let status = ferry_client_call(client, 1, null(), 0, &bad, &mut reply, &mut error);
+        assert_eq!(status, ferry_status::FERRY_STATUS_INVALID_ARGUMENT);
+        assert!(
+            message(error).contains("`options->metadata` is NULL but `metadata_len` is 2"),
+            "{}",
+            message(error)
+        );
+        ferry_error_free(error);
+        error = null_mut();
+        let entries = [metadata_entry(null(), b"v")];
+        let bad = ferry_call_options { metadata: entries.as_ptr(), metadata_len: 1, ..call };
+        let status = ferry_client_call(client, 1, null(), 0, &bad, &mut reply, &mut error);
+        assert_eq!(status, ferry_status::FERRY_STATUS_INVALID_ARGUMENT);
+        assert!(message(error).contains("`metadata[0].key` is NULL"), "{}", message(error));
+        ferry_error_free(error);
         ferry_client_free(client);
     }
+}
+
+fn metadata_entry(key: *const c_char, value: &'static [u8]) -> ferry_metadata {
+    ferry_metadata { key, value: value.as_ptr(), value_len: value.len() }
 }
 
 #[test]

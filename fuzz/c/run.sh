@@ -7,7 +7,8 @@ cd "$(dirname "$0")/../.."
 secs="${1:-30}"
 work=target/fuzz-c
 mkdir -p "$work/gen" "$work/corpus" "$work/artifacts"
-cargo run -q -p ferry-idlc -- gen --lang c spec/vectors/schema.thrift -o "$work/gen" >/dev/null
+# Without the fuzz step's RUSTC_BOOTSTRAP, so the test build's idlc is reused, not rebuilt.
+env -u RUSTC_BOOTSTRAP cargo run -q -p ferry-idlc -- gen --lang c spec/vectors/schema.thrift -o "$work/gen" >/dev/null
 clang -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   -Icapi/include -I"$work/gen" fuzz/c/wire_decode.c -o "$work/wire_decode"
 # Seeds: each vector's bytes behind each schema selector.

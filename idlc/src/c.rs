@@ -1199,7 +1199,7 @@ impl<'p> Gen<'p> {
             comment(out, &m.doc);
             let _ = writeln!(
                 out,
-                "/* Calls {svc}.{name} and waits, under `options` (NULL: the IDL's defaults for the\n * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).\n * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its\n * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and\n * ferry_arena_free(arena). */\n\
+                "/* Calls {svc}.{name} and waits, under `options` (NULL: the IDL's defaults for the\n * method; a deadline_ms of 0 takes the method's default too; oneway is the method's;\n * metadata is sent as given).\n * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its\n * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and\n * ferry_arena_free(arena). */\n\
                  static inline ferry_status {base}_with(const ferry_client *client, const {base}_args *args,\n    const ferry_call_options *call_options, {base}_result *result, ferry_bytes *reply, ferry_arena *arena,\n    ferry_error **error) {{\n  \
                    uint8_t stack[512];\n  uint8_t *buf = stack;\n  \
                    size_t len = {base}_args_encode(args, buf, sizeof stack);\n  \
@@ -1208,10 +1208,12 @@ impl<'p> Gen<'p> {
                        if (error) *error = ferry_error_new(FERRY_STATUS_INVALID_ARGUMENT, \"{svc}.{name}: out of memory encoding the arguments\");\n      \
                        return FERRY_STATUS_INVALID_ARGUMENT;\n    }}\n    \
                      {base}_args_encode(args, buf, len);\n  }}\n  \
-                   ferry_call_options options = {{ {timeout}, {idempotent}, {oneway} }};\n  \
+                   ferry_call_options options = {{ {timeout}, {idempotent}, {oneway}, NULL, 0 }};\n  \
                    if (call_options) {{\n    \
                      if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;\n    \
-                     options.idempotent = call_options->idempotent;\n  }}\n  \
+                     options.idempotent = call_options->idempotent;\n    \
+                     options.metadata = call_options->metadata;\n    \
+                     options.metadata_len = call_options->metadata_len;\n  }}\n  \
                    ferry_status status = ferry_client_call(client, {svc}_METHOD_{cname}, buf, len, &options, reply, error);\n  \
                    if (buf != stack) free(buf);\n  \
                    if (status != FERRY_STATUS_OK) return status;\n  \

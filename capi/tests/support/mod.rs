@@ -25,6 +25,8 @@ pub fn capi_dir() -> PathBuf {
 /// A scratch folder for one test.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    // Emptied first: files of an earlier run (headers of another IDL) must not be picked up.
+    let _ = std::fs::remove_dir_all(&dir).or_else(|_| std::fs::remove_file(&dir));
     std::fs::create_dir_all(&dir).expect("scratch folder");
     dir
 }
@@ -97,7 +99,12 @@ pub fn compile_as(
             "-cxx",
         ),
     };
-    let out = scratch("c-programs").join(format!("{name}-{suffix}{lang_suffix}"));
+    // A file per compilation: tests compile the same program in parallel.
+    static COMPILED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = COMPILED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("c-programs");
+    std::fs::create_dir_all(&dir).expect("c-programs folder");
+    let out = dir.join(format!("{name}-{suffix}{lang_suffix}-{}-{n}", std::process::id()));
     let cc = compiler;
     let mut command = Command::new(&cc);
     command

@@ -16,19 +16,28 @@ fn the_c_client_calls_the_demo_server() {
     generate_headers(&here.join("idl/calculator.thrift"), &[], &headers);
     let client = compile_source(&here.join("../c/calculator_client.c"), Link::Static, &[&headers]);
 
-    let mut server = Command::new(env!("CARGO_BIN_EXE_calculator"))
-        .args(["--serve", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the demo server");
-    let mut lines = BufReader::new(server.stdout.take().expect("stdout")).lines();
+    // Stopped when this guard drops, also when an assertion below fails.
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut server = Stop(
+        Command::new(env!("CARGO_BIN_EXE_calculator"))
+            .args(["--serve", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the demo server"),
+    );
+    let mut lines = BufReader::new(server.0.stdout.take().expect("stdout")).lines();
     let first = lines.next().expect("a first line").expect("address");
     let address = first.trim().rsplit(' ').next().unwrap_or_default().to_string();
     // The server goes on printing what it serves: keep reading, or its prints would fail.
     let log = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
     let output = Command::new(client).arg(&address).output().expect("run the C client");
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     let served = log.join().expect("server output").join("\n");
     assert!(served.contains("calculate #2 DIVIDE"), "the server saw the calls:\n{served}");
 

@@ -64,10 +64,12 @@ int main(int argc, char **argv) {
 
   /* Per-call options: a deadline of this call's own (the server checks add's deadline is at
    * most its IDL default of 250 ms: a 2 s one fails there), and idempotency. */
-  ferry_call_options per_call = {200, true, false};
+  /* Metadata too: the Rust calculator adds the "add-offset" it receives. */
+  ferry_metadata meta[] = {{"add-offset", (const uint8_t *)"100", 3}};
+  ferry_call_options per_call = {200, true, false, meta, 1};
   st = tutorial_Calculator_add_with(client, &add, &per_call, &sum, &s.reply, &s.arena, &s.error);
-  CHECK(st == FERRY_STATUS_OK && sum.has_success && sum.success == 5, "add_with: %s",
-        message(s.error));
+  CHECK(st == FERRY_STATUS_OK && sum.has_success && sum.success == 105, "add_with: %s (%d)",
+        message(s.error), sum.success);
   release(&s);
 
   /* Inherited methods, through the base service's stubs. */

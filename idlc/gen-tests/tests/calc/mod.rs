@@ -52,7 +52,12 @@ impl calculator::tutorial::Calculator::Server for Calc {
     ) -> Result<i32, ServiceError<ferry_runtime::NoException>> {
         // ferry.timeout_ms = "250" travels with the call.
         assert!(ctx.remaining() <= Duration::from_millis(250));
-        Ok(num1 + num2)
+        // Metadata travels too: the C client's per-call options send an offset.
+        let offset = ctx
+            .metadata("add-offset")
+            .and_then(|v| std::str::from_utf8(v).ok()?.parse::<i32>().ok())
+            .unwrap_or(0);
+        Ok(num1 + num2 + offset)
     }
     fn calculate(
         &self,

@@ -843,7 +843,8 @@ static inline ferry_wire_error tutorial_Calculator_zip_result_decode(const uint8
 
 #define tutorial_Calculator_METHOD_ping UINT32_C(0x165df089) /* ferry_method_id("ping") */
 /* Calls tutorial_Calculator.ping and waits, under `options` (NULL: the IDL's defaults for the
- * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's;
+ * metadata is sent as given).
  * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
  * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
  * ferry_arena_free(arena). */
@@ -860,10 +861,12 @@ static inline ferry_status tutorial_Calculator_ping_with(const ferry_client *cli
     }
     tutorial_Calculator_ping_args_encode(args, buf, len);
   }
-  ferry_call_options options = { 0, false, false };
+  ferry_call_options options = { 0, false, false, NULL, 0 };
   if (call_options) {
     if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
     options.idempotent = call_options->idempotent;
+    options.metadata = call_options->metadata;
+    options.metadata_len = call_options->metadata_len;
   }
   ferry_status status = ferry_client_call(client, tutorial_Calculator_METHOD_ping, buf, len, &options, reply, error);
   if (buf != stack) free(buf);
@@ -889,7 +892,8 @@ static inline ferry_status tutorial_Calculator_ping(const ferry_client *client, 
 
 #define tutorial_Calculator_METHOD_add UINT32_C(0x3b391274) /* ferry_method_id("add") */
 /* Calls tutorial_Calculator.add and waits, under `options` (NULL: the IDL's defaults for the
- * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's;
+ * metadata is sent as given).
  * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
  * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
  * ferry_arena_free(arena). */
@@ -906,10 +910,12 @@ static inline ferry_status tutorial_Calculator_add_with(const ferry_client *clie
     }
     tutorial_Calculator_add_args_encode(args, buf, len);
   }
-  ferry_call_options options = { 250, true, false };
+  ferry_call_options options = { 250, true, false, NULL, 0 };
   if (call_options) {
     if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
     options.idempotent = call_options->idempotent;
+    options.metadata = call_options->metadata;
+    options.metadata_len = call_options->metadata_len;
   }
   ferry_status status = ferry_client_call(client, tutorial_Calculator_METHOD_add, buf, len, &options, reply, error);
   if (buf != stack) free(buf);
@@ -935,7 +941,8 @@ static inline ferry_status tutorial_Calculator_add(const ferry_client *client, c
 
 #define tutorial_Calculator_METHOD_calculate UINT32_C(0x9b41982f) /* ferry_method_id("calculate") */
 /* Calls tutorial_Calculator.calculate and waits, under `options` (NULL: the IDL's defaults for the
- * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's;
+ * metadata is sent as given).
  * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
  * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
  * ferry_arena_free(arena). */
@@ -952,10 +959,12 @@ static inline ferry_status tutorial_Calculator_calculate_with(const ferry_client
     }
     tutorial_Calculator_calculate_args_encode(args, buf, len);
   }
-  ferry_call_options options = { 0, false, false };
+  ferry_call_options options = { 0, false, false, NULL, 0 };
   if (call_options) {
     if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
     options.idempotent = call_options->idempotent;
+    options.metadata = call_options->metadata;
+    options.metadata_len = call_options->metadata_len;
   }
   ferry_status status = ferry_client_call(client, tutorial_Calculator_METHOD_calculate, buf, len, &options, reply, error);
   if (buf != stack) free(buf);
@@ -981,7 +990,8 @@ static inline ferry_status tutorial_Calculator_calculate(const ferry_client *cli
 
 #define tutorial_Calculator_METHOD_zip UINT32_C(0xab8273b4) /* ferry_method_id("zip") */
 /* Calls tutorial_Calculator.zip and waits, under `options` (NULL: the IDL's defaults for the
- * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's;
+ * metadata is sent as given).
  * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
  * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
  * ferry_arena_free(arena). */
@@ -998,10 +1008,12 @@ static inline ferry_status tutorial_Calculator_zip_with(const ferry_client *clie
     }
     tutorial_Calculator_zip_args_encode(args, buf, len);
   }
-  ferry_call_options options = { 0, false, true };
+  ferry_call_options options = { 0, false, true, NULL, 0 };
   if (call_options) {
     if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
     options.idempotent = call_options->idempotent;
+    options.metadata = call_options->metadata;
+    options.metadata_len = call_options->metadata_len;
   }
   ferry_status status = ferry_client_call(client, tutorial_Calculator_METHOD_zip, buf, len, &options, reply, error);
   if (buf != stack) free(buf);

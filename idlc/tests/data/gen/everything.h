@@ -2568,7 +2568,8 @@ static inline ferry_wire_error everything_Extended_extra_result_decode(const uin
 /* A service with every kind of method. */
 #define everything_Everything_METHOD_ping UINT32_C(0x165df089) /* ferry_method_id("ping") */
 /* Calls everything_Everything.ping and waits, under `options` (NULL: the IDL's defaults for the
- * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's;
+ * metadata is sent as given).
  * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
  * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
  * ferry_arena_free(arena). */
@@ -2585,10 +2586,12 @@ static inline ferry_status everything_Everything_ping_with(const ferry_client *c
     }
     everything_Everything_ping_args_encode(args, buf, len);
   }
-  ferry_call_options options = { 0, false, false };
+  ferry_call_options options = { 0, false, false, NULL, 0 };
   if (call_options) {
     if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
     options.idempotent = call_options->idempotent;
+    options.metadata = call_options->metadata;
+    options.metadata_len = call_options->metadata_len;
   }
   ferry_status status = ferry_client_call(client, everything_Everything_METHOD_ping, buf, len, &options, reply, error);
   if (buf != stack) free(buf);
@@ -2614,7 +2617,8 @@ static inline ferry_status everything_Everything_ping(const ferry_client *client
 
 #define everything_Everything_METHOD_fire UINT32_C(0x8eab16d9) /* ferry_method_id("fire") */
 /* Calls everything_Everything.fire and waits, under `options` (NULL: the IDL's defaults for the
- * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's;
+ * metadata is sent as given).
  * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
  * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
  * ferry_arena_free(arena). */
@@ -2631,10 +2635,12 @@ static inline ferry_status everything_Everything_fire_with(const ferry_client *c
     }
     everything_Everything_fire_args_encode(args, buf, len);
   }
-  ferry_call_options options = { 0, true, true };
+  ferry_call_options options = { 0, true, true, NULL, 0 };
   if (call_options) {
     if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
     options.idempotent = call_options->idempotent;
+    options.metadata = call_options->metadata;
+    options.metadata_len = call_options->metadata_len;
   }
   ferry_status status = ferry_client_call(client, everything_Everything_METHOD_fire, buf, len, &options, reply, error);
   if (buf != stack) free(buf);
@@ -2660,7 +2666,8 @@ static inline ferry_status everything_Everything_fire(const ferry_client *client
 
 #define everything_Everything_METHOD_echo UINT32_C(0xd49dd484) /* ferry_method_id("echo") */
 /* Calls everything_Everything.echo and waits, under `options` (NULL: the IDL's defaults for the
- * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's;
+ * metadata is sent as given).
  * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
  * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
  * ferry_arena_free(arena). */
@@ -2677,10 +2684,12 @@ static inline ferry_status everything_Everything_echo_with(const ferry_client *c
     }
     everything_Everything_echo_args_encode(args, buf, len);
   }
-  ferry_call_options options = { 0, false, false };
+  ferry_call_options options = { 0, false, false, NULL, 0 };
   if (call_options) {
     if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
     options.idempotent = call_options->idempotent;
+    options.metadata = call_options->metadata;
+    options.metadata_len = call_options->metadata_len;
   }
   ferry_status status = ferry_client_call(client, everything_Everything_METHOD_echo, buf, len, &options, reply, error);
   if (buf != stack) free(buf);
@@ -2706,7 +2715,8 @@ static inline ferry_status everything_Everything_echo(const ferry_client *client
 
 #define everything_Everything_METHOD_shapes UINT32_C(0xb04f20cf) /* ferry_method_id("shapes") */
 /* Calls everything_Everything.shapes and waits, under `options` (NULL: the IDL's defaults for the
- * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's;
+ * metadata is sent as given).
  * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
  * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
  * ferry_arena_free(arena). */
@@ -2723,10 +2733,12 @@ static inline ferry_status everything_Everything_shapes_with(const ferry_client 
     }
     everything_Everything_shapes_args_encode(args, buf, len);
   }
-  ferry_call_options options = { 0, false, false };
+  ferry_call_options options = { 0, false, false, NULL, 0 };
   if (call_options) {
     if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
     options.idempotent = call_options->idempotent;
+    options.metadata = call_options->metadata;
+    options.metadata_len = call_options->metadata_len;
   }
   ferry_status status = ferry_client_call(client, everything_Everything_METHOD_shapes, buf, len, &options, reply, error);
   if (buf != stack) free(buf);
@@ -2752,7 +2764,8 @@ static inline ferry_status everything_Everything_shapes(const ferry_client *clie
 
 #define everything_Everything_METHOD_count UINT32_C(0x39b1ddf4) /* ferry_method_id("count") */
 /* Calls everything_Everything.count and waits, under `options` (NULL: the IDL's defaults for the
- * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's;
+ * metadata is sent as given).
  * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
  * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
  * ferry_arena_free(arena). */
@@ -2769,10 +2782,12 @@ static inline ferry_status everything_Everything_count_with(const ferry_client *
     }
     everything_Everything_count_args_encode(args, buf, len);
   }
-  ferry_call_options options = { 1500, false, false };
+  ferry_call_options options = { 1500, false, false, NULL, 0 };
   if (call_options) {
     if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
     options.idempotent = call_options->idempotent;
+    options.metadata = call_options->metadata;
+    options.metadata_len = call_options->metadata_len;
   }
   ferry_status status = ferry_client_call(client, everything_Everything_METHOD_count, buf, len, &options, reply, error);
   if (buf != stack) free(buf);
@@ -2798,7 +2813,8 @@ static inline ferry_status everything_Everything_count(const ferry_client *clien
 
 #define everything_Everything_METHOD_when UINT32_C(0x7f778519) /* ferry_method_id("when") */
 /* Calls everything_Everything.when and waits, under `options` (NULL: the IDL's defaults for the
- * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's;
+ * metadata is sent as given).
  * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
  * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
  * ferry_arena_free(arena). */
@@ -2815,10 +2831,12 @@ static inline ferry_status everything_Everything_when_with(const ferry_client *c
     }
     everything_Everything_when_args_encode(args, buf, len);
   }
-  ferry_call_options options = { 0, false, false };
+  ferry_call_options options = { 0, false, false, NULL, 0 };
   if (call_options) {
     if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
     options.idempotent = call_options->idempotent;
+    options.metadata = call_options->metadata;
+    options.metadata_len = call_options->metadata_len;
   }
   ferry_status status = ferry_client_call(client, everything_Everything_METHOD_when, buf, len, &options, reply, error);
   if (buf != stack) free(buf);
@@ -3118,7 +3136,8 @@ static inline ferry_status everything_Everything_register(ferry_service *service
 
 #define everything_Extended_METHOD_extra UINT32_C(0xa8901de9) /* ferry_method_id("extra") */
 /* Calls everything_Extended.extra and waits, under `options` (NULL: the IDL's defaults for the
- * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's;
+ * metadata is sent as given).
  * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
  * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
  * ferry_arena_free(arena). */
@@ -3135,10 +3154,12 @@ static inline ferry_status everything_Extended_extra_with(const ferry_client *cl
     }
     everything_Extended_extra_args_encode(args, buf, len);
   }
-  ferry_call_options options = { 0, false, false };
+  ferry_call_options options = { 0, false, false, NULL, 0 };
   if (call_options) {
     if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
     options.idempotent = call_options->idempotent;
+    options.metadata = call_options->metadata;
+    options.metadata_len = call_options->metadata_len;
   }
   ferry_status status = ferry_client_call(client, everything_Extended_METHOD_extra, buf, len, &options, reply, error);
   if (buf != stack) free(buf);

@@ -1172,7 +1172,8 @@ static inline ferry_wire_error recursive_TreeService_eval_result_decode(const ui
 
 #define recursive_TreeService_METHOD_echoTree UINT32_C(0x73c09314) /* ferry_method_id("echoTree") */
 /* Calls recursive_TreeService.echoTree and waits, under `options` (NULL: the IDL's defaults for the
- * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's;
+ * metadata is sent as given).
  * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
  * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
  * ferry_arena_free(arena). */
@@ -1189,10 +1190,12 @@ static inline ferry_status recursive_TreeService_echoTree_with(const ferry_clien
     }
     recursive_TreeService_echoTree_args_encode(args, buf, len);
   }
-  ferry_call_options options = { 0, false, false };
+  ferry_call_options options = { 0, false, false, NULL, 0 };
   if (call_options) {
     if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
     options.idempotent = call_options->idempotent;
+    options.metadata = call_options->metadata;
+    options.metadata_len = call_options->metadata_len;
   }
   ferry_status status = ferry_client_call(client, recursive_TreeService_METHOD_echoTree, buf, len, &options, reply, error);
   if (buf != stack) free(buf);
@@ -1218,7 +1221,8 @@ static inline ferry_status recursive_TreeService_echoTree(const ferry_client *cl
 
 #define recursive_TreeService_METHOD_echoCoRec UINT32_C(0xf61e7c10) /* ferry_method_id("echoCoRec") */
 /* Calls recursive_TreeService.echoCoRec and waits, under `options` (NULL: the IDL's defaults for the
- * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's;
+ * metadata is sent as given).
  * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
  * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
  * ferry_arena_free(arena). */
@@ -1235,10 +1239,12 @@ static inline ferry_status recursive_TreeService_echoCoRec_with(const ferry_clie
     }
     recursive_TreeService_echoCoRec_args_encode(args, buf, len);
   }
-  ferry_call_options options = { 0, false, false };
+  ferry_call_options options = { 0, false, false, NULL, 0 };
   if (call_options) {
     if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
     options.idempotent = call_options->idempotent;
+    options.metadata = call_options->metadata;
+    options.metadata_len = call_options->metadata_len;
   }
   ferry_status status = ferry_client_call(client, recursive_TreeService_METHOD_echoCoRec, buf, len, &options, reply, error);
   if (buf != stack) free(buf);
@@ -1264,7 +1270,8 @@ static inline ferry_status recursive_TreeService_echoCoRec(const ferry_client *c
 
 #define recursive_TreeService_METHOD_eval UINT32_C(0x08d22e0f) /* ferry_method_id("eval") */
 /* Calls recursive_TreeService.eval and waits, under `options` (NULL: the IDL's defaults for the
- * method; a deadline_ms of 0 takes the method's default too; oneway is the method's).
+ * method; a deadline_ms of 0 takes the method's default too; oneway is the method's;
+ * metadata is sent as given).
  * On FERRY_STATUS_OK, *result holds the reply: its strings point into *reply and its
  * lists into *arena, so keep both until done, then ferry_bytes_free(reply) and
  * ferry_arena_free(arena). */
@@ -1281,10 +1288,12 @@ static inline ferry_status recursive_TreeService_eval_with(const ferry_client *c
     }
     recursive_TreeService_eval_args_encode(args, buf, len);
   }
-  ferry_call_options options = { 0, false, false };
+  ferry_call_options options = { 0, false, false, NULL, 0 };
   if (call_options) {
     if (call_options->deadline_ms) options.deadline_ms = call_options->deadline_ms;
     options.idempotent = call_options->idempotent;
+    options.metadata = call_options->metadata;
+    options.metadata_len = call_options->metadata_len;
   }
   ferry_status status = ferry_client_call(client, recursive_TreeService_METHOD_eval, buf, len, &options, reply, error);
   if (buf != stack) free(buf);
