@@ -162,6 +162,12 @@ pub enum Problem {
         field: String,
         span: Span,
     },
+    RenamedInRust {
+        name: String,
+        rust_name: String,
+        why: String,
+        span: Span,
+    },
     EnumValueOfOtherEnum {
         written: String,
         field_enum: String,
@@ -251,6 +257,7 @@ impl Problem {
                 | Problem::InvalidMapKey { .. }
                 | Problem::InfiniteStruct { .. }
                 | Problem::EnumValueOfOtherEnum { .. }
+                | Problem::RenamedInRust { .. }
         )
     }
 
@@ -295,6 +302,7 @@ impl Problem {
             ThrowsNonException { .. } => "E0226",
             InfiniteStruct { .. } => "W0227",
             EnumValueOfOtherEnum { .. } => "W0231",
+            RenamedInRust { .. } => "W0234",
             EndlessDefault { .. } => "E0232",
             MethodIdCollision { .. } => "E0233",
             UnknownFerryAnnotation { .. } => "E0228",
@@ -518,6 +526,17 @@ impl Problem {
                 .with_notes(vec![
                     "note: every back end would build this default forever".into(),
                     "help: set the fields that lead back explicitly, or make one of them optional".into(),
+                ]),
+            RenamedInRust { name, rust_name, why, span } => d
+                .with_message(if rust_name.starts_with(&format!("{name}_start")) {
+                    format!("the Rust client starts method `{name}` without waiting through `{rust_name}`, not `{name}_start`")
+                } else {
+                    format!("the Rust client calls method `{name}` through `{rust_name}`")
+                })
+                .with_labels(vec![at(span).with_message(why.clone())])
+                .with_notes(vec![
+                    "note: the server trait and the wire keep the IDL name; spec/idl.md § 7 has the rule".into(),
+                    "help: rename the method to keep the names alike in every language".into(),
                 ]),
             EnumValueOfOtherEnum { written, field_enum, value, span } => d
                 .with_message(format!("`{written}` names another enum; it is read as `{field_enum}.{value}`"))

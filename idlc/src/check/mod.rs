@@ -480,6 +480,30 @@ impl<'s> Checker<'s> {
                 }
             }
         }
+        // Names the Rust client cannot use as they are (spec/idl.md § 7): said, not silent.
+        let names: Vec<&str> = functions.iter().map(|f| f.name.name.as_str()).collect();
+        for f in functions {
+            let name = f.name.name.as_str();
+            let renamed = if name == "new" || name == "inner" {
+                Some((format!("{name}_"), "the client has a method of that name of its own"))
+            } else if names.contains(&format!("{name}_start").as_str()) {
+                Some((format!("{name}_start_"), "another method is named `{name}_start`"))
+            } else {
+                None
+            };
+            if let Some((rust_name, why)) = renamed {
+                let why = why.replace("{name}", name);
+                self.report(
+                    file,
+                    Problem::RenamedInRust {
+                        name: name.to_owned(),
+                        rust_name,
+                        why,
+                        span: f.name.span,
+                    },
+                );
+            }
+        }
         let mut own: HashMap<&str, Span> = HashMap::default();
         for f in functions {
             if let Some(previous) = own.get(f.name.name.as_str()) {
