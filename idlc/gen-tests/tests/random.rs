@@ -70,8 +70,11 @@ fn random_schemas_check_without_a_diagnostic() {
     for root in roots {
         let c =
             ferry_idlc::compile(std::slice::from_ref(&root), std::slice::from_ref(&dir)).unwrap();
-        let rendered = c.render_plain();
-        assert!(rendered.is_empty(), "{}:\n{rendered}", root.display());
+        // The generator picks method names the Rust client must rename on purpose (`new`,
+        // `inner`, `x` beside `x_start`); W0234 saying so is the only diagnostic allowed.
+        let unexpected: Vec<_> =
+            c.problems().into_iter().filter(|(_, p)| p.code() != "W0234").collect();
+        assert!(unexpected.is_empty(), "{}:\n{}", root.display(), c.render_plain());
     }
 }
 
