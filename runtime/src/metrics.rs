@@ -164,11 +164,12 @@ struct Inner {
 impl Metrics {
     pub(crate) fn record(&self, method: u32, took: Duration, ok: bool) {
         let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let name = m.names.get(&method).copied();
-        let s = m
-            .methods
-            .entry(method)
-            .or_insert_with(|| MethodStats { name, ..MethodStats::default() });
+        let Inner { methods, names } = &mut *m;
+        // The name is looked up once, when the method's first call creates its entry.
+        let s = methods.entry(method).or_insert_with(|| MethodStats {
+            name: names.get(&method).copied(),
+            ..MethodStats::default()
+        });
         s.calls += 1;
         s.failures += u64::from(!ok);
         s.latency.record(took);
