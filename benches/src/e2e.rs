@@ -50,6 +50,15 @@ pub fn measure(
     server: &Child,
     run: impl FnOnce() -> Outcome,
 ) {
+    let label = if in_flight == 0 {
+        format!("{system} sequential, 32 B")
+    } else {
+        format!("{system} {in_flight} in flight × {conns} connection(s)")
+    };
+    // `RPC_BENCH_ONLY=text` runs only the rows whose label contains it.
+    if std::env::var("RPC_BENCH_ONLY").is_ok_and(|only| !label.contains(&only)) {
+        return;
+    }
     let me = std::process::id();
     let (c0, s0) = (cpu_seconds(me), cpu_seconds(server.id()));
     let start = Instant::now();
@@ -64,11 +73,6 @@ pub fn measure(
     let (p50, p99) = (pct(0.5), pct(0.99));
     let rate = calls as f64 / secs;
     let cpu_per_call = cpu * 1e6 / calls.max(1) as f64;
-    let label = if in_flight == 0 {
-        format!("{system} sequential, 32 B")
-    } else {
-        format!("{system} {in_flight} in flight × {conns} connection(s)")
-    };
     let show = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.1}"));
     println!("| {label} | {rate:.0} | {} | {} | {cpu_per_call:.2} |", show(p50), show(p99));
     let num = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.2}"));

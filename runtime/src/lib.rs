@@ -42,6 +42,7 @@ pub mod records;
 mod server;
 mod service;
 mod session;
+mod spin;
 mod timers;
 pub mod typed;
 

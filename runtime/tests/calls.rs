@@ -136,6 +136,27 @@ fn a_hung_server_cannot_hold_a_call_past_its_deadline() {
 }
 
 #[test]
+fn a_caller_reading_its_own_reply_still_gets_its_deadline_once_it_sleeps() {
+    // After the first call the connection is up, so `call` writes and reads itself; when
+    // it stops polling, the I/O thread must be woken to time the call out.
+    let server = Server::bind(local(), echo_service(), ServerConfig::default()).unwrap();
+    let client = Client::connect(server.local_addr(), ClientConfig::default()).unwrap();
+    for _ in 0..3 {
+        assert_eq!(client.call(INLINE_ECHO, b"warm", &opts(5000)).unwrap(), b"warm");
+    }
+    for deadline_ms in [150, 20] {
+        let start = Instant::now();
+        let r = client.call(HANG, &3_000u64.to_le_bytes(), &opts(deadline_ms));
+        assert_eq!(r, Err(CallError::DeadlineExceeded));
+        assert!(start.elapsed() < Duration::from_millis(2_500));
+        // Replies reach later callers whether they or the I/O thread read them.
+        assert_eq!(client.call(ECHO, b"after", &opts(5000)).unwrap(), b"after");
+        let h = client.start(INLINE_ECHO, b"handle", &opts(5000));
+        assert_eq!(h.wait().unwrap(), b"handle");
+    }
+}
+
+#[test]
 fn wait_timeout_and_cancel() {
     let server = Server::bind(local(), echo_service(), ServerConfig::default()).unwrap();
     let client = Client::connect(server.local_addr(), ClientConfig::default()).unwrap();

@@ -403,16 +403,39 @@ impl Loop {
         if self.index == 0 {
             self.timers.add(Instant::now() + BUDGET_REFRESH, Timer::Budget);
         }
+        // Polling without sleeping until this instant (`ServerConfig::busy_poll`), while
+        // holding a place in the process's spin budget.
+        let mut busy_until: Option<Instant> = None;
+        let mut spinning = None;
         loop {
             let mut timeout = self.timers.timeout(Instant::now(), Duration::from_secs(3600));
             if !self.again.is_empty() {
                 timeout = Duration::ZERO;
+            }
+            // Only while nothing waits on a worker: a polling loop must not hold the core a
+            // handler needs.
+            let busy = busy_until.is_some_and(|until| Instant::now() < until)
+                && self.in_flight == 0
+                && (spinning.is_some() || {
+                    spinning = crate::spin::Spinning::try_begin();
+                    spinning.is_some()
+                });
+            if busy {
+                timeout = Duration::ZERO;
+                // Any other thread that is ready (a client's I/O thread on the same core,
+                // say) runs first: polling must only use time no one else wants.
+                std::thread::yield_now();
+            } else {
+                spinning = None;
             }
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
                 return Err(e);
+            }
+            if !events.is_empty() && !self.config.busy_poll.is_zero() {
+                busy_until = Some(Instant::now() + self.config.busy_poll);
             }
             // Connections that used their budget last turn go after this turn's events.
             let again = std::mem::take(&mut self.again);

@@ -162,6 +162,10 @@ impl<T> ClientSession<T> {
             return;
         }
         let call_id = call.call_id;
+        debug_assert!(
+            self.pending.last_key_value().is_none_or(|(last, _)| *last < call_id),
+            "calls must reach the session in id order (the ack is the lowest pending id)"
+        );
         self.timers.add(call.deadline, Timer::Deadline(call_id));
         let pending = Pending { call, started: now, attempts: 0, sent_to: None, maybe_ran: false };
         self.pending.insert(call_id, pending);

@@ -9,41 +9,27 @@
 
 use std::fmt;
 use std::future::Future;
-use std::io::{self, Read, Write};
+mod driver;
+
+use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context as TaskContext, Poll as TaskPoll};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError, TrySendError};
-use mio::net::TcpStream;
-use mio::{Events, Interest, Poll, Token, Waker};
+use crossbeam_channel::{bounded, Sender, TrySendError};
+use mio::{Poll, Waker};
 
 use crate::metrics::{Metrics, Snapshot};
 use crate::protocol;
-use crate::session::client::{ClientSession, Link, NewCall};
+use crate::session::client::NewCall;
+use driver::{nanos, ArmedUntil, ClientParts, Driver, WAKER};
 
-const SOCKET: Token = Token(0);
 /// How long a blocking `call` polls for its reply before sleeping.
 const SPIN_BEFORE_SLEEP: Duration = Duration::from_micros(100);
-
-/// Callers of every client in this process currently polling for their reply. Process-wide
-/// because the cores are: with one budget per client, four clients on two cores spun four
-/// threads and starved their own I/O threads (4 connections × 16 in flight ran at half the
-/// calls/s of one connection).
-static SPINNING: AtomicUsize = AtomicUsize::new(0);
-
-/// How many callers may poll at once: cores − 1, at least 1.
-fn max_spinning() -> usize {
-    static MAX: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *MAX.get_or_init(|| {
-        std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
-    })
-}
-const WAKER: Token = Token(1);
 
 /// Why a call did not return a reply. Each variant says whether the handler may have run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -224,16 +210,36 @@ struct Shared {
     closed: Arc<AtomicBool>,
     waker: Waker,
     client_id: u128,
-    /// Proves `client_id` is ours at every handshake (spec/protocol.md § 5, Identity).
-    secret: u128,
     /// The next call id, taken under this lock together with the hand-over to the I/O
     /// thread: ids reach it in increasing order (so its lowest pending id is a correct
     /// acknowledgement), and a handle knows its id from the start.
     next_call_id: Mutex<u64>,
     config: ClientConfig,
     metrics: Metrics,
+    /// The session and socket; see `driver` for who drives them when.
+    driver: Mutex<Driver>,
+    /// When the I/O thread's current sleep ends (`driver::nanos`; 0 while it is awake).
+    armed_until: ArmedUntil,
 }
 
+impl Shared {
+    fn lock_driver(&self) -> std::sync::MutexGuard<'_, Driver> {
+        self.driver.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A caller that drove the session stops (it has its reply, or goes to sleep): the
+    /// I/O thread reads the socket again, and is woken if the session now has a timer
+    /// (a deadline, say) due before the end of its sleep.
+    fn stop_driving(&self) {
+        let due = self.lock_driver().caller_ends();
+        let armed = self.armed_until.load(Ordering::Acquire);
+        if armed != 0 && armed > nanos(due) {
+            let _ = self.waker.wake();
+        }
+    }
+}
+
+#[derive(Debug)]
 enum Command {
     Call(Box<Outgoing>),
     Cancel(Arc<Slot>),
@@ -301,20 +307,31 @@ impl Client {
         let closed = Arc::new(AtomicBool::new(false));
         let metrics = Metrics::default();
         let wake_pending = Arc::new(AtomicBool::new(false));
-        let shared = Arc::new(Shared {
-            commands: tx,
-            wake_pending: Arc::clone(&wake_pending),
-            closed: Arc::clone(&closed),
-            waker,
+        let parts = ClientParts {
             client_id,
             secret,
-            next_call_id: Mutex::new(1),
             config: config.clone(),
+            closed: Arc::clone(&closed),
+            wake_pending: Arc::clone(&wake_pending),
             metrics: metrics.clone(),
+        };
+        let driver = Driver::new(addr, poll.registry().try_clone()?, rx, &parts);
+        let shared = Arc::new(Shared {
+            commands: tx,
+            wake_pending,
+            closed,
+            waker,
+            client_id,
+            next_call_id: Mutex::new(1),
+            config,
+            metrics,
+            driver: Mutex::new(driver),
+            armed_until: ArmedUntil::new(0),
         });
-        let mut io = Io::new(addr, poll, rx, Arc::clone(&shared));
-        let io_thread =
-            std::thread::Builder::new().name("ferry-client".into()).spawn(move || io.run())?;
+        let for_io = Arc::clone(&shared);
+        let io_thread = std::thread::Builder::new()
+            .name("ferry-client".into())
+            .spawn(move || driver::run(poll, for_io))?;
         Ok(Client { shared, io_thread: Some(io_thread) })
     }
 
@@ -340,11 +357,23 @@ impl Client {
         payload: &[u8],
         options: &CallOptions,
     ) -> Result<Vec<u8>, CallError> {
-        self.start(method, payload, options).wait()
+        // The caller will wait at once, driving the session itself while it polls: the
+        // I/O thread need not be woken for this call unless the caller goes to sleep.
+        self.start_call(method, payload, options, true).wait()
     }
 
     /// Starts a call and returns a handle to wait on, poll as a `Future`, or cancel.
     pub fn start(&self, method: u32, payload: &[u8], options: &CallOptions) -> CallHandle {
+        self.start_call(method, payload, options, false)
+    }
+
+    fn start_call(
+        &self,
+        method: u32,
+        payload: &[u8],
+        options: &CallOptions,
+        caller_waits: bool,
+    ) -> CallHandle {
         let slot = Arc::new(Slot::default());
         let now = Instant::now();
         let allowed = options.deadline.unwrap_or(self.shared.config.default_deadline);
@@ -367,7 +396,11 @@ impl Client {
                 ))));
             }
         }
-        let handle = CallHandle { slot: Arc::clone(&slot), shared: Arc::clone(&self.shared) };
+        let mut handle = CallHandle {
+            slot: Arc::clone(&slot),
+            shared: Arc::clone(&self.shared),
+            driving: false,
+        };
         if metadata.len() > u16::MAX as usize {
             slot.fill(Err(CallError::Protocol("metadata exceeds 64 KiB".into())));
         }
@@ -388,6 +421,22 @@ impl Client {
             wait_for_ready,
             token: slot,
         };
+        // A caller about to wait drives the session itself if no one else is (see
+        // `driver`); other calls go through the I/O thread, which batches their writes.
+        // Still under the id lock, so calls reach the session in id order either way.
+        if caller_waits {
+            if let Ok(mut driver) = self.shared.driver.try_lock() {
+                if !driver.closing {
+                    *next_id += 1;
+                    driver.add_call(out);
+                    drop(next_id);
+                    driver.caller_begins();
+                    driver.sync();
+                    handle.driving = true;
+                    return handle;
+                }
+            }
+        }
         let sent = self.shared.commands.try_send(Command::Call(Box::new(out)));
         if sent.is_ok() {
             *next_id += 1;
@@ -431,6 +480,8 @@ impl Drop for Client {
 pub struct CallHandle {
     slot: Arc<Slot>,
     shared: Arc<Shared>,
+    /// This handle's caller drives the session until it stops waiting (`Client::call`).
+    driving: bool,
 }
 
 impl CallHandle {
@@ -440,12 +491,11 @@ impl CallHandle {
     /// within tens of microseconds, and catching it awake saves the wake-up of a sleeping
     /// thread (tens of µs on these VMs). At most `cores − 1` callers poll at once, so polling
     /// never starves the client's I/O thread.
-    pub fn wait(self) -> Result<Vec<u8>, CallError> {
-        let spinning = &SPINNING;
-        if spinning.fetch_add(1, Ordering::AcqRel) >= max_spinning() {
-            spinning.fetch_sub(1, Ordering::AcqRel);
+    pub fn wait(mut self) -> Result<Vec<u8>, CallError> {
+        let Some(spinning) = crate::spin::Spinning::try_begin() else {
+            self.stop_driving();
             return self.sleep_until_done();
-        }
+        };
         let until = Instant::now() + SPIN_BEFORE_SLEEP;
         let mut early = None;
         while Instant::now() < until {
@@ -455,12 +505,26 @@ impl CallHandle {
                     break;
                 }
             }
+            // Read the reply ourselves: catching it here saves waking the I/O thread and
+            // being woken by it.
+            if self.driving {
+                if let Ok(mut driver) = self.shared.driver.try_lock() {
+                    driver.poll_socket();
+                }
+            }
             std::hint::spin_loop();
         }
-        spinning.fetch_sub(1, Ordering::AcqRel);
+        drop(spinning);
+        self.stop_driving();
         match early {
             Some(r) => r,
             None => self.sleep_until_done(),
+        }
+    }
+
+    fn stop_driving(&mut self) {
+        if std::mem::take(&mut self.driving) {
+            self.shared.stop_driving();
         }
     }
 
@@ -476,7 +540,11 @@ impl CallHandle {
     }
 
     /// Waits at most `timeout`; `Err(self)` if the call is still running.
-    pub fn wait_timeout(self, timeout: Duration) -> Result<Result<Vec<u8>, CallError>, CallHandle> {
+    pub fn wait_timeout(
+        mut self,
+        timeout: Duration,
+    ) -> Result<Result<Vec<u8>, CallError>, CallHandle> {
+        self.stop_driving();
         let end = Instant::now() + timeout;
         {
             let mut s = self.slot.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -516,6 +584,7 @@ impl CallHandle {
 /// `tokio::time::timeout` around the future, say) does not leave work running.
 impl Drop for CallHandle {
     fn drop(&mut self) {
+        self.stop_driving();
         let ended = self.slot.state.lock().unwrap_or_else(|p| p.into_inner()).ended;
         if !ended && self.shared.commands.try_send(Command::Cancel(Arc::clone(&self.slot))).is_ok()
         {
@@ -534,224 +603,6 @@ impl Future for CallHandle {
                 s.waker = Some(cx.waker().clone());
                 TaskPoll::Pending
             }
-        }
-    }
-}
-
-// ---- the I/O thread: the socket and the poll; decisions are the session's
-
-struct Io {
-    addr: SocketAddr,
-    poll: Poll,
-    commands: Receiver<Command>,
-    closed: Arc<AtomicBool>,
-    wake_pending: Arc<AtomicBool>,
-    session: ClientSession<Arc<Slot>>,
-    stream: Option<TcpStream>,
-    /// The TCP connection is up (the session has said hello).
-    established: bool,
-    closing: bool,
-    metrics: Metrics,
-    scratch: Vec<u8>,
-}
-
-impl Io {
-    fn new(addr: SocketAddr, poll: Poll, commands: Receiver<Command>, shared: Arc<Shared>) -> Self {
-        let session = ClientSession::new(
-            shared.client_id,
-            shared.secret,
-            shared.config.clone(),
-            Instant::now(),
-        );
-        Io {
-            addr,
-            poll,
-            commands,
-            closed: Arc::clone(&shared.closed),
-            wake_pending: Arc::clone(&shared.wake_pending),
-            session,
-            stream: None,
-            established: false,
-            closing: false,
-            metrics: shared.metrics.clone(),
-            scratch: Vec::new(),
-        }
-    }
-
-    fn run(&mut self) {
-        let mut events = Events::with_capacity(64);
-        while !self.closing {
-            self.sync();
-            let timeout = self.session.next_timeout(Instant::now(), Duration::from_secs(60));
-            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    log::error!("client poll failed: {e}");
-                    break;
-                }
-            }
-            let socket_event = events.iter().any(|e| e.token() == SOCKET);
-            self.take_commands();
-            if socket_event {
-                self.on_socket();
-            }
-            self.session.handle_timeout(Instant::now());
-        }
-        // The client was dropped: cancel what is left, telling the server where it was sent.
-        self.session.close();
-        self.sync();
-    }
-
-    /// Carries out what the session decided: deliver results, connect, drop a connection
-    /// it gave up, write its bytes.
-    fn sync(&mut self) {
-        loop {
-            for f in self.session.take_finished() {
-                self.metrics.record(f.method, f.started.elapsed(), f.result.is_ok());
-                f.token.fill(f.result);
-            }
-            if matches!(self.session.link, Link::Down { .. }) && self.stream.is_some() {
-                self.drop_stream();
-            }
-            if self.session.take_connect_request() && !self.closing {
-                self.start_connect();
-                continue; // a failed connect may have finished calls
-            }
-            break;
-        }
-        self.flush();
-    }
-
-    fn drop_stream(&mut self) {
-        if let Some(mut stream) = self.stream.take() {
-            let _ = self.poll.registry().deregister(&mut stream);
-        }
-        self.established = false;
-    }
-
-    fn take_commands(&mut self) {
-        if self.closed.load(Ordering::SeqCst) {
-            self.closing = true;
-        }
-        // Cleared before draining: a call queued after this point wakes the loop again.
-        self.wake_pending.store(false, Ordering::Release);
-        let now = Instant::now();
-        loop {
-            match self.commands.try_recv() {
-                Ok(Command::Call(out)) => self.session.add_call(*out, now),
-                Ok(Command::Cancel(slot)) => {
-                    self.session.cancel(slot.call_id.load(Ordering::Relaxed));
-                }
-                Err(TryRecvError::Empty) => return,
-                Err(TryRecvError::Disconnected) => {
-                    self.closing = true;
-                    return;
-                }
-            }
-        }
-    }
-
-    fn start_connect(&mut self) {
-        let now = Instant::now();
-        match TcpStream::connect(self.addr) {
-            Ok(mut stream) => {
-                if let Err(e) = self.poll.registry().register(
-                    &mut stream,
-                    SOCKET,
-                    Interest::READABLE | Interest::WRITABLE,
-                ) {
-                    self.session.connection_lost(format!("cannot register socket: {e}"), now);
-                    return;
-                }
-                self.stream = Some(stream);
-                self.established = false;
-                self.session.connecting(now);
-            }
-            Err(e) => {
-                self.session.connection_lost(format!("connect to {} failed: {e}", self.addr), now)
-            }
-        }
-    }
-
-    fn on_socket(&mut self) {
-        let now = Instant::now();
-        let Some(stream) = self.stream.as_mut() else { return };
-        if !self.established {
-            match stream.take_error() {
-                Ok(None) => {}
-                Ok(Some(e)) | Err(e) => {
-                    let why = format!("connect to {} failed: {e}", self.addr);
-                    self.session.connection_lost(why, now);
-                    return;
-                }
-            }
-            if stream.peer_addr().is_err() {
-                return; // still connecting
-            }
-            let _ = stream.set_nodelay(true);
-            self.established = true;
-            self.session.connected(now);
-        }
-        self.read_socket(now);
-    }
-
-    fn read_socket(&mut self, now: Instant) {
-        let Some(stream) = self.stream.as_mut() else { return };
-        let mut scratch = std::mem::take(&mut self.scratch);
-        scratch.resize(64 * 1024, 0);
-        let mut lost = None;
-        loop {
-            match stream.read(&mut scratch) {
-                Ok(0) => {
-                    lost = Some("server closed the connection".to_string());
-                    break;
-                }
-                Ok(n) => {
-                    if let Err(e) = self.session.handle_input(&scratch[..n], now) {
-                        lost = Some(format!("protocol error from server: {e}"));
-                        break;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    lost = Some(format!("read failed: {e}"));
-                    break;
-                }
-            }
-        }
-        self.scratch = scratch;
-        if let Some(why) = lost {
-            self.session.connection_lost(why, now);
-        }
-    }
-
-    fn flush(&mut self) {
-        if !self.established {
-            return;
-        }
-        let Some(stream) = self.stream.as_mut() else { return };
-        let out = &mut self.session.outbuf;
-        let mut written = 0;
-        let mut lost = None;
-        while written < out.len() {
-            match stream.write(&out[written..]) {
-                Ok(0) => {
-                    lost = Some("write returned zero".to_string());
-                    break;
-                }
-                Ok(n) => written += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    lost = Some(format!("write failed: {e}"));
-                    break;
-                }
-            }
-        }
-        out.drain(..written);
-        if let Some(why) = lost {
-            self.session.connection_lost(why, Instant::now());
-            self.sync();
         }
     }
 }

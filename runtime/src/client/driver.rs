@@ -1,0 +1,374 @@
+//! The client's I/O: the socket, and the thread that polls it. Decisions are the session's
+//! (`session::client`); this module only moves bytes and time between it and the OS.
+//!
+//! Two threads may drive the session, one at a time under `Shared::driver`: the client's
+//! I/O thread, and a caller blocked in `Client::call`. A caller that finds the driver free
+//! writes its own request and then reads the socket itself while it waits, so a sequential
+//! call costs no cross-thread wake-up on the client side (each costs tens of µs on a VM);
+//! when the driver is busy the call goes through the command channel and the I/O thread.
+//! The I/O thread stays the owner of everything that must happen without a caller:
+//! connecting, timers, replies for callers that went to sleep.
+
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, TryRecvError};
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Registry, Token};
+
+use super::{Command, Shared, Slot};
+use crate::metrics::Metrics;
+use crate::session::client::{ClientSession, Link, NewCall};
+
+pub(super) const SOCKET: Token = Token(0);
+pub(super) const WAKER: Token = Token(1);
+
+/// Instants as nanoseconds since the first use, so that one fits an atomic.
+pub(super) fn nanos(t: Instant) -> u64 {
+    static BASE: OnceLock<Instant> = OnceLock::new();
+    let base = *BASE.get_or_init(Instant::now);
+    u64::try_from(t.saturating_duration_since(base).as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The session and its socket: whoever holds the lock drives them.
+#[derive(Debug)]
+pub(super) struct Driver {
+    addr: SocketAddr,
+    registry: Registry,
+    commands: Receiver<Command>,
+    closed: Arc<AtomicBool>,
+    wake_pending: Arc<AtomicBool>,
+    session: ClientSession<Arc<Slot>>,
+    stream: Option<TcpStream>,
+    /// The TCP connection is up (the session has said hello).
+    established: bool,
+    /// The client was dropped (or its channel closed): no more calls.
+    pub(super) closing: bool,
+    metrics: Metrics,
+    scratch: Vec<u8>,
+    /// Callers in `Client::call` reading the socket themselves: while there are any, the
+    /// I/O thread does not poll it for reading, or every reply would wake it for nothing.
+    callers_driving: usize,
+    /// What the poll watches the socket for (`None`: not registered).
+    interest: Option<Interest>,
+}
+
+impl Driver {
+    pub(super) fn new(
+        addr: SocketAddr,
+        registry: Registry,
+        commands: Receiver<Command>,
+        shared: &ClientParts,
+    ) -> Self {
+        let session = ClientSession::new(
+            shared.client_id,
+            shared.secret,
+            shared.config.clone(),
+            Instant::now(),
+        );
+        Driver {
+            addr,
+            registry,
+            commands,
+            closed: Arc::clone(&shared.closed),
+            wake_pending: Arc::clone(&shared.wake_pending),
+            session,
+            stream: None,
+            established: false,
+            closing: false,
+            metrics: shared.metrics.clone(),
+            scratch: Vec::new(),
+            callers_driving: 0,
+            interest: None,
+        }
+    }
+
+    /// A caller's call, added by the caller itself while it holds the id lock. The channel
+    /// is drained first: calls queued there have lower ids, and the session wants them in
+    /// order. The caller then sends it with [`Driver::sync`], the id lock released.
+    pub(super) fn add_call(&mut self, call: NewCall<Arc<Slot>>) {
+        self.take_commands();
+        self.session.add_call(call, Instant::now());
+    }
+
+    /// A caller starts reading the socket itself.
+    pub(super) fn caller_begins(&mut self) {
+        self.callers_driving += 1;
+        self.update_interest();
+    }
+
+    /// A caller stops; returns when the session's next timer is due, which the I/O thread
+    /// must now see to.
+    pub(super) fn caller_ends(&mut self) -> Instant {
+        self.callers_driving = self.callers_driving.saturating_sub(1);
+        self.update_interest();
+        self.next_timer()
+    }
+
+    /// When the session's next timer is due.
+    pub(super) fn next_timer(&self) -> Instant {
+        let now = Instant::now();
+        now + self.session.next_timeout(now, Duration::from_secs(60))
+    }
+
+    /// What the I/O thread polls the socket for: nothing while a caller drives (it reads
+    /// and writes itself); otherwise reading, and writing only while the connection is
+    /// being made or bytes wait for room. Writability is not watched otherwise: (re-)
+    /// registering a writable socket reports it at once and would wake the thread.
+    fn update_interest(&mut self) {
+        let wanted = if self.callers_driving > 0 && self.established {
+            None
+        } else if !self.established || !self.session.outbuf.is_empty() {
+            Some(Interest::READABLE | Interest::WRITABLE)
+        } else {
+            Some(Interest::READABLE)
+        };
+        if wanted == self.interest {
+            return;
+        }
+        let Some(stream) = self.stream.as_mut() else { return };
+        // Registering for reading reports data that is already waiting.
+        let done = match (self.interest, wanted) {
+            (_, None) => self.registry.deregister(stream),
+            (None, Some(i)) => self.registry.register(stream, SOCKET, i),
+            (Some(_), Some(i)) => self.registry.reregister(stream, SOCKET, i),
+        };
+        match done {
+            Ok(()) => self.interest = wanted,
+            Err(e) => log::warn!("cannot change what the socket is polled for: {e}"),
+        }
+    }
+
+    /// A waiting caller's turn: whatever the server sent, and any reply it completes.
+    pub(super) fn poll_socket(&mut self) {
+        if self.established {
+            self.read_socket(Instant::now());
+            self.sync();
+        }
+    }
+
+    /// The I/O thread's turn after its poll returned.
+    fn on_wake(&mut self, socket_event: bool) {
+        self.take_commands();
+        if socket_event {
+            self.on_socket();
+        }
+        self.session.handle_timeout(Instant::now());
+        self.sync();
+    }
+
+    /// Carries out what the session decided: deliver results, connect, drop a connection
+    /// it gave up, write its bytes.
+    pub(super) fn sync(&mut self) {
+        loop {
+            for f in self.session.take_finished() {
+                self.metrics.record(f.method, f.started.elapsed(), f.result.is_ok());
+                f.token.fill(f.result);
+            }
+            if matches!(self.session.link, Link::Down { .. }) && self.stream.is_some() {
+                self.drop_stream();
+            }
+            if self.session.take_connect_request() && !self.closing {
+                self.start_connect();
+                continue; // a failed connect may have finished calls
+            }
+            break;
+        }
+        self.flush();
+    }
+
+    fn drop_stream(&mut self) {
+        if let Some(mut stream) = self.stream.take() {
+            if self.interest.take().is_some() {
+                let _ = self.registry.deregister(&mut stream);
+            }
+        }
+        self.established = false;
+    }
+
+    fn take_commands(&mut self) {
+        if self.closed.load(Ordering::SeqCst) {
+            self.closing = true;
+        }
+        // Cleared before draining: a call queued after this point wakes the loop again.
+        self.wake_pending.store(false, Ordering::Release);
+        let now = Instant::now();
+        loop {
+            match self.commands.try_recv() {
+                Ok(Command::Call(out)) => self.session.add_call(*out, now),
+                Ok(Command::Cancel(slot)) => {
+                    self.session.cancel(slot.call_id.load(Ordering::Relaxed));
+                }
+                Err(TryRecvError::Empty) => return,
+                Err(TryRecvError::Disconnected) => {
+                    self.closing = true;
+                    return;
+                }
+            }
+        }
+    }
+
+    fn start_connect(&mut self) {
+        let now = Instant::now();
+        match TcpStream::connect(self.addr) {
+            Ok(mut stream) => {
+                if let Err(e) = self.registry.register(
+                    &mut stream,
+                    SOCKET,
+                    Interest::READABLE | Interest::WRITABLE,
+                ) {
+                    self.session.connection_lost(format!("cannot register socket: {e}"), now);
+                    return;
+                }
+                self.stream = Some(stream);
+                self.interest = Some(Interest::READABLE | Interest::WRITABLE);
+                self.established = false;
+                self.session.connecting(now);
+            }
+            Err(e) => {
+                self.session.connection_lost(format!("connect to {} failed: {e}", self.addr), now)
+            }
+        }
+    }
+
+    fn on_socket(&mut self) {
+        let now = Instant::now();
+        let Some(stream) = self.stream.as_mut() else { return };
+        if !self.established {
+            match stream.take_error() {
+                Ok(None) => {}
+                Ok(Some(e)) | Err(e) => {
+                    let why = format!("connect to {} failed: {e}", self.addr);
+                    self.session.connection_lost(why, now);
+                    return;
+                }
+            }
+            if stream.peer_addr().is_err() {
+                return; // still connecting
+            }
+            let _ = stream.set_nodelay(true);
+            self.established = true;
+            self.session.connected(now);
+        }
+        self.read_socket(now);
+    }
+
+    /// Reads until the socket is empty: the poll is edge-triggered, so whoever reads, the
+    /// caller or the I/O thread, must leave nothing behind.
+    fn read_socket(&mut self, now: Instant) {
+        let Some(stream) = self.stream.as_mut() else { return };
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.resize(64 * 1024, 0);
+        let mut lost = None;
+        loop {
+            match stream.read(&mut scratch) {
+                Ok(0) => {
+                    lost = Some("server closed the connection".to_string());
+                    break;
+                }
+                Ok(n) => {
+                    if let Err(e) = self.session.handle_input(&scratch[..n], now) {
+                        lost = Some(format!("protocol error from server: {e}"));
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    lost = Some(format!("read failed: {e}"));
+                    break;
+                }
+            }
+        }
+        self.scratch = scratch;
+        if let Some(why) = lost {
+            self.session.connection_lost(why, now);
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.established {
+            return;
+        }
+        let Some(stream) = self.stream.as_mut() else { return };
+        let out = &mut self.session.outbuf;
+        let mut written = 0;
+        let mut lost = None;
+        while written < out.len() {
+            match stream.write(&out[written..]) {
+                Ok(0) => {
+                    lost = Some("write returned zero".to_string());
+                    break;
+                }
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    lost = Some(format!("write failed: {e}"));
+                    break;
+                }
+            }
+        }
+        out.drain(..written);
+        if lost.is_none() {
+            self.update_interest(); // watch for room if bytes are left, stop once sent
+        }
+        if let Some(why) = lost {
+            self.session.connection_lost(why, Instant::now());
+            self.sync();
+        }
+    }
+}
+
+/// What the driver takes from the client's shared state when it is made.
+pub(super) struct ClientParts {
+    pub client_id: u128,
+    pub secret: u128,
+    pub config: crate::ClientConfig,
+    pub closed: Arc<AtomicBool>,
+    pub wake_pending: Arc<AtomicBool>,
+    pub metrics: Metrics,
+}
+
+/// The I/O thread: polls, then drives the session for whatever woke it.
+pub(super) fn run(mut poll: Poll, shared: Arc<Shared>) {
+    let mut events = Events::with_capacity(64);
+    loop {
+        let timeout = {
+            let mut d = shared.lock_driver();
+            if d.closing {
+                // The client was dropped: cancel what is left, telling the server where
+                // it was sent.
+                d.session.close();
+                d.sync();
+                return;
+            }
+            let now = Instant::now();
+            let timeout = d.session.next_timeout(now, Duration::from_secs(60));
+            // Published under the lock: a caller that adds a call after this knows
+            // whether this sleep ends before the call's deadline (`Shared::arm`).
+            shared.armed_until.store(nanos(now + timeout), Ordering::Release);
+            timeout
+        };
+        if let Err(e) = poll.poll(&mut events, Some(timeout)) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                log::error!("client poll failed: {e}");
+                let mut d = shared.lock_driver();
+                d.closing = true;
+                d.session.close();
+                d.sync();
+                return;
+            }
+        }
+        // The next sleep is unknown until computed: callers must wake this thread.
+        shared.armed_until.store(0, Ordering::Release);
+        let socket_event = events.iter().any(|e| e.token() == SOCKET);
+        shared.lock_driver().on_wake(socket_event);
+    }
+}
+
+/// The I/O thread's current sleep ends at this `nanos` value (0: it is awake).
+pub(super) type ArmedUntil = AtomicU64;
