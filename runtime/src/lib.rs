@@ -46,10 +46,12 @@ mod spin;
 mod timers;
 pub mod typed;
 
-pub use client::{CallError, CallHandle, CallOptions, Client, ClientConfig, RetryPolicy};
+pub use client::{
+    CallError, CallHandle, CallOptions, CallReport, Client, ClientConfig, RetryPolicy,
+};
 /// Re-exported so generated code needs only `ferry_runtime` in scope.
 pub use ferry_wire as wire;
-pub use server::{Server, ServerConfig};
+pub use server::{Server, ServerConfig, ShutdownSignals};
 pub use service::{Context, Handler, HandlerError, Service};
 pub use typed::{method_id, NoException, Pending, RpcError, ServiceError};
 

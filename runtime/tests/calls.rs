@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use ferry_runtime::protocol::{ErrorCode, Kind};
 use ferry_runtime::{
-    CallError, CallOptions, Client, ClientConfig, HandlerError, RetryPolicy, Server, ServerConfig,
-    Service,
+    CallError, CallHandle, CallOptions, Client, ClientConfig, HandlerError, RetryPolicy, Server,
+    ServerConfig, Service,
 };
 use support::RawPeer;
 
@@ -489,4 +489,38 @@ fn dropping_a_handle_cancels_its_call_on_the_server() {
     std::thread::sleep(Duration::from_millis(50)); // let the handler start
     drop(handle);
     assert!(cancelled.recv_timeout(Duration::from_secs(10)).is_ok(), "the handler saw the cancel");
+}
+
+#[test]
+fn a_report_counts_the_requests_a_call_took() {
+    // Never sent: nothing listens.
+    let closed = std::net::TcpListener::bind(local()).unwrap();
+    let nowhere = closed.local_addr().unwrap();
+    drop(closed);
+    let client = Client::connect(nowhere, ClientConfig::default()).unwrap();
+    let report = client.start(ECHO, b"x", &opts(2000)).wait_report();
+    assert!(matches!(report.result, Err(CallError::Unavailable(_))), "{report:?}");
+    assert_eq!(report.attempts, 0);
+
+    // One worker, one queue place: of three slow calls one runs, one waits, and the third
+    // is refused and re-sent until there is room (or its attempts run out).
+    let config = ServerConfig { workers: 1, queue_capacity: 1, ..ServerConfig::default() };
+    let server = Server::bind(local(), echo_service(), config).unwrap();
+    let client = Client::connect(server.local_addr(), ClientConfig::default()).unwrap();
+    let report = client.start(ECHO, b"y", &opts(5000)).wait_report();
+    assert_eq!((report.result, report.attempts), (Ok(b"y".to_vec()), 1));
+    let handles: Vec<_> =
+        (0..3).map(|_| client.start(HANG, &150u64.to_le_bytes(), &opts(5000))).collect();
+    let reports: Vec<_> = handles.into_iter().map(CallHandle::wait_report).collect();
+    assert!(reports.iter().any(|r| r.attempts >= 2), "{reports:?}");
+    for r in &reports {
+        match &r.result {
+            Ok(_) => assert!(r.attempts >= 1),
+            // Refused every time: as many requests as the policy allows.
+            Err(CallError::Overloaded(_)) => {
+                assert_eq!(r.attempts, RetryPolicy::default().max_attempts)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -1,7 +1,8 @@
 //! The main demo: a Calculator server and a client in one process, talking over loopback.
 //! `cargo run -p ferry-examples --bin calculator`
 //! `… --bin calculator -- --serve 127.0.0.1:7000`: only the server, for other clients (the C
-//! client in examples/c); it prints "serving Calculator on ADDRESS" and serves until killed.
+//! client in examples/c); it prints "serving Calculator on ADDRESS" and serves until
+//! Ctrl-C or SIGTERM, then shuts down gracefully.
 #![forbid(unsafe_code)]
 
 mod generated {
@@ -73,10 +74,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("serving Calculator on {}", server.local_addr());
     if serve_only {
         std::io::Write::flush(&mut std::io::stdout())?;
-        // The server's own threads do the work; this one only keeps the process alive.
-        loop {
-            std::thread::park();
-        }
+        // The server's own threads do the work; this one waits for Ctrl-C or SIGTERM and
+        // then lets calls in flight finish.
+        let signal = server.run_until_signal()?;
+        println!(
+            "signal {signal}: shut down after {} log message(s)",
+            service.logged.load(Ordering::Relaxed)
+        );
+        return Ok(());
     }
 
     let client = Calculator::Client::new(Arc::new(Client::connect(

@@ -166,6 +166,7 @@ impl Driver {
         loop {
             for f in self.session.take_finished() {
                 self.metrics.record(f.method, f.started.elapsed(), f.result.is_ok());
+                f.token.attempts.store(f.attempts, Ordering::Relaxed);
                 f.token.fill(f.result);
             }
             if matches!(self.session.link, Link::Down { .. }) && self.stream.is_some() {

@@ -14,7 +14,7 @@ mod driver;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context as TaskContext, Poll as TaskPoll};
 use std::thread::JoinHandle;
@@ -94,8 +94,17 @@ impl fmt::Display for CallError {
 
 impl std::error::Error for CallError {}
 
-/// Retries of calls the server refused without running them (`Overloaded`), all within the
-/// call's one deadline. Backoff: random(0, min(initial × multiplier^(n−1), max)).
+/// Re-sends of calls the server refused without running them (`Overloaded`,
+/// `TooManyOutstanding`), all within the call's one deadline. Backoff:
+/// random(0, min(initial × multiplier^(n−1), max)).
+///
+/// The other re-sends are not a policy's to refuse, because they cannot run a call twice:
+/// a call the server answered `ShuttingDown` goes to the next connection; a call on a
+/// connection that broke is re-sent under its original call id (the server runs it at
+/// most once, and answers a re-send of a finished call from its record) unless the server
+/// restarted, when only idempotent calls are re-sent and the others end `OutcomeUnknown`.
+/// Errors that say the handler ran (`Remote`, `BadReply`) are never retried: whether
+/// running it again is right is the application's decision.
 #[derive(Clone, Debug)]
 pub struct RetryPolicy {
     /// Attempts in all, including the first. Default: 3.
@@ -120,6 +129,14 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// No re-sends: a refusal ends the call with `Overloaded`.
+    pub const NEVER: RetryPolicy = RetryPolicy {
+        max_attempts: 1,
+        initial_backoff: Duration::ZERO,
+        max_backoff: Duration::ZERO,
+        multiplier: 1,
+    };
+
     pub(crate) fn backoff(&self, attempt: u32) -> Duration {
         let exp = self
             .initial_backoff
@@ -191,6 +208,9 @@ pub struct CallOptions {
     /// Wait (within the deadline) for a server that cannot be reached instead of failing
     /// at once with `Unavailable`; `None`: the client's `wait_for_ready`.
     pub wait_for_ready: Option<bool>,
+    /// This call's re-sends after refusals; `None`: the client's `retry`
+    /// ([`RetryPolicy::NEVER`] makes a refusal final at once).
+    pub retry: Option<RetryPolicy>,
 }
 
 /// A client. Cheap to share: clone the `Arc` or use `&Client` from many threads.
@@ -253,6 +273,8 @@ struct Slot {
     ready: Condvar,
     /// Assigned when the call starts (see `Shared::next_call_id`).
     call_id: AtomicU64,
+    /// Requests sent for the call, stored before the result is filled.
+    attempts: AtomicU32,
 }
 
 #[derive(Debug, Default)]
@@ -419,6 +441,7 @@ impl Client {
             payload: payload.to_vec(),
             deadline,
             wait_for_ready,
+            retry: options.retry.clone(),
             token: slot,
         };
         // A caller about to wait drives the session itself if no one else is (see
@@ -473,6 +496,15 @@ impl Drop for Client {
             let _ = t.join();
         }
     }
+}
+
+/// How a call ended, and how many requests it took ([`CallHandle::wait_report`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallReport {
+    /// The reply or the error, as [`CallHandle::wait`] returns it.
+    pub result: Result<Vec<u8>, CallError>,
+    /// Requests sent: 0 if the call never left the client.
+    pub attempts: u32,
 }
 
 /// A call in progress.
@@ -537,6 +569,16 @@ impl CallHandle {
             s.blocked = true;
             s = self.slot.ready.wait(s).unwrap_or_else(|p| p.into_inner());
         }
+    }
+
+    /// Blocks as [`CallHandle::wait`] does, and says how many requests were sent for the
+    /// call: 0 means it never left this client (so it did not run, whatever the error),
+    /// more than 1 that it was re-sent (after a refusal or a broken connection; still run
+    /// at most once).
+    pub fn wait_report(self) -> CallReport {
+        let slot = Arc::clone(&self.slot);
+        let result = self.wait();
+        CallReport { result, attempts: slot.attempts.load(Ordering::Relaxed) }
     }
 
     /// Waits at most `timeout`; `Err(self)` if the call is still running.

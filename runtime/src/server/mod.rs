@@ -223,6 +223,24 @@ impl Server {
         self.stop();
     }
 
+    /// Serves until the process gets SIGINT or SIGTERM, then shuts down gracefully (as
+    /// [`Server::shutdown`]) and returns the signal's number: `ShutdownSignals::install`
+    /// then [`Server::run_until`].
+    pub fn run_until_signal(self) -> io::Result<i32> {
+        let signals = ShutdownSignals::install()?;
+        Ok(self.run_until(signals))
+    }
+
+    /// Serves until one of `signals` arrives, then shuts down gracefully and returns its
+    /// number. Blocks the calling thread, which does the waiting: no thread is started.
+    pub fn run_until(self, mut signals: ShutdownSignals) -> i32 {
+        let sig = signals.signals.forever().next().unwrap_or(signal_hook::consts::SIGTERM);
+        signals.again.store(true, Ordering::SeqCst);
+        log::info!("signal {sig}: shutting down {}", self.addr);
+        self.shutdown();
+        sig
+    }
+
     fn stop(&mut self) {
         self.shared.shutdown.store(true, Ordering::SeqCst);
         for i in 0..self.shared.wakers.len() {
@@ -231,6 +249,29 @@ impl Server {
         for t in self.event_loops.drain(..) {
             let _ = t.join();
         }
+    }
+}
+
+/// SIGINT and SIGTERM, caught from the moment of `install` (a signal that comes before
+/// [`Server::run_until`] waits is kept for it). A second signal after the first, during
+/// the grace period or later, ends the process at once with the signal's default action,
+/// as an impatient operator expects of a second Ctrl-C.
+#[derive(Debug)]
+pub struct ShutdownSignals {
+    signals: signal_hook::iterator::Signals,
+    again: Arc<AtomicBool>,
+}
+
+impl ShutdownSignals {
+    /// Installs the handlers (a self-pipe: nothing runs in the handler but a write).
+    pub fn install() -> io::Result<ShutdownSignals> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let again = Arc::new(AtomicBool::new(false));
+        for sig in [SIGINT, SIGTERM] {
+            signal_hook::flag::register_conditional_default(sig, Arc::clone(&again))?;
+        }
+        let signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+        Ok(ShutdownSignals { signals, again })
     }
 }
 

@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use crate::client::{CallError, ClientConfig};
+use crate::client::{CallError, ClientConfig, RetryPolicy};
 use crate::protocol::{self, ErrorCode, Header, Hello, HelloAck, Kind, ProtocolError};
 use crate::timers::Timers;
 
@@ -27,6 +27,8 @@ pub(crate) struct NewCall<T> {
     pub deadline: Instant,
     /// Wait for a connection instead of failing fast when none can be made.
     pub wait_for_ready: bool,
+    /// Overrides the client's retry policy for this call.
+    pub retry: Option<RetryPolicy>,
     pub token: T,
 }
 
@@ -37,6 +39,8 @@ pub(crate) struct Finished<T> {
     pub method: u32,
     pub started: Instant,
     pub result: Result<Vec<u8>, CallError>,
+    /// Requests written for it: 0 if it was never sent, more after re-sends.
+    pub attempts: u32,
 }
 
 #[derive(Debug)]
@@ -158,6 +162,7 @@ impl<T> ClientSession<T> {
                 method,
                 started: now,
                 result: Err(CallError::DeadlineExceeded),
+                attempts: 0,
             });
             return;
         }
@@ -362,8 +367,9 @@ impl<T> ClientSession<T> {
     // ---- decisions
 
     fn finish(&mut self, p: Pending<T>, result: Result<Vec<u8>, CallError>) {
-        let Pending { call, started, .. } = p;
-        self.finished.push(Finished { token: call.token, method: call.method, started, result });
+        let Pending { call, started, attempts, .. } = p;
+        let (token, method) = (call.token, call.method);
+        self.finished.push(Finished { token, method, started, result, attempts });
     }
 
     fn push_cancel(&mut self, call_id: u64) {
@@ -462,8 +468,9 @@ impl<T> ClientSession<T> {
         let maybe_ran = p.maybe_ran;
         let result = match code {
             Some(ErrorCode::Overloaded | ErrorCode::TooManyOutstanding) => {
-                if p.attempts < self.config.retry.max_attempts {
-                    let at = now + self.config.retry.backoff(p.attempts);
+                let policy = p.call.retry.as_ref().unwrap_or(&self.config.retry);
+                if p.attempts < policy.max_attempts {
+                    let at = now + policy.backoff(p.attempts);
                     if at < p.call.deadline {
                         p.sent_to = None; // the server did not run it: a fresh send
                         self.timers.add(at, Timer::Retry(call_id));
@@ -590,6 +597,7 @@ mod tests {
             payload: payload.to_vec(),
             deadline: now + Duration::from_secs(5),
             wait_for_ready: false,
+            retry: None,
             token: call_id,
         }
     }
@@ -667,6 +675,26 @@ mod tests {
         s.handle_input(&frame(Kind::Response, 1, protocol::with_attempt(0, 2), b"ran"), now)
             .unwrap();
         assert_eq!(results(&mut s), vec![(1, Ok(b"ran".to_vec()))]);
+    }
+
+    #[test]
+    fn a_calls_own_retry_policy_overrides_the_clients() {
+        let now = Instant::now();
+        let mut s = ready(7, now);
+        let never = NewCall { retry: Some(RetryPolicy::NEVER), ..call(1, 0, b"a", now) };
+        s.add_call(never, now);
+        s.add_call(call(2, 0, b"b", now), now);
+        sent(&mut s);
+        let overloaded = protocol::error_payload(ErrorCode::Overloaded, "busy");
+        for id in [1, 2] {
+            let f = frame(Kind::Error, id, protocol::with_attempt(0, 1), &overloaded);
+            s.handle_input(&f, now).unwrap();
+        }
+        let refused = Err(CallError::Overloaded("busy".into()));
+        assert_eq!(results(&mut s), vec![(1, refused)], "call 1 allows no re-send");
+        s.handle_timeout(now + Duration::from_secs(1));
+        let resent = sent(&mut s);
+        assert_eq!((resent.len(), resent[0].call_id), (1, 2), "call 2 follows the client's");
     }
 
     #[test]
