@@ -34,6 +34,8 @@ typedef enum ferry_status {
   FERRY_STATUS_IO = 9,
   // A bug in Ferry: a Rust panic was caught at the ABI boundary.
   FERRY_STATUS_PANIC = 10,
+  // The server's authorization refused the call; it did not run.
+  FERRY_STATUS_PERMISSION_DENIED = 11,
 } ferry_status;
 
 // A call started with `ferry_client_start`.

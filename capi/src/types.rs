@@ -35,6 +35,8 @@ pub enum ferry_status {
     FERRY_STATUS_IO = 9,
     /// A bug in Ferry: a Rust panic was caught at the ABI boundary.
     FERRY_STATUS_PANIC = 10,
+    /// The server's authorization refused the call; it did not run.
+    FERRY_STATUS_PERMISSION_DENIED = 11,
 }
 
 /// The status of a C `int`; values outside the enum become `FERRY_STATUS_INVALID_ARGUMENT`.
@@ -52,6 +54,7 @@ pub(crate) fn status_from_code(code: i32) -> ferry_status {
         FERRY_STATUS_REMOTE,
         FERRY_STATUS_IO,
         FERRY_STATUS_PANIC,
+        FERRY_STATUS_PERMISSION_DENIED,
     ]
     .into_iter()
     .find(|s| *s as i32 == code)
@@ -96,6 +99,7 @@ impl From<CallError> for ferry_error {
             CallError::BadReply(_) => ferry_status::FERRY_STATUS_REMOTE,
             // Refused here before sending: the caller's argument is at fault.
             CallError::TooLarge { .. } => ferry_status::FERRY_STATUS_INVALID_ARGUMENT,
+            CallError::PermissionDenied(_) => ferry_status::FERRY_STATUS_PERMISSION_DENIED,
         };
         ferry_error::new(status, e.to_string())
     }

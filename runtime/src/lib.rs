@@ -44,15 +44,18 @@ mod service;
 mod session;
 mod spin;
 mod timers;
+pub mod tls;
+mod transport;
 pub mod typed;
 
 pub use client::{
-    CallError, CallHandle, CallOptions, CallReport, Client, ClientConfig, RetryPolicy,
+    CallError, CallHandle, CallOptions, CallReport, Client, ClientConfig, Credentials, RetryPolicy,
 };
 /// Re-exported so generated code needs only `ferry_runtime` in scope.
 pub use ferry_wire as wire;
 pub use server::{Server, ServerConfig, ShutdownSignals};
-pub use service::{Context, Handler, HandlerError, Service};
+pub use service::{Authorizer, Context, Handler, HandlerError, Service};
+pub use tls::{ClientTls, PeerIdentity, ServerTls, TlsError};
 pub use typed::{method_id, NoException, Pending, RpcError, ServiceError};
 
 /// A random 128-bit value from the operating system's random source (client ids and

@@ -341,6 +341,9 @@ pub enum ErrorCode {
     /// The request's arguments did not decode; the handler did not run. Not recorded: the
     /// same bytes sent again get the same answer.
     InvalidArguments = 9,
+    /// The server's authorization refused the call (its peer identity, credentials or
+    /// method); the handler did not run. Not recorded.
+    PermissionDenied = 10,
 }
 
 impl ErrorCode {
@@ -356,6 +359,7 @@ impl ErrorCode {
             7 => ErrorCode::ShuttingDown,
             8 => ErrorCode::Internal,
             9 => ErrorCode::InvalidArguments,
+            10 => ErrorCode::PermissionDenied,
             _ => return None,
         })
     }

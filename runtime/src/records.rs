@@ -74,7 +74,7 @@ pub enum Begin {
     Mismatch,
 }
 
-/// The handshake's claim on a client id was refused: another secret owns it.
+/// The handshake's claim on a client id was refused: another secret (or certificate) owns it.
 #[derive(Debug, PartialEq, Eq)]
 pub struct NotOwner;
 
@@ -94,6 +94,9 @@ struct Completed {
 struct ClientRecords {
     /// The secret presented with the id when the server first saw it.
     secret: u128,
+    /// The certificate fingerprint of the peer that first presented it (mutual TLS): a
+    /// tenant cannot touch another's records even with its id and secret.
+    identity: Option<[u8; 32]>,
     /// Every call id below this is acknowledged: its record is gone and duplicates are stale.
     acked_below: u64,
     /// Outcomes, ordered so that an acknowledgement frees a prefix in O(freed).
@@ -124,18 +127,27 @@ impl RecordStore {
         RecordStore { clients: HashMap::new(), max_per_client, lease, bytes: 0 }
     }
 
-    /// The handshake: `client` presents `secret`. The first secret seen with an id owns it
-    /// until the id's records expire; any other is refused, so knowing a client's id is not
-    /// enough to read its replies, inject its calls or acknowledge its records.
-    pub fn claim(&mut self, client: u128, secret: u128, now: Instant) -> Result<(), NotOwner> {
+    /// The handshake: `client` presents `secret`, over a connection whose peer proved
+    /// `identity` (a certificate fingerprint) or nothing. The first (secret, identity) seen
+    /// with an id owns it until the id's records expire; any other is refused, so knowing
+    /// a client's id is not enough to read its replies, inject its calls or acknowledge its
+    /// records, and under mutual TLS no other tenant can, whatever it knows.
+    pub fn claim(
+        &mut self,
+        client: u128,
+        secret: u128,
+        identity: Option<&[u8; 32]>,
+        now: Instant,
+    ) -> Result<(), NotOwner> {
         let c = self.clients.entry(client).or_insert_with(|| ClientRecords {
             secret,
+            identity: identity.copied(),
             acked_below: 0,
             done: BTreeMap::new(),
             running: HashMap::new(),
             last_seen: now,
         });
-        if c.secret != secret {
+        if c.secret != secret || c.identity.as_ref() != identity {
             return Err(NotOwner);
         }
         c.last_seen = now;
@@ -310,7 +322,7 @@ mod tests {
     fn store(max: usize, lease: u64, clients: &[u128], now: Instant) -> RecordStore {
         let mut s = RecordStore::new(max, Duration::from_secs(lease));
         for &c in clients {
-            s.claim(c, 100 + c, now).unwrap();
+            s.claim(c, 100 + c, None, now).unwrap();
         }
         s
     }
@@ -398,16 +410,22 @@ mod identity_tests {
     fn an_id_is_honoured_only_with_the_secret_it_was_first_seen_with() {
         let now = Instant::now();
         let mut s = RecordStore::new(8, Duration::from_secs(60));
-        assert_eq!(s.claim(1, 42, now), Ok(()));
-        assert_eq!(s.claim(1, 42, now), Ok(()), "a reconnect with the same secret");
-        assert_eq!(s.claim(1, 43, now), Err(NotOwner), "someone who only knows the id");
+        assert_eq!(s.claim(1, 42, None, now), Ok(()));
+        assert_eq!(s.claim(1, 42, None, now), Ok(()), "a reconnect with the same secret");
+        assert_eq!(s.claim(1, 43, None, now), Err(NotOwner), "someone who only knows the id");
+        // Under mutual TLS the id is the certificate's too: another tenant that learned
+        // both id and secret is refused, and so is the owner without its certificate.
+        assert_eq!(s.claim(2, 7, Some(&[1; 32]), now), Ok(()));
+        assert_eq!(s.claim(2, 7, Some(&[1; 32]), now), Ok(()));
+        assert_eq!(s.claim(2, 7, Some(&[2; 32]), now), Err(NotOwner));
+        assert_eq!(s.claim(2, 7, None, now), Err(NotOwner));
     }
 
     #[test]
     fn a_retry_with_another_method_or_payload_is_a_mismatch() {
         let now = Instant::now();
         let mut s = RecordStore::new(8, Duration::from_secs(60));
-        s.claim(1, 42, now).unwrap();
+        s.claim(1, 42, None, now).unwrap();
         assert_eq!(s.begin(1, 5, 0, F, w(1, 5), now), Begin::Execute);
         let other_method = Fingerprint { method: 9, ..F };
         let other_payload = Fingerprint { digest: 9, ..F };
@@ -424,7 +442,7 @@ mod identity_tests {
         // ones stay (and are not re-inserted), finished ones below the ack are freed.
         let now = Instant::now();
         let mut s = RecordStore::new(4096, Duration::from_secs(60));
-        s.claim(1, 42, now).unwrap();
+        s.claim(1, 42, None, now).unwrap();
         for id in 1..=1000 {
             assert_eq!(s.begin(1, id, 1, F, w(1, id), now), Begin::Execute);
         }

@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::tls::PeerIdentity;
+
 /// Everything a handler knows about its call. Nested calls made from a handler should pass
 /// [`Context::remaining`] as their deadline so the whole tree ends in time.
 #[derive(Clone, Debug)]
@@ -20,6 +22,8 @@ pub struct Context {
     pub metadata: Vec<(String, Vec<u8>)>,
     flags: u16,
     cancelled: Arc<AtomicBool>,
+    /// The peer's verified certificate, under mutual TLS.
+    pub(crate) peer: Option<Arc<PeerIdentity>>,
 }
 
 impl Context {
@@ -31,7 +35,14 @@ impl Context {
         metadata: Vec<(String, Vec<u8>)>,
         cancelled: Arc<AtomicBool>,
     ) -> Self {
-        Context { deadline, client_id, call_id, metadata, flags, cancelled }
+        Context { deadline, client_id, call_id, metadata, flags, cancelled, peer: None }
+    }
+
+    /// Who the caller proved to be: its client certificate's subject, alternative names and
+    /// chain, verified by mutual TLS. `None` over plaintext or TLS without client
+    /// certificates.
+    pub fn peer_identity(&self) -> Option<&PeerIdentity> {
+        self.peer.as_deref()
     }
 
     /// The client re-sent this call (after a lost connection or a refusal). At-most-once
@@ -99,6 +110,11 @@ impl fmt::Display for HandlerError {
 
 impl std::error::Error for HandlerError {}
 
+/// Decides whether a call may run, before its handler: the call's context (peer identity,
+/// metadata, deadline), the method id and its name when registered. `Err(reason)` refuses
+/// it with `PermissionDenied` (the handler did not run; the reason goes to the caller).
+pub type Authorizer = Arc<dyn Fn(&Context, u32, Option<&str>) -> Result<(), String> + Send + Sync>;
+
 /// An untyped handler: encoded request in, encoded reply out.
 pub type Handler = Arc<dyn Fn(&Context, &[u8]) -> Result<Vec<u8>, HandlerError> + Send + Sync>;
 
@@ -118,6 +134,7 @@ pub struct Service {
     pub(crate) duplicates: Vec<u32>,
     /// Method names for metrics and the access log.
     pub(crate) names: HashMap<u32, &'static str>,
+    pub(crate) authorizer: Option<Authorizer>,
 }
 
 impl fmt::Debug for Service {
@@ -148,6 +165,24 @@ impl Service {
     pub fn name(mut self, id: u32, name: &'static str) -> Self {
         self.names.insert(id, name);
         self
+    }
+
+    /// Every call to this service is first put to `authorize` (one hook for the service;
+    /// it sees the method, so per-method rules live in it). A refusal is answered
+    /// `PermissionDenied` and the handler does not run.
+    pub fn authorize(
+        mut self,
+        authorize: impl Fn(&Context, u32, Option<&str>) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
+        self.authorizer = Some(Arc::new(authorize));
+        self
+    }
+
+    pub(crate) fn check(&self, id: u32, ctx: &Context) -> Result<(), String> {
+        match &self.authorizer {
+            Some(a) => a(ctx, id, self.names.get(&id).copied()),
+            None => Ok(()),
+        }
     }
 
     fn register(mut self, id: u32, method: Method) -> Self {

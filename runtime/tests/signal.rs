@@ -1,5 +1,6 @@
 //! `Server::run_until_signal`, in a test binary of its own: the signal goes to the whole
 //! process.
+#![allow(clippy::unwrap_used)] // Tests: a panic is how a failure is reported.
 
 use std::sync::mpsc;
 use std::time::Duration;

@@ -61,6 +61,10 @@ fn serve_ferry(event_loops: Option<usize>) {
     if let Some(n) = event_loops {
         config.event_loops = n;
     }
+    // `RPC_BENCH_BUSY_POLL_US=0` measures the server without busy-polling.
+    if let Some(us) = std::env::var("RPC_BENCH_BUSY_POLL_US").ok().and_then(|v| v.parse().ok()) {
+        config.busy_poll = Duration::from_micros(us);
+    }
     let server = Server::bind("127.0.0.1:0".parse().expect("addr"), service, config).expect("bind");
     println!("{}", server.local_addr());
     // Serve until the parent kills us.

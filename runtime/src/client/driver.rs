@@ -9,9 +9,9 @@
 //! The I/O thread stays the owner of everything that must happen without a caller:
 //! connecting, timers, replies for callers that went to sleep.
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -22,6 +22,8 @@ use mio::{Events, Interest, Poll, Registry, Token};
 use super::{Command, Shared, Slot};
 use crate::metrics::Metrics;
 use crate::session::client::{ClientSession, Link, NewCall};
+use crate::tls::ClientTls;
+use crate::transport::{self, Stream};
 
 pub(super) const SOCKET: Token = Token(0);
 pub(super) const WAKER: Token = Token(1);
@@ -42,7 +44,8 @@ pub(super) struct Driver {
     closed: Arc<AtomicBool>,
     wake_pending: Arc<AtomicBool>,
     session: ClientSession<Arc<Slot>>,
-    stream: Option<TcpStream>,
+    stream: Option<Stream>,
+    tls: Option<ClientTls>,
     /// The TCP connection is up (the session has said hello).
     established: bool,
     /// The client was dropped (or its channel closed): no more calls.
@@ -52,6 +55,8 @@ pub(super) struct Driver {
     /// Callers in `Client::call` reading the socket themselves: while there are any, the
     /// I/O thread does not poll it for reading, or every reply would wake it for nothing.
     callers_driving: usize,
+    /// `pending_calls`, published after every turn for callers deciding without the lock.
+    pending_hint: Arc<AtomicUsize>,
     /// What the poll watches the socket for (`None`: not registered).
     interest: Option<Interest>,
 }
@@ -77,11 +82,13 @@ impl Driver {
             wake_pending: Arc::clone(&shared.wake_pending),
             session,
             stream: None,
+            tls: shared.config.tls.clone(),
             established: false,
             closing: false,
             metrics: shared.metrics.clone(),
             scratch: Vec::new(),
             callers_driving: 0,
+            pending_hint: Arc::clone(&shared.pending_hint),
             interest: None,
         }
     }
@@ -108,6 +115,11 @@ impl Driver {
         self.next_timer()
     }
 
+    /// Calls pending in the session.
+    pub(super) fn pending_calls(&self) -> usize {
+        self.session.pending_calls()
+    }
+
     /// When the session's next timer is due.
     pub(super) fn next_timer(&self) -> Instant {
         let now = Instant::now();
@@ -121,7 +133,10 @@ impl Driver {
     fn update_interest(&mut self) {
         let wanted = if self.callers_driving > 0 && self.established {
             None
-        } else if !self.established || !self.session.outbuf.is_empty() {
+        } else if !self.established
+            || !self.session.outbuf.is_empty()
+            || self.stream.as_ref().is_some_and(Stream::wants_write)
+        {
             Some(Interest::READABLE | Interest::WRITABLE)
         } else {
             Some(Interest::READABLE)
@@ -130,6 +145,7 @@ impl Driver {
             return;
         }
         let Some(stream) = self.stream.as_mut() else { return };
+        let stream = stream.socket();
         // Registering for reading reports data that is already waiting.
         let done = match (self.interest, wanted) {
             (_, None) => self.registry.deregister(stream),
@@ -179,12 +195,13 @@ impl Driver {
             break;
         }
         self.flush();
+        self.pending_hint.store(self.session.pending_calls(), Ordering::Relaxed);
     }
 
     fn drop_stream(&mut self) {
         if let Some(mut stream) = self.stream.take() {
             if self.interest.take().is_some() {
-                let _ = self.registry.deregister(&mut stream);
+                let _ = self.registry.deregister(stream.socket());
             }
         }
         self.established = false;
@@ -224,6 +241,21 @@ impl Driver {
                     self.session.connection_lost(format!("cannot register socket: {e}"), now);
                     return;
                 }
+                let stream = match &self.tls {
+                    Some(tls) => {
+                        let name = tls.server_name.clone();
+                        match rustls::ClientConnection::new(Arc::clone(&tls.config), name) {
+                            Ok(conn) => Stream::tls(stream, conn),
+                            Err(e) => {
+                                let _ = self.registry.deregister(&mut stream);
+                                let why = format!("cannot start TLS: {e}");
+                                self.session.connection_lost(why, now);
+                                return;
+                            }
+                        }
+                    }
+                    None => Stream::Plain(stream),
+                };
                 self.stream = Some(stream);
                 self.interest = Some(Interest::READABLE | Interest::WRITABLE);
                 self.established = false;
@@ -239,6 +271,7 @@ impl Driver {
         let now = Instant::now();
         let Some(stream) = self.stream.as_mut() else { return };
         if !self.established {
+            let stream = stream.socket();
             match stream.take_error() {
                 Ok(None) => {}
                 Ok(Some(e)) | Err(e) => {
@@ -264,6 +297,8 @@ impl Driver {
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.resize(64 * 1024, 0);
         let mut lost = None;
+        // Why the handshake cannot succeed on another try (TLS refused it).
+        let mut refused = None;
         loop {
             match stream.read(&mut scratch) {
                 Ok(0) => {
@@ -271,6 +306,16 @@ impl Driver {
                     break;
                 }
                 Ok(n) => {
+                    if matches!(self.session.link, Link::Handshaking)
+                        && !stream.is_tls()
+                        && transport::looks_like_tls(&scratch[..n])
+                    {
+                        refused = Some(format!(
+                            "{} expects TLS; this client speaks plaintext (set ClientConfig::tls)",
+                            self.addr
+                        ));
+                        break;
+                    }
                     if let Err(e) = self.session.handle_input(&scratch[..n], now) {
                         lost = Some(format!("protocol error from server: {e}"));
                         break;
@@ -278,6 +323,10 @@ impl Driver {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::InvalidData && stream.is_tls() => {
+                    refused = Some(format!("TLS with {} failed: {e}", self.addr));
+                    break;
+                }
                 Err(e) => {
                     lost = Some(format!("read failed: {e}"));
                     break;
@@ -285,7 +334,9 @@ impl Driver {
             }
         }
         self.scratch = scratch;
-        if let Some(why) = lost {
+        if let Some(why) = refused {
+            self.session.handshake_failed(why, now);
+        } else if let Some(why) = lost {
             self.session.connection_lost(why, now);
         }
     }
@@ -297,8 +348,8 @@ impl Driver {
         let Some(stream) = self.stream.as_mut() else { return };
         let out = &mut self.session.outbuf;
         let mut written = 0;
-        let mut lost = None;
-        while written < out.len() {
+        let mut lost = stream.flush_tls().err().map(|e| format!("write failed: {e}"));
+        while lost.is_none() && written < out.len() {
             match stream.write(&out[written..]) {
                 Ok(0) => {
                     lost = Some("write returned zero".to_string());
@@ -331,6 +382,7 @@ pub(super) struct ClientParts {
     pub config: crate::ClientConfig,
     pub closed: Arc<AtomicBool>,
     pub wake_pending: Arc<AtomicBool>,
+    pub pending_hint: Arc<AtomicUsize>,
     pub metrics: Metrics,
 }
 

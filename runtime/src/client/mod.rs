@@ -14,7 +14,7 @@ mod driver;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context as TaskContext, Poll as TaskPoll};
 use std::thread::JoinHandle;
@@ -26,6 +26,7 @@ use mio::{Poll, Waker};
 use crate::metrics::{Metrics, Snapshot};
 use crate::protocol;
 use crate::session::client::NewCall;
+use crate::tls::ClientTls;
 use driver::{nanos, ArmedUntil, ClientParts, Driver, WAKER};
 
 /// How long a blocking `call` polls for its reply before sleeping.
@@ -54,6 +55,9 @@ pub enum CallError {
     Remote(String),
     /// The server could not decode the call's arguments; the handler did not run.
     InvalidArguments(String),
+    /// The server's authorization refused the call (identity, credentials or method); it
+    /// did not run. Also refused here, unsent, when credentials would go over plaintext.
+    PermissionDenied(String),
     /// The server has no such method (an older or other service); it did not run.
     UnknownMethod(String),
     /// The handler ran, but its reply could not be decoded (or had neither a result nor a
@@ -82,6 +86,7 @@ impl fmt::Display for CallError {
             CallError::Protocol(m) => write!(f, "protocol error: {m}"),
             CallError::Remote(m) => write!(f, "handler failed: {m}"),
             CallError::InvalidArguments(m) => write!(f, "arguments refused, call not run: {m}"),
+            CallError::PermissionDenied(m) => write!(f, "permission denied, call not run: {m}"),
             CallError::UnknownMethod(m) => write!(f, "unknown method, call not run: {m}"),
             CallError::BadReply(m) => write!(f, "the call ran but its reply is unreadable: {m}"),
             CallError::TooLarge { size, limit } => write!(
@@ -175,6 +180,45 @@ pub struct ClientConfig {
     /// as gRPC does; `true` makes them wait for a connection until their deadline instead.
     /// Default: false.
     pub wait_for_ready: bool,
+    /// TLS 1.3 to the server (and mutual TLS when it holds a client certificate); `None`:
+    /// plaintext. Default: `None`.
+    pub tls: Option<ClientTls>,
+    /// Adds credentials (a bearer token, say) to every call's metadata. Default: none.
+    pub credentials: Option<Credentials>,
+}
+
+/// Metadata entries: (key, value) pairs.
+pub type Metadata = Vec<(String, Vec<u8>)>;
+
+/// Gives the credential entries for a call of a method id, or why there are none.
+pub type FetchCredentials = Arc<dyn Fn(u32) -> Result<Metadata, String> + Send + Sync>;
+
+/// Per-call credentials: `fetch` gives the metadata entries to add to a call of method
+/// `id` (a token it refreshes as it likes), or refuses (the call fails, unsent, with
+/// `PermissionDenied`). They are never sent over plaintext unless `allow_plaintext` says
+/// so (gRPC's `RequireTransportSecurity`): a token on an unencrypted link is a token given
+/// away.
+#[derive(Clone)]
+pub struct Credentials {
+    /// The entries for a call of method `id`.
+    pub fetch: FetchCredentials,
+    /// Send them without TLS too (loopback tests, a trusted network). Default false.
+    pub allow_plaintext: bool,
+}
+
+impl Credentials {
+    /// Credentials that `fetch` gives, over TLS only.
+    pub fn new(
+        fetch: impl Fn(u32) -> Result<Vec<(String, Vec<u8>)>, String> + Send + Sync + 'static,
+    ) -> Credentials {
+        Credentials { fetch: Arc::new(fetch), allow_plaintext: false }
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials").field("allow_plaintext", &self.allow_plaintext).finish()
+    }
 }
 
 impl Default for ClientConfig {
@@ -190,6 +234,8 @@ impl Default for ClientConfig {
             keepalive_interval: Some(Duration::from_secs(2)),
             keepalive_timeout: Duration::from_secs(3),
             wait_for_ready: false,
+            tls: None,
+            credentials: None,
         }
     }
 }
@@ -240,6 +286,8 @@ struct Shared {
     driver: Mutex<Driver>,
     /// When the I/O thread's current sleep ends (`driver::nanos`; 0 while it is awake).
     armed_until: ArmedUntil,
+    /// Calls pending in the session as of the last turn (`Driver::pending_calls`).
+    pending_hint: Arc<AtomicUsize>,
 }
 
 impl Shared {
@@ -252,6 +300,11 @@ impl Shared {
     /// (a deadline, say) due before the end of its sleep.
     fn stop_driving(&self) {
         let due = self.lock_driver().caller_ends();
+        self.wake_before(due);
+    }
+
+    /// Wakes the I/O thread if its sleep ends after `due`.
+    fn wake_before(&self, due: Instant) {
         let armed = self.armed_until.load(Ordering::Acquire);
         if armed != 0 && armed > nanos(due) {
             let _ = self.waker.wake();
@@ -335,6 +388,7 @@ impl Client {
             config: config.clone(),
             closed: Arc::clone(&closed),
             wake_pending: Arc::clone(&wake_pending),
+            pending_hint: Arc::new(AtomicUsize::new(0)),
             metrics: metrics.clone(),
         };
         let driver = Driver::new(addr, poll.registry().try_clone()?, rx, &parts);
@@ -349,6 +403,7 @@ impl Client {
             metrics,
             driver: Mutex::new(driver),
             armed_until: ArmedUntil::new(0),
+            pending_hint: Arc::clone(&parts.pending_hint),
         });
         let for_io = Arc::clone(&shared);
         let io_thread = std::thread::Builder::new()
@@ -411,6 +466,28 @@ impl Client {
             flags |= protocol::FLAG_ONEWAY;
         }
         let mut metadata = Vec::new();
+        if let Some(creds) = &self.shared.config.credentials {
+            if self.shared.config.tls.is_none() && !creds.allow_plaintext {
+                slot.fill(Err(CallError::PermissionDenied(
+                    "credentials are never sent over plaintext: set ClientConfig::tls (or Credentials::allow_plaintext); the call was not sent".into(),
+                )));
+            } else {
+                match (creds.fetch)(method) {
+                    Ok(entries) => {
+                        for (k, v) in &entries {
+                            if !protocol::metadata::push(&mut metadata, k, v) {
+                                slot.fill(Err(CallError::PermissionDenied(format!(
+                                    "credential entry `{k}` is too long (keys ≤ 255 bytes, values ≤ 65535)"
+                                ))));
+                            }
+                        }
+                    }
+                    Err(e) => slot.fill(Err(CallError::PermissionDenied(format!(
+                        "credentials: {e}; the call was not sent"
+                    )))),
+                }
+            }
+        }
         for (k, v) in &options.metadata {
             if !protocol::metadata::push(&mut metadata, k, v) {
                 slot.fill(Err(CallError::Protocol(format!(
@@ -447,17 +524,28 @@ impl Client {
         // A caller about to wait drives the session itself if no one else is (see
         // `driver`); other calls go through the I/O thread, which batches their writes.
         // Still under the id lock, so calls reach the session in id order either way.
-        if caller_waits {
-            if let Ok(mut driver) = self.shared.driver.try_lock() {
-                if !driver.closing {
-                    *next_id += 1;
-                    driver.add_call(out);
-                    drop(next_id);
+        // A call alone (no other pending) is written by its caller too: batching has
+        // nothing to gain, and the hand-over would cost a wake-up. The hint spares calls
+        // among many in flight from touching the lock the I/O thread works under.
+        let alone = || self.shared.pending_hint.load(Ordering::Relaxed) == 0;
+        let driver =
+            (caller_waits || alone()).then(|| self.shared.driver.try_lock().ok()).flatten();
+        if let Some(mut driver) = driver {
+            if !driver.closing && (caller_waits || driver.pending_calls() == 0) {
+                *next_id += 1;
+                driver.add_call(out);
+                drop(next_id);
+                if caller_waits {
                     driver.caller_begins();
-                    driver.sync();
                     handle.driving = true;
-                    return handle;
                 }
+                driver.sync();
+                if !caller_waits {
+                    let due = driver.next_timer();
+                    drop(driver);
+                    self.shared.wake_before(due);
+                }
+                return handle;
             }
         }
         let sent = self.shared.commands.try_send(Command::Call(Box::new(out)));
@@ -528,6 +616,16 @@ impl CallHandle {
             self.stop_driving();
             return self.sleep_until_done();
         };
+        // A handle from `start` whose call is the only one pending reads its reply itself
+        // too (with more in flight the I/O thread reads them all, in one pass).
+        if !self.driving && self.shared.pending_hint.load(Ordering::Relaxed) == 1 {
+            if let Ok(mut driver) = self.shared.driver.try_lock() {
+                if driver.pending_calls() == 1 && !self.slot_ended() {
+                    driver.caller_begins();
+                    self.driving = true;
+                }
+            }
+        }
         let until = Instant::now() + SPIN_BEFORE_SLEEP;
         let mut early = None;
         while Instant::now() < until {
@@ -552,6 +650,10 @@ impl CallHandle {
             Some(r) => r,
             None => self.sleep_until_done(),
         }
+    }
+
+    fn slot_ended(&self) -> bool {
+        self.slot.state.lock().unwrap_or_else(|p| p.into_inner()).ended
     }
 
     fn stop_driving(&mut self) {

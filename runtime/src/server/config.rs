@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::tls::ServerTls;
+
 /// Server limits. Every default is documented in spec/protocol.md § Limits.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
@@ -49,6 +51,9 @@ pub struct ServerConfig {
     /// within tens of µs, and catching it awake saves a thread wake-up of as much. Costs
     /// at most this much CPU per quiet period. `Duration::ZERO` turns it off. Default 50 µs.
     pub busy_poll: Duration,
+    /// TLS 1.3 (and mutual TLS when it names client CAs); `None` serves plaintext, which a
+    /// server bound beyond loopback warns about once. Default: `None`.
+    pub tls: Option<ServerTls>,
 }
 
 impl Default for ServerConfig {
@@ -71,6 +76,7 @@ impl Default for ServerConfig {
             read_budget: 256 * 1024,
             access_log: false,
             busy_poll: Duration::from_micros(50),
+            tls: None,
         }
     }
 }

@@ -5,7 +5,7 @@
 //! budget per turn, then writes batched into one buffer per connection.
 
 use std::collections::HashMap;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -24,6 +24,7 @@ use crate::session::server::{
     execute, settle, CallRef, Dispatch, Endpoint, Limits, Next, Outcome, ServerSession,
 };
 use crate::timers::Timers;
+use crate::transport::Stream;
 
 mod config;
 pub use config::ServerConfig;
@@ -93,6 +94,11 @@ impl Server {
                 io::ErrorKind::InvalidInput,
                 format!("method id {id} is registered twice; rename one of the methods"),
             ));
+        }
+        if config.tls.is_none() && !addr.ip().is_loopback() {
+            log::warn!(
+                "serving {addr} in plaintext: any peer that reaches it can read and make calls; set ServerConfig::tls"
+            );
         }
         let poll = Poll::new()?;
         let mut listener = TcpListener::bind(addr)?;
@@ -301,9 +307,9 @@ impl Job {
     }
 }
 
-/// One client connection: its socket and its protocol state.
+/// One client connection: its byte stream (TCP, or TLS over it) and its protocol state.
 struct Connection {
-    socket: TcpStream,
+    stream: Stream,
     peer: SocketAddr,
     session: ServerSession,
     interest: Interest,
@@ -313,6 +319,8 @@ struct Connection {
     armed: Instant,
     /// This connection's output counted in `Shared::buffered`.
     accounted: usize,
+    /// The TLS peer's identity was handed to the session.
+    identified: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -361,6 +369,10 @@ struct Loop {
 }
 
 impl Endpoint for Loop {
+    fn authorize(&self, method_id: u32, ctx: &Context) -> Result<(), String> {
+        self.service.check(method_id, ctx)
+    }
+
     fn records(&self) -> &SharedRecords {
         &self.shared.records
     }
@@ -568,20 +580,34 @@ impl Loop {
             self.shared.connections.fetch_sub(1, Ordering::Relaxed);
             return;
         }
+        let stream = match &self.config.tls {
+            Some(tls) => match rustls::ServerConnection::new(Arc::clone(&tls.config)) {
+                Ok(conn) => Stream::tls(socket, conn),
+                Err(e) => {
+                    log::warn!("cannot start TLS with {peer}: {e}");
+                    let _ = self.poll.registry().deregister(&mut socket);
+                    self.shared.connections.fetch_sub(1, Ordering::Relaxed);
+                    return;
+                }
+            },
+            None => Stream::Plain(socket),
+        };
         let now = Instant::now();
+        // The handshake timeout runs from here: it covers the TLS handshake too.
         let session = ServerSession::new(token, now);
         let armed = session.next_timeout(&self.limits);
         self.timers.add(armed, Timer::Connection(token));
         self.conns.insert(
             token,
             Connection {
-                socket,
+                stream,
                 peer,
                 session,
                 interest: Interest::READABLE,
                 read_paused: false,
                 armed,
                 accounted: 0,
+                identified: false,
             },
         );
         log::debug!("loop {} adopted {peer} as connection {token}", self.index);
@@ -627,13 +653,21 @@ impl Loop {
                 break;
             }
             let want = budget.min(READ_CHUNK);
-            match conn.socket.read(&mut scratch[..want]) {
+            match conn.stream.read(&mut scratch[..want]) {
                 Ok(0) => {
                     closed = true;
                     break;
                 }
                 Ok(n) => {
                     budget -= n;
+                    if conn.stream.is_tls() && !conn.identified {
+                        // Plaintext comes only after the TLS handshake: the peer's
+                        // certificate (mutual TLS) is known before the session sees Hello.
+                        conn.identified = true;
+                        if let Some(identity) = conn.stream.peer_identity() {
+                            conn.session.set_identity(identity);
+                        }
+                    }
                     next = conn.session.handle_input(self, &limits, &scratch[..n], Instant::now());
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -758,17 +792,18 @@ impl Loop {
             match result {
                 Ok(()) if closing && conn.session.outbuf.is_empty() => self.close(token, conn),
                 Ok(()) => {
-                    let mut interest = if conn.session.outbuf.is_empty() {
-                        Interest::READABLE
-                    } else {
-                        Interest::READABLE | Interest::WRITABLE
-                    };
+                    let mut interest =
+                        if conn.session.outbuf.is_empty() && !conn.stream.wants_write() {
+                            Interest::READABLE
+                        } else {
+                            Interest::READABLE | Interest::WRITABLE
+                        };
                     if conn.session.outbuf.len() >= 2 * self.config.max_frame + READ_CHUNK {
                         interest = Interest::WRITABLE;
                     }
                     if interest != conn.interest {
                         if let Err(e) = self.poll.registry().reregister(
-                            &mut conn.socket,
+                            conn.stream.socket(),
                             Token(token),
                             interest,
                         ) {
@@ -804,7 +839,7 @@ impl Loop {
     }
 
     fn close(&mut self, token: usize, mut conn: Connection) {
-        let _ = self.poll.registry().deregister(&mut conn.socket);
+        let _ = self.poll.registry().deregister(conn.stream.socket());
         self.shared.buffered.fetch_sub(conn.accounted, Ordering::Relaxed);
         self.shared.records.drop_waiters_of(token);
         self.shared.connections.fetch_sub(1, Ordering::Relaxed);
@@ -848,10 +883,11 @@ const BUDGET_REFRESH: Duration = Duration::from_millis(100);
 
 /// Writes as much buffered output as the socket takes.
 fn flush(conn: &mut Connection) -> io::Result<()> {
+    conn.stream.flush_tls()?;
     let out = &mut conn.session.outbuf;
     let mut written = 0;
     while written < out.len() {
-        match conn.socket.write(&out[written..]) {
+        match conn.stream.write(&out[written..]) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => written += n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,

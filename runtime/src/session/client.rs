@@ -146,6 +146,11 @@ impl<T> ClientSession<T> {
         std::mem::take(&mut self.connect_wanted)
     }
 
+    /// Calls added and not yet finished.
+    pub fn pending_calls(&self) -> usize {
+        self.pending.len()
+    }
+
     /// When [`ClientSession::handle_timeout`] must next run.
     pub fn next_timeout(&self, now: Instant, max: Duration) -> Duration {
         self.timers.timeout(now, max)
@@ -220,8 +225,19 @@ impl<T> ClientSession<T> {
     /// the wire stay pending (the next handshake decides their fate); when no connection
     /// could be made at all, calls fail fast unless they wait for ready.
     pub fn connection_lost(&mut self, why: String, now: Instant) {
+        self.lose(why, false, now)
+    }
+
+    /// The connection was refused at the handshake in a way another try will not change
+    /// (a certificate not trusted, TLS on one side only): calls fail at once as when no
+    /// connection can be made, rather than at their deadlines.
+    pub fn handshake_failed(&mut self, why: String, now: Instant) {
+        self.lose(why, true, now)
+    }
+
+    fn lose(&mut self, why: String, refused: bool, now: Instant) {
         log::debug!("connection lost: {why}");
-        let never_up = matches!(self.link, Link::Connecting(_) | Link::Down { .. });
+        let never_up = refused || matches!(self.link, Link::Connecting(_) | Link::Down { .. });
         self.link = Link::Down { last_error: why.clone() };
         self.inbuf.clear();
         self.outbuf.clear();
@@ -496,6 +512,7 @@ impl<T> ClientSession<T> {
             Some(ErrorCode::Protocol) | None => Err(CallError::Protocol(message)),
             Some(ErrorCode::Internal) => Err(CallError::Remote(message)),
             Some(ErrorCode::InvalidArguments) => Err(CallError::InvalidArguments(message)),
+            Some(ErrorCode::PermissionDenied) => Err(CallError::PermissionDenied(message)),
         };
         if let Some(p) = self.pending.remove(&call_id) {
             self.finish(p, result);

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use crate::protocol::{self, ErrorCode, Frame, Header, HelloAck, Kind, ProtocolError};
 use crate::records::{self, Begin, Fingerprint, SharedRecords, StoredReply, Waiter};
 use crate::service::{Context, Method};
+use crate::tls::PeerIdentity;
 
 /// The limits a session enforces (from `ServerConfig`).
 #[derive(Clone, Debug)]
@@ -75,6 +76,8 @@ pub(crate) trait Endpoint {
     fn dispatch(&mut self, call: Dispatch<'_>) -> Option<Outcome>;
     /// The client asked to skip a call not yet started.
     fn cancel(&mut self, client: u128, call_id: u64);
+    /// The service's authorization hook: `Err(reason)` refuses the call unrun.
+    fn authorize(&self, method_id: u32, ctx: &Context) -> Result<(), String>;
     /// A reply for a waiter on another connection (a duplicate that arrived there).
     fn deliver(&mut self, waiter: Waiter, reply: &StoredReply);
 }
@@ -113,6 +116,9 @@ pub(crate) struct ServerSession {
     /// When the incomplete frame in `inbuf` started arriving.
     partial_since: Option<Instant>,
     goaway_sent: bool,
+    /// The peer's verified certificate (mutual TLS), set by the driver once the TLS
+    /// handshake is done, before any plaintext reaches the session.
+    identity: Option<Arc<PeerIdentity>>,
 }
 
 impl ServerSession {
@@ -127,7 +133,13 @@ impl ServerSession {
             last_active: now,
             partial_since: None,
             goaway_sent: false,
+            identity: None,
         }
+    }
+
+    /// The peer proved this identity (its certificate, verified by TLS).
+    pub fn set_identity(&mut self, identity: PeerIdentity) {
+        self.identity = Some(Arc::new(identity));
     }
 
     /// Whether input should still be read and handled.
@@ -210,12 +222,17 @@ impl ServerSession {
                 if ep
                     .records()
                     .of(hello.client_id)
-                    .claim(hello.client_id, hello.secret, now)
+                    .claim(
+                        hello.client_id,
+                        hello.secret,
+                        self.identity.as_ref().map(|i| &i.fingerprint),
+                        now,
+                    )
                     .is_err()
                 {
                     return Err(ProtocolError::Unexpected {
                         kind: Kind::Hello,
-                        state: "with a client id that another secret owns",
+                        state: "with a client id that another secret or certificate owns",
                     });
                 }
                 let ack = HelloAck {
@@ -372,8 +389,17 @@ impl ServerSession {
             .map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), v.to_vec()))
             .collect();
         let cancelled = Arc::new(AtomicBool::new(false));
-        let ctx =
+        let mut ctx =
             Context::new(deadline, client, h.call_id, h.flags, metadata, Arc::clone(&cancelled));
+        ctx.peer = self.identity.clone();
+        if let Err(why) = ep.authorize(h.method, &ctx) {
+            let outcome = Outcome::NotRun(
+                ErrorCode::PermissionDenied,
+                format!("permission denied: {why}; the call did not run"),
+            );
+            self.in_flight += 1;
+            return self.complete(ep, call, outcome);
+        }
         self.in_flight += 1;
         if let Some(outcome) =
             ep.dispatch(Dispatch { call, method, payload: frame.payload, ctx, cancelled })
@@ -551,6 +577,8 @@ mod tests {
     const ECHO: u32 = 1;
     const SLOW: u32 = 2;
     const STRICT: u32 = 3;
+    /// Registered, but the authorization hook refuses it.
+    const DENIED: u32 = 13;
 
     /// The rest of a server: records, methods, and calls "running" until completed by hand.
     struct Fake {
@@ -572,6 +600,8 @@ mod tests {
             let strict: crate::service::Handler =
                 Arc::new(|_, _: &[u8]| Err(HandlerError::invalid_arguments("bad args")));
             methods.insert(STRICT, Method { handler: strict, inline: true });
+            let denied: crate::service::Handler = Arc::new(|_, _: &[u8]| Ok(b"ran!".to_vec()));
+            methods.insert(DENIED, Method { handler: denied, inline: true });
             Fake {
                 records: SharedRecords::new(4, 64, Duration::from_secs(60)),
                 methods,
@@ -584,6 +614,14 @@ mod tests {
     }
 
     impl Endpoint for Fake {
+        fn authorize(&self, method_id: u32, _ctx: &Context) -> Result<(), String> {
+            if method_id == DENIED {
+                Err("method 13 is closed".into())
+            } else {
+                Ok(())
+            }
+        }
+
         fn records(&self) -> &SharedRecords {
             &self.records
         }
@@ -680,7 +718,7 @@ mod tests {
         assert_eq!(attacker.handle_input(&mut ep, &limits(), &hello(5, 2222), now), Next::Close);
         let f = frames(&mut attacker);
         assert_eq!(error_code(&f[0]), Some(ErrorCode::Protocol));
-        assert!(String::from_utf8_lossy(&f[0].1).contains("another secret owns"));
+        assert!(String::from_utf8_lossy(&f[0].1).contains("another secret or certificate owns"));
         let replayed = request(1, 1, ECHO, FLAG_RETRY, b"x");
         assert_eq!(attacker.handle_input(&mut ep, &limits(), &replayed, now), Next::Close);
         assert!(frames(&mut attacker).is_empty(), "nothing is read after the refusal");
@@ -704,6 +742,23 @@ mod tests {
         assert_eq!((f[0].0.call_id, error_code(&f[0])), (1, Some(ErrorCode::Protocol)));
         assert_eq!(next, Next::Close);
         assert_eq!(ep.runs, 1);
+    }
+
+    #[test]
+    fn a_denied_call_is_refused_unrun_and_unrecorded() {
+        let now = Instant::now();
+        let mut ep = Fake::new();
+        let mut s = ready(&mut ep, 5, 1, now);
+        for flags in [0, FLAG_RETRY] {
+            s.handle_input(&mut ep, &limits(), &request(1, 1, DENIED, flags, b"x"), now);
+            let f = frames(&mut s);
+            assert_eq!(error_code(&f[0]), Some(ErrorCode::PermissionDenied));
+            let message = String::from_utf8_lossy(&f[0].1[2..]).into_owned();
+            assert!(message.contains("method 13 is closed"), "{message}");
+        }
+        assert_eq!(ep.runs, 0);
+        s.handle_input(&mut ep, &limits(), &request(2, 1, ECHO, 0, b"ok"), now);
+        assert_eq!(frames(&mut s)[0].1, b"ok", "the connection serves on");
     }
 
     #[test]

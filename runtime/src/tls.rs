@@ -1,0 +1,327 @@
+//! TLS settings for servers and clients, and the identity a verified peer certificate
+//! gives. Ferry never hides rustls: every setting can be made from the caller's own
+//! `rustls::ServerConfig` / `rustls::ClientConfig` (custom verifiers, CRLs, key logging),
+//! and PEM files or buffers cover the common case. Ferry sets the ALPN id `ferry/1` and
+//! both sides check it (spec/protocol.md § 8).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
+
+/// The ALPN protocol id of Ferry over TLS.
+pub const ALPN: &[u8] = b"ferry/1";
+
+/// Why TLS settings could not be made, naming the file or setting at fault.
+#[derive(Debug)]
+pub enum TlsError {
+    /// A PEM file could not be read.
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        error: std::io::Error,
+    },
+    /// The PEM text holds no item of the kind needed.
+    Missing {
+        /// What was looked for ("certificate", "private key").
+        what: &'static str,
+        /// Where (a path, or "the PEM buffer").
+        source: String,
+    },
+    /// rustls refused the settings (a key that does not match its certificate, say).
+    Rustls(rustls::Error),
+    /// The name the client expects in the server's certificate is not a DNS name or IP.
+    ServerName(String),
+    /// The operation needs files, but the settings came from elsewhere.
+    NotReloadable,
+}
+
+impl fmt::Display for TlsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TlsError::Read { path, error } => write!(f, "cannot read {}: {error}", path.display()),
+            TlsError::Missing { what, source } => {
+                write!(f, "no {what} in {source} (expected a PEM block such as `-----BEGIN ...-----`)")
+            }
+            TlsError::Rustls(e) => write!(f, "TLS settings refused: {e}"),
+            TlsError::ServerName(n) => {
+                write!(f, "`{n}` is not a valid server name (a DNS name or an IP address)")
+            }
+            TlsError::NotReloadable => f.write_str(
+                "these TLS settings were not read from files: rotate certificates through your own rustls resolver",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TlsError {}
+
+impl From<rustls::Error> for TlsError {
+    fn from(e: rustls::Error) -> Self {
+        TlsError::Rustls(e)
+    }
+}
+
+/// PEM text and where it came from, for error messages.
+struct Pem {
+    text: Vec<u8>,
+    source: String,
+}
+
+impl Pem {
+    fn file(path: &Path) -> Result<Pem, TlsError> {
+        let text = std::fs::read(path)
+            .map_err(|error| TlsError::Read { path: path.to_path_buf(), error })?;
+        Ok(Pem { text, source: path.display().to_string() })
+    }
+
+    fn buffer(text: &[u8], what: &str) -> Pem {
+        Pem { text: text.to_vec(), source: format!("the {what} PEM buffer") }
+    }
+
+    fn certs(&self) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+        let certs: Vec<_> =
+            CertificateDer::pem_slice_iter(&self.text).filter_map(Result::ok).collect();
+        if certs.is_empty() {
+            return Err(TlsError::Missing { what: "certificate", source: self.source.clone() });
+        }
+        Ok(certs)
+    }
+
+    fn key(&self) -> Result<PrivateKeyDer<'static>, TlsError> {
+        PrivateKeyDer::from_pem_slice(&self.text)
+            .map_err(|_| TlsError::Missing { what: "private key", source: self.source.clone() })
+    }
+
+    fn roots(&self) -> Result<rustls::RootCertStore, TlsError> {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in self.certs()? {
+            roots.add(cert)?;
+        }
+        Ok(roots)
+    }
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn certified_key(chain: &Pem, key: &Pem) -> Result<Arc<CertifiedKey>, TlsError> {
+    let certs = chain.certs()?;
+    let key = provider().key_provider.load_private_key(key.key()?)?;
+    let ck = CertifiedKey::new(certs, key);
+    ck.keys_match().map_err(TlsError::Rustls)?;
+    Ok(Arc::new(ck))
+}
+
+/// The server's certificate, swappable while connections stay up.
+#[derive(Debug)]
+struct Rotating {
+    current: RwLock<Arc<CertifiedKey>>,
+}
+
+impl ResolvesServerCert for Rotating {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(Arc::clone(&self.current.read().unwrap_or_else(|p| p.into_inner())))
+    }
+}
+
+/// Where a file-based server certificate is re-read from.
+#[derive(Debug)]
+struct Files {
+    cert_chain: PathBuf,
+    key: PathBuf,
+    rotating: Arc<Rotating>,
+}
+
+/// A server's TLS settings. Cheap to clone; clones share the certificate, so
+/// [`ServerTls::reload`] on any of them rotates it for the server.
+#[derive(Clone, Debug)]
+pub struct ServerTls {
+    pub(crate) config: Arc<rustls::ServerConfig>,
+    files: Option<Arc<Files>>,
+}
+
+impl ServerTls {
+    /// From a PEM certificate chain (leaf first) and its private key; with `client_ca`,
+    /// clients must present a certificate signed by one of its CAs (mutual TLS).
+    pub fn from_pem_files(
+        cert_chain: impl AsRef<Path>,
+        key: impl AsRef<Path>,
+        client_ca: Option<&Path>,
+    ) -> Result<ServerTls, TlsError> {
+        let (cert_chain, key) = (cert_chain.as_ref(), key.as_ref());
+        let ca = client_ca.map(Pem::file).transpose()?;
+        let ck = certified_key(&Pem::file(cert_chain)?, &Pem::file(key)?)?;
+        let rotating = Arc::new(Rotating { current: RwLock::new(ck) });
+        let config = Self::config(Arc::clone(&rotating), ca.as_ref())?;
+        let files = Files { cert_chain: cert_chain.into(), key: key.into(), rotating };
+        Ok(ServerTls { config, files: Some(Arc::new(files)) })
+    }
+
+    /// From PEM text in memory (the C ABI's buffers, secrets from a vault).
+    pub fn from_pem(
+        cert_chain: &[u8],
+        key: &[u8],
+        client_ca: Option<&[u8]>,
+    ) -> Result<ServerTls, TlsError> {
+        let ck = certified_key(&Pem::buffer(cert_chain, "certificate"), &Pem::buffer(key, "key"))?;
+        let ca = client_ca.map(|c| Pem::buffer(c, "client CA"));
+        let rotating = Arc::new(Rotating { current: RwLock::new(ck) });
+        Ok(ServerTls { config: Self::config(rotating, ca.as_ref())?, files: None })
+    }
+
+    /// From the caller's own rustls settings; Ferry sets only the ALPN id.
+    pub fn from_rustls(mut config: rustls::ServerConfig) -> ServerTls {
+        config.alpn_protocols = vec![ALPN.to_vec()];
+        ServerTls { config: Arc::new(config), files: None }
+    }
+
+    fn config(
+        resolver: Arc<Rotating>,
+        client_ca: Option<&Pem>,
+    ) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+        let builder = rustls::ServerConfig::builder_with_provider(provider())
+            .with_protocol_versions(&[&rustls::version::TLS13])?;
+        let builder = match client_ca {
+            Some(ca) => {
+                let verifier =
+                    WebPkiClientVerifier::builder_with_provider(Arc::new(ca.roots()?), provider())
+                        .build()
+                        .map_err(|e| TlsError::Rustls(rustls::Error::General(e.to_string())))?;
+                builder.with_client_cert_verifier(verifier)
+            }
+            None => builder.with_no_client_auth(),
+        };
+        let mut config = builder.with_cert_resolver(resolver);
+        config.alpn_protocols = vec![ALPN.to_vec()];
+        Ok(Arc::new(config))
+    }
+
+    /// Re-reads the certificate chain and key from their files and serves new handshakes
+    /// with them; connections already up keep theirs. On any error (a missing file, a key
+    /// that does not match) the old certificate stays and the error says why.
+    pub fn reload(&self) -> Result<(), TlsError> {
+        let files = self.files.as_ref().ok_or(TlsError::NotReloadable)?;
+        let ck = certified_key(&Pem::file(&files.cert_chain)?, &Pem::file(&files.key)?)?;
+        *files.rotating.current.write().unwrap_or_else(|p| p.into_inner()) = ck;
+        log::info!("TLS certificate reloaded from {}", files.cert_chain.display());
+        Ok(())
+    }
+}
+
+/// A client's TLS settings.
+#[derive(Clone, Debug)]
+pub struct ClientTls {
+    pub(crate) config: Arc<rustls::ClientConfig>,
+    pub(crate) server_name: ServerName<'static>,
+}
+
+impl ClientTls {
+    /// Trusts the CAs of `ca_bundle` (PEM) for a server whose certificate names
+    /// `server_name`; `client_cert` (chain and key files) is presented for mutual TLS.
+    pub fn from_pem_files(
+        ca_bundle: impl AsRef<Path>,
+        server_name: &str,
+        client_cert: Option<(&Path, &Path)>,
+    ) -> Result<ClientTls, TlsError> {
+        let ca = Pem::file(ca_bundle.as_ref())?;
+        let cert = client_cert
+            .map(|(c, k)| Ok::<_, TlsError>((Pem::file(c)?, Pem::file(k)?)))
+            .transpose()?;
+        Self::build(&ca, server_name, cert)
+    }
+
+    /// As [`ClientTls::from_pem_files`], from PEM text in memory.
+    pub fn from_pem(
+        ca_bundle: &[u8],
+        server_name: &str,
+        client_cert: Option<(&[u8], &[u8])>,
+    ) -> Result<ClientTls, TlsError> {
+        let ca = Pem::buffer(ca_bundle, "CA bundle");
+        let cert = client_cert
+            .map(|(c, k)| (Pem::buffer(c, "client certificate"), Pem::buffer(k, "client key")));
+        Self::build(&ca, server_name, cert)
+    }
+
+    /// From the caller's own rustls settings; Ferry sets only the ALPN id.
+    pub fn from_rustls(
+        mut config: rustls::ClientConfig,
+        server_name: &str,
+    ) -> Result<ClientTls, TlsError> {
+        config.alpn_protocols = vec![ALPN.to_vec()];
+        Ok(ClientTls { config: Arc::new(config), server_name: parse_name(server_name)? })
+    }
+
+    fn build(ca: &Pem, server_name: &str, cert: Option<(Pem, Pem)>) -> Result<ClientTls, TlsError> {
+        let builder = rustls::ClientConfig::builder_with_provider(provider())
+            .with_protocol_versions(&[&rustls::version::TLS13])?
+            .with_root_certificates(ca.roots()?);
+        let mut config = match cert {
+            Some((chain, key)) => builder.with_client_auth_cert(chain.certs()?, key.key()?)?,
+            None => builder.with_no_client_auth(),
+        };
+        config.alpn_protocols = vec![ALPN.to_vec()];
+        Ok(ClientTls { config: Arc::new(config), server_name: parse_name(server_name)? })
+    }
+}
+
+fn parse_name(name: &str) -> Result<ServerName<'static>, TlsError> {
+    ServerName::try_from(name.to_string()).map_err(|_| TlsError::ServerName(name.into()))
+}
+
+/// Who the peer proved to be: its verified certificate (mutual TLS).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerIdentity {
+    /// The subject's distinguished name, as `CN=client,O=Example`.
+    pub subject: String,
+    /// Subject alternative names: DNS names, URIs (SPIFFE ids), e-mail addresses, IPs.
+    pub alt_names: Vec<String>,
+    /// The chain as presented, leaf first, DER-encoded.
+    pub chain: Vec<Vec<u8>>,
+    /// SHA-256 of the leaf certificate: what completion records are bound to.
+    pub fingerprint: [u8; 32],
+}
+
+impl PeerIdentity {
+    pub(crate) fn from_chain(chain: &[CertificateDer<'_>]) -> Option<PeerIdentity> {
+        let leaf = chain.first()?;
+        let fingerprint: [u8; 32] =
+            ring::digest::digest(&ring::digest::SHA256, leaf.as_ref()).as_ref().try_into().ok()?;
+        let (subject, alt_names) = match x509_parser::parse_x509_certificate(leaf.as_ref()) {
+            Ok((_, cert)) => {
+                let mut alt = Vec::new();
+                if let Ok(Some(san)) = cert.subject_alternative_name() {
+                    use x509_parser::extensions::GeneralName;
+                    for name in &san.value.general_names {
+                        match name {
+                            GeneralName::DNSName(n) => alt.push(format!("DNS:{n}")),
+                            GeneralName::URI(n) => alt.push(format!("URI:{n}")),
+                            GeneralName::RFC822Name(n) => alt.push(format!("email:{n}")),
+                            GeneralName::IPAddress(ip) => alt.push(format!("IP:{}", show_ip(ip))),
+                            _ => {}
+                        }
+                    }
+                }
+                (cert.subject().to_string(), alt)
+            }
+            // rustls verified it, so this does not happen; the fingerprint still binds.
+            Err(_) => (String::new(), Vec::new()),
+        };
+        let chain = chain.iter().map(|c| c.as_ref().to_vec()).collect();
+        Some(PeerIdentity { subject, alt_names, chain, fingerprint })
+    }
+}
+
+fn show_ip(bytes: &[u8]) -> String {
+    match bytes.len() {
+        4 => std::net::Ipv4Addr::from(<[u8; 4]>::try_from(bytes).unwrap_or_default()).to_string(),
+        16 => std::net::Ipv6Addr::from(<[u8; 16]>::try_from(bytes).unwrap_or_default()).to_string(),
+        _ => format!("{bytes:02x?}"),
+    }
+}
