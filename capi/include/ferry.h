@@ -36,6 +36,9 @@ typedef enum ferry_status {
   FERRY_STATUS_PANIC = 10,
   // The server's authorization refused the call; it did not run.
   FERRY_STATUS_PERMISSION_DENIED = 11,
+  // TLS settings could not be made (a file that cannot be read, no key in it, a key
+  // that does not match its certificate); the message names the file.
+  FERRY_STATUS_TLS = 12,
 } ferry_status;
 
 // A call started with `ferry_client_start`.
@@ -56,6 +59,10 @@ typedef struct ferry_server ferry_server;
 // Methods by id, to be served by `ferry_server_start`.
 typedef struct ferry_service ferry_service;
 
+// TLS settings for a client (`ferry_tls_client`) or a server (`ferry_tls_server`). Free
+// with `ferry_tls_free`; options that point to it are read when connecting or starting.
+typedef struct ferry_tls ferry_tls;
+
 // Bytes owned by Ferry (a reply). Free with `ferry_bytes_free`, which also resets the
 // struct; an empty reply has `data == NULL` and `len == 0`.
 typedef struct ferry_bytes {
@@ -74,6 +81,8 @@ typedef struct ferry_client_options {
   uint32_t max_in_flight;
   // Largest reply frame accepted, in bytes. Default 8 MiB.
   uint32_t max_frame;
+  // TLS to the server (`ferry_tls_client`); NULL: plaintext. Read when connecting only.
+  const struct ferry_tls *tls;
 } ferry_client_options;
 
 // One metadata entry sent with a call: a NUL-terminated UTF-8 key and `value_len` bytes.
@@ -123,6 +132,8 @@ typedef struct ferry_server_options {
   uint32_t max_frame;
   // A connection with no traffic for this long is closed. Default 300000.
   uint64_t idle_timeout_ms;
+  // TLS, or mutual TLS (`ferry_tls_server`); NULL: plaintext. Read when starting only.
+  const struct ferry_tls *tls;
 } ferry_server_options;
 
 #ifdef __cplusplus
@@ -179,8 +190,8 @@ uint32_t ferry_method_id(const char *name);
 // calls, not here. `options` may be NULL (defaults). Free with `ferry_client_free`.
 //
 // # Safety
-// `address` is a NUL-terminated string; `options` is NULL or valid; `out` is valid for a
-// write; `error` is NULL or valid for a write.
+// `address` is a NUL-terminated string; `options` is NULL or valid (its `tls` NULL or a
+// live `ferry_tls`); `out` is valid for a write; `error` is NULL or valid for a write.
 enum ferry_status ferry_client_connect(const char *address,
                                        const struct ferry_client_options *options,
                                        struct ferry_client **out,
@@ -309,7 +320,8 @@ bool ferry_reply_is_cancelled(const struct ferry_reply *reply);
 //
 // # Safety
 // `address` is a NUL-terminated string; `service` is from `ferry_service_new`; `options`
-// is NULL or valid; `out` is valid for a write; `error` is NULL or valid for a write.
+// is NULL or valid (its `tls` NULL or a live `ferry_tls`); `out` is valid for a write;
+// `error` is NULL or valid for a write.
 enum ferry_status ferry_server_start(const char *address,
                                      struct ferry_service *service,
                                      const struct ferry_server_options *options,
@@ -328,6 +340,63 @@ uint16_t ferry_server_port(const struct ferry_server *server);
 // # Safety
 // `server` is NULL or from `ferry_server_start`, freed once.
 void ferry_server_free(struct ferry_server *server);
+
+// Server TLS settings: `cert` (the chain, leaf first) and `key`, each a PEM file's path
+// or PEM text itself (starting `-----BEGIN`); with `client_ca` (likewise, or NULL) clients
+// must present a certificate one of its CAs signed (mutual TLS). Files given by path are
+// the ones `ferry_tls_reload` re-reads. Free with `ferry_tls_free`.
+//
+// # Safety
+// `cert` and `key` are NUL-terminated strings; `client_ca` is NULL or one; `out` is valid
+// for a write; `error` is NULL or valid for a write.
+enum ferry_status ferry_tls_server(const char *cert,
+                                   const char *key,
+                                   const char *client_ca,
+                                   struct ferry_tls **out,
+                                   struct ferry_error **error);
+
+// Client TLS settings: trust the CAs of `ca` for a server whose certificate names
+// `server_name`; with `cert` and `key` (or NULL for both) present a client certificate
+// (mutual TLS). Each PEM argument is a file's path or PEM text. Free with `ferry_tls_free`.
+//
+// # Safety
+// `ca` and `server_name` are NUL-terminated strings; `cert` and `key` are NULL or
+// NUL-terminated strings; `out` is valid for a write; `error` is NULL or valid for a write.
+enum ferry_status ferry_tls_client(const char *ca,
+                                   const char *server_name,
+                                   const char *cert,
+                                   const char *key,
+                                   struct ferry_tls **out,
+                                   struct ferry_error **error);
+
+// Re-reads a server's certificate and key from their files; new handshakes use them,
+// connections up keep theirs. On failure the old certificate stays and the error says why.
+//
+// # Safety
+// `tls` is from `ferry_tls_server` and not yet freed; `error` is NULL or valid for a write.
+enum ferry_status ferry_tls_reload(const struct ferry_tls *tls, struct ferry_error **error);
+
+// Frees TLS settings. Servers and clients made with them keep their own copy. NULL is
+// ignored.
+//
+// # Safety
+// `tls` is NULL or from `ferry_tls_server` / `ferry_tls_client`, freed once.
+void ferry_tls_free(struct ferry_tls *tls);
+
+// The subject of the caller's verified client certificate ("CN=billing,O=Example"), or
+// NULL when the call did not come over mutual TLS. Valid until the handler returns.
+//
+// # Safety
+// `reply` is NULL or the pointer the handler received.
+const char *ferry_reply_peer_subject(const struct ferry_reply *reply);
+
+// The caller's certificate's alternative names, comma-separated ("DNS:a.example,URI:
+// spiffe://example.org/billing"), or NULL without mutual TLS. Valid until the handler
+// returns.
+//
+// # Safety
+// `reply` is NULL or the pointer the handler received.
+const char *ferry_reply_peer_alt_names(const struct ferry_reply *reply);
 
 #ifdef __cplusplus
 }  // extern "C"

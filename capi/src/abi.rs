@@ -23,7 +23,7 @@ use crate::types::{
 ///
 /// # Safety
 /// `p` is NULL or points to a NUL-terminated string that stays valid during the call.
-unsafe fn str_arg<'a>(
+pub(crate) unsafe fn str_arg<'a>(
     function: &str,
     name: &str,
     p: *const c_char,
@@ -109,7 +109,7 @@ unsafe fn call_options(
 }
 
 /// Runs `body`, turning a panic into `FERRY_STATUS_PANIC`.
-fn guarded(
+pub(crate) fn guarded(
     function: &str,
     body: impl FnOnce() -> Result<(), ferry_error>,
 ) -> Result<(), ferry_error> {
@@ -131,7 +131,10 @@ fn guarded(
 ///
 /// # Safety
 /// `error` is NULL or valid for a write of a pointer.
-unsafe fn report(error: *mut *mut ferry_error, outcome: Result<(), ferry_error>) -> ferry_status {
+pub(crate) unsafe fn report(
+    error: *mut *mut ferry_error,
+    outcome: Result<(), ferry_error>,
+) -> ferry_status {
     let (status, e) = match outcome {
         Ok(()) => (ferry_status::FERRY_STATUS_OK, None),
         Err(e) => (e.status, Some(e)),
@@ -227,6 +230,8 @@ pub extern "C" fn ferry_status_name(status: i32) -> *const c_char {
         8 => c"FERRY_STATUS_REMOTE",
         9 => c"FERRY_STATUS_IO",
         10 => c"FERRY_STATUS_PANIC",
+        11 => c"FERRY_STATUS_PERMISSION_DENIED",
+        12 => c"FERRY_STATUS_TLS",
         _ => c"FERRY_STATUS_UNKNOWN",
     };
     name.as_ptr()
@@ -286,8 +291,8 @@ pub struct ferry_call {
 /// calls, not here. `options` may be NULL (defaults). Free with `ferry_client_free`.
 ///
 /// # Safety
-/// `address` is a NUL-terminated string; `options` is NULL or valid; `out` is valid for a
-/// write; `error` is NULL or valid for a write.
+/// `address` is a NUL-terminated string; `options` is NULL or valid (its `tls` NULL or a
+/// live `ferry_tls`); `out` is valid for a write; `error` is NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn ferry_client_connect(
     address: *const c_char,
@@ -303,7 +308,10 @@ pub unsafe extern "C" fn ferry_client_connect(
         // SAFETY: `address` is a NUL-terminated string and `options` NULL or valid (above).
         let (address, config) = unsafe { (str_arg(F, "address", address)?, or_defaults(options)) };
         let addr = resolve(F, address)?;
-        let client = Client::connect(addr, config.config())
+        // SAFETY: `options->tls` is NULL or a live `ferry_tls` (documented above).
+        let tls = unsafe { config.tls.as_ref() };
+        let config = config.config(tls, F)?;
+        let client = Client::connect(addr, config)
             .map_err(|e| ferry_error::new(ferry_status::FERRY_STATUS_IO, format!("{F}: {e}")))?;
         let client = Box::into_raw(Box::new(ferry_client { client }));
         // SAFETY: `out` is not NULL and valid for a write (above).
@@ -493,7 +501,9 @@ pub struct ferry_service {
 pub struct ferry_reply {
     body: Vec<u8>,
     failure: Option<String>,
-    context: *const Context,
+    pub(crate) context: *const Context,
+    /// The peer's identity as C strings, made when first asked (`ferry_reply_peer_*`).
+    pub(crate) peer: std::cell::OnceCell<Option<(std::ffi::CString, std::ffi::CString)>>,
 }
 
 /// A running server.
@@ -564,7 +574,12 @@ pub unsafe extern "C" fn ferry_service_add(
         };
         let user = UserData(user_data);
         let run = move |ctx: &Context, request: &[u8]| -> Result<Vec<u8>, HandlerError> {
-            let mut reply = ferry_reply { body: Vec::new(), failure: None, context: ctx };
+            let mut reply = ferry_reply {
+                body: Vec::new(),
+                failure: None,
+                context: ctx,
+                peer: std::cell::OnceCell::new(),
+            };
             // SAFETY: `handler` is a valid C function (the registration contract);
             // `request` and `reply` outlive the call; `user_data` is the caller's to
             // share across threads.
@@ -669,7 +684,8 @@ pub unsafe extern "C" fn ferry_reply_is_cancelled(reply: *const ferry_reply) -> 
 ///
 /// # Safety
 /// `address` is a NUL-terminated string; `service` is from `ferry_service_new`; `options`
-/// is NULL or valid; `out` is valid for a write; `error` is NULL or valid for a write.
+/// is NULL or valid (its `tls` NULL or a live `ferry_tls`); `out` is valid for a write;
+/// `error` is NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn ferry_server_start(
     address: *const c_char,
@@ -691,7 +707,10 @@ pub unsafe extern "C" fn ferry_server_start(
         // SAFETY: `address` is a NUL-terminated string and `options` NULL or valid (above).
         let (address, config) = unsafe { (str_arg(F, "address", address)?, or_defaults(options)) };
         let addr = resolve(F, address)?;
-        let server = Server::bind(addr, service, config.config()).map_err(|e| {
+        // SAFETY: `options->tls` is NULL or a live `ferry_tls` (documented above).
+        let tls = unsafe { config.tls.as_ref() };
+        let config = config.config(tls, F)?;
+        let server = Server::bind(addr, service, config).map_err(|e| {
             ferry_error::new(
                 ferry_status::FERRY_STATUS_IO,
                 format!("{F}: cannot serve on {addr}: {e}"),

@@ -7,6 +7,9 @@
 //!   calls in flight on one connection), with deadlines and idempotency per call.
 //! - A C server serves any Ferry client: `ferry_service_add` registers a C function per
 //!   method id, `ferry_server_start` runs it on the runtime's event loops and worker pool.
+//! - TLS and mutual TLS from PEM files or text: `ferry_tls_server` / `ferry_tls_client`
+//!   into the options' `tls`; a handler reads its caller's certificate with
+//!   `ferry_reply_peer_subject`.
 //! - Every fallible function returns a [`ferry_status`] and, if asked, a [`ferry_error`]
 //!   whose message says what went wrong and what to do. No function panics across the ABI:
 //!   a Rust panic becomes `FERRY_STATUS_PANIC`.
@@ -16,7 +19,9 @@
 #![deny(unsafe_code)]
 
 mod abi;
+mod tls;
 mod types;
 
 pub use abi::*;
+pub use tls::*;
 pub use types::*;

@@ -5,7 +5,7 @@
 use std::ffi::{c_char, CString};
 use std::time::Duration;
 
-use ferry_runtime::{CallError, CallOptions, ClientConfig, ServerConfig};
+use ferry_runtime::{CallError, CallOptions, ClientConfig, ClientTls, ServerConfig, ServerTls};
 
 /// What a Ferry C function reports. `FERRY_STATUS_OK` is 0; every other value comes with a
 /// `ferry_error` message when the caller passes somewhere to put it.
@@ -37,6 +37,9 @@ pub enum ferry_status {
     FERRY_STATUS_PANIC = 10,
     /// The server's authorization refused the call; it did not run.
     FERRY_STATUS_PERMISSION_DENIED = 11,
+    /// TLS settings could not be made (a file that cannot be read, no key in it, a key
+    /// that does not match its certificate); the message names the file.
+    FERRY_STATUS_TLS = 12,
 }
 
 /// The status of a C `int`; values outside the enum become `FERRY_STATUS_INVALID_ARGUMENT`.
@@ -55,6 +58,7 @@ pub(crate) fn status_from_code(code: i32) -> ferry_status {
         FERRY_STATUS_IO,
         FERRY_STATUS_PANIC,
         FERRY_STATUS_PERMISSION_DENIED,
+        FERRY_STATUS_TLS,
     ]
     .into_iter()
     .find(|s| *s as i32 == code)
@@ -121,7 +125,7 @@ impl ferry_bytes {
 /// Client settings; a zero field keeps the default, so `ferry_client_options o = {0};`
 /// is the default configuration.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct ferry_client_options {
     /// Deadline of calls that set none. Default 5000.
     pub default_deadline_ms: u64,
@@ -131,11 +135,50 @@ pub struct ferry_client_options {
     pub max_in_flight: u32,
     /// Largest reply frame accepted, in bytes. Default 8 MiB.
     pub max_frame: u32,
+    /// TLS to the server (`ferry_tls_client`); NULL: plaintext. Read when connecting only.
+    pub tls: *const ferry_tls,
+}
+
+impl Default for ferry_client_options {
+    fn default() -> Self {
+        ferry_client_options {
+            default_deadline_ms: 0,
+            connect_timeout_ms: 0,
+            max_in_flight: 0,
+            max_frame: 0,
+            tls: std::ptr::null(),
+        }
+    }
+}
+
+/// TLS settings for a client (`ferry_tls_client`) or a server (`ferry_tls_server`). Free
+/// with `ferry_tls_free`; options that point to it are read when connecting or starting.
+#[derive(Debug)]
+pub enum ferry_tls {
+    /// For `ferry_client_options::tls`.
+    Client(ClientTls),
+    /// For `ferry_server_options::tls`.
+    Server(ServerTls),
 }
 
 impl ferry_client_options {
-    pub(crate) fn config(&self) -> ClientConfig {
+    /// The settings, with `tls` what `self.tls` points to (the ABI function resolves it).
+    pub(crate) fn config(
+        &self,
+        tls: Option<&ferry_tls>,
+        function: &str,
+    ) -> Result<ClientConfig, ferry_error> {
         let mut c = ClientConfig::default();
+        match tls {
+            None => {}
+            Some(ferry_tls::Client(tls)) => c.tls = Some(tls.clone()),
+            Some(ferry_tls::Server(_)) => {
+                return Err(ferry_error::invalid(
+                    function,
+                    "`options->tls` holds server settings (made by ferry_tls_server); a client needs ferry_tls_client",
+                ))
+            }
+        }
         if self.default_deadline_ms > 0 {
             c.default_deadline = Duration::from_millis(self.default_deadline_ms);
         }
@@ -148,7 +191,7 @@ impl ferry_client_options {
         if self.max_frame > 0 {
             c.max_frame = self.max_frame as usize;
         }
-        c
+        Ok(c)
     }
 }
 
@@ -208,7 +251,7 @@ impl ferry_call_options {
 
 /// Server settings; a zero field keeps the default.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct ferry_server_options {
     /// Event-loop threads. Default: one per core.
     pub event_loops: u32,
@@ -220,11 +263,41 @@ pub struct ferry_server_options {
     pub max_frame: u32,
     /// A connection with no traffic for this long is closed. Default 300000.
     pub idle_timeout_ms: u64,
+    /// TLS, or mutual TLS (`ferry_tls_server`); NULL: plaintext. Read when starting only.
+    pub tls: *const ferry_tls,
+}
+
+impl Default for ferry_server_options {
+    fn default() -> Self {
+        ferry_server_options {
+            event_loops: 0,
+            workers: 0,
+            max_connections: 0,
+            max_frame: 0,
+            idle_timeout_ms: 0,
+            tls: std::ptr::null(),
+        }
+    }
 }
 
 impl ferry_server_options {
-    pub(crate) fn config(&self) -> ServerConfig {
+    /// The settings, with `tls` what `self.tls` points to (the ABI function resolves it).
+    pub(crate) fn config(
+        &self,
+        tls: Option<&ferry_tls>,
+        function: &str,
+    ) -> Result<ServerConfig, ferry_error> {
         let mut c = ServerConfig::default();
+        match tls {
+            None => {}
+            Some(ferry_tls::Server(tls)) => c.tls = Some(tls.clone()),
+            Some(ferry_tls::Client(_)) => {
+                return Err(ferry_error::invalid(
+                    function,
+                    "`options->tls` holds client settings (made by ferry_tls_client); a server needs ferry_tls_server",
+                ))
+            }
+        }
         if self.event_loops > 0 {
             c.event_loops = self.event_loops as usize;
         }
@@ -240,7 +313,7 @@ impl ferry_server_options {
         if self.idle_timeout_ms > 0 {
             c.idle_timeout = Duration::from_millis(self.idle_timeout_ms);
         }
-        c
+        Ok(c)
     }
 }
 

@@ -82,3 +82,53 @@ fn a_rust_client_calls_a_c_server() {
     let stderr = server.stop();
     assert!(stderr.contains("reverse served 101 calls"), "{stderr}");
 }
+
+#[test]
+fn a_c_client_talks_mutual_tls_to_a_rust_server() {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(DnType::CommonName, "C test CA");
+    let ca_key = KeyPair::generate().expect("key");
+    let ca = ca_params.self_signed(&ca_key).expect("CA");
+    let issue = |cn: &str, name: &str| {
+        let mut params = CertificateParams::new(vec![name.to_string()]).expect("params");
+        params.distinguished_name.push(DnType::CommonName, cn);
+        let key = KeyPair::generate().expect("key");
+        let cert = params.signed_by(&key, &ca, &ca_key).expect("cert");
+        (cert.pem(), key.serialize_pem())
+    };
+    let dir = support::scratch("tls_client");
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).expect("write");
+        p.to_string_lossy().into_owned()
+    };
+    let (server_cert, server_key) = issue("server", "localhost");
+    let (client_cert, client_key) = issue("c-client", "client.example");
+    let ca_path = write("ca.pem", &ca.pem());
+    let tls = ferry_runtime::ServerTls::from_pem(
+        server_cert.as_bytes(),
+        server_key.as_bytes(),
+        Some(ca.pem().as_bytes()),
+    )
+    .expect("server TLS");
+    let service = Service::new().method(method_id("whoami"), |ctx, _| {
+        Ok(ctx.peer_identity().map_or(b"anonymous".to_vec(), |p| p.subject.clone().into_bytes()))
+    });
+    let config = ServerConfig { tls: Some(tls), ..ServerConfig::default() };
+    let server =
+        Server::bind("127.0.0.1:0".parse().expect("address"), service, config).expect("bind");
+    let client = compile("tls_client", Link::Static, &[]);
+    let output = Command::new(client)
+        .arg(server.local_addr().to_string())
+        .arg(&ca_path)
+        .arg(write("client.pem", &client_cert))
+        .arg(write("client.key", &client_key))
+        .output()
+        .expect("run the C client");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "C client failed:\n{stderr}");
+    assert_eq!(stdout.trim(), "CN=c-client", "{stderr}");
+}

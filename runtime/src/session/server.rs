@@ -745,6 +745,34 @@ mod tests {
     }
 
     #[test]
+    fn under_mutual_tls_another_tenant_cannot_claim_an_id_even_with_its_secret() {
+        let now = Instant::now();
+        let mut ep = Fake::new();
+        let tenant = |n: u8| crate::tls::PeerIdentity {
+            subject: format!("CN=tenant-{n}"),
+            alt_names: Vec::new(),
+            chain: Vec::new(),
+            fingerprint: [n; 32],
+        };
+        let mut victim = ServerSession::new(7, now);
+        victim.set_identity(tenant(1));
+        victim.handle_input(&mut ep, &limits(), &hello(5, 1111), now);
+        victim.handle_input(&mut ep, &limits(), &request(1, 1, ECHO, 0, b"mine"), now);
+        assert_eq!(frames(&mut victim).last().unwrap().1, b"mine");
+        // Tenant 2 learned both the id and the secret: still refused at the handshake, so
+        // it cannot read, inject, acknowledge away or fill tenant 1's records.
+        let mut other = ServerSession::new(8, now);
+        other.set_identity(tenant(2));
+        assert_eq!(other.handle_input(&mut ep, &limits(), &hello(5, 1111), now), Next::Close);
+        let f = frames(&mut other);
+        assert_eq!(error_code(&f[0]), Some(ErrorCode::Protocol));
+        let replayed = request(1, 1, ECHO, FLAG_RETRY, b"x");
+        assert_eq!(other.handle_input(&mut ep, &limits(), &replayed, now), Next::Close);
+        assert!(frames(&mut other).is_empty());
+        assert_eq!(ep.runs, 1);
+    }
+
+    #[test]
     fn a_denied_call_is_refused_unrun_and_unrecorded() {
         let now = Instant::now();
         let mut ep = Fake::new();
