@@ -16,7 +16,9 @@ pub const MESSAGE: [u8; 32] = [7; 32];
 
 /// Starts this binary again with `args` as the server and reads the address it prints.
 pub fn spawn_server(args: &[&str]) -> (Child, String) {
-    let exe = std::env::current_exe().expect("own path");
+    // `RPC_BENCH_SERVER_EXE=path`: serve from another build (A/B of one side at a time).
+    let exe = std::env::var_os("RPC_BENCH_SERVER_EXE")
+        .map_or_else(|| std::env::current_exe().expect("own path"), std::path::PathBuf::from);
     let mut child =
         Command::new(exe).args(args).stdout(Stdio::piped()).spawn().expect("spawn server");
     let mut line = String::new();

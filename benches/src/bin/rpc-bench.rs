@@ -5,13 +5,16 @@
 //!
 //! `cargo run --release -p ferry-benches --bin rpc-bench [seconds-per-run]`
 //! `… --bin rpc-bench --idle 10000`: server memory per idle connection.
+//! TLS rows (`Ferry TLS`) use certificates made at start (rcgen) in a temporary folder.
 use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use ferry_benches::e2e::{self, Outcome, CONNECTIONS, MESSAGE, WINDOWS};
-use ferry_runtime::{CallOptions, Client, ClientConfig, Server, ServerConfig, Service};
+use ferry_runtime::{
+    CallOptions, Client, ClientConfig, ClientTls, Server, ServerConfig, ServerTls, Service,
+};
 
 const ECHO: u32 = 1;
 
@@ -19,7 +22,14 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
         Some("--serve-raw") => serve_raw(),
-        Some("--serve-ferry") => serve_ferry(args.get(2).and_then(|a| a.parse().ok())),
+        Some("--serve-ferry") => serve_ferry(args.get(2).and_then(|a| a.parse().ok()), None),
+        Some("--serve-ferry-tls") => {
+            let dir = std::path::PathBuf::from(args.get(2).expect("certificate folder"));
+            let tls =
+                ServerTls::from_pem_files(dir.join("server.pem"), dir.join("server.key"), None)
+                    .expect("server TLS");
+            serve_ferry(None, Some(tls))
+        }
         Some("--idle") => {
             let n = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(10_000);
             idle_connections(n);
@@ -55,9 +65,9 @@ fn serve_raw() {
     }
 }
 
-fn serve_ferry(event_loops: Option<usize>) {
+fn serve_ferry(event_loops: Option<usize>, tls: Option<ServerTls>) {
     let service = Service::new().inline_method(ECHO, |_, req| Ok(req.to_vec()));
-    let mut config = ServerConfig::default();
+    let mut config = ServerConfig { tls, ..ServerConfig::default() };
     if let Some(n) = event_loops {
         config.event_loops = n;
     }
@@ -157,8 +167,12 @@ fn raw_pipelined(addr: SocketAddr, dur: Duration, window: usize) -> Outcome {
     (n, lat)
 }
 
-fn ferry_sequential(addr: SocketAddr, dur: Duration) -> Outcome {
-    let client = Client::connect(addr, ClientConfig::default()).expect("client");
+fn client_config(tls: &Option<ClientTls>) -> ClientConfig {
+    ClientConfig { tls: tls.clone(), ..ClientConfig::default() }
+}
+
+fn ferry_sequential(addr: SocketAddr, dur: Duration, tls: &Option<ClientTls>) -> Outcome {
+    let client = Client::connect(addr, client_config(tls)).expect("client");
     let opts = CallOptions::default();
     let _ = client.call(ECHO, &MESSAGE, &opts); // connect before timing
     let mut lat = Vec::new();
@@ -173,8 +187,13 @@ fn ferry_sequential(addr: SocketAddr, dur: Duration) -> Outcome {
 
 /// Keeps `window` calls in flight on one client (one connection), each timed from start
 /// to the end of its wait.
-fn ferry_in_flight(addr: SocketAddr, dur: Duration, window: usize) -> Outcome {
-    let client = Client::connect(addr, ClientConfig::default()).expect("client");
+fn ferry_in_flight(
+    addr: SocketAddr,
+    dur: Duration,
+    window: usize,
+    tls: &Option<ClientTls>,
+) -> Outcome {
+    let client = Client::connect(addr, client_config(tls)).expect("client");
     let opts = CallOptions::default();
     let _ = client.call(ECHO, &MESSAGE, &opts);
     let mut lat = Vec::new();
@@ -212,19 +231,95 @@ fn run_all(dur: Duration) {
     e2e::stop(raw);
     let (ferry, addr) = e2e::spawn_server(&["--serve-ferry"]);
     let addr: SocketAddr = addr.parse().expect("address");
-    e2e::measure("Ferry", 1, 0, &ferry, || ferry_sequential(addr, dur));
+    e2e::measure("Ferry", 1, 0, &ferry, || ferry_sequential(addr, dur, &None));
     for conns in CONNECTIONS {
         for window in WINDOWS {
             e2e::measure("Ferry", conns, window, &ferry, || {
-                e2e::on_connections(conns, move || ferry_in_flight(addr, dur, window))
+                e2e::on_connections(conns, move || ferry_in_flight(addr, dur, window, &None))
             });
         }
     }
     // Many calls in flight: per-call CPU must not grow with the window (acknowledgements
     // never walk the calls in flight).
-    e2e::measure("Ferry", 1, 1000, &ferry, || ferry_in_flight(addr, dur, 1000));
+    e2e::measure("Ferry", 1, 1000, &ferry, || ferry_in_flight(addr, dur, 1000, &None));
+    e2e::measure("Ferry (new connection per call)", 1, 0, &ferry, || {
+        new_connections(addr, dur, &None)
+    });
     e2e::stop(ferry);
+    tls_rows(dur);
     flood(dur);
+}
+
+/// The same server with TLS 1.3: plaintext and TLS rows side by side give TLS's cost per
+/// call; a new connection per call gives the handshake's.
+fn tls_rows(dur: Duration) {
+    if std::env::var("RPC_BENCH_ONLY").is_ok_and(|only| !only.contains("TLS")) {
+        return; // nothing to measure: do not start the server
+    }
+    let dir = std::env::temp_dir().join(format!("ferry-rpc-bench-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("certificate folder");
+    let ca = test_ca();
+    let (cert, key) = ca.issue("localhost");
+    std::fs::write(dir.join("server.pem"), cert).expect("write");
+    std::fs::write(dir.join("server.key"), key).expect("write");
+    let tls = Some(ClientTls::from_pem(ca.pem().as_bytes(), "localhost", None).expect("TLS"));
+    let (ferry, addr) = e2e::spawn_server(&["--serve-ferry-tls", &dir.to_string_lossy()]);
+    let addr: SocketAddr = addr.parse().expect("address");
+    e2e::measure("Ferry TLS", 1, 0, &ferry, || ferry_sequential(addr, dur, &tls));
+    for window in [64, 256] {
+        e2e::measure("Ferry TLS", 1, window, &ferry, || ferry_in_flight(addr, dur, window, &tls));
+    }
+    e2e::measure("Ferry TLS", 4, 64, &ferry, || {
+        let tls = tls.clone();
+        e2e::on_connections(4, move || ferry_in_flight(addr, dur, 64, &tls))
+    });
+    e2e::measure("Ferry TLS (new connection per call)", 1, 0, &ferry, || {
+        new_connections(addr, dur, &tls)
+    });
+    e2e::stop(ferry);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A fresh client, connection and handshake for every call: the latency is the whole
+/// connection setup plus one call.
+fn new_connections(addr: SocketAddr, dur: Duration, tls: &Option<ClientTls>) -> Outcome {
+    let opts = CallOptions::default();
+    let mut lat = Vec::new();
+    let end = Instant::now() + dur;
+    while Instant::now() < end {
+        let t = Instant::now();
+        let client = Client::connect(addr, client_config(tls)).expect("client");
+        client.call(ECHO, &MESSAGE, &opts).expect("call");
+        lat.push(t.elapsed());
+    }
+    (lat.len() as u64, lat)
+}
+
+struct TestCa {
+    cert: rcgen::Certificate,
+    key: rcgen::KeyPair,
+}
+
+fn test_ca() -> TestCa {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.distinguished_name.push(rcgen::DnType::CommonName, "rpc-bench CA");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = params.self_signed(&key).expect("CA");
+    TestCa { cert, key }
+}
+
+impl TestCa {
+    fn issue(&self, name: &str) -> (String, String) {
+        let params = rcgen::CertificateParams::new(vec![name.to_string()]).expect("params");
+        let key = rcgen::KeyPair::generate().expect("key");
+        let cert = params.signed_by(&key, &self.cert, &self.key).expect("cert");
+        (cert.pem(), key.serialize_pem())
+    }
+
+    fn pem(&self) -> String {
+        self.cert.pem()
+    }
 }
 
 /// A well-behaved sequential caller alone, then beside a connection flooding the same
@@ -233,18 +328,20 @@ fn run_all(dur: Duration) {
 fn flood(dur: Duration) {
     let (ferry, addr) = e2e::spawn_server(&["--serve-ferry", "1"]);
     let addr: SocketAddr = addr.parse().expect("address");
-    e2e::measure("Ferry quiet (1 loop)", 1, 0, &ferry, || ferry_sequential(addr, dur));
+    e2e::measure("Ferry quiet (1 loop)", 1, 0, &ferry, || ferry_sequential(addr, dur, &None));
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flooder = {
         let stop = std::sync::Arc::clone(&stop);
         std::thread::spawn(move || {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                ferry_in_flight(addr, Duration::from_millis(200), 1000);
+                ferry_in_flight(addr, Duration::from_millis(200), 1000, &None);
             }
         })
     };
     std::thread::sleep(Duration::from_millis(200));
-    e2e::measure("Ferry beside a flood (1 loop)", 1, 0, &ferry, || ferry_sequential(addr, dur));
+    e2e::measure("Ferry beside a flood (1 loop)", 1, 0, &ferry, || {
+        ferry_sequential(addr, dur, &None)
+    });
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = flooder.join();
     e2e::stop(ferry);
