@@ -6,7 +6,8 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
@@ -137,6 +138,15 @@ struct Files {
     cert_chain: PathBuf,
     key: PathBuf,
     rotating: Arc<Rotating>,
+    /// The files' modification times when last looked at (`ServerTls::watch`).
+    seen: Mutex<Option<(SystemTime, SystemTime)>>,
+}
+
+impl Files {
+    fn stamps(&self) -> Option<(SystemTime, SystemTime)> {
+        let m = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        Some((m(&self.cert_chain)?, m(&self.key)?))
+    }
 }
 
 /// A server's TLS settings. Cheap to clone; clones share the certificate, so
@@ -145,6 +155,7 @@ struct Files {
 pub struct ServerTls {
     pub(crate) config: Arc<rustls::ServerConfig>,
     files: Option<Arc<Files>>,
+    watch: Option<Duration>,
 }
 
 impl ServerTls {
@@ -160,8 +171,14 @@ impl ServerTls {
         let ck = certified_key(&Pem::file(cert_chain)?, &Pem::file(key)?)?;
         let rotating = Arc::new(Rotating { current: RwLock::new(ck) });
         let config = Self::config(Arc::clone(&rotating), ca.as_ref())?;
-        let files = Files { cert_chain: cert_chain.into(), key: key.into(), rotating };
-        Ok(ServerTls { config, files: Some(Arc::new(files)) })
+        let files = Files {
+            cert_chain: cert_chain.into(),
+            key: key.into(),
+            rotating,
+            seen: Mutex::new(None),
+        };
+        *files.seen.lock().unwrap_or_else(|p| p.into_inner()) = files.stamps();
+        Ok(ServerTls { config, files: Some(Arc::new(files)), watch: None })
     }
 
     /// From PEM text in memory (the C ABI's buffers, secrets from a vault).
@@ -173,13 +190,13 @@ impl ServerTls {
         let ck = certified_key(&Pem::buffer(cert_chain, "certificate"), &Pem::buffer(key, "key"))?;
         let ca = client_ca.map(|c| Pem::buffer(c, "client CA"));
         let rotating = Arc::new(Rotating { current: RwLock::new(ck) });
-        Ok(ServerTls { config: Self::config(rotating, ca.as_ref())?, files: None })
+        Ok(ServerTls { config: Self::config(rotating, ca.as_ref())?, files: None, watch: None })
     }
 
     /// From the caller's own rustls settings; Ferry sets only the ALPN id.
     pub fn from_rustls(mut config: rustls::ServerConfig) -> ServerTls {
         config.alpn_protocols = vec![ALPN.to_vec()];
-        ServerTls { config: Arc::new(config), files: None }
+        ServerTls { config: Arc::new(config), files: None, watch: None }
     }
 
     fn config(
@@ -201,6 +218,39 @@ impl ServerTls {
         let mut config = builder.with_cert_resolver(resolver);
         config.alpn_protocols = vec![ALPN.to_vec()];
         Ok(Arc::new(config))
+    }
+
+    /// Also reloads on its own when the files change: the server looks at their
+    /// modification times every `every` (a timer of its first event loop, no thread). A
+    /// change that does not load is logged and the old certificate stays, as with
+    /// [`ServerTls::reload`]. Only settings read from files can be watched.
+    pub fn watch(mut self, every: Duration) -> Result<ServerTls, TlsError> {
+        if self.files.is_none() {
+            return Err(TlsError::NotReloadable);
+        }
+        self.watch = Some(every.max(Duration::from_millis(10)));
+        Ok(self)
+    }
+
+    pub(crate) fn watch_interval(&self) -> Option<Duration> {
+        self.watch
+    }
+
+    /// Reloads if the files' modification times moved since last looked at.
+    pub(crate) fn reload_if_changed(&self) {
+        let Some(files) = &self.files else { return };
+        let now = files.stamps();
+        let mut seen = files.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if now.is_none() || now == *seen {
+            return; // unchanged, or a file missing for the moment (mid-replacement)
+        }
+        *seen = now;
+        drop(seen);
+        if let Err(e) = self.reload() {
+            log::warn!(
+                "TLS certificate files changed but did not load ({e}); keeping the old certificate"
+            );
+        }
     }
 
     /// Re-reads the certificate chain and key from their files and serves new handshakes

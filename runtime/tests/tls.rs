@@ -358,3 +358,38 @@ fn settings_errors_name_what_is_wrong() {
     let e = ClientTls::from_pem(ca.pem().as_bytes(), "not a name!", None).unwrap_err();
     assert!(e.to_string().contains("not a valid server name"), "{e}");
 }
+
+#[test]
+fn a_watched_certificate_reloads_when_its_files_change() {
+    let (old_ca, new_ca) = (Ca::new("Old CA"), Ca::new("New CA"));
+    let dir = Dir::new("watch");
+    let (cert, key) = old_ca.issue("server", &["localhost"], false);
+    let (cert_path, key_path) = (dir.write("cert.pem", &cert), dir.write("key.pem", &key));
+    let tls = ServerTls::from_pem_files(&cert_path, &key_path, None)
+        .unwrap()
+        .watch(Duration::from_millis(20))
+        .unwrap();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let server = server(Some(tls), service(&ran));
+    let trusting = |ca: &Ca| ClientTls::from_pem(ca.pem().as_bytes(), "localhost", None).unwrap();
+    let up = client(&server, Some(trusting(&old_ca)));
+    assert!(up.call(WHO, b"", &opts()).is_ok());
+    // New files from another CA: once the server has looked, new handshakes use them.
+    let (cert, key) = new_ca.issue("server", &["localhost"], false);
+    std::fs::write(&key_path, key).unwrap();
+    std::fs::write(&cert_path, cert).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if client(&server, Some(trusting(&new_ca))).call(WHO, b"", &opts()).is_ok() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the new certificate was never served");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The connection made before the change carries on.
+    assert!(up.call(WHO, b"", &opts()).is_ok());
+    let (cert, key) = old_ca.issue("server", &["localhost"], false);
+    let from_buffers = ServerTls::from_pem(cert.as_bytes(), key.as_bytes(), None).unwrap();
+    let e = from_buffers.watch(Duration::from_secs(1)).unwrap_err().to_string();
+    assert!(e.contains("not read from files"), "{e}");
+}

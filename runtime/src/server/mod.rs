@@ -24,6 +24,7 @@ use crate::session::server::{
     execute, settle, CallRef, Dispatch, Endpoint, Limits, Next, Outcome, ServerSession,
 };
 use crate::timers::Timers;
+use crate::tls::ServerTls;
 use crate::transport::Stream;
 
 mod config;
@@ -333,6 +334,8 @@ enum Timer {
     Budget,
     /// The shutdown grace period ended.
     GraceOver,
+    /// Loop 0 checks whether the TLS certificate's files changed (`ServerTls::watch`).
+    TlsFiles,
 }
 
 struct Loop {
@@ -455,6 +458,9 @@ impl Loop {
         self.timers.add(Instant::now() + self.config.client_lease / 4, Timer::ExpireRecords);
         if self.index == 0 {
             self.timers.add(Instant::now() + BUDGET_REFRESH, Timer::Budget);
+            if let Some(every) = self.config.tls.as_ref().and_then(ServerTls::watch_interval) {
+                self.timers.add(Instant::now() + every, Timer::TlsFiles);
+            }
         }
         // Polling without sleeping until this instant (`ServerConfig::busy_poll`), while
         // holding a place in the process's spin budget.
@@ -749,6 +755,14 @@ impl Loop {
                     self.timers.add(now + BUDGET_REFRESH, Timer::Budget);
                 }
                 Timer::GraceOver => {}
+                Timer::TlsFiles => {
+                    if let Some(tls) = &self.config.tls {
+                        tls.reload_if_changed();
+                        if let Some(every) = tls.watch_interval() {
+                            self.timers.add(now + every, Timer::TlsFiles);
+                        }
+                    }
+                }
                 Timer::Connection(token) => {
                     let Some(mut conn) = self.conns.remove(&token) else { continue };
                     if conn.armed > now {
