@@ -127,24 +127,40 @@ pub fn rss_bytes(pid: u32) -> u64 {
 /// per connection.
 pub fn idle_connections(system: &str, server: &Child, addr: &str, n: usize, greeting: &[u8]) {
     use std::io::{Read, Write};
-    std::thread::sleep(Duration::from_millis(200));
-    let before = rss_bytes(server.id());
-    let mut conns = Vec::with_capacity(n);
-    for i in 0..n {
+    idle_connections_with(system, server, n, |i| {
         let mut s = match std::net::TcpStream::connect(addr) {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("{system}: stopped at {i} connections: {e}");
-                break;
+                return None;
             }
         };
         s.write_all(greeting).expect("handshake");
         let mut reply = [0u8; 256];
         if s.read(&mut reply).map_or(true, |got| got == 0) {
             eprintln!("{system}: connection {i} closed during the handshake");
-            break;
+            return None;
         }
-        conns.push(s);
+        Some(Box::new(s))
+    });
+}
+
+/// As [`idle_connections`], with `open(i)` making connection `i` (and its handshake), or
+/// `None` to stop.
+pub fn idle_connections_with(
+    system: &str,
+    server: &Child,
+    n: usize,
+    mut open: impl FnMut(usize) -> Option<Box<dyn std::any::Any>>,
+) {
+    std::thread::sleep(Duration::from_millis(200));
+    let before = rss_bytes(server.id());
+    let mut conns = Vec::with_capacity(n);
+    for i in 0..n {
+        match open(i) {
+            Some(c) => conns.push(c),
+            None => break,
+        }
     }
     std::thread::sleep(Duration::from_millis(500));
     let after = rss_bytes(server.id());

@@ -33,6 +33,7 @@ fn main() {
         Some("--idle") => {
             let n = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(10_000);
             idle_connections(n);
+            idle_tls_connections(n);
         }
         _ => {
             let secs: f64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(2.0);
@@ -96,6 +97,54 @@ fn idle_connections(n: usize) {
     );
     e2e::idle_connections("Ferry", &server, &addr, n, &hello);
     e2e::stop(server);
+}
+
+/// As `idle_connections`, over TLS 1.3: each connection completes the TLS handshake and
+/// Ferry's, then stays idle.
+fn idle_tls_connections(n: usize) {
+    use ferry_runtime::protocol::{self, Header, Hello, Kind};
+    use std::sync::Arc;
+    let dir = std::env::temp_dir().join(format!("ferry-rpc-bench-idle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("certificate folder");
+    let ca = test_ca();
+    let (cert, key) = ca.issue("localhost");
+    std::fs::write(dir.join("server.pem"), cert).expect("write");
+    std::fs::write(dir.join("server.key"), key).expect("write");
+    let (server, addr) = e2e::spawn_server(&["--serve-ferry-tls", &dir.to_string_lossy()]);
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(rustls::pki_types::CertificateDer::from(ca.cert.der().to_vec())).expect("root");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .expect("TLS 1.3")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"ferry/1".to_vec()];
+    let config = Arc::new(config);
+    e2e::idle_connections_with("Ferry TLS", &server, n, |i| {
+        let tcp = match TcpStream::connect(&addr) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("Ferry TLS: stopped at {i} connections: {e}");
+                return None;
+            }
+        };
+        let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+        let conn = rustls::ClientConnection::new(Arc::clone(&config), name).expect("TLS");
+        let mut tls = rustls::StreamOwned::new(conn, tcp);
+        let mut hello = Vec::new();
+        let h = Hello { client_id: 1000 + i as u128, max_frame: 1 << 20, secret: 7 };
+        protocol::push(&mut hello, &Header::new(Kind::Hello), &h.encode());
+        tls.write_all(&hello).expect("hello");
+        let mut reply = [0u8; 256];
+        if tls.read(&mut reply).map_or(true, |got| got == 0) {
+            eprintln!("Ferry TLS: connection {i} closed during the handshake");
+            return None;
+        }
+        Some(Box::new(tls))
+    });
+    e2e::stop(server);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// One blocking 32-byte echo at a time, each timed.
