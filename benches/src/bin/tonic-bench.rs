@@ -4,6 +4,8 @@
 //!
 //! `cargo run --release -p ferry-benches --features peers --bin tonic-bench [seconds]`
 //! `… --bin tonic-bench --idle 10000`: server memory per idle HTTP/2 connection.
+//! The `tonic TLS` rows run the same calls over TLS 1.3 (rustls with ring, as Ferry's),
+//! with certificates made at start.
 //! (protoc comes from Debian's protobuf-compiler; `benches/compare.sh` installs it.)
 #![allow(missing_docs, unsafe_code)] // the generated gRPC code is tonic's, not ours
 
@@ -33,7 +35,14 @@ impl Echo for Svc {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
-        Some("--serve") => serve(),
+        Some("--serve") => serve(None),
+        Some("--serve-tls") => {
+            let dir = std::path::PathBuf::from(args.get(2).expect("certificate folder"));
+            let read = |f: &str| std::fs::read(dir.join(f)).expect("certificate file");
+            let identity =
+                tonic::transport::Identity::from_pem(read("server.pem"), read("server.key"));
+            serve(Some(tonic::transport::ServerTlsConfig::new().identity(identity)))
+        }
         Some("--idle") => {
             let n = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(10_000);
             let (server, addr) = e2e::spawn_server(&["--serve"]);
@@ -51,12 +60,16 @@ fn main() {
     }
 }
 
-fn serve() {
+fn serve(tls: Option<tonic::transport::ServerTlsConfig>) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         println!("{}", listener.local_addr().expect("addr"));
-        tonic::transport::Server::builder()
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = tls {
+            builder = builder.tls_config(tls).expect("TLS settings");
+        }
+        builder
             .add_service(EchoServer::new(Svc))
             .serve_with_incoming(Accept(listener))
             .await
@@ -66,22 +79,77 @@ fn serve() {
 
 fn run_all(dur: Duration) {
     let (server, addr) = e2e::spawn_server(&["--serve"]);
-    let url = format!("http://{addr}");
+    let plain = Target { url: format!("http://{addr}"), tls: None };
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     e2e::print_header();
-    e2e::measure("tonic", 1, 0, &server, || rt.block_on(sequential(&url, dur)));
+    e2e::measure("tonic", 1, 0, &server, || rt.block_on(sequential(&plain, dur)));
     for conns in CONNECTIONS {
         for window in WINDOWS {
             e2e::measure("tonic", conns, window, &server, || {
-                rt.block_on(in_flight(&url, dur, conns, window))
+                rt.block_on(in_flight(&plain, dur, conns, window))
             });
         }
     }
     e2e::stop(server);
+    tls_rows(&rt, dur);
 }
 
-async fn sequential(url: &str, dur: Duration) -> Outcome {
-    let mut client = EchoClient::connect(url.to_string()).await.expect("connect");
+/// The rows rpc-bench's `Ferry TLS` rows compare with.
+fn tls_rows(rt: &tokio::runtime::Runtime, dur: Duration) {
+    if std::env::var("RPC_BENCH_ONLY").is_ok_and(|only| !only.contains("TLS")) {
+        return;
+    }
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let dir = std::env::temp_dir().join(format!("ferry-tonic-bench-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("certificate folder");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(DnType::CommonName, "tonic-bench CA");
+    let ca_key = KeyPair::generate().expect("key");
+    let ca = ca_params.self_signed(&ca_key).expect("CA");
+    let key = KeyPair::generate().expect("key");
+    let cert = CertificateParams::new(vec!["localhost".to_string()])
+        .expect("params")
+        .signed_by(&key, &ca, &ca_key)
+        .expect("certificate");
+    std::fs::write(dir.join("server.pem"), cert.pem()).expect("write");
+    std::fs::write(dir.join("server.key"), key.serialize_pem()).expect("write");
+    let (server, addr) = e2e::spawn_server(&["--serve-tls", &dir.to_string_lossy()]);
+    let port = addr.rsplit(':').next().expect("port");
+    let tls = tonic::transport::ClientTlsConfig::new()
+        .ca_certificate(tonic::transport::Certificate::from_pem(ca.pem()))
+        .domain_name("localhost");
+    let target = Target { url: format!("https://localhost:{port}"), tls: Some(tls) };
+    e2e::measure("tonic TLS", 1, 0, &server, || rt.block_on(sequential(&target, dur)));
+    for window in [64, 256] {
+        e2e::measure("tonic TLS", 1, window, &server, || {
+            rt.block_on(in_flight(&target, dur, 1, window))
+        });
+    }
+    e2e::measure("tonic TLS", 4, 64, &server, || rt.block_on(in_flight(&target, dur, 4, 64)));
+    e2e::stop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Where and how to connect.
+struct Target {
+    url: String,
+    tls: Option<tonic::transport::ClientTlsConfig>,
+}
+
+impl Target {
+    async fn client(&self) -> EchoClient<tonic::transport::Channel> {
+        let mut endpoint =
+            tonic::transport::Endpoint::from_shared(self.url.clone()).expect("endpoint");
+        if let Some(tls) = &self.tls {
+            endpoint = endpoint.tls_config(tls.clone()).expect("TLS settings");
+        }
+        EchoClient::new(endpoint.connect().await.expect("connect"))
+    }
+}
+
+async fn sequential(target: &Target, dur: Duration) -> Outcome {
+    let mut client = target.client().await;
     let msg = Msg { data: MESSAGE.to_vec() };
     client.echo(msg.clone()).await.expect("warm up");
     let mut lat = Vec::new();
@@ -95,11 +163,11 @@ async fn sequential(url: &str, dur: Duration) -> Outcome {
 }
 
 /// `window` tasks per channel, each calling in a loop: `window` calls in flight per channel.
-async fn in_flight(url: &str, dur: Duration, channels: usize, window: usize) -> Outcome {
+async fn in_flight(target: &Target, dur: Duration, channels: usize, window: usize) -> Outcome {
     let msg = Msg { data: MESSAGE.to_vec() };
     let mut tasks = Vec::new();
     for _ in 0..channels {
-        let mut client = EchoClient::connect(url.to_string()).await.expect("connect");
+        let mut client = target.client().await;
         client.echo(msg.clone()).await.expect("warm up");
         for _ in 0..window {
             let mut c = client.clone();
