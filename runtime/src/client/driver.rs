@@ -12,14 +12,14 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, TryRecvError};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Registry, Token};
 
-use super::{Command, Shared, Slot};
+use super::{Command, Slot};
 use crate::metrics::Metrics;
 use crate::session::client::{ClientSession, Link, NewCall};
 use crate::tls::ClientTls;
@@ -55,7 +55,7 @@ pub(super) struct Driver {
     /// Callers in `Client::call` reading the socket themselves: while there are any, the
     /// I/O thread does not poll it for reading, or every reply would wake it for nothing.
     callers_driving: usize,
-    /// `pending_calls`, published after every turn for callers deciding without the lock.
+    /// `pending_calls` capped at 2, published for callers deciding without the lock.
     pending_hint: Arc<AtomicUsize>,
     /// What the poll watches the socket for (`None`: not registered).
     interest: Option<Interest>,
@@ -195,7 +195,12 @@ impl Driver {
             break;
         }
         self.flush();
-        self.pending_hint.store(self.session.pending_calls(), Ordering::Relaxed);
+        // Callers only ask "none?" and "one?": publishing 0, 1 or 2 (many), and only on a
+        // change, keeps this line still while many calls are in flight.
+        let hint = self.session.pending_calls().min(2);
+        if self.pending_hint.load(Ordering::Relaxed) != hint {
+            self.pending_hint.store(hint, Ordering::Relaxed);
+        }
     }
 
     fn drop_stream(&mut self) {
@@ -386,12 +391,16 @@ pub(super) struct ClientParts {
     pub metrics: Metrics,
 }
 
-/// The I/O thread: polls, then drives the session for whatever woke it.
-pub(super) fn run(mut poll: Poll, shared: Arc<Shared>) {
+/// The I/O thread: polls, then drives the session for whatever woke it. It holds its own
+/// handles to the driver and its sleep's end, and touches nothing else callers share: a
+/// read of `Shared` on every turn would pull in the cache line callers write on every
+/// call.
+pub(super) fn run(mut poll: Poll, driver: Arc<Mutex<Driver>>, armed_until: Arc<ArmedUntil>) {
+    let lock = || driver.lock().unwrap_or_else(|p| p.into_inner());
     let mut events = Events::with_capacity(64);
     loop {
         let timeout = {
-            let mut d = shared.lock_driver();
+            let mut d = lock();
             if d.closing {
                 // The client was dropped: cancel what is left, telling the server where
                 // it was sent.
@@ -403,13 +412,13 @@ pub(super) fn run(mut poll: Poll, shared: Arc<Shared>) {
             let timeout = d.session.next_timeout(now, Duration::from_secs(60));
             // Published under the lock: a caller that adds a call after this knows
             // whether this sleep ends before the call's deadline (`Shared::arm`).
-            shared.armed_until.store(nanos(now + timeout), Ordering::Release);
+            armed_until.store(nanos(now + timeout), Ordering::Release);
             timeout
         };
         if let Err(e) = poll.poll(&mut events, Some(timeout)) {
             if e.kind() != io::ErrorKind::Interrupted {
                 log::error!("client poll failed: {e}");
-                let mut d = shared.lock_driver();
+                let mut d = lock();
                 d.closing = true;
                 d.session.close();
                 d.sync();
@@ -417,9 +426,9 @@ pub(super) fn run(mut poll: Poll, shared: Arc<Shared>) {
             }
         }
         // The next sleep is unknown until computed: callers must wake this thread.
-        shared.armed_until.store(0, Ordering::Release);
+        armed_until.store(0, Ordering::Release);
         let socket_event = events.iter().any(|e| e.token() == SOCKET);
-        shared.lock_driver().on_wake(socket_event);
+        lock().on_wake(socket_event);
     }
 }
 
