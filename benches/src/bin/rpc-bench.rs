@@ -104,12 +104,7 @@ fn idle_connections(n: usize) {
 fn idle_tls_connections(n: usize) {
     use ferry_runtime::protocol::{self, Header, Hello, Kind};
     use std::sync::Arc;
-    let dir = std::env::temp_dir().join(format!("ferry-rpc-bench-idle-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("certificate folder");
-    let ca = test_ca();
-    let (cert, key) = ca.issue("localhost");
-    std::fs::write(dir.join("server.pem"), cert).expect("write");
-    std::fs::write(dir.join("server.key"), key).expect("write");
+    let (ca, dir) = server_certificates("idle");
     let (server, addr) = e2e::spawn_server(&["--serve-ferry-tls", &dir.to_string_lossy()]);
     let mut roots = rustls::RootCertStore::empty();
     roots.add(rustls::pki_types::CertificateDer::from(ca.cert.der().to_vec())).expect("root");
@@ -305,12 +300,7 @@ fn tls_rows(dur: Duration) {
     if std::env::var("RPC_BENCH_ONLY").is_ok_and(|only| !only.contains("TLS")) {
         return; // nothing to measure: do not start the server
     }
-    let dir = std::env::temp_dir().join(format!("ferry-rpc-bench-tls-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("certificate folder");
-    let ca = test_ca();
-    let (cert, key) = ca.issue("localhost");
-    std::fs::write(dir.join("server.pem"), cert).expect("write");
-    std::fs::write(dir.join("server.key"), key).expect("write");
+    let (ca, dir) = server_certificates("tls");
     let tls = Some(ClientTls::from_pem(ca.pem().as_bytes(), "localhost", None).expect("TLS"));
     let (ferry, addr) = e2e::spawn_server(&["--serve-ferry-tls", &dir.to_string_lossy()]);
     let addr: SocketAddr = addr.parse().expect("address");
@@ -342,6 +332,19 @@ fn new_connections(addr: SocketAddr, dur: Duration, tls: &Option<ClientTls>) -> 
         lat.push(t.elapsed());
     }
     (lat.len() as u64, lat)
+}
+
+/// A fresh CA, and a folder holding a "localhost" certificate and key it signed, as
+/// `--serve-ferry-tls` reads them.
+fn server_certificates(purpose: &str) -> (TestCa, std::path::PathBuf) {
+    let dir =
+        std::env::temp_dir().join(format!("ferry-rpc-bench-{purpose}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("certificate folder");
+    let ca = test_ca();
+    let (cert, key) = ca.issue("localhost");
+    std::fs::write(dir.join("server.pem"), cert).expect("write");
+    std::fs::write(dir.join("server.key"), key).expect("write");
+    (ca, dir)
 }
 
 struct TestCa {
