@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use ferry_runtime::protocol::{self, Kind};
-use ferry_runtime::records::{Begin, RecordStore, StoredReply, Waiter};
+use ferry_runtime::records::{self, Begin, Fingerprint, RecordStore, StoredReply, Waiter};
 use libfuzzer_sys::fuzz_target;
 
 const MAX_FRAME: usize = 4096;
@@ -26,11 +26,19 @@ fuzz_target!(|data: &[u8]| {
                         assert!(entry.is_ok(), "validated metadata iterates cleanly");
                     }
                     if h.kind == Kind::Request {
-                        let w = Waiter { connection: 1, call_id: h.call_id };
-                        match store.begin(u128::from(h.method), h.call_id, h.ack, w, now) {
+                        let client = u128::from(h.method);
+                        // One secret per client id here: every claim is the owner's.
+                        assert!(store.claim(client, 7, None, now).is_ok());
+                        let attempt = protocol::attempt_of(h.flags);
+                        let w = Waiter { connection: 1, call_id: h.call_id, attempt };
+                        let fingerprint = Fingerprint {
+                            method: h.method,
+                            digest: records::digest(frame.payload),
+                        };
+                        match store.begin(client, h.call_id, h.ack, fingerprint, w, now) {
                             Begin::Execute => {
                                 let waiters = store.complete(
-                                    u128::from(h.method),
+                                    client,
                                     h.call_id,
                                     StoredReply {
                                         kind: Kind::Response,
@@ -40,7 +48,10 @@ fuzz_target!(|data: &[u8]| {
                                 assert!(waiters.contains(&w));
                             }
                             Begin::Replay(r) => assert_eq!(r.kind, Kind::Response),
-                            Begin::Joined | Begin::Stale | Begin::TooManyOutstanding { .. } => {}
+                            Begin::Joined
+                            | Begin::Stale
+                            | Begin::Mismatch
+                            | Begin::TooManyOutstanding { .. } => {}
                         }
                     }
                     let _ = protocol::Hello::decode(frame.payload);

@@ -11,7 +11,8 @@ fuzz_target!(|data: &[u8]| {
     if c.error_count() == 0 {
         if let Some(program) = c.model() {
             ferry_idlc::rust::generate(&program).expect("valid IDL yields valid Rust");
-            if let Err(message) = ferry_idlc::c::generate(&program) {
+            if let Err(e) = ferry_idlc::c::generate(&program) {
+                let message = &e.message;
                 assert!(message.contains('`'), "the C back end names what it refuses: {message}");
             }
         }
