@@ -156,6 +156,16 @@ pub enum Problem {
         previous: FileSpan,
         span: Span,
     },
+    /// A field id or enum value that the definition's `ferry.reserved` retires.
+    ReservedIdUsed {
+        /// "field id" or "enum value".
+        what: &'static str,
+        id: i64,
+        owner: String,
+        reserved: Span,
+        span: Span,
+        next_free: i64,
+    },
     /// A default holding a value of a struct whose defaults lead back to the owner.
     EndlessDefault {
         owner: String,
@@ -305,6 +315,7 @@ impl Problem {
             RenamedInRust { .. } => "W0234",
             EndlessDefault { .. } => "E0232",
             MethodIdCollision { .. } => "E0233",
+            ReservedIdUsed { .. } => "E0235",
             UnknownFerryAnnotation { .. } => "E0228",
             BadAnnotationValue { .. } => "E0229",
             FerryAnnotationMisplaced { .. } => "E0230",
@@ -520,6 +531,16 @@ impl Problem {
                     "note: a method's id is the FNV-1a hash of its name; calls to either would reach one handler".into(),
                     "help: rename one of them".into(),
                 ]),
+            ReservedIdUsed { what, id, owner, reserved, span, next_free } => d
+                .with_message(format!("{what} {id} of `{owner}` is reserved"))
+                .with_labels(vec![
+                    at(span).with_message("used here"),
+                    also(reserved).with_message("reserved here"),
+                ])
+                .with_notes(vec![
+                    "note: reserved ids belonged to removed members; peers built from older IDL still read them with the old meaning".into(),
+                    format!("help: use an unreserved one, such as {next_free}"),
+                ]),
             EndlessDefault { owner, field, span } => d
                 .with_message(format!("the default of `{owner}.{field}` never ends"))
                 .with_labels(vec![at(span).with_message(format!("its unset fields take their defaults, which lead back to `{owner}.{field}`"))])
@@ -550,12 +571,16 @@ impl Problem {
                 .with_labels(vec![at(span)])
                 .with_notes({
                     let mut n = did_you_mean(suggestion);
-                    n.push("note: Ferry annotations are `ferry.timeout_ms`, `ferry.idempotent`, `ferry.borrow` (methods) and `ferry.compat.allow`".into());
+                    n.push("note: Ferry annotations are `ferry.timeout_ms`, `ferry.idempotent`, `ferry.borrow` (methods), `ferry.reserved` (structs and enums) and `ferry.compat.allow`".into());
                     n
                 }),
             BadAnnotationValue { key, value, expected, span } => d
                 .with_message(format!("`{key}` must be {expected}, not \"{value}\""))
                 .with_labels(vec![at(span)]),
+            FerryAnnotationMisplaced { key, span } if key == "ferry.reserved" => d
+                .with_message(format!("`{key}` applies to structs, unions, exceptions and enums only"))
+                .with_labels(vec![at(span)])
+                .with_notes(vec!["help: move it after the definition's closing brace: `struct S { … } (ferry.reserved = \"2, 5-7\")`".into()]),
             FerryAnnotationMisplaced { key, span } => d
                 .with_message(format!("`{key}` applies to service methods only"))
                 .with_labels(vec![at(span)])

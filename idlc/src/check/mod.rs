@@ -19,8 +19,13 @@ use crate::syntax::ast::{
 };
 
 /// The Ferry annotations the runtime honours, on service methods.
-pub const FERRY_ANNOTATIONS: &[&str] =
-    &["ferry.timeout_ms", "ferry.idempotent", "ferry.borrow", "ferry.compat.allow"];
+pub const FERRY_ANNOTATIONS: &[&str] = &[
+    "ferry.timeout_ms",
+    "ferry.idempotent",
+    "ferry.borrow",
+    "ferry.compat.allow",
+    "ferry.reserved",
+];
 
 /// Checks every file in `sources`, appending problems to each file's list.
 pub fn check(sources: &mut SourceMap) {
@@ -258,6 +263,7 @@ impl<'s> Checker<'s> {
         let file = r.file;
         let def = self.def(r);
         self.check_annotations(file, &def.annotations, false);
+        self.check_reserved(file, def);
         match &def.kind {
             DefinitionKind::Const { ty, value } => {
                 if let Some(t) = self.resolve_type(file, ty) {
@@ -307,6 +313,49 @@ impl<'s> Checker<'s> {
             }
             DefinitionKind::Service { extends, functions } => {
                 self.check_service(r, extends.as_ref(), functions)
+            }
+        }
+    }
+
+    /// `ferry.reserved = "3, 7-9"` on a struct or enum: none of its fields or values may
+    /// use a reserved id (removed members' ids stay retired; spec/idl.md § 8).
+    fn check_reserved(&mut self, file: FileId, def: &Definition) {
+        let Some(a) = def.annotations.iter().find(|a| a.key.name == "ferry.reserved") else {
+            return;
+        };
+        let Some((value, at)) = a.value.clone() else { return };
+        let Some(ranges) = reserved_ranges(&value) else { return }; // reported as a bad value
+        let reserved = |id: i64| ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&id));
+        let (what, used): (&'static str, Vec<(i64, Span)>) = match &def.kind {
+            DefinitionKind::Struct { fields, .. } => {
+                ("field id", fields.iter().filter_map(|f| f.id).collect())
+            }
+            DefinitionKind::Enum { values } => {
+                let mut next = 0i64;
+                let used = values
+                    .iter()
+                    .map(|v| {
+                        let value = v.value.map_or(next, |(x, _)| x);
+                        next = value.saturating_add(1);
+                        (value, v.value.map_or(v.name.span, |(_, s)| s))
+                    })
+                    .collect();
+                ("enum value", used)
+            }
+            _ => {
+                let key = "ferry.reserved".to_owned();
+                return self
+                    .report(file, Problem::FerryAnnotationMisplaced { key, span: a.key.span });
+            }
+        };
+        for &(id, span) in &used {
+            if reserved(id) {
+                let next_free =
+                    (1..).find(|c| !reserved(*c) && used.iter().all(|(u, _)| u != c)).unwrap_or(1);
+                let owner = def.name.name.to_string();
+                let problem =
+                    Problem::ReservedIdUsed { what, id, owner, reserved: at, span, next_free };
+                self.report(file, problem);
             }
         }
     }
@@ -596,6 +645,21 @@ impl<'s> Checker<'s> {
                         span: a.key.span,
                     },
                 );
+                continue;
+            }
+            if key == "ferry.reserved" {
+                // On structs, unions, exceptions and enums (`check_definition` applies it).
+                let (value, span) = a.value.clone().unwrap_or((String::new(), a.key.span));
+                if on_method {
+                    let key = key.to_owned();
+                    self.report(file, Problem::FerryAnnotationMisplaced { key, span: a.key.span });
+                } else if reserved_ranges(&value).is_none() {
+                    let expected = "ids and ranges separated by commas (\"3, 7-9\")";
+                    self.report(
+                        file,
+                        Problem::BadAnnotationValue { key: key.to_owned(), value, expected, span },
+                    );
+                }
                 continue;
             }
             if key == "ferry.compat.allow" {
@@ -1200,4 +1264,17 @@ pub fn type_text(ty: &TypeExpr) -> String {
         TypeKind::Map(k, v) => format!("map<{}, {}>", type_text(k), type_text(v)),
         TypeKind::Error => "?".to_owned(),
     }
+}
+
+/// `"3, 7-9"` as inclusive ranges; `None` if any part is not an id or `a-b` with a ≤ b.
+pub(crate) fn reserved_ranges(value: &str) -> Option<Vec<(i64, i64)>> {
+    value
+        .split(',')
+        .map(|part| {
+            let part = part.trim();
+            let (lo, hi) = part.split_once('-').map_or((part, part), |(a, b)| (a.trim(), b.trim()));
+            let (lo, hi) = (lo.parse::<i64>().ok()?, hi.parse::<i64>().ok()?);
+            (lo <= hi).then_some((lo, hi))
+        })
+        .collect()
 }
