@@ -93,6 +93,14 @@ struct Compare<'p> {
 }
 
 /// `ferry.compat.allow = "C0101, C0104"`.
+/// `d`'s `ferry.reserved` retires `id`.
+fn reserves(d: &Definition, id: i16) -> bool {
+    d.annotations
+        .get("ferry.reserved")
+        .and_then(|v| crate::check::reserved_ranges(v))
+        .is_some_and(|r| r.iter().any(|&(lo, hi)| (lo..=hi).contains(&i64::from(id))))
+}
+
 fn allows(annotations: &BTreeMap<String, String>, code: &str) -> bool {
     annotations
         .get("ferry.compat.allow")
@@ -524,6 +532,21 @@ impl<'p> Compare<'p> {
                         old: Some((of.span, "required here in OLD".into())),
                         new: def.map(|d| (d.span, "not in NEW".into())),
                         help: "readers built from OLD reject every message NEW writes: make it optional first, and remove it once no such reader is left".into(),
+                    });
+                } else if let Some(d) = def.filter(|d| !reserves(d, of.id)) {
+                    self.push(Finding {
+                        code: "C0205",
+                        level: Level::Source,
+                        message: format!(
+                            "field {} `{}` of {what} was removed without reserving its id",
+                            of.id, of.name
+                        ),
+                        old: Some((of.span, "defined here in OLD".into())),
+                        new: Some((d.span, "the definition in NEW".into())),
+                        help: format!(
+                            "the wire is unchanged, but a later field given id {} would be read by OLD peers as `{}`: add `(ferry.reserved = \"{}\")`",
+                            of.id, of.name, of.id
+                        ),
                     });
                 }
                 continue;
