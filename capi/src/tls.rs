@@ -49,18 +49,15 @@ fn server_tls(cert: &str, key: &str, client_ca: Option<&str>) -> Result<ServerTl
             let ca = client_ca.map(std::path::Path::new);
             ServerTls::from_pem_files(c, k, ca)
         }
-        (c, k, ca) => {
-            let read = |p: Pem<'_>| match p {
-                Pem::Text(t) => Ok(t.to_vec()),
-                Pem::File(path) => std::fs::read(path)
-                    .map_err(|error| TlsError::Read { path: path.to_path_buf(), error }),
-            };
-            let ca = ca.map(read).transpose()?;
-            ServerTls::from_pem(&read(c)?, &read(k)?, ca.as_deref())
+        // Some given as text: read the files among them, and build from memory.
+        _ => {
+            let ca = client_ca.map(read_pem).transpose()?;
+            ServerTls::from_pem(&read_pem(cert)?, &read_pem(key)?, ca.as_deref())
         }
     }
 }
 
+/// The PEM text of an argument: itself, or its file's content.
 fn read_pem(s: &str) -> Result<Vec<u8>, TlsError> {
     match pem(s) {
         Pem::Text(t) => Ok(t.to_vec()),

@@ -146,3 +146,53 @@ fn method_ids_and_status_names_agree_with_the_runtime() {
         assert_eq!(CStr::from_ptr(ferry_error_message(null())).to_bytes(), b"");
     }
 }
+
+#[test]
+fn tls_settings_take_pem_text_or_paths_and_name_what_is_wrong() {
+    use std::ffi::CString;
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params.distinguished_name.push(rcgen::DnType::CommonName, "abi");
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let (cert, key) =
+        (CString::new(cert.pem()).unwrap(), CString::new(key.serialize_pem()).unwrap());
+    let missing = c"/nonexistent/ferry-ca.pem";
+    let mut tls: *mut ferry_tls = null_mut();
+    let mut error: *mut ferry_error = null_mut();
+    // SAFETY: NUL-terminated strings, NULL where allowed, valid out-pointers.
+    unsafe {
+        // PEM text for the pair, a path that does not exist for the client CA.
+        let status =
+            ferry_tls_server(cert.as_ptr(), key.as_ptr(), missing.as_ptr(), &mut tls, &mut error);
+        assert_eq!(status, ferry_status::FERRY_STATUS_TLS);
+        assert!(message(error).contains("/nonexistent/ferry-ca.pem"), "{}", message(error));
+        ferry_error_free(error);
+        // PEM text throughout: made; and it cannot reload (no files), which it says.
+        let status = ferry_tls_server(cert.as_ptr(), key.as_ptr(), null(), &mut tls, &mut error);
+        assert_eq!(status, ferry_status::FERRY_STATUS_OK);
+        assert_eq!(ferry_tls_reload(tls, &mut error), ferry_status::FERRY_STATUS_TLS);
+        assert!(message(error).contains("not read from files"), "{}", message(error));
+        ferry_error_free(error);
+        // Server settings where a client's belong are refused, naming the mix-up.
+        let options = ferry_client_options { tls, ..ferry_client_options::default() };
+        let mut client: *mut ferry_client = null_mut();
+        let addr = c"127.0.0.1:1";
+        let status = ferry_client_connect(addr.as_ptr(), &options, &mut client, &mut error);
+        assert_eq!(status, ferry_status::FERRY_STATUS_INVALID_ARGUMENT);
+        assert!(message(error).contains("ferry_tls_client"), "{}", message(error));
+        ferry_error_free(error);
+        ferry_tls_free(tls);
+        // A client certificate without its key.
+        let status = ferry_tls_client(
+            cert.as_ptr(),
+            c"localhost".as_ptr(),
+            cert.as_ptr(),
+            null(),
+            &mut tls,
+            &mut error,
+        );
+        assert_eq!(status, ferry_status::FERRY_STATUS_INVALID_ARGUMENT);
+        assert!(message(error).contains("both `cert` and `key`"), "{}", message(error));
+        ferry_error_free(error);
+    }
+}
