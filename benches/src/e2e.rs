@@ -175,3 +175,56 @@ pub fn idle_connections_with(
     );
     crate::record!("idle", system, conns.len(), format!("{per:.0}"));
 }
+
+/// A fresh CA, and a folder holding a "localhost" certificate and key it signed, as
+/// `--serve-ferry-tls` reads them.
+pub fn server_certificates(purpose: &str) -> (TestCa, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("ferry-{purpose}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("certificate folder");
+    let ca = test_ca();
+    let (cert, key) = ca.issue("localhost");
+    std::fs::write(dir.join("server.pem"), cert).expect("write");
+    std::fs::write(dir.join("server.key"), key).expect("write");
+    (ca, dir)
+}
+
+/// A CA made at start; nothing is committed.
+pub struct TestCa {
+    cert: rcgen::Certificate,
+    key: rcgen::KeyPair,
+}
+
+impl std::fmt::Debug for TestCa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TestCa")
+    }
+}
+
+fn test_ca() -> TestCa {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.distinguished_name.push(rcgen::DnType::CommonName, "Ferry bench CA");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = params.self_signed(&key).expect("CA");
+    TestCa { cert, key }
+}
+
+impl TestCa {
+    /// A certificate for `name` and its key, PEM.
+    pub fn issue(&self, name: &str) -> (String, String) {
+        let params = rcgen::CertificateParams::new(vec![name.to_string()]).expect("params");
+        let key = rcgen::KeyPair::generate().expect("key");
+        let cert = params.signed_by(&key, &self.cert, &self.key).expect("cert");
+        (cert.pem(), key.serialize_pem())
+    }
+
+    /// The CA certificate, PEM.
+    pub fn pem(&self) -> String {
+        self.cert.pem()
+    }
+
+    /// The CA certificate, DER.
+    pub fn der(&self) -> Vec<u8> {
+        self.cert.der().to_vec()
+    }
+}

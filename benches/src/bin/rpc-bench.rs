@@ -104,10 +104,10 @@ fn idle_connections(n: usize) {
 fn idle_tls_connections(n: usize) {
     use ferry_runtime::protocol::{self, Header, Hello, Kind};
     use std::sync::Arc;
-    let (ca, dir) = server_certificates("idle");
+    let (ca, dir) = e2e::server_certificates("rpc-bench-idle");
     let (server, addr) = e2e::spawn_server(&["--serve-ferry-tls", &dir.to_string_lossy()]);
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(rustls::pki_types::CertificateDer::from(ca.cert.der().to_vec())).expect("root");
+    roots.add(rustls::pki_types::CertificateDer::from(ca.der())).expect("root");
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
@@ -300,7 +300,7 @@ fn tls_rows(dur: Duration) {
     if std::env::var("RPC_BENCH_ONLY").is_ok_and(|only| !only.contains("TLS")) {
         return; // nothing to measure: do not start the server
     }
-    let (ca, dir) = server_certificates("tls");
+    let (ca, dir) = e2e::server_certificates("rpc-bench-tls");
     let tls = Some(ClientTls::from_pem(ca.pem().as_bytes(), "localhost", None).expect("TLS"));
     let (ferry, addr) = e2e::spawn_server(&["--serve-ferry-tls", &dir.to_string_lossy()]);
     let addr: SocketAddr = addr.parse().expect("address");
@@ -332,46 +332,6 @@ fn new_connections(addr: SocketAddr, dur: Duration, tls: &Option<ClientTls>) -> 
         lat.push(t.elapsed());
     }
     (lat.len() as u64, lat)
-}
-
-/// A fresh CA, and a folder holding a "localhost" certificate and key it signed, as
-/// `--serve-ferry-tls` reads them.
-fn server_certificates(purpose: &str) -> (TestCa, std::path::PathBuf) {
-    let dir =
-        std::env::temp_dir().join(format!("ferry-rpc-bench-{purpose}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("certificate folder");
-    let ca = test_ca();
-    let (cert, key) = ca.issue("localhost");
-    std::fs::write(dir.join("server.pem"), cert).expect("write");
-    std::fs::write(dir.join("server.key"), key).expect("write");
-    (ca, dir)
-}
-
-struct TestCa {
-    cert: rcgen::Certificate,
-    key: rcgen::KeyPair,
-}
-
-fn test_ca() -> TestCa {
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    params.distinguished_name.push(rcgen::DnType::CommonName, "rpc-bench CA");
-    let key = rcgen::KeyPair::generate().expect("key");
-    let cert = params.self_signed(&key).expect("CA");
-    TestCa { cert, key }
-}
-
-impl TestCa {
-    fn issue(&self, name: &str) -> (String, String) {
-        let params = rcgen::CertificateParams::new(vec![name.to_string()]).expect("params");
-        let key = rcgen::KeyPair::generate().expect("key");
-        let cert = params.signed_by(&key, &self.cert, &self.key).expect("cert");
-        (cert.pem(), key.serialize_pem())
-    }
-
-    fn pem(&self) -> String {
-        self.cert.pem()
-    }
 }
 
 /// A well-behaved sequential caller alone, then beside a connection flooding the same

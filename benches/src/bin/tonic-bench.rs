@@ -99,21 +99,7 @@ fn tls_rows(rt: &tokio::runtime::Runtime, dur: Duration) {
     if std::env::var("RPC_BENCH_ONLY").is_ok_and(|only| !only.contains("TLS")) {
         return;
     }
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-    let dir = std::env::temp_dir().join(format!("ferry-tonic-bench-tls-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("certificate folder");
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "tonic-bench CA");
-    let ca_key = KeyPair::generate().expect("key");
-    let ca = ca_params.self_signed(&ca_key).expect("CA");
-    let key = KeyPair::generate().expect("key");
-    let cert = CertificateParams::new(vec!["localhost".to_string()])
-        .expect("params")
-        .signed_by(&key, &ca, &ca_key)
-        .expect("certificate");
-    std::fs::write(dir.join("server.pem"), cert.pem()).expect("write");
-    std::fs::write(dir.join("server.key"), key.serialize_pem()).expect("write");
+    let (ca, dir) = e2e::server_certificates("tonic-bench-tls");
     let (server, addr) = e2e::spawn_server(&["--serve-tls", &dir.to_string_lossy()]);
     let port = addr.rsplit(':').next().expect("port");
     let tls = tonic::transport::ClientTlsConfig::new()
