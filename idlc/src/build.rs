@@ -23,6 +23,7 @@ pub struct Builder {
     quiet: bool,
     hide_warnings: bool,
     language: Language,
+    no_reflection: bool,
 }
 
 /// The back end a [`Builder`] runs.
@@ -125,6 +126,14 @@ impl Builder {
         self
     }
 
+    /// Whether generated services embed their IDL for server reflection (`ferry.reflect`,
+    /// spec/protocol.md § 4.2). Default: yes. Turn it off to keep the schema out of the
+    /// binary (servers then list no services to tools, which need the IDL given).
+    pub fn reflection(mut self, embed: bool) -> Self {
+        self.no_reflection = !embed;
+        self
+    }
+
     /// Checks and generates. On IDL errors, the diagnostics are printed to stderr (cargo
     /// shows them when a build script fails) and returned in the error.
     pub fn compile(self) -> Result<Vec<PathBuf>, BuildError> {
@@ -159,7 +168,11 @@ impl Builder {
             let program = compilation.model().ok_or_else(|| BuildError::idl(rendered.clone()))?;
             let outputs = match self.language {
                 Language::Rust => {
-                    let code = crate::rust::generate(&program).map_err(BuildError::setup)?;
+                    let code = crate::rust::generate_with(
+                        &program,
+                        &crate::rust::Options { reflection: !self.no_reflection },
+                    )
+                    .map_err(BuildError::setup)?;
                     let stem = root
                         .file_stem()
                         .map(|s| s.to_string_lossy().into_owned())

@@ -43,6 +43,10 @@ enum Command {
         /// Output folder (created if missing).
         #[arg(short = 'o', long = "out", value_name = "OUTDIR")]
         out: PathBuf,
+        /// Rust: do not embed the IDL in generated services for server reflection
+        /// (`ferry.reflect`); tools then need the IDL files to call the server.
+        #[arg(long)]
+        no_reflection: bool,
         /// Folder searched for `include`d files; may be repeated.
         #[arg(short = 'I', long = "include-dir", value_name = "DIR")]
         include_dirs: Vec<PathBuf>,
@@ -118,7 +122,7 @@ fn main() -> ExitCode {
         Color::Auto => ColorChoice::Never,
     };
     match cli.command {
-        Command::Gen { lang, out, include_dirs, files } => {
+        Command::Gen { lang, out, no_reflection, include_dirs, files } => {
             if let Err(e) = std::fs::create_dir_all(&out) {
                 eprintln!("error: cannot create `{}`: {e}", out.display());
                 return ExitCode::from(2);
@@ -128,6 +132,7 @@ fn main() -> ExitCode {
                 Lang::C => ferry_idlc::Language::C,
             };
             let mut builder = ferry_idlc::Builder::new().out_dir(&out).language(language).quiet();
+            builder = builder.reflection(!no_reflection);
             for d in include_dirs {
                 builder = builder.include_dir(d);
             }

@@ -78,6 +78,10 @@ pub struct File {
     pub namespaces: BTreeMap<String, String>,
     /// The files it includes.
     pub includes: Vec<FileId>,
+    /// The same includes by the path as written in each `include` statement.
+    pub include_paths: Vec<(String, FileId)>,
+    /// Its IDL text, as compiled (embedded by back ends for server reflection).
+    pub text: String,
     /// Its definitions, in source order.
     pub definitions: Vec<Definition>,
 }

@@ -22,6 +22,8 @@ pub struct SourceFile {
     pub document: Document,
     /// Resolved includes: (include name, file) in declaration order.
     pub includes: Vec<(String, FileId)>,
+    /// The same includes by the path as written in the `include` statement.
+    pub include_paths: Vec<(String, FileId)>,
     /// What is wrong in it.
     pub problems: Vec<Problem>,
 }
@@ -53,13 +55,68 @@ impl std::fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
+/// Where the files named by `include` statements come from.
+pub trait Includes {
+    /// The file that `include` (as written in the file at `from`) names: its path and
+    /// text, or every place searched for it.
+    fn resolve(&self, from: &Path, include: &str) -> Result<(PathBuf, String), Vec<String>>;
+}
+
+/// Includes found relative to the including file's folder, then along a search path.
+#[derive(Debug)]
+pub struct SearchPath<'a>(pub &'a [PathBuf]);
+
+impl Includes for SearchPath<'_> {
+    fn resolve(&self, from: &Path, include: &str) -> Result<(PathBuf, String), Vec<String>> {
+        let base = from.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut candidates = vec![base.join(include)];
+        candidates.extend(self.0.iter().map(|d| d.join(include)));
+        let Some(found) = candidates.iter().find(|c| c.is_file()).cloned() else {
+            return Err(candidates.iter().map(|c| c.display().to_string()).collect());
+        };
+        match std::fs::read_to_string(&found) {
+            Ok(text) => Ok((found, text)),
+            Err(_) => Err(vec![found.display().to_string()]),
+        }
+    }
+}
+
+/// Files held in memory (a server's reflection reply): each by a unique name, and each
+/// file's includes mapped from the path as written to another file's name.
+#[derive(Debug, Default)]
+pub struct MemoryFiles {
+    /// name → text.
+    pub files: HashMap<String, String>,
+    /// (including file's name, include as written) → included file's name.
+    pub includes: HashMap<(String, String), String>,
+}
+
+impl Includes for MemoryFiles {
+    fn resolve(&self, from: &Path, include: &str) -> Result<(PathBuf, String), Vec<String>> {
+        let from = from.to_string_lossy().into_owned();
+        let searched = || vec![format!("{include} (as mapped for {from})")];
+        let name = self.includes.get(&(from.clone(), include.to_owned())).ok_or_else(searched)?;
+        let text = self.files.get(name).ok_or_else(searched)?;
+        Ok((PathBuf::from(name), text.clone()))
+    }
+}
+
 impl SourceMap {
     /// Adds a file given as text (tests, build scripts); includes resolve against `path`'s
     /// folder and `include_dirs`.
     pub fn add_root_text(&mut self, path: &Path, text: String, include_dirs: &[PathBuf]) -> FileId {
+        self.add_root_from(path, text, &SearchPath(include_dirs))
+    }
+
+    /// Adds a file given as text, its includes resolved by `includes`.
+    pub fn add_root_from(&mut self, path: &Path, text: String, includes: &dyn Includes) -> FileId {
+        if let Some(&id) = self.by_path.get(&canonical(path)) {
+            self.roots.push(id);
+            return id;
+        }
         let id = self.insert(path.to_path_buf(), text);
         self.roots.push(id);
-        self.load_includes(id, include_dirs, &mut vec![id]);
+        self.load_includes(id, includes, &mut vec![id]);
         id
     }
 
@@ -88,13 +145,14 @@ impl SourceMap {
             text,
             document,
             includes: Vec::new(),
+            include_paths: Vec::new(),
             problems,
         });
         id
     }
 
     /// Loads the includes of `file` depth-first; `stack` is the chain of files being loaded.
-    fn load_includes(&mut self, file: FileId, include_dirs: &[PathBuf], stack: &mut Vec<FileId>) {
+    fn load_includes(&mut self, file: FileId, resolver: &dyn Includes, stack: &mut Vec<FileId>) {
         let includes: Vec<(String, Span)> = self.files[file]
             .document
             .headers
@@ -104,18 +162,17 @@ impl SourceMap {
                 _ => None,
             })
             .collect();
-        let base = self.files[file].path.parent().map(Path::to_path_buf).unwrap_or_default();
         for (include, span) in includes {
-            let mut candidates = vec![base.join(&include)];
-            candidates.extend(include_dirs.iter().map(|d| d.join(&include)));
-            let Some(found) = candidates.iter().find(|c| c.is_file()).cloned() else {
-                let searched = candidates.iter().map(|c| c.display().to_string()).collect();
-                self.files[file].problems.push(Problem::IncludeNotFound {
-                    path: include,
-                    searched,
-                    span,
-                });
-                continue;
+            let (found, text) = match resolver.resolve(&self.files[file].path, &include) {
+                Ok(found) => found,
+                Err(searched) => {
+                    self.files[file].problems.push(Problem::IncludeNotFound {
+                        path: include,
+                        searched,
+                        span,
+                    });
+                    continue;
+                }
             };
             let key = canonical(&found);
             let target = match self.by_path.get(&key) {
@@ -136,27 +193,16 @@ impl SourceMap {
                     existing
                 }
                 None => {
-                    let text = match std::fs::read_to_string(&found) {
-                        Ok(text) => text,
-                        Err(_) => {
-                            let searched = vec![found.display().to_string()];
-                            self.files[file].problems.push(Problem::IncludeNotFound {
-                                path: include,
-                                searched,
-                                span,
-                            });
-                            continue;
-                        }
-                    };
                     let id = self.insert(found, text);
                     stack.push(id);
-                    self.load_includes(id, include_dirs, stack);
+                    self.load_includes(id, resolver, stack);
                     stack.pop();
                     id
                 }
             };
             let name = self.files[target].include_name.clone();
             self.files[file].includes.push((name, target));
+            self.files[file].include_paths.push((include, target));
         }
     }
 }

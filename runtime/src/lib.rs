@@ -39,6 +39,7 @@ pub mod client;
 pub mod metrics;
 pub mod protocol;
 pub mod records;
+pub mod reflect;
 mod server;
 mod service;
 mod session;
@@ -53,6 +54,7 @@ pub use client::{
 };
 /// Re-exported so generated code needs only `ferry_runtime` in scope.
 pub use ferry_wire as wire;
+pub use reflect::{SchemaFile, ServiceSchema};
 pub use server::{Server, ServerConfig, ShutdownSignals};
 pub use service::{Authorizer, Context, Handler, HandlerError, Service};
 pub use tls::{ClientTls, PeerIdentity, ServerTls, TlsError};

@@ -123,6 +123,9 @@ pub(crate) struct Method {
     pub handler: Handler,
     /// Runs on the event loop thread: for cheap handlers that never block.
     pub inline: bool,
+    /// The authorizer of the service it was registered in, once merged into another
+    /// ([`Service::with`]); otherwise the service's own applies.
+    pub authorizer: Option<Authorizer>,
 }
 
 /// Handlers by method id.
@@ -135,6 +138,8 @@ pub struct Service {
     /// Method names for metrics and the access log.
     pub(crate) names: HashMap<u32, &'static str>,
     pub(crate) authorizer: Option<Authorizer>,
+    /// Embedded IDL, served by `ferry.reflect`.
+    pub(crate) schemas: Vec<crate::reflect::ServiceSchema>,
 }
 
 impl fmt::Debug for Service {
@@ -157,7 +162,7 @@ impl Service {
         id: u32,
         handler: impl Fn(&Context, &[u8]) -> Result<Vec<u8>, HandlerError> + Send + Sync + 'static,
     ) -> Self {
-        self.register(id, Method { handler: Arc::new(handler), inline: false })
+        self.register(id, Method { handler: Arc::new(handler), inline: false, authorizer: None })
     }
 
     /// Names method `id` (its IDL name) in metrics snapshots and the access log; generated
@@ -178,11 +183,53 @@ impl Service {
         self
     }
 
+    /// Adds `schema` to what the server's reflection (`ferry.reflect`) lists; generated
+    /// `service()` functions call it unless idlc was told `--no-reflection`.
+    pub fn schema(mut self, schema: crate::reflect::ServiceSchema) -> Self {
+        self.schemas.push(schema);
+        self
+    }
+
+    /// This service and `other` on one server: every method of both, each still under the
+    /// authorizer of the service it came from. A method id both register is refused by
+    /// `Server::bind`, as any duplicate.
+    pub fn with(mut self, other: Service) -> Self {
+        let own = self.authorizer.take();
+        for method in self.methods.values_mut() {
+            method.authorizer = method.authorizer.take().or_else(|| own.clone());
+        }
+        for (id, mut method) in other.methods {
+            method.authorizer = method.authorizer.or_else(|| other.authorizer.clone());
+            self = self.register(id, method);
+        }
+        self.duplicates.extend(other.duplicates);
+        self.names.extend(other.names);
+        self.schemas.extend(other.schemas);
+        self
+    }
+
     pub(crate) fn check(&self, id: u32, ctx: &Context) -> Result<(), String> {
-        match &self.authorizer {
+        let method = self.methods.get(&id).and_then(|m| m.authorizer.as_ref());
+        match method.or(self.authorizer.as_ref()) {
             Some(a) => a(ctx, id, self.names.get(&id).copied()),
             None => Ok(()),
         }
+    }
+
+    /// Registers the built-in `ferry.reflect` (spec/protocol.md § 4.2), answered on the
+    /// event loop from a listing fixed now.
+    pub(crate) fn with_reflection(self) -> Result<Self, String> {
+        use crate::reflect::{Listing, REFLECT_ID, REFLECT_METHOD};
+        if self.methods.contains_key(&REFLECT_ID) {
+            let name = self.names.get(&REFLECT_ID).copied().unwrap_or("a method");
+            return Err(format!(
+                "{name} has method id {REFLECT_ID}, reserved for the built-in `{REFLECT_METHOD}`; rename it, or turn reflection off (ServerConfig::reflection)"
+            ));
+        }
+        let listing = Arc::new(Listing::of(&self));
+        Ok(self
+            .inline_method(REFLECT_ID, move |_ctx, request| listing.reply(request))
+            .name(REFLECT_ID, REFLECT_METHOD))
     }
 
     fn register(mut self, id: u32, method: Method) -> Self {
@@ -200,6 +247,6 @@ impl Service {
         id: u32,
         handler: impl Fn(&Context, &[u8]) -> Result<Vec<u8>, HandlerError> + Send + Sync + 'static,
     ) -> Self {
-        self.register(id, Method { handler: Arc::new(handler), inline: true })
+        self.register(id, Method { handler: Arc::new(handler), inline: true, authorizer: None })
     }
 }

@@ -997,6 +997,8 @@ impl<'s> Checker<'s> {
                 include_name: f.include_name.clone(),
                 namespaces,
                 includes: f.includes.iter().map(|(_, id)| *id).collect(),
+                include_paths: f.include_paths.clone(),
+                text: f.text.clone(),
                 definitions,
             });
         }

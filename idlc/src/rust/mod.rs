@@ -31,7 +31,28 @@ const RT: &str = "::ferry_runtime";
 /// Generates the Rust code for `program`'s root files and everything they include.
 /// Returns the formatted source, or a message if the generator produced invalid Rust (a bug).
 pub fn generate(program: &Program) -> Result<String, String> {
-    let g = Gen::new(program);
+    generate_with(program, &Options::default())
+}
+
+/// What the Rust back end emits beyond the types and services themselves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Embed each service's IDL (its file and every file that file includes) for server
+    /// reflection: `Svc::SCHEMA`, registered by `Svc::service()` (spec/protocol.md § 4.2).
+    /// Default: on.
+    pub reflection: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { reflection: true }
+    }
+}
+
+/// [`generate`] with `options`.
+pub fn generate_with(program: &Program, options: &Options) -> Result<String, String> {
+    let mut g = Gen::new(program);
+    g.reflection = options.reflection;
     let mut out = String::new();
     for file in 0..program.files.len() {
         g.file(file, &mut out);
@@ -82,6 +103,14 @@ struct Gen<'p> {
     recursive: HashSet<(DefRef, String)>,
     /// Fields of cycles of required fields (`Program::unbuildable_fields`).
     unbuildable: HashSet<(DefRef, String)>,
+    /// Embed schemas for reflection (`Options::reflection`).
+    reflection: bool,
+    /// Each file's name among the embedded schema files: its file name, or `N/name` when
+    /// an earlier file has that name (the stem, which includes use, is kept).
+    schema_names: Vec<String>,
+    /// Each file module's constant holding its `SchemaFile`: `SCHEMA_FILE`, with `_`
+    /// appended while a definition of the file has that name.
+    schema_consts: Vec<String>,
 }
 
 const RUST_KEYWORDS: &[&str] = &[
@@ -141,24 +170,35 @@ impl<'p> Gen<'p> {
                 ident(&name)
             })
             .collect();
-        let views = p
-            .files
-            .iter()
-            .map(|f| {
-                let names: HashSet<String> = f.definitions.iter().map(|d| ident(&d.name)).collect();
-                let mut name = "views".to_owned();
-                while names.contains(&name) {
-                    name.push('_');
-                }
-                name
-            })
-            .collect();
+        let free_name = |f: &crate::model::File, base: &str| {
+            let names: HashSet<String> = f.definitions.iter().map(|d| ident(&d.name)).collect();
+            let mut name = base.to_owned();
+            while names.contains(&name) {
+                name.push('_');
+            }
+            name
+        };
+        let views = p.files.iter().map(|f| free_name(f, "views")).collect();
+        let schema_consts = p.files.iter().map(|f| free_name(f, "SCHEMA_FILE")).collect();
+        let mut schema_names: Vec<String> = Vec::new();
+        for (i, f) in p.files.iter().enumerate() {
+            let base = f.path.file_name().map_or_else(
+                || format!("{}.thrift", f.include_name),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            let name =
+                if schema_names.contains(&base) { format!("{}/{base}", i + 1) } else { base };
+            schema_names.push(name);
+        }
         Gen {
             p,
             modules,
             views,
             recursive: p.recursive_fields(),
             unbuildable: p.unbuildable_fields(),
+            reflection: false,
+            schema_names,
+            schema_consts,
         }
     }
 
@@ -638,7 +678,57 @@ impl<'p> Gen<'p> {
                 self.service(out, file, DefRef { file, index }, d);
             }
         }
+        if self.reflection && self.in_a_schema(file) {
+            self.schema_file(out, file);
+        }
         out.push_str("}\n");
+    }
+
+    /// The file's `SchemaFile` (text and includes), for the schemas of services declared
+    /// in it or in files including it.
+    fn schema_file(&self, out: &mut String, file: usize) {
+        let f = &self.p.files[file];
+        let includes: Vec<String> = f
+            .include_paths
+            .iter()
+            .map(|(written, target)| {
+                format!("({}, {})", lit_str(written), lit_str(&self.schema_names[*target]))
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "#[doc(hidden)] pub const {}: {RT}::SchemaFile = {RT}::SchemaFile {{ name: {}, text: {}, includes: &[{}] }};",
+            self.schema_consts[file],
+            lit_str(&self.schema_names[file]),
+            lit_str(&f.text),
+            includes.join(", ")
+        );
+    }
+
+    /// Some service's schema includes `file`: it declares one or is included by a file that does.
+    fn in_a_schema(&self, file: usize) -> bool {
+        (0..self.p.files.len()).any(|f| {
+            self.p.files[f]
+                .definitions
+                .iter()
+                .any(|d| matches!(d.kind, DefinitionKind::Service { .. }))
+                && self.include_closure(f).contains(&file)
+        })
+    }
+
+    /// `file` and every file it includes, directly or not, `file` first.
+    fn include_closure(&self, file: usize) -> Vec<usize> {
+        let mut files = vec![file];
+        let mut i = 0;
+        while i < files.len() {
+            for &(_, target) in &self.p.files[files[i]].include_paths {
+                if !files.contains(&target) {
+                    files.push(target);
+                }
+            }
+            i += 1;
+        }
+        files
     }
 }
 

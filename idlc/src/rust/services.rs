@@ -283,7 +283,28 @@ impl<'p> Gen<'p> {
             let _ =
                 writeln!(out, "service = service.name({here}{}, {:?});", id_const(&m.name), m.name);
         }
+        if self.reflection {
+            out.push_str("service = service.schema(SCHEMA);");
+        }
         out.push_str("service }\n");
+        if self.reflection {
+            let files: Vec<String> = self
+                .include_closure(file)
+                .into_iter()
+                .map(|f| {
+                    format!("{}{}", self.prefix(f, file, Scope::Nested), self.schema_consts[f])
+                })
+                .collect();
+            let names: Vec<String> = methods.iter().map(|(_, m)| lit_str(&m.name)).collect();
+            let _ = writeln!(
+                out,
+                "/// This service's IDL, for server reflection (`ferry.reflect`).\npub const SCHEMA: {RT}::ServiceSchema = {RT}::ServiceSchema {{ name: {}, file: {}, methods: &[{}], files: &[{}] }};",
+                lit_str(&d.name),
+                lit_str(&self.schema_names[file]),
+                names.join(", "),
+                files.join(", ")
+            );
+        }
         let names: String = methods
             .iter()
             .map(|(owner, m)| {

@@ -54,6 +54,11 @@ pub struct ServerConfig {
     /// TLS 1.3 (and mutual TLS when it names client CAs); `None` serves plaintext, which a
     /// server bound beyond loopback warns about once. Default: `None`.
     pub tls: Option<ServerTls>,
+    /// Answer the built-in `ferry.reflect` with the services' embedded IDL (what generated
+    /// code embeds unless idlc was told `--no-reflection`), so tools can call the server
+    /// without its schema. Authorizers see it as method `ferry.reflect` and may refuse it.
+    /// Default: on.
+    pub reflection: bool,
 }
 
 impl Default for ServerConfig {
@@ -77,6 +82,7 @@ impl Default for ServerConfig {
             access_log: false,
             busy_poll: Duration::from_micros(50),
             tls: None,
+            reflection: true,
         }
     }
 }

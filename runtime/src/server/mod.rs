@@ -96,6 +96,11 @@ impl Server {
                 format!("method id {id} is registered twice; rename one of the methods"),
             ));
         }
+        let service = if config.reflection {
+            service.with_reflection().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?
+        } else {
+            service
+        };
         if config.tls.is_none() && !addr.ip().is_loopback() {
             log::warn!(
                 "serving {addr} in plaintext: any peer that reaches it can read and make calls; set ServerConfig::tls"

@@ -594,14 +594,14 @@ mod tests {
         fn new() -> Self {
             let mut methods = HashMap::new();
             let echo: crate::service::Handler = Arc::new(|_, p: &[u8]| Ok(p.to_vec()));
-            methods.insert(ECHO, Method { handler: echo, inline: true });
+            methods.insert(ECHO, Method { handler: echo, inline: true, authorizer: None });
             let slow: crate::service::Handler = Arc::new(|_, _: &[u8]| Ok(b"slow".to_vec()));
-            methods.insert(SLOW, Method { handler: slow, inline: false });
+            methods.insert(SLOW, Method { handler: slow, inline: false, authorizer: None });
             let strict: crate::service::Handler =
                 Arc::new(|_, _: &[u8]| Err(HandlerError::invalid_arguments("bad args")));
-            methods.insert(STRICT, Method { handler: strict, inline: true });
+            methods.insert(STRICT, Method { handler: strict, inline: true, authorizer: None });
             let denied: crate::service::Handler = Arc::new(|_, _: &[u8]| Ok(b"ran!".to_vec()));
-            methods.insert(DENIED, Method { handler: denied, inline: true });
+            methods.insert(DENIED, Method { handler: denied, inline: true, authorizer: None });
             Fake {
                 records: SharedRecords::new(4, 64, Duration::from_secs(60)),
                 methods,

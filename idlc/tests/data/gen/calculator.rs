@@ -1318,8 +1318,32 @@ pub mod tutorial {
                     );
             }
             service = service.name(zip_ID, "zip");
+            service = service.schema(SCHEMA);
             service
         }
+        /// This service's IDL, for server reflection (`ferry.reflect`).
+        pub const SCHEMA: ::ferry_runtime::ServiceSchema = ::ferry_runtime::ServiceSchema {
+            name: "Calculator",
+            file: "calculator.thrift",
+            methods: &[
+                "getName",
+                "getStatus",
+                "getCounters",
+                "aliveSince",
+                "reinitialize",
+                "shutdown",
+                "now",
+                "ping",
+                "add",
+                "calculate",
+                "zip",
+            ],
+            files: &[
+                super::SCHEMA_FILE,
+                super::super::base::SCHEMA_FILE,
+                super::super::types::SCHEMA_FILE,
+            ],
+        };
         /// A typed client for `Calculator`: methods read like local calls.
         #[derive(Clone, Debug)]
         pub struct Client {
@@ -1791,6 +1815,15 @@ pub mod tutorial {
             }
         }
     }
+    #[doc(hidden)]
+    pub const SCHEMA_FILE: ::ferry_runtime::SchemaFile = ::ferry_runtime::SchemaFile {
+        name: "calculator.thrift",
+        text: "#!/usr/bin/env idlc check\n/*\n * The tutorial service, extended: includes across folders, typedefs, constants,\n * exceptions and a service extending one from another file.\n */\ninclude \"base.thrift\"\ninclude \"common/types.thrift\"\n\nnamespace rs ferry.tutorial\nnamespace cpp tutorial\nnamespace * tutorial\n\ntypedef i32 MyInteger\n\nconst i32 INT32CONSTANT = 9853\nconst map<string, string> MAPCONSTANT = {'hello': 'world', 'goodnight': \"moon\"}\n\nenum Operation {\n  ADD = 1,\n  SUBTRACT = 2,\n  MULTIPLY = 3,\n  DIVIDE = 4\n}\n\n/** Structs are the basic complex data structures. */\nstruct Work {\n  1: i32 num1 = 0,\n  2: i32 num2,\n  3: Operation op = Operation.ADD,\n  4: optional string comment,\n  5: types.Region region = types.DEFAULT_REGION,\n}\n\nexception InvalidOperation {\n  1: i32 whatOp,\n  2: string why\n}\n\nservice Calculator extends base.BaseService {\n  void ping(),\n  i32 add(1: i32 num1, 2: i32 num2) (ferry.timeout_ms = \"250\", ferry.idempotent = \"true\"),\n  i32 calculate(1: i32 logid, 2: Work w) throws (1: InvalidOperation ouch, 2: types.NotFound missing),\n  oneway void zip()\n}\n",
+        includes: &[
+            ("base.thrift", "base.thrift"),
+            ("common/types.thrift", "types.thrift"),
+        ],
+    };
 }
 /// Generated from `tests/data/ok/include/base.thrift`.
 #[allow(
@@ -2705,8 +2738,24 @@ pub mod base {
                     );
             }
             service = service.name(now_ID, "now");
+            service = service.schema(SCHEMA);
             service
         }
+        /// This service's IDL, for server reflection (`ferry.reflect`).
+        pub const SCHEMA: ::ferry_runtime::ServiceSchema = ::ferry_runtime::ServiceSchema {
+            name: "BaseService",
+            file: "base.thrift",
+            methods: &[
+                "getName",
+                "getStatus",
+                "getCounters",
+                "aliveSince",
+                "reinitialize",
+                "shutdown",
+                "now",
+            ],
+            files: &[super::SCHEMA_FILE, super::super::types::SCHEMA_FILE],
+        };
         /// A typed client for `BaseService`: methods read like local calls.
         #[derive(Clone, Debug)]
         pub struct Client {
@@ -2946,6 +2995,12 @@ pub mod base {
             }
         }
     }
+    #[doc(hidden)]
+    pub const SCHEMA_FILE: ::ferry_runtime::SchemaFile = ::ferry_runtime::SchemaFile {
+        name: "base.thrift",
+        text: "include \"common/types.thrift\"\n\nnamespace rs base\n\n/// Health and counters every service exposes (fb303 style).\nenum Status { DEAD = 0, STARTING = 1, ALIVE = 2, STOPPING = 3, STOPPED = 4, WARNING = 5 }\n\nservice BaseService {\n  string getName(),\n  Status getStatus(),\n  map<string, i64> getCounters(),\n  i64 aliveSince(),\n  oneway void reinitialize(),\n  oneway void shutdown(),\n  types.Timestamp now() (ferry.idempotent = \"true\")\n}\n",
+        includes: &[("common/types.thrift", "types.thrift")],
+    };
 }
 /// Generated from `tests/data/ok/include/common/types.thrift`.
 #[allow(
@@ -3260,4 +3315,10 @@ pub mod types {
             }
         }
     }
+    #[doc(hidden)]
+    pub const SCHEMA_FILE: ::ferry_runtime::SchemaFile = ::ferry_runtime::SchemaFile {
+        name: "types.thrift",
+        text: "// Shared vocabulary, found through `-I tests/data/ok/include`.\nnamespace rs common.types\nnamespace java com.example.common\n\ntypedef string Guid\ntypedef i64 Timestamp\n\n/** Where a request came from. */\nenum Region {\n  US_EAST = 1,\n  US_WEST,\n  EU_WEST = 0x10,\n  AP_SOUTH = -1, // negative values are legal\n}\n\nconst i32 MAX_PAGE_SIZE = 1000\nconst Region DEFAULT_REGION = Region.EU_WEST\n\nstruct Page {\n  1: i32 offset = 0\n  2: i32 limit = MAX_PAGE_SIZE\n}\n\nexception NotFound {\n  1: string what\n  2: optional Guid id\n}\n",
+        includes: &[],
+    };
 }

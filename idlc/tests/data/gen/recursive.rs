@@ -1409,8 +1409,16 @@ pub mod recursive {
                     );
             }
             service = service.name(eval_ID, "eval");
+            service = service.schema(SCHEMA);
             service
         }
+        /// This service's IDL, for server reflection (`ferry.reflect`).
+        pub const SCHEMA: ::ferry_runtime::ServiceSchema = ::ferry_runtime::ServiceSchema {
+            name: "TreeService",
+            file: "recursive.thrift",
+            methods: &["echoTree", "echoCoRec", "eval"],
+            files: &[super::SCHEMA_FILE],
+        };
         /// A typed client for `TreeService`: methods read like local calls.
         #[derive(Clone, Debug)]
         pub struct Client {
@@ -1541,4 +1549,10 @@ pub mod recursive {
             }
         }
     }
+    #[doc(hidden)]
+    pub const SCHEMA_FILE: ::ferry_runtime::SchemaFile = ::ferry_runtime::SchemaFile {
+        name: "recursive.thrift",
+        text: "// Recursion that terminates: through lists, optional fields and default-requiredness\n// references (generated code boxes them).\nnamespace rs ferry.recursive\n\nstruct RecTree {\n  1: list<RecTree> children\n  2: i16 item\n}\n\nstruct RecList {\n  1: RecList & nextitem\n  3: i16 item\n}\n\nstruct CoRec { 1: CoRec2 & other }\nstruct CoRec2 { 1: CoRec other }\n\nunion Expr {\n  1: i64 literal\n  2: BinOp binop\n}\n\nstruct BinOp {\n  1: required string op\n  2: required Expr left\n  3: required Expr right\n}\n\nexception CoError { 1: CoError2 other }\nexception CoError2 { 1: CoError other }\n\nservice TreeService {\n  RecTree echoTree(1: RecTree tree)\n  CoRec echoCoRec(1: CoRec item) throws (1: CoError err)\n  i64 eval(1: Expr e)\n}\n",
+        includes: &[],
+    };
 }

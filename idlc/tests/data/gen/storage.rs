@@ -1913,8 +1913,16 @@ pub mod storage {
                     );
             }
             service = service.name(describe_version_ID, "describe_version");
+            service = service.schema(SCHEMA);
             service
         }
+        /// This service's IDL, for server reflection (`ferry.reflect`).
+        pub const SCHEMA: ::ferry_runtime::ServiceSchema = ::ferry_runtime::ServiceSchema {
+            name: "Storage",
+            file: "storage.thrift",
+            methods: &["login", "get", "batch_mutate", "describe_version"],
+            files: &[super::SCHEMA_FILE],
+        };
         /// A typed client for `Storage`: methods read like local calls.
         #[derive(Clone, Debug)]
         pub struct Client {
@@ -2149,4 +2157,10 @@ pub mod storage {
             }
         }
     }
+    #[doc(hidden)]
+    pub const SCHEMA_FILE: ::ferry_runtime::SchemaFile = ::ferry_runtime::SchemaFile {
+        name: "storage.thrift",
+        text: "/**\n * A wide-column store API in the style of Cassandra's: many exceptions per method,\n * binary keys, nested maps.\n */\nnamespace java org.example.storage\nnamespace rs ferry.storage\n\nconst string VERSION = \"19.39.0\"\n\nstruct Column {\n  1: required binary name,\n  2: optional binary value,\n  3: optional i64 timestamp,\n  4: optional i32 ttl,\n}\n\nstruct SuperColumn {\n  1: required binary name,\n  2: required list<Column> columns,\n}\n\nenum ConsistencyLevel { ONE = 1, QUORUM = 2, LOCAL_QUORUM = 3, EACH_QUORUM = 4, ALL = 5, ANY = 6, TWO = 7, THREE = 8 }\n\nexception NotFoundException {}\nexception InvalidRequestException { 1: required string why }\nexception UnavailableException {}\nexception TimedOutException { 1: optional i32 acknowledged_by }\n\nstruct Mutation {\n  1: optional Column column,\n  2: optional SuperColumn super_column,\n}\n\nservice Storage {\n  void login(1: required map<string, string> credentials) throws (1: InvalidRequestException ire),\n  Column get(1: required binary key, 2: required string path, 3: required ConsistencyLevel level = ConsistencyLevel.ONE)\n    throws (1: InvalidRequestException ire, 2: NotFoundException nfe, 3: UnavailableException ue, 4: TimedOutException te),\n  void batch_mutate(1: required map<binary, map<string, list<Mutation>>> mutation_map, 2: required ConsistencyLevel level)\n    throws (1: InvalidRequestException ire, 2: UnavailableException ue, 3: TimedOutException te),\n  string describe_version(),\n}\n",
+        includes: &[],
+    };
 }
