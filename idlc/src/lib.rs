@@ -80,6 +80,11 @@ pub fn compile_text(path: &Path, text: &str, include_dirs: &[PathBuf]) -> Compil
     finish(sources)
 }
 
+/// Checks files already loaded (from memory, say: [`sources::MemoryFiles`]).
+pub fn check_sources(sources: SourceMap) -> Compilation {
+    finish(sources)
+}
+
 fn finish(mut sources: SourceMap) -> Compilation {
     check::check(&mut sources);
     Compilation { sources }
