@@ -1,13 +1,20 @@
 //! `idlc compat` on random schemas and random edits: every edit the spec calls
-//! wire-compatible (spec/idl.md § 8) yields no wire finding, and every breaking edit yields
-//! the finding of its rule. The schemas are this test's own small model, rendered to IDL,
-//! so each edit is known to be of one kind.
+//! wire-compatible (spec/idl.md § 8) yields no wire finding, and messages encoded with OLD
+//! decode with NEW and come back to OLD unchanged; every breaking edit yields the finding
+//! of its rule, and a message shows the break. The schemas are this test's own small model,
+//! rendered to IDL, so each edit is known to be of one kind. It lives in the CLI crate
+//! because the schema-driven codec (`ferry_cli::json`) it encodes messages with does.
 #![allow(clippy::unwrap_used)] // Tests: a panic is how a failure is reported.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
+use base64::Engine as _;
+use ferry_cli::json::{Codec, Shape};
 use ferry_idlc::compat::Level;
+use ferry_idlc::model::{DefRef, Program};
 use proptest::prelude::*;
+use serde_json::{json, Map, Value as Json};
 
 #[derive(Clone, Debug)]
 struct Field {
@@ -209,23 +216,94 @@ fn apply_breaking(s: &Schema, edit: &Breaking) -> Option<(Schema, &'static str)>
     }
 }
 
+fn compile(name: &str, text: &str) -> ferry_idlc::Compilation {
+    let c = ferry_idlc::compile_text(Path::new(name), text, &[]);
+    assert_eq!(c.error_count(), 0, "{}\n{text}", c.render_plain());
+    c
+}
+
 fn findings(old: &str, new: &str, level: Level) -> Vec<&'static str> {
-    let dir = std::env::temp_dir().join(format!(
-        "ferry-compat-edits-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (o, n) = (dir.join("old.thrift"), dir.join("new.thrift"));
-    std::fs::write(&o, old).unwrap();
-    std::fs::write(&n, new).unwrap();
-    let old_c = ferry_idlc::compile(&[o], &[]).unwrap();
-    let new_c = ferry_idlc::compile(&[n], &[]).unwrap();
-    assert_eq!(old_c.error_count(), 0, "{}\n{old}", old_c.render_plain());
-    assert_eq!(new_c.error_count(), 0, "{}\n{new}", new_c.render_plain());
+    let (old_c, new_c) = (compile("old.thrift", old), compile("new.thrift", new));
     let r = ferry_idlc::CompatReport::new(old_c, new_c, level, &[]).unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
     r.findings.iter().map(|f| f.code).collect()
+}
+
+/// A small deterministic generator (xorshift64*), seeded by proptest.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn coin(&mut self) -> bool {
+        self.next() & 1 == 1
+    }
+}
+
+fn value(ty: &str, rng: &mut Rng) -> Json {
+    let n = rng.next();
+    match ty {
+        "i32" => json!(n as i32),
+        "i64" => json!(n as i64),
+        "bool" => json!(n & 1 == 1),
+        "double" => json!(f64::from(n as i32) / 8.0),
+        "string" => json!(["", "a", "é ü", "ferry"][(n % 4) as usize]),
+        "binary" => json!(base64::engine::general_purpose::STANDARD.encode(n.to_le_bytes())),
+        "list<i32>" => Json::Array((0..n % 4).map(|i| json!(i as i32 - 1)).collect()),
+        other => panic!("no values for {other}"),
+    }
+}
+
+/// A value of struct `fields` (as OLD names them): required fields always, the others
+/// sometimes; `absent` is left out whatever it is.
+fn message(fields: &[Field], rng: &mut Rng, absent: Option<i16>) -> Json {
+    let mut out = Map::new();
+    for f in fields {
+        if Some(f.id) != absent && (f.required || rng.coin()) {
+            let name = if f.renamed { "renamed".to_owned() } else { format!("f{}", f.id) };
+            out.insert(name, value(f.ty, rng));
+        }
+    }
+    Json::Object(out)
+}
+
+fn struct_ref(p: &Program, name: &str) -> DefRef {
+    let index = p.files[0].definitions.iter().position(|d| d.name == name).unwrap();
+    DefRef { file: 0, index }
+}
+
+/// Both versions' models, and the shape of struct `Si` in each.
+struct Versions {
+    old: Program,
+    new: Program,
+}
+
+impl Versions {
+    fn new(old: &Schema, new: &Schema) -> Versions {
+        let old = compile("old.thrift", &old.render()).model().unwrap();
+        let new = compile("new.thrift", &new.render()).model().unwrap();
+        Versions { old, new }
+    }
+
+    fn shapes<'a>(&self, codecs: &'a (Codec<'a>, Codec<'a>), i: usize) -> (Shape<'a>, Shape<'a>) {
+        let name = format!("S{i}");
+        let old = codecs.0.shape(struct_ref(&self.old, &name)).unwrap();
+        let new = codecs.1.shape(struct_ref(&self.new, &name)).unwrap();
+        (old, new)
+    }
+}
+
+fn new_text(s: &Schema, edits: &[Compatible]) -> String {
+    let mut new = s.clone();
+    for e in edits {
+        if let Some(n) = apply_compatible(&new, e) {
+            new = n;
+        }
+    }
+    new.render()
 }
 
 proptest! {
@@ -242,6 +320,55 @@ proptest! {
         let new_text = new.render();
         let found = findings(&s.render(), &new_text, Level::Wire);
         prop_assert!(found.is_empty(), "compatible edits {edits:?} reported {found:?}\nOLD:\n{}\nNEW:\n{new_text}", s.render());
+    }
+
+    #[test]
+    fn messages_of_old_decode_with_new_and_come_back(s in schema(), edits in proptest::collection::vec(compatible(), 1..4), seed in 1u64..) {
+        let mut new = s.clone();
+        for e in &edits {
+            if let Some(n) = apply_compatible(&new, e) {
+                new = n;
+            }
+        }
+        let v = Versions::new(&s, &new);
+        let codecs = (Codec::new(&v.old), Codec::new(&v.new));
+        let mut rng = Rng(seed);
+        for (i, fields) in s.structs.iter().enumerate() {
+            let (old, new) = v.shapes(&codecs, i);
+            let json = message(fields, &mut rng, None);
+            let bytes = codecs.0.encode(old, &json).unwrap();
+            let as_new = codecs.1.decode(new, &bytes);
+            prop_assert!(as_new.is_ok(), "S{i} {json} from OLD does not decode with NEW after {edits:?}: {as_new:?}\nNEW:\n{}", new_text(&s, &edits));
+            let back = codecs.1.encode(new, &as_new.unwrap()).unwrap();
+            prop_assert_eq!(codecs.0.decode(old, &back).unwrap(), codecs.0.decode(old, &bytes).unwrap(), "S{} through NEW and back", i);
+        }
+    }
+
+    #[test]
+    fn breaking_edits_have_a_message_that_shows_them(s in schema(), edit in breaking(), seed in 1u64..) {
+        let Some((new, code)) = apply_breaking(&s, &edit) else { return Ok(()) };
+        // Enum values and methods are not in these messages.
+        if matches!(edit, Breaking::RemoveEnumValue | Breaking::RemoveMethod) {
+            return Ok(());
+        }
+        let v = Versions::new(&s, &new);
+        let codecs = (Codec::new(&v.old), Codec::new(&v.new));
+        let mut rng = Rng(seed);
+        // The struct the edit touched is the one whose fields differ.
+        let i = (0..s.structs.len()).find(|&i| format!("{:?}", s.structs[i]) != format!("{:?}", new.structs[i])).unwrap();
+        let (old, new_shape) = v.shapes(&codecs, i);
+        // Optional → required breaks messages without the field; a type change, those with it.
+        let absent = match edit {
+            Breaking::OptionalToRequired(_) => s.structs[i].iter().zip(&new.structs[i]).find(|(a, b)| a.optional != b.optional).map(|(a, _)| a.id),
+            _ => None,
+        };
+        let mut json = message(&s.structs[i], &mut rng, absent);
+        if let Breaking::ChangeType(_) = edit {
+            let f = s.structs[i].iter().zip(&new.structs[i]).find(|(a, b)| a.ty != b.ty).unwrap().0;
+            json[format!("f{}", f.id)] = value(f.ty, &mut rng);
+        }
+        let bytes = codecs.0.encode(old, &json).unwrap();
+        prop_assert!(codecs.1.decode(new_shape, &bytes).is_err(), "{edit:?} ({code}) but S{i} {json} decodes with NEW");
     }
 
     #[test]
