@@ -33,8 +33,9 @@ Examples:
   ferry call 127.0.0.1:7000 add '{\"num1\": 1, \"num2\": 2}' --repeat 10000 --concurrency 16
   # Offline: JSON to bytes and back.
   ferry encode --idl calculator.thrift --type Work '{\"num1\": 1, \"num2\": 2, \"op\": \"ADD\"}' --hex
-  ferry decode --idl calculator.thrift --type Work --hex 0802100418 02
-  ferry decode --hex 08021004   # without a schema: fields by id
+  ferry decode --idl calculator.thrift --type Work '08 02 10 04 18 02'
+  ferry encode --idl calculator.thrift --args add '{\"num1\": 1}' | ferry decode --idl calculator.thrift --args add
+  ferry decode 08021004   # without a schema: fields by id
 
 Exit status: 0 success; 1 the call failed (the message says whether it ran); 2 bad
 input (usage, JSON, IDL, unknown method); 3 the method raised a declared exception

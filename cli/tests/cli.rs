@@ -277,6 +277,19 @@ fn encode_and_decode_offline_round_trip() {
     let o = ferry(&["decode", "--idl", idl, "--result", "calculate", "0c0408081300", "--compact"]);
     assert_status(&o, 0);
     assert_eq!(stdout(&o).trim(), r#"{"ouch":{"whatOp":4,"why":""}}"#);
+    // Raw bytes on stdin, as `ferry encode` writes them.
+    let raw = ferry(&["encode", "--idl", idl, "--type", "Work", r#"{"num2": 9}"#]);
+    assert_status(&raw, 0);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["decode", "--idl", idl, "--type", "Work", "--compact"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &raw.stdout).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_status(&o, 0);
+    assert_eq!(stdout(&o).trim(), r#"{"num1":0,"num2":9,"op":"ADD"}"#);
     // Broken input.
     let o = ferry(&["decode", "--idl", idl, "--type", "Work", "0802zz"]);
     assert_status(&o, 2);
