@@ -60,6 +60,7 @@ int main(void) {
     else if (!strcmp(schema, "Node")) ROUND_TRIP(schema_Node);
     else if (!strcmp(schema, "PersonV1")) ROUND_TRIP(schema_PersonV1);
     else if (!strcmp(schema, "PersonV2")) ROUND_TRIP(schema_PersonV2);
+    else if (!strcmp(schema, "Legacy")) ROUND_TRIP(schema_Legacy);
     else if (!strcmp(schema, "Order")) ROUND_TRIP(schema_Order);
     else if (!strcmp(schema, "Shape")) ROUND_TRIP(schema_Shape);
     else if (!strcmp(schema, "Point")) ROUND_TRIP(schema_Point);

@@ -107,8 +107,9 @@ fn the_runner_reports_a_wrong_implementation() {
 fn mutated_requests(count: usize, seed: u64) -> Vec<(String, String)> {
     let cases = cases();
     let seeds: Vec<Vec<u8>> = cases.iter().map(|c| c.bytes.clone()).collect();
-    let schemas =
-        ["AllTypes", "Required", "Node", "Point", "PersonV1", "PersonV2", "Order", "Shape"];
+    let schemas = [
+        "AllTypes", "Required", "Node", "Point", "PersonV1", "PersonV2", "Legacy", "Order", "Shape",
+    ];
     mutants(&seeds, count, seed)
         .iter()
         .enumerate()

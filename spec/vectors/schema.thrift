@@ -40,6 +40,10 @@ struct Node { 1: i32 value; 2: optional Node next }
 
 struct PersonV1 { 1: string name; 2: i32 age }
 
+// Thrift's implicit ids (spec/idl.md § 4): `name` is -1, `codes` -2. Canonical order is by
+// signed id: codes (-2), name (-1), id (1), whatever the declaration order.
+struct Legacy { string name; 1: i32 id; list<i32> codes }
+
 struct PersonV2 {
   1: string name
   2: i32 age

@@ -35,6 +35,7 @@ enum Sample {
     Node(Node),
     PersonV1(PersonV1),
     PersonV2(PersonV2),
+    Legacy(Legacy),
     Order(Order),
 }
 
@@ -47,6 +48,7 @@ impl Sample {
             Sample::Node(_) => "Node",
             Sample::PersonV1(_) => "PersonV1",
             Sample::PersonV2(_) => "PersonV2",
+            Sample::Legacy(_) => "Legacy",
             Sample::Order(_) => "Order",
         }
     }
@@ -59,6 +61,7 @@ impl Sample {
             Sample::Node(v) => v.encode_to_vec(),
             Sample::PersonV1(v) => v.encode_to_vec(),
             Sample::PersonV2(v) => v.encode_to_vec(),
+            Sample::Legacy(v) => v.encode_to_vec(),
             Sample::Order(v) => v.encode_to_vec(),
         }
     }
@@ -75,6 +78,7 @@ impl Sample {
             Sample::Node(v) => check(v, bytes),
             Sample::PersonV1(v) => check(v, bytes),
             Sample::PersonV2(v) => check(v, bytes),
+            Sample::Legacy(v) => check(v, bytes),
             Sample::Order(v) => check(v, bytes),
         }
     }
@@ -91,6 +95,7 @@ fn decode_with_schema(
         "Shape" => Shape::decode_with(bytes, options).map(drop),
         "Node" => Node::decode_with(bytes, options).map(drop),
         "PersonV1" => PersonV1::decode_with(bytes, options).map(drop),
+        "Legacy" => Legacy::decode_with(bytes, options).map(drop),
         "dynamic" => dynamic::decode(bytes, options).map(drop),
         other => panic!("unknown schema {other}"),
     }
@@ -243,6 +248,8 @@ fn valid_vectors() -> Vec<Valid> {
         loose("map_keys_out_of_order", "counts = {\"y\": 1, \"x\": 2}: accepted; canonical is ascending", all(|v| v.counts = Some(BTreeMap::from([("x".into(), 2), ("y".into(), 1)]))), "96 01 30 02 01 79 02 01 78 04"),
         raw("union_unknown_member_ignored", "Shape with an unknown member 9 then radius 1.0: unknown members do not count", Some(Sample::Shape(Shape::Radius(1.0))), "48 05 11 00 00 00 00 00 00 f0 3f"),
         raw("skipped_struct_valid_inside", "PersonV1 with an unknown field 9 holding a struct body (field 1 = 1): skipped, its body checked", Some(Sample::PersonV1(PersonV1::default())), "4c 02 08 02"),
+        v("implicit_ids", "Legacy { name: \"old\", id: 5, codes: [1, -1] }: the implicit ids -2 (codes) and -1 (name) come before id 1, by signed id", Some(Sample::Legacy(Legacy { name: "old".into(), id: 5, codes: vec![1, -1] }))),
+        raw("implicit_ids_in_declaration_order", "Legacy written name (-1), id (1), codes (-2), as declared: accepted; canonical is by signed id", Some(Sample::Legacy(Legacy { name: "a".into(), id: 1, codes: vec![2] })), "fb ff 1f 01 61 08 02 f5 ff 1f 10 04"),
         v("benchmark_payload", "the benchmark Order: 10 items, 3 tags, 256-byte payload (571 bytes)", Some(Sample::Order(sample_order()))),
     ]
 }
@@ -301,6 +308,7 @@ fn invalid_vectors() -> Vec<Invalid> {
         x("map_header_value_nibble_15", "counts' header names value type 15", "AllTypes", "96 01 3f 00", "unknown_wire_type", 2),
         x("union_second_key_before_its_value", "Shape: radius, then label whose bytes are invalid UTF-8: the second member is an error at its key", "Shape", "11 00 00 00 00 00 00 f0 3f 1b 01 ff", "union_has_several_fields", 9),
         x("union_same_member_twice", "Shape: radius twice", "Shape", "11 00 00 00 00 00 00 f0 3f 11 00 00 00 00 00 00 00 40", "union_has_several_fields", 9),
+        x("implicit_id_wrong_wire_type", "Legacy: field -1 (the implicit id of `name`, a string) sent as a varint: its key is f8 ff 1f", "Legacy", "f8 ff 1f 01", "wire_type_mismatch", 0),
         x("union_second_member_wrong_wire_type", "Shape: radius, then label (bytes) sent as a varint: at one key the wire type is checked first", "Shape", "11 00 00 00 00 00 00 f0 3f 18 01", "wire_type_mismatch", 9),
         x("duplicate_field_first_occurrence_invalid", "names twice, the first holding invalid UTF-8: every occurrence is checked (strict)", "AllTypes", "8d 01 13 01 ff 8d 01 13 01 61", "invalid_utf8", 4),
         x("invalid_utf8_in_map_key", "counts with the key FF: checked before the map is used (strict)", "AllTypes", "96 01 30 01 01 ff 00", "invalid_utf8", 5),

@@ -23,6 +23,7 @@ fn answer(schema: &str, bytes: &[u8], options: &DecodeOptions) -> Answer {
         "Point" => round_trip::<Point>(bytes, options),
         "PersonV1" => round_trip::<PersonV1>(bytes, options),
         "PersonV2" => round_trip::<PersonV2>(bytes, options),
+        "Legacy" => round_trip::<Legacy>(bytes, options),
         "Order" => round_trip::<Order>(bytes, options),
         "Shape" => round_trip::<Shape>(bytes, options),
         "dynamic" => dynamic::decode(bytes, options).map(|m| m.encode_to_vec()),

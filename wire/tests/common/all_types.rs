@@ -510,6 +510,68 @@ impl Message for Required {
     type View<'a> = RequiredView<'a>;
 }
 
+/// `struct Legacy { string name; 1: i32 id; list<i32> codes }`: implicit ids, `name` -1 and
+/// `codes` -2, written in signed id order (codes, name, id).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Legacy {
+    pub name: String,
+    pub id: i32,
+    pub codes: Vec<i32>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LegacyView<'a> {
+    pub name: &'a str,
+    pub id: i32,
+    pub codes: ListView<'a, i32>,
+}
+
+impl Encode for Legacy {
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.key(-2, WireType::List);
+        w.list_header(WireType::Varint, self.codes.len());
+        for c in &self.codes {
+            w.signed((*c).into());
+        }
+        w.key(-1, WireType::Bytes);
+        w.str(&self.name);
+        w.key(1, WireType::Varint);
+        w.signed(self.id.into());
+    }
+    fn encoded_len(&self) -> usize {
+        let codes: usize = self.codes.iter().map(|c| size::signed((*c).into())).sum();
+        size::key(-2, WireType::List)
+            + size::list(self.codes.len(), codes)
+            + size::key(-1, WireType::Bytes)
+            + size::bytes(self.name.len())
+            + 1
+            + size::signed(self.id.into())
+    }
+}
+
+impl<'a> View<'a> for LegacyView<'a> {
+    type Owned = Legacy;
+    fn decode_fields(mut r: StructReader<'a>) -> Result<Self, DecodeError> {
+        let mut v = LegacyView::default();
+        while let Some(f) = r.next_field()? {
+            match f.id {
+                -1 => v.name = r.read(f)?,
+                1 => v.id = r.read(f)?,
+                -2 => v.codes = r.read(f)?,
+                _ => r.skip(f)?,
+            }
+        }
+        Ok(v)
+    }
+    fn to_owned_value(&self) -> Result<Legacy, DecodeError> {
+        Ok(Legacy { name: self.name.to_owned(), id: self.id, codes: self.codes.to_owned_value()? })
+    }
+}
+
+impl Message for Legacy {
+    type View<'a> = LegacyView<'a>;
+}
+
 /// `struct Node { 1: i32 value; 2: optional Node next }` — recursive, so the view is lazy.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Node {
