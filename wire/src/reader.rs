@@ -148,22 +148,39 @@ impl<'a> Reader<'a> {
                 self.offset += 3;
                 Ok(u64::from(b0 & 0x7f) | u64::from(b1 & 0x7f) << 7 | u64::from(b2) << 14)
             }
-            _ => self.varint_slow(),
+            _ => self.varint_multibyte(),
         }
     }
 
+    /// Varints of 4 to 8 bytes (timestamps, sizes, hashes) in one 8-byte load: find the
+    /// first byte without a continuation bit, then pack the 7-bit groups with three
+    /// shift-and-mask steps instead of a branch per byte. Out of line: inlined, it cut the
+    /// listing decode's instructions by 8% but added 4% to the order payload's.
     #[inline(never)]
-    fn varint_slow(&mut self) -> Result<u64, DecodeError> {
-        // Varints of 4 to 8 bytes (timestamps, sizes, hashes) in one 8-byte load: find the
-        // first byte without a continuation bit, then pack the 7-bit groups with three
-        // shift-and-mask steps instead of a loop with a branch per byte.
-        if let Some(word) = self.rest.first_chunk::<8>() {
-            let word = u64::from_le_bytes(*word);
+    fn varint_multibyte(&mut self) -> Result<u64, DecodeError> {
+        // The last field of a struct usually ends its region with fewer than 8 bytes left:
+        // 4 to 7 bytes are assembled from two overlapping 4-byte loads (the bytes above
+        // them zero, so a varint running past the end is seen as too long below).
+        let word = match self.rest.first_chunk::<8>() {
+            Some(word) => Some(u64::from_le_bytes(*word)),
+            None => match self.rest.len() {
+                n @ 4..=7 => match (self.rest.first_chunk::<4>(), self.rest.last_chunk::<4>()) {
+                    (Some(low), Some(high)) => {
+                        let (low, high) = (u32::from_le_bytes(*low), u32::from_le_bytes(*high));
+                        Some(u64::from(low) | u64::from(high) << (8 * (n - 4)))
+                    }
+                    _ => None,
+                },
+                _ => None,
+            },
+        };
+        if let Some(word) = word {
             let stops = !word & 0x8080_8080_8080_8080;
-            if stops != 0 {
-                let len = (stops.trailing_zeros() / 8 + 1) as usize;
-                let kept = if len == 8 { word } else { word & ((1u64 << (8 * len)) - 1) };
-                if len > 1 && kept >> (8 * (len - 1)) == 0 {
+            let len = (stops.trailing_zeros() / 8 + 1) as usize;
+            if stops != 0 && len <= self.rest.len() {
+                // `len` is 2..=8 here: the first byte has its continuation bit set.
+                let kept = word & (u64::MAX >> (64 - 8 * len));
+                if kept >> (8 * (len - 1)) == 0 {
                     return Err(self.error(ErrorKind::VarintNotMinimal));
                 }
                 let x = kept & 0x7f7f_7f7f_7f7f_7f7f;
@@ -179,6 +196,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The general varint decoder: 9- and 10-byte values and the last bytes of a buffer.
+    #[inline(never)]
     fn varint_bytewise(&mut self) -> Result<u64, DecodeError> {
         let mut value = 0u64;
         for (i, &b) in self.rest.iter().enumerate().take(10) {

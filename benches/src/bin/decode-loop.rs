@@ -1,0 +1,44 @@
+//! Decodes one payload in a loop, for counting instructions per decode — steadier than wall
+//! time on a noisy machine:
+//! `perf stat -e instructions:u target/release/decode-loop listing strict 100000`
+//! (payloads `order`, `listing`; modes `strict`, `lazy`, `encode`).
+use std::hint::black_box;
+
+use ferry_benches::{generated, listing};
+use ferry_wire::{DecodeOptions, Encode};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let (payload, mode) = (
+        args.get(1).map_or("listing", String::as_str),
+        args.get(2).map_or("strict", String::as_str),
+    );
+    let n: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let options = match mode {
+        "lazy" => DecodeOptions::LAZY,
+        _ => DecodeOptions::DEFAULT,
+    };
+    let (bytes, read): (Vec<u8>, fn(&[u8], &DecodeOptions) -> u64) = match payload {
+        "order" => (generated::sample_order().encode_to_vec(), generated::read_every_field_with),
+        _ => (listing::sample_listing().encode_to_vec(), listing::read_every_field_with),
+    };
+    let mut acc = 0u64;
+    if mode == "encode" {
+        let (order, list) = (generated::sample_order(), listing::sample_listing());
+        let mut buf = Vec::with_capacity(bytes.len() * 2);
+        for _ in 0..n {
+            buf.clear();
+            if payload == "order" {
+                order.encode(&mut ferry_wire::Writer::new(&mut buf));
+            } else {
+                list.encode(&mut ferry_wire::Writer::new(&mut buf));
+            }
+            acc ^= black_box(&buf).len() as u64;
+        }
+    } else {
+        for _ in 0..n {
+            acc ^= read(black_box(&bytes), &options);
+        }
+    }
+    println!("{acc}");
+}
