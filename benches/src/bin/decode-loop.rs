@@ -7,6 +7,9 @@ use std::hint::black_box;
 use ferry_benches::{generated, listing};
 use ferry_wire::{DecodeOptions, Encode};
 
+/// Decodes a payload and reads every field under the given options.
+type ReadAll = fn(&[u8], &DecodeOptions) -> u64;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (payload, mode) = (
@@ -18,7 +21,7 @@ fn main() {
         "lazy" => DecodeOptions::LAZY,
         _ => DecodeOptions::DEFAULT,
     };
-    let (bytes, read): (Vec<u8>, fn(&[u8], &DecodeOptions) -> u64) = match payload {
+    let (bytes, read): (Vec<u8>, ReadAll) = match payload {
         "order" => (generated::sample_order().encode_to_vec(), generated::read_every_field_with),
         _ => (listing::sample_listing().encode_to_vec(), listing::read_every_field_with),
     };
