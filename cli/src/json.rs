@@ -1054,8 +1054,9 @@ fn write_raw(
 
 // ---- messages
 
-/// `$.name`, or `$["a b"]` for keys that are not identifiers.
-fn child(path: &str, key: &str) -> String {
+/// `$.name`, or `$["a b"]` for keys that are not identifiers: the path of `key` inside
+/// the object at `path` (spec/json.md § 4).
+pub fn child(path: &str, key: &str) -> String {
     let plain = !key.is_empty()
         && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !key.starts_with(|c: char| c.is_ascii_digit());

@@ -14,6 +14,9 @@ use ferry_cli::json::{Codec, Shape};
 use ferry_idlc::compat::Level;
 use ferry_idlc::model::{DefRef, Program};
 use proptest::prelude::*;
+
+mod common;
+use common::Rng;
 use serde_json::{json, Map, Value as Json};
 
 #[derive(Clone, Debug)]
@@ -226,21 +229,6 @@ fn findings(old: &str, new: &str, level: Level) -> Vec<&'static str> {
     let (old_c, new_c) = (compile("old.thrift", old), compile("new.thrift", new));
     let r = ferry_idlc::CompatReport::new(old_c, new_c, level, &[]).unwrap();
     r.findings.iter().map(|f| f.code).collect()
-}
-
-/// A small deterministic generator (xorshift64*), seeded by proptest.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn coin(&mut self) -> bool {
-        self.next() & 1 == 1
-    }
 }
 
 fn value(ty: &str, rng: &mut Rng) -> Json {

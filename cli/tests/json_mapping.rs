@@ -6,10 +6,13 @@
 
 use std::path::Path;
 
-use ferry_cli::json::Codec;
+use ferry_cli::json::{child, Codec};
 use ferry_idlc::model::DefRef;
 use ferry_runtime::wire::{dynamic, DecodeOptions, Encode};
 use proptest::prelude::*;
+
+mod common;
+use common::Rng;
 use serde_json::{json, Map, Value as Json};
 
 const BASES: [&str; 14] = [
@@ -119,36 +122,11 @@ fn field_name(id: i16) -> String {
     }
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 /// Generates values and remembers where the scalar ones are (JSON paths, spec/json.md § 4).
 struct Gen<'s> {
     structs: &'s [Vec<Field>],
     rng: Rng,
     scalars: Vec<String>,
-}
-
-fn child(path: &str, key: &str) -> String {
-    let plain = !key.is_empty()
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !key.starts_with(|c: char| c.is_ascii_digit());
-    if plain {
-        format!("{path}.{key}")
-    } else {
-        format!("{path}[{}]", Json::String(key.to_owned()))
-    }
 }
 
 impl Gen<'_> {
