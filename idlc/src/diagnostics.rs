@@ -45,6 +45,13 @@ pub enum Problem {
     IntegerLiteralTooLarge {
         span: Span,
     },
+    /// A keyword where a name belongs (`string service`): taken as the name, so the rest
+    /// of the file parses.
+    KeywordAsName {
+        keyword: String,
+        what: String,
+        span: Span,
+    },
     Deprecated {
         what: String,
         instead: String,
@@ -281,6 +288,7 @@ impl Problem {
             UnterminatedComment { .. } => "E0004",
             TooDeep { .. } => "E0005",
             IntegerLiteralTooLarge { .. } => "E0006",
+            KeywordAsName { .. } => "E0009",
             Deprecated { .. } => "W0007",
             Dialect { .. } => "W0008",
             IncludeNotFound { .. } => "E0101",
@@ -353,6 +361,12 @@ impl Problem {
                 d.with_message(format!("expected {expected}, found {found}"))
                     .with_labels(vec![at(span).with_message(format!("expected {expected}"))])
             }
+            KeywordAsName { keyword, what, span } => d
+                .with_message(format!("`{keyword}` is a keyword, so it cannot be {what}"))
+                .with_labels(vec![at(span).with_message(format!("keyword used as {what}"))])
+                .with_notes(vec![format!(
+                    "help: rename it, for example `{keyword}_` or `{keyword}Name` (Thrift reserves its keywords in every position)"
+                )]),
             BadCharacter { span } => d
                 .with_message("this character cannot start a token")
                 .with_labels(vec![at(span)])

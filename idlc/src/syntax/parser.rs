@@ -242,6 +242,17 @@ impl<'s, 'p> Parser<'s, 'p> {
         if self.at(Tok::Ident) {
             let span = self.bump().span;
             Some(Ident { name: SmolStr::new(&self.src[span.range()]), span })
+        } else if is_keyword(self.peek())
+            && (FOLLOWS_A_NAME.contains(&self.nth(1))
+                || (self.nth(1) == Tok::Int && self.nth(2) == Tok::Colon))
+        {
+            // `1: string service)`: one precise error, and the keyword stands in for the
+            // name so the rest of the list is not lost in follow-on errors.
+            let span = self.bump().span;
+            let keyword = self.src[span.range()].to_owned();
+            let what = what.to_owned();
+            self.problems.push(Problem::KeywordAsName { keyword: keyword.clone(), what, span });
+            Some(Ident { name: SmolStr::new(keyword), span })
         } else {
             self.error(what);
             None
@@ -1083,6 +1094,11 @@ fn closer_of(open: Tok) -> Tok {
 fn starts_type(t: Tok) -> bool {
     matches!(t, Tok::Ident | Tok::List | Tok::Set | Tok::Map)
 }
+
+/// Tokens that come right after a name (of a field, parameter, method, definition): a
+/// keyword followed by one of them (or by the next field's `N:`) was meant as the name.
+const FOLLOWS_A_NAME: &[Tok] =
+    &[Tok::RParen, Tok::Comma, Tok::Semi, Tok::Eq, Tok::RBrace, Tok::LBrace, Tok::LParen];
 
 fn is_keyword(t: Tok) -> bool {
     !matches!(
