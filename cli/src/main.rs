@@ -6,8 +6,7 @@ mod remote;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
@@ -371,7 +370,8 @@ fn with_shape<T>(
     Err(bad("say which message: --type TYPE, --args METHOD or --result METHOD".into()))
 }
 
-/// `N` calls, `concurrency` at a time on the one connection, then the latency report.
+/// `N` calls, `concurrency` at a time on the one connection (one thread keeps that many
+/// started, as an asynchronous client would), then the latency report.
 fn load(
     client: &Arc<ferry_runtime::Client>,
     id: u32,
@@ -380,37 +380,31 @@ fn load(
     repeat: usize,
     concurrency: usize,
 ) -> Result<(), Failure> {
-    let next = AtomicUsize::new(0);
-    let failures: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let all = Mutex::new(Latencies::default());
-    let started = Instant::now();
-    std::thread::scope(|s| {
-        for _ in 0..concurrency.min(repeat) {
-            s.spawn(|| {
-                let mut mine = Latencies::default();
-                while next.fetch_add(1, Ordering::Relaxed) < repeat {
-                    let (result, took) = remote::timed(|| client.call(id, payload, options));
-                    match result {
-                        Ok(_) => mine.record(took),
-                        Err(e) => failures.lock().expect("not poisoned").push(e.to_string()),
-                    }
-                }
-                all.lock().expect("not poisoned").merge(mine);
-            });
+    let mut latencies = Latencies::default();
+    let mut failures: Vec<String> = Vec::new();
+    let mut in_flight = std::collections::VecDeque::with_capacity(concurrency);
+    let (mut started, begun) = (0, Instant::now());
+    while started < repeat || !in_flight.is_empty() {
+        while started < repeat && in_flight.len() < concurrency {
+            in_flight.push_back((Instant::now(), client.start(id, payload, options)));
+            started += 1;
         }
-    });
-    let elapsed = started.elapsed();
-    let mut all = all.into_inner().expect("not poisoned");
-    let failures = failures.into_inner().expect("not poisoned");
+        if let Some((t, handle)) = in_flight.pop_front() {
+            match handle.wait() {
+                Ok(_) => latencies.record(t.elapsed()),
+                Err(e) => failures.push(e.to_string()),
+            }
+        }
+    }
+    let elapsed = begun.elapsed();
     println!(
-        "{} calls in {:.2} s ({:.0} calls/s), {concurrency} in flight: {} ok, {} failed",
-        repeat,
+        "{repeat} calls in {:.2} s ({:.0} calls/s), {concurrency} in flight: {} ok, {} failed",
         elapsed.as_secs_f64(),
         repeat as f64 / elapsed.as_secs_f64(),
-        all.len(),
+        latencies.len(),
         failures.len()
     );
-    print!("{}", all.report());
+    print!("{}", latencies.report());
     if let Some(first) = failures.first() {
         return Err(Failure {
             status: CALL_FAILED,

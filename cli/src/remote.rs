@@ -158,11 +158,6 @@ impl Latencies {
         self.samples.push(d);
     }
 
-    /// Adds another set.
-    pub fn merge(&mut self, other: Latencies) {
-        self.samples.extend(other.samples);
-    }
-
     /// How many were recorded.
     pub fn len(&self) -> usize {
         self.samples.len()
