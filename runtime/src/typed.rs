@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
-use crate::client::{CallError, CallHandle};
+use crate::client::{CallError, CallHandle, CallOptions, Client};
 use crate::service::HandlerError;
 
 /// What a generated client method returns on failure: one of the method's declared
@@ -159,6 +159,20 @@ impl<T, E> Pending<T, E> {
     pub fn cancel(&self) {
         self.handle.cancel();
     }
+}
+
+/// A blocking typed call: [`Client::call`] (whose caller drives the connection while it
+/// waits, sparing the I/O thread a wake-up) with the method's reply decoder; an
+/// `UnknownMethod` error names the IDL method. Generated blocking methods use it.
+pub fn call_method<T, E>(
+    client: &Client,
+    name: &'static str,
+    id: u32,
+    payload: &[u8],
+    options: &CallOptions,
+    decode: fn(&[u8]) -> Result<T, RpcError<E>>,
+) -> Result<T, RpcError<E>> {
+    Pending::<T, E>::finish(name, decode, client.call(id, payload, options))
 }
 
 impl<T, E> Future for Pending<T, E> {

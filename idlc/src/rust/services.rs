@@ -341,7 +341,6 @@ impl<'p> Gen<'p> {
                 .iter()
                 .map(|p| format!("{}: {}", self.binding(p), self.param_ty(p, file)))
                 .collect();
-            let names: Vec<String> = m.params.iter().map(|p| self.binding(p)).collect();
             let inits: Vec<String> = m
                 .params
                 .iter()
@@ -353,13 +352,6 @@ impl<'p> Gen<'p> {
                 .map_or("()".to_owned(), |t| self.owned_ty(t, file, Scope::Nested));
             let exc = self.exception_type_at(m, &here);
             let comma = if params.is_empty() { "" } else { ", " };
-            doc(out, &m.doc);
-            let _ = writeln!(
-                out,
-                "pub fn {mname}(&self{comma}{}) -> ::core::result::Result<{ret}, {RT}::RpcError<{exc}>> {{ self.{start}(&{RT}::CallOptions::default(){comma}{}).wait() }}",
-                params.join(", "),
-                names.join(", ")
-            );
             let mut opts = String::from("let mut options = ::core::clone::Clone::clone(options);");
             if let Some(ms) = m.timeout_ms {
                 let _ = write!(opts, "if options.deadline.is_none() {{ options.deadline = ::core::option::Option::Some(::std::time::Duration::from_millis({ms})); }}");
@@ -384,6 +376,23 @@ impl<'p> Gen<'p> {
                 }
                 format!("|reply| {{ {body} }}")
             };
+            // The blocking form goes through `Client::call`, whose caller drives the
+            // connection while it waits; `_start` hands the call to the I/O thread.
+            doc(out, &m.doc);
+            let _ = writeln!(
+                out,
+                "pub fn {mname}(&self{comma}{}) -> ::core::result::Result<{ret}, {RT}::RpcError<{exc}>> {{
+                    let options = &{RT}::CallOptions::default();
+                    {opts}
+                    let args = {args_ty} {{ {} }};
+                    let payload = {W}::Encode::encode_to_vec(&args);
+                    {RT}::typed::call_method(&self.inner, {}, {here}{}, &payload, &options, {decode_reply})
+                }}",
+                params.join(", "),
+                inits.join(", "),
+                lit_str(&m.name),
+                id_const(&m.name)
+            );
             let _ = writeln!(
                 out,
                 "/// Starts the call with explicit options; the handle can be waited on or awaited.

@@ -11,7 +11,7 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -55,8 +55,6 @@ pub(super) struct Driver {
     /// Callers in `Client::call` reading the socket themselves: while there are any, the
     /// I/O thread does not poll it for reading, or every reply would wake it for nothing.
     callers_driving: usize,
-    /// `pending_calls` capped at 2, published for callers deciding without the lock.
-    pending_hint: Arc<AtomicUsize>,
     /// What the poll watches the socket for (`None`: not registered).
     interest: Option<Interest>,
 }
@@ -88,7 +86,6 @@ impl Driver {
             metrics: shared.metrics.clone(),
             scratch: Vec::new(),
             callers_driving: 0,
-            pending_hint: Arc::clone(&shared.pending_hint),
             interest: None,
         }
     }
@@ -113,11 +110,6 @@ impl Driver {
         self.callers_driving = self.callers_driving.saturating_sub(1);
         self.update_interest();
         self.next_timer()
-    }
-
-    /// Calls pending in the session.
-    pub(super) fn pending_calls(&self) -> usize {
-        self.session.pending_calls()
     }
 
     /// When the session's next timer is due.
@@ -195,12 +187,6 @@ impl Driver {
             break;
         }
         self.flush();
-        // Callers only ask "none?" and "one?": publishing 0, 1 or 2 (many), and only on a
-        // change, keeps this line still while many calls are in flight.
-        let hint = self.session.pending_calls().min(2);
-        if self.pending_hint.load(Ordering::Relaxed) != hint {
-            self.pending_hint.store(hint, Ordering::Relaxed);
-        }
     }
 
     fn drop_stream(&mut self) {
@@ -387,7 +373,6 @@ pub(super) struct ClientParts {
     pub config: crate::ClientConfig,
     pub closed: Arc<AtomicBool>,
     pub wake_pending: Arc<AtomicBool>,
-    pub pending_hint: Arc<AtomicUsize>,
     pub metrics: Metrics,
 }
 

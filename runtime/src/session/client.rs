@@ -146,11 +146,6 @@ impl<T> ClientSession<T> {
         std::mem::take(&mut self.connect_wanted)
     }
 
-    /// Calls added and not yet finished.
-    pub fn pending_calls(&self) -> usize {
-        self.pending.len()
-    }
-
     /// When [`ClientSession::handle_timeout`] must next run.
     pub fn next_timeout(&self, now: Instant, max: Duration) -> Duration {
         self.timers.timeout(now, max)

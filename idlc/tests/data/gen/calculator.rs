@@ -1396,7 +1396,31 @@ pub mod tutorial {
                 ::std::string::String,
                 ::ferry_runtime::RpcError<::ferry_runtime::NoException>,
             > {
-                self.getName_start(&::ferry_runtime::CallOptions::default()).wait()
+                let options = &::ferry_runtime::CallOptions::default();
+                let mut options = ::core::clone::Clone::clone(options);
+                let args = super::super::base::BaseService::getName_Args {
+                };
+                let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
+                ::ferry_runtime::typed::call_method(
+                    &self.inner,
+                    "getName",
+                    super::super::base::BaseService::getName_ID,
+                    &payload,
+                    &options,
+                    |reply| {
+                        let r = super::super::base::BaseService::decode_getName_result(
+                            reply,
+                        )?;
+                        r.success
+                            .ok_or_else(|| ::ferry_runtime::RpcError::Call(
+                                ::ferry_runtime::CallError::BadReply(
+                                    ::std::string::String::from(
+                                        "reply has neither a result nor a declared exception",
+                                    ),
+                                ),
+                            ))
+                    },
+                )
             }
             /// Starts the call with explicit options; the handle can be waited on or awaited.
             pub fn getName_start(
@@ -1440,7 +1464,31 @@ pub mod tutorial {
                 super::super::base::Status,
                 ::ferry_runtime::RpcError<::ferry_runtime::NoException>,
             > {
-                self.getStatus_start(&::ferry_runtime::CallOptions::default()).wait()
+                let options = &::ferry_runtime::CallOptions::default();
+                let mut options = ::core::clone::Clone::clone(options);
+                let args = super::super::base::BaseService::getStatus_Args {
+                };
+                let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
+                ::ferry_runtime::typed::call_method(
+                    &self.inner,
+                    "getStatus",
+                    super::super::base::BaseService::getStatus_ID,
+                    &payload,
+                    &options,
+                    |reply| {
+                        let r = super::super::base::BaseService::decode_getStatus_result(
+                            reply,
+                        )?;
+                        r.success
+                            .ok_or_else(|| ::ferry_runtime::RpcError::Call(
+                                ::ferry_runtime::CallError::BadReply(
+                                    ::std::string::String::from(
+                                        "reply has neither a result nor a declared exception",
+                                    ),
+                                ),
+                            ))
+                    },
+                )
             }
             /// Starts the call with explicit options; the handle can be waited on or awaited.
             pub fn getStatus_start(
@@ -1484,7 +1532,31 @@ pub mod tutorial {
                 ::std::collections::BTreeMap<::std::string::String, i64>,
                 ::ferry_runtime::RpcError<::ferry_runtime::NoException>,
             > {
-                self.getCounters_start(&::ferry_runtime::CallOptions::default()).wait()
+                let options = &::ferry_runtime::CallOptions::default();
+                let mut options = ::core::clone::Clone::clone(options);
+                let args = super::super::base::BaseService::getCounters_Args {
+                };
+                let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
+                ::ferry_runtime::typed::call_method(
+                    &self.inner,
+                    "getCounters",
+                    super::super::base::BaseService::getCounters_ID,
+                    &payload,
+                    &options,
+                    |reply| {
+                        let r = super::super::base::BaseService::decode_getCounters_result(
+                            reply,
+                        )?;
+                        r.success
+                            .ok_or_else(|| ::ferry_runtime::RpcError::Call(
+                                ::ferry_runtime::CallError::BadReply(
+                                    ::std::string::String::from(
+                                        "reply has neither a result nor a declared exception",
+                                    ),
+                                ),
+                            ))
+                    },
+                )
             }
             /// Starts the call with explicit options; the handle can be waited on or awaited.
             pub fn getCounters_start(
@@ -1528,7 +1600,31 @@ pub mod tutorial {
                 i64,
                 ::ferry_runtime::RpcError<::ferry_runtime::NoException>,
             > {
-                self.aliveSince_start(&::ferry_runtime::CallOptions::default()).wait()
+                let options = &::ferry_runtime::CallOptions::default();
+                let mut options = ::core::clone::Clone::clone(options);
+                let args = super::super::base::BaseService::aliveSince_Args {
+                };
+                let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
+                ::ferry_runtime::typed::call_method(
+                    &self.inner,
+                    "aliveSince",
+                    super::super::base::BaseService::aliveSince_ID,
+                    &payload,
+                    &options,
+                    |reply| {
+                        let r = super::super::base::BaseService::decode_aliveSince_result(
+                            reply,
+                        )?;
+                        r.success
+                            .ok_or_else(|| ::ferry_runtime::RpcError::Call(
+                                ::ferry_runtime::CallError::BadReply(
+                                    ::std::string::String::from(
+                                        "reply has neither a result nor a declared exception",
+                                    ),
+                                ),
+                            ))
+                    },
+                )
             }
             /// Starts the call with explicit options; the handle can be waited on or awaited.
             pub fn aliveSince_start(
@@ -1569,7 +1665,20 @@ pub mod tutorial {
                 (),
                 ::ferry_runtime::RpcError<::ferry_runtime::NoException>,
             > {
-                self.reinitialize_start(&::ferry_runtime::CallOptions::default()).wait()
+                let options = &::ferry_runtime::CallOptions::default();
+                let mut options = ::core::clone::Clone::clone(options);
+                options.oneway = true;
+                let args = super::super::base::BaseService::reinitialize_Args {
+                };
+                let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
+                ::ferry_runtime::typed::call_method(
+                    &self.inner,
+                    "reinitialize",
+                    super::super::base::BaseService::reinitialize_ID,
+                    &payload,
+                    &options,
+                    |_| ::core::result::Result::Ok(()),
+                )
             }
             /// Starts the call with explicit options; the handle can be waited on or awaited.
             pub fn reinitialize_start(
@@ -1599,7 +1708,20 @@ pub mod tutorial {
                 (),
                 ::ferry_runtime::RpcError<::ferry_runtime::NoException>,
             > {
-                self.shutdown_start(&::ferry_runtime::CallOptions::default()).wait()
+                let options = &::ferry_runtime::CallOptions::default();
+                let mut options = ::core::clone::Clone::clone(options);
+                options.oneway = true;
+                let args = super::super::base::BaseService::shutdown_Args {
+                };
+                let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
+                ::ferry_runtime::typed::call_method(
+                    &self.inner,
+                    "shutdown",
+                    super::super::base::BaseService::shutdown_ID,
+                    &payload,
+                    &options,
+                    |_| ::core::result::Result::Ok(()),
+                )
             }
             /// Starts the call with explicit options; the handle can be waited on or awaited.
             pub fn shutdown_start(
@@ -1629,7 +1751,32 @@ pub mod tutorial {
                 super::super::types::Timestamp,
                 ::ferry_runtime::RpcError<::ferry_runtime::NoException>,
             > {
-                self.now_start(&::ferry_runtime::CallOptions::default()).wait()
+                let options = &::ferry_runtime::CallOptions::default();
+                let mut options = ::core::clone::Clone::clone(options);
+                options.idempotent = true;
+                let args = super::super::base::BaseService::now_Args {
+                };
+                let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
+                ::ferry_runtime::typed::call_method(
+                    &self.inner,
+                    "now",
+                    super::super::base::BaseService::now_ID,
+                    &payload,
+                    &options,
+                    |reply| {
+                        let r = super::super::base::BaseService::decode_now_result(
+                            reply,
+                        )?;
+                        r.success
+                            .ok_or_else(|| ::ferry_runtime::RpcError::Call(
+                                ::ferry_runtime::CallError::BadReply(
+                                    ::std::string::String::from(
+                                        "reply has neither a result nor a declared exception",
+                                    ),
+                                ),
+                            ))
+                    },
+                )
             }
             /// Starts the call with explicit options; the handle can be waited on or awaited.
             pub fn now_start(
@@ -1674,7 +1821,21 @@ pub mod tutorial {
                 (),
                 ::ferry_runtime::RpcError<::ferry_runtime::NoException>,
             > {
-                self.ping_start(&::ferry_runtime::CallOptions::default()).wait()
+                let options = &::ferry_runtime::CallOptions::default();
+                let mut options = ::core::clone::Clone::clone(options);
+                let args = ping_Args {};
+                let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
+                ::ferry_runtime::typed::call_method(
+                    &self.inner,
+                    "ping",
+                    ping_ID,
+                    &payload,
+                    &options,
+                    |reply| {
+                        let r = decode_ping_result(reply)?;
+                        ::core::result::Result::Ok(())
+                    },
+                )
             }
             /// Starts the call with explicit options; the handle can be waited on or awaited.
             pub fn ping_start(
@@ -1701,8 +1862,34 @@ pub mod tutorial {
                 i32,
                 ::ferry_runtime::RpcError<::ferry_runtime::NoException>,
             > {
-                self.add_start(&::ferry_runtime::CallOptions::default(), num1, num2)
-                    .wait()
+                let options = &::ferry_runtime::CallOptions::default();
+                let mut options = ::core::clone::Clone::clone(options);
+                if options.deadline.is_none() {
+                    options.deadline = ::core::option::Option::Some(
+                        ::std::time::Duration::from_millis(250),
+                    );
+                }
+                options.idempotent = true;
+                let args = add_Args { num1: num1, num2: num2 };
+                let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
+                ::ferry_runtime::typed::call_method(
+                    &self.inner,
+                    "add",
+                    add_ID,
+                    &payload,
+                    &options,
+                    |reply| {
+                        let r = decode_add_result(reply)?;
+                        r.success
+                            .ok_or_else(|| ::ferry_runtime::RpcError::Call(
+                                ::ferry_runtime::CallError::BadReply(
+                                    ::std::string::String::from(
+                                        "reply has neither a result nor a declared exception",
+                                    ),
+                                ),
+                            ))
+                    },
+                )
             }
             /// Starts the call with explicit options; the handle can be waited on or awaited.
             pub fn add_start(
@@ -1744,8 +1931,45 @@ pub mod tutorial {
                 i32,
                 ::ferry_runtime::RpcError<calculate_Exception>,
             > {
-                self.calculate_start(&::ferry_runtime::CallOptions::default(), logid, w)
-                    .wait()
+                let options = &::ferry_runtime::CallOptions::default();
+                let mut options = ::core::clone::Clone::clone(options);
+                let args = calculate_Args {
+                    logid: logid,
+                    w: w,
+                };
+                let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
+                ::ferry_runtime::typed::call_method(
+                    &self.inner,
+                    "calculate",
+                    calculate_ID,
+                    &payload,
+                    &options,
+                    |reply| {
+                        let r = decode_calculate_result(reply)?;
+                        if let ::core::option::Option::Some(e) = r.ouch {
+                            return ::core::result::Result::Err(
+                                ::ferry_runtime::RpcError::Exception(
+                                    calculate_Exception::ouch(e),
+                                ),
+                            );
+                        }
+                        if let ::core::option::Option::Some(e) = r.missing {
+                            return ::core::result::Result::Err(
+                                ::ferry_runtime::RpcError::Exception(
+                                    calculate_Exception::missing(e),
+                                ),
+                            );
+                        }
+                        r.success
+                            .ok_or_else(|| ::ferry_runtime::RpcError::Call(
+                                ::ferry_runtime::CallError::BadReply(
+                                    ::std::string::String::from(
+                                        "reply has neither a result nor a declared exception",
+                                    ),
+                                ),
+                            ))
+                    },
+                )
             }
             /// Starts the call with explicit options; the handle can be waited on or awaited.
             pub fn calculate_start(
@@ -1796,7 +2020,19 @@ pub mod tutorial {
                 (),
                 ::ferry_runtime::RpcError<::ferry_runtime::NoException>,
             > {
-                self.zip_start(&::ferry_runtime::CallOptions::default()).wait()
+                let options = &::ferry_runtime::CallOptions::default();
+                let mut options = ::core::clone::Clone::clone(options);
+                options.oneway = true;
+                let args = zip_Args {};
+                let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
+                ::ferry_runtime::typed::call_method(
+                    &self.inner,
+                    "zip",
+                    zip_ID,
+                    &payload,
+                    &options,
+                    |_| ::core::result::Result::Ok(()),
+                )
             }
             /// Starts the call with explicit options; the handle can be waited on or awaited.
             pub fn zip_start(
@@ -2783,7 +3019,28 @@ pub mod base {
                 ::std::string::String,
                 ::ferry_runtime::RpcError<::ferry_runtime::NoException>,
             > {
-                self.getName_start(&::ferry_runtime::CallOptions::default()).wait()
+                let options = &::ferry_runtime::CallOptions::default();
+                let mut options = ::core::clone::Clone::clone(options);
+                let args = getName_Args {};
+                let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
+                ::ferry_runtime::typed::call_method(
+                    &self.inner,
+                    "getName",
+                    getName_ID,
+                    &payload,
+                    &options,
+                    |reply| {
+                        let r = decode_getName_result(reply)?;
+                        r.success
+                            .ok_or_else(|| ::ferry_runtime::RpcError::Call(
+                                ::ferry_runtime::CallError::BadReply(
+                                    ::std::string::String::from(
+                                        "reply has neither a result nor a declared exception",
+                                    ),
+                                ),
+                            ))
+                    },
+                )
             }
             /// Starts the call with explicit options; the handle can be waited on or awaited.
             pub fn getName_start(
@@ -2818,7 +3075,28 @@ pub mod base {
                 super::Status,
                 ::ferry_runtime::RpcError<::ferry_runtime::NoException>,
             > {
-                self.getStatus_start(&::ferry_runtime::CallOptions::default()).wait()
+                let options = &::ferry_runtime::CallOptions::default();
+                let mut options = ::core::clone::Clone::clone(options);
+                let args = getStatus_Args {};
+                let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
+                ::ferry_runtime::typed::call_method(
+                    &self.inner,
+                    "getStatus",
+                    getStatus_ID,
+                    &payload,
+                    &options,
+                    |reply| {
+                        let r = decode_getStatus_result(reply)?;
+                        r.success
+                            .ok_or_else(|| ::ferry_runtime::RpcError::Call(
+                                ::ferry_runtime::CallError::BadReply(
+                                    ::std::string::String::from(
+                                        "reply has neither a result nor a declared exception",
+                                    ),
+                                ),
+                            ))
+                    },
+                )
             }
             /// Starts the call with explicit options; the handle can be waited on or awaited.
             pub fn getStatus_start(
@@ -2850,7 +3128,28 @@ pub mod base {
                 ::std::collections::BTreeMap<::std::string::String, i64>,
                 ::ferry_runtime::RpcError<::ferry_runtime::NoException>,
             > {
-                self.getCounters_start(&::ferry_runtime::CallOptions::default()).wait()
+                let options = &::ferry_runtime::CallOptions::default();
+                let mut options = ::core::clone::Clone::clone(options);
+                let args = getCounters_Args {};
+                let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
+                ::ferry_runtime::typed::call_method(
+                    &self.inner,
+                    "getCounters",
+                    getCounters_ID,
+                    &payload,
+                    &options,
+                    |reply| {
+                        let r = decode_getCounters_result(reply)?;
+                        r.success
+                            .ok_or_else(|| ::ferry_runtime::RpcError::Call(
+                                ::ferry_runtime::CallError::BadReply(
+                                    ::std::string::String::from(
+                                        "reply has neither a result nor a declared exception",
+                                    ),
+                                ),
+                            ))
+                    },
+                )
             }
             /// Starts the call with explicit options; the handle can be waited on or awaited.
             pub fn getCounters_start(
@@ -2885,7 +3184,28 @@ pub mod base {
                 i64,
                 ::ferry_runtime::RpcError<::ferry_runtime::NoException>,
             > {
-                self.aliveSince_start(&::ferry_runtime::CallOptions::default()).wait()
+                let options = &::ferry_runtime::CallOptions::default();
+                let mut options = ::core::clone::Clone::clone(options);
+                let args = aliveSince_Args {};
+                let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
+                ::ferry_runtime::typed::call_method(
+                    &self.inner,
+                    "aliveSince",
+                    aliveSince_ID,
+                    &payload,
+                    &options,
+                    |reply| {
+                        let r = decode_aliveSince_result(reply)?;
+                        r.success
+                            .ok_or_else(|| ::ferry_runtime::RpcError::Call(
+                                ::ferry_runtime::CallError::BadReply(
+                                    ::std::string::String::from(
+                                        "reply has neither a result nor a declared exception",
+                                    ),
+                                ),
+                            ))
+                    },
+                )
             }
             /// Starts the call with explicit options; the handle can be waited on or awaited.
             pub fn aliveSince_start(
@@ -2917,7 +3237,19 @@ pub mod base {
                 (),
                 ::ferry_runtime::RpcError<::ferry_runtime::NoException>,
             > {
-                self.reinitialize_start(&::ferry_runtime::CallOptions::default()).wait()
+                let options = &::ferry_runtime::CallOptions::default();
+                let mut options = ::core::clone::Clone::clone(options);
+                options.oneway = true;
+                let args = reinitialize_Args {};
+                let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
+                ::ferry_runtime::typed::call_method(
+                    &self.inner,
+                    "reinitialize",
+                    reinitialize_ID,
+                    &payload,
+                    &options,
+                    |_| ::core::result::Result::Ok(()),
+                )
             }
             /// Starts the call with explicit options; the handle can be waited on or awaited.
             pub fn reinitialize_start(
@@ -2940,7 +3272,19 @@ pub mod base {
                 (),
                 ::ferry_runtime::RpcError<::ferry_runtime::NoException>,
             > {
-                self.shutdown_start(&::ferry_runtime::CallOptions::default()).wait()
+                let options = &::ferry_runtime::CallOptions::default();
+                let mut options = ::core::clone::Clone::clone(options);
+                options.oneway = true;
+                let args = shutdown_Args {};
+                let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
+                ::ferry_runtime::typed::call_method(
+                    &self.inner,
+                    "shutdown",
+                    shutdown_ID,
+                    &payload,
+                    &options,
+                    |_| ::core::result::Result::Ok(()),
+                )
             }
             /// Starts the call with explicit options; the handle can be waited on or awaited.
             pub fn shutdown_start(
@@ -2963,7 +3307,29 @@ pub mod base {
                 super::super::types::Timestamp,
                 ::ferry_runtime::RpcError<::ferry_runtime::NoException>,
             > {
-                self.now_start(&::ferry_runtime::CallOptions::default()).wait()
+                let options = &::ferry_runtime::CallOptions::default();
+                let mut options = ::core::clone::Clone::clone(options);
+                options.idempotent = true;
+                let args = now_Args {};
+                let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
+                ::ferry_runtime::typed::call_method(
+                    &self.inner,
+                    "now",
+                    now_ID,
+                    &payload,
+                    &options,
+                    |reply| {
+                        let r = decode_now_result(reply)?;
+                        r.success
+                            .ok_or_else(|| ::ferry_runtime::RpcError::Call(
+                                ::ferry_runtime::CallError::BadReply(
+                                    ::std::string::String::from(
+                                        "reply has neither a result nor a declared exception",
+                                    ),
+                                ),
+                            ))
+                    },
+                )
             }
             /// Starts the call with explicit options; the handle can be waited on or awaited.
             pub fn now_start(

@@ -1443,8 +1443,28 @@ pub mod recursive {
                 super::RecTree,
                 ::ferry_runtime::RpcError<::ferry_runtime::NoException>,
             > {
-                self.echoTree_start(&::ferry_runtime::CallOptions::default(), tree)
-                    .wait()
+                let options = &::ferry_runtime::CallOptions::default();
+                let mut options = ::core::clone::Clone::clone(options);
+                let args = echoTree_Args { tree: tree };
+                let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
+                ::ferry_runtime::typed::call_method(
+                    &self.inner,
+                    "echoTree",
+                    echoTree_ID,
+                    &payload,
+                    &options,
+                    |reply| {
+                        let r = decode_echoTree_result(reply)?;
+                        r.success
+                            .ok_or_else(|| ::ferry_runtime::RpcError::Call(
+                                ::ferry_runtime::CallError::BadReply(
+                                    ::std::string::String::from(
+                                        "reply has neither a result nor a declared exception",
+                                    ),
+                                ),
+                            ))
+                    },
+                )
             }
             /// Starts the call with explicit options; the handle can be waited on or awaited.
             pub fn echoTree_start(
@@ -1478,8 +1498,35 @@ pub mod recursive {
                 super::CoRec,
                 ::ferry_runtime::RpcError<echoCoRec_Exception>,
             > {
-                self.echoCoRec_start(&::ferry_runtime::CallOptions::default(), item)
-                    .wait()
+                let options = &::ferry_runtime::CallOptions::default();
+                let mut options = ::core::clone::Clone::clone(options);
+                let args = echoCoRec_Args { item: item };
+                let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
+                ::ferry_runtime::typed::call_method(
+                    &self.inner,
+                    "echoCoRec",
+                    echoCoRec_ID,
+                    &payload,
+                    &options,
+                    |reply| {
+                        let r = decode_echoCoRec_result(reply)?;
+                        if let ::core::option::Option::Some(e) = r.err {
+                            return ::core::result::Result::Err(
+                                ::ferry_runtime::RpcError::Exception(
+                                    echoCoRec_Exception::err(e),
+                                ),
+                            );
+                        }
+                        r.success
+                            .ok_or_else(|| ::ferry_runtime::RpcError::Call(
+                                ::ferry_runtime::CallError::BadReply(
+                                    ::std::string::String::from(
+                                        "reply has neither a result nor a declared exception",
+                                    ),
+                                ),
+                            ))
+                    },
+                )
             }
             /// Starts the call with explicit options; the handle can be waited on or awaited.
             pub fn echoCoRec_start(
@@ -1520,7 +1567,28 @@ pub mod recursive {
                 i64,
                 ::ferry_runtime::RpcError<::ferry_runtime::NoException>,
             > {
-                self.eval_start(&::ferry_runtime::CallOptions::default(), e).wait()
+                let options = &::ferry_runtime::CallOptions::default();
+                let mut options = ::core::clone::Clone::clone(options);
+                let args = eval_Args { e: e };
+                let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
+                ::ferry_runtime::typed::call_method(
+                    &self.inner,
+                    "eval",
+                    eval_ID,
+                    &payload,
+                    &options,
+                    |reply| {
+                        let r = decode_eval_result(reply)?;
+                        r.success
+                            .ok_or_else(|| ::ferry_runtime::RpcError::Call(
+                                ::ferry_runtime::CallError::BadReply(
+                                    ::std::string::String::from(
+                                        "reply has neither a result nor a declared exception",
+                                    ),
+                                ),
+                            ))
+                    },
+                )
             }
             /// Starts the call with explicit options; the handle can be waited on or awaited.
             pub fn eval_start(

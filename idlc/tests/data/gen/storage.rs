@@ -1948,8 +1948,30 @@ pub mod storage {
                     ::std::string::String,
                 >,
             ) -> ::core::result::Result<(), ::ferry_runtime::RpcError<login_Exception>> {
-                self.login_start(&::ferry_runtime::CallOptions::default(), credentials)
-                    .wait()
+                let options = &::ferry_runtime::CallOptions::default();
+                let mut options = ::core::clone::Clone::clone(options);
+                let args = login_Args {
+                    credentials: credentials,
+                };
+                let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
+                ::ferry_runtime::typed::call_method(
+                    &self.inner,
+                    "login",
+                    login_ID,
+                    &payload,
+                    &options,
+                    |reply| {
+                        let r = decode_login_result(reply)?;
+                        if let ::core::option::Option::Some(e) = r.ire {
+                            return ::core::result::Result::Err(
+                                ::ferry_runtime::RpcError::Exception(
+                                    login_Exception::ire(e),
+                                ),
+                            );
+                        }
+                        ::core::result::Result::Ok(())
+                    },
+                )
             }
             /// Starts the call with explicit options; the handle can be waited on or awaited.
             pub fn login_start(
@@ -1990,13 +2012,52 @@ pub mod storage {
                 super::Column,
                 ::ferry_runtime::RpcError<get_Exception>,
             > {
-                self.get_start(
-                        &::ferry_runtime::CallOptions::default(),
-                        key,
-                        path,
-                        level,
-                    )
-                    .wait()
+                let options = &::ferry_runtime::CallOptions::default();
+                let mut options = ::core::clone::Clone::clone(options);
+                let args = get_Args {
+                    key: key,
+                    path: path,
+                    level: level,
+                };
+                let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
+                ::ferry_runtime::typed::call_method(
+                    &self.inner,
+                    "get",
+                    get_ID,
+                    &payload,
+                    &options,
+                    |reply| {
+                        let r = decode_get_result(reply)?;
+                        if let ::core::option::Option::Some(e) = r.ire {
+                            return ::core::result::Result::Err(
+                                ::ferry_runtime::RpcError::Exception(get_Exception::ire(e)),
+                            );
+                        }
+                        if let ::core::option::Option::Some(e) = r.nfe {
+                            return ::core::result::Result::Err(
+                                ::ferry_runtime::RpcError::Exception(get_Exception::nfe(e)),
+                            );
+                        }
+                        if let ::core::option::Option::Some(e) = r.ue {
+                            return ::core::result::Result::Err(
+                                ::ferry_runtime::RpcError::Exception(get_Exception::ue(e)),
+                            );
+                        }
+                        if let ::core::option::Option::Some(e) = r.te {
+                            return ::core::result::Result::Err(
+                                ::ferry_runtime::RpcError::Exception(get_Exception::te(e)),
+                            );
+                        }
+                        r.success
+                            .ok_or_else(|| ::ferry_runtime::RpcError::Call(
+                                ::ferry_runtime::CallError::BadReply(
+                                    ::std::string::String::from(
+                                        "reply has neither a result nor a declared exception",
+                                    ),
+                                ),
+                            ))
+                    },
+                )
             }
             /// Starts the call with explicit options; the handle can be waited on or awaited.
             pub fn get_start(
@@ -2063,12 +2124,45 @@ pub mod storage {
                 (),
                 ::ferry_runtime::RpcError<batch_mutate_Exception>,
             > {
-                self.batch_mutate_start(
-                        &::ferry_runtime::CallOptions::default(),
-                        mutation_map,
-                        level,
-                    )
-                    .wait()
+                let options = &::ferry_runtime::CallOptions::default();
+                let mut options = ::core::clone::Clone::clone(options);
+                let args = batch_mutate_Args {
+                    mutation_map: mutation_map,
+                    level: level,
+                };
+                let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
+                ::ferry_runtime::typed::call_method(
+                    &self.inner,
+                    "batch_mutate",
+                    batch_mutate_ID,
+                    &payload,
+                    &options,
+                    |reply| {
+                        let r = decode_batch_mutate_result(reply)?;
+                        if let ::core::option::Option::Some(e) = r.ire {
+                            return ::core::result::Result::Err(
+                                ::ferry_runtime::RpcError::Exception(
+                                    batch_mutate_Exception::ire(e),
+                                ),
+                            );
+                        }
+                        if let ::core::option::Option::Some(e) = r.ue {
+                            return ::core::result::Result::Err(
+                                ::ferry_runtime::RpcError::Exception(
+                                    batch_mutate_Exception::ue(e),
+                                ),
+                            );
+                        }
+                        if let ::core::option::Option::Some(e) = r.te {
+                            return ::core::result::Result::Err(
+                                ::ferry_runtime::RpcError::Exception(
+                                    batch_mutate_Exception::te(e),
+                                ),
+                            );
+                        }
+                        ::core::result::Result::Ok(())
+                    },
+                )
             }
             /// Starts the call with explicit options; the handle can be waited on or awaited.
             pub fn batch_mutate_start(
@@ -2125,8 +2219,28 @@ pub mod storage {
                 ::std::string::String,
                 ::ferry_runtime::RpcError<::ferry_runtime::NoException>,
             > {
-                self.describe_version_start(&::ferry_runtime::CallOptions::default())
-                    .wait()
+                let options = &::ferry_runtime::CallOptions::default();
+                let mut options = ::core::clone::Clone::clone(options);
+                let args = describe_version_Args {};
+                let payload = ::ferry_runtime::wire::Encode::encode_to_vec(&args);
+                ::ferry_runtime::typed::call_method(
+                    &self.inner,
+                    "describe_version",
+                    describe_version_ID,
+                    &payload,
+                    &options,
+                    |reply| {
+                        let r = decode_describe_version_result(reply)?;
+                        r.success
+                            .ok_or_else(|| ::ferry_runtime::RpcError::Call(
+                                ::ferry_runtime::CallError::BadReply(
+                                    ::std::string::String::from(
+                                        "reply has neither a result nor a declared exception",
+                                    ),
+                                ),
+                            ))
+                    },
+                )
             }
             /// Starts the call with explicit options; the handle can be waited on or awaited.
             pub fn describe_version_start(
