@@ -524,3 +524,36 @@ fn a_report_counts_the_requests_a_call_took() {
         }
     }
 }
+
+#[test]
+fn merged_services_keep_their_own_authorizers_and_reflection_is_reserved() {
+    const OPEN: u32 = 10;
+    const GUARDED: u32 = 11;
+    let open = Service::new().method(OPEN, |_, req| Ok(req.to_vec()));
+    let guarded = Service::new()
+        .method(GUARDED, |_, req| Ok(req.to_vec()))
+        .authorize(|_, _, _| Err("members only".into()));
+    let server = Server::bind(local(), open.with(guarded), ServerConfig::default()).unwrap();
+    let client = Client::connect(server.local_addr(), ClientConfig::default()).unwrap();
+    assert_eq!(client.call(OPEN, b"hi", &opts(5000)).unwrap(), b"hi");
+    match client.call(GUARDED, b"hi", &opts(5000)) {
+        Err(CallError::PermissionDenied(m)) => assert!(m.contains("members only"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    // The built-in reflection answers, with nothing to list for hand-written handlers.
+    let reply = client.call(ferry_runtime::reflect::REFLECT_ID, b"", &opts(5000)).unwrap();
+    assert!(!reply.is_empty());
+    server.shutdown();
+
+    // A method on the reserved id is refused at bind, naming it.
+    let clash = Service::new()
+        .method(ferry_runtime::reflect::REFLECT_ID, |_, _| Ok(Vec::new()))
+        .name(ferry_runtime::reflect::REFLECT_ID, "mine");
+    let err = Server::bind(local(), clash, ServerConfig::default()).unwrap_err();
+    assert!(err.to_string().contains("mine has method id"), "{err}");
+    // Both services registering one id: refused as any duplicate.
+    let a = Service::new().method(OPEN, |_, _| Ok(Vec::new()));
+    let b = Service::new().method(OPEN, |_, _| Ok(Vec::new()));
+    let err = Server::bind(local(), a.with(b), ServerConfig::default()).unwrap_err();
+    assert!(err.to_string().contains("registered twice"), "{err}");
+}
