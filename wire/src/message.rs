@@ -124,10 +124,10 @@ impl<'a> StructReader<'a> {
         }
     }
 
-    #[inline(never)]
+    #[inline(always)]
     fn eat_long_key(&mut self, key: u64) -> bool {
         let mut probe = self.body;
-        if probe.varint() == Ok(key) {
+        if long_key_matches(&mut probe, key) {
             self.body = probe;
             true
         } else {
@@ -163,7 +163,12 @@ impl<'a> StructReader<'a> {
     /// Steps over a field the schema does not know.
     #[inline(always)]
     pub fn skip(&mut self, field: Field) -> Result<(), DecodeError> {
-        self.body.skip(field.wire_type, self.depth_left)
+        // Through a copy: only the copy's address is passed to the out-of-line skip, so the
+        // generated decoder's own reader can stay in registers.
+        let mut body = self.body;
+        body.skip(field.wire_type, self.depth_left)?;
+        self.body = body;
+        Ok(())
     }
 
     /// The error for a `required` field that never arrived; `offset` is the struct's end.
@@ -180,4 +185,10 @@ impl<'a> StructReader<'a> {
             second.offset,
         )
     }
+}
+
+/// Out of line, on a copy of the reader (see [`StructReader::skip`]).
+#[inline(never)]
+fn long_key_matches(probe: &mut Reader<'_>, key: u64) -> bool {
+    probe.varint() == Ok(key)
 }

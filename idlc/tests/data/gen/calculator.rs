@@ -286,8 +286,9 @@ pub mod tutorial {
         impl<'a> ::ferry_runtime::wire::View<'a> for Work<'a> {
             type Owned = super::Work;
             fn decode_fields(
-                mut r: ::ferry_runtime::wire::StructReader<'a>,
+                r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
+                let mut r = r;
                 let mut f_num1: i32 = 0i32;
                 let mut f_num2: i32 = ::core::default::Default::default();
                 let mut f_op: super::Operation = super::Operation::ADD;
@@ -369,8 +370,9 @@ pub mod tutorial {
         impl<'a> ::ferry_runtime::wire::View<'a> for InvalidOperation<'a> {
             type Owned = super::InvalidOperation;
             fn decode_fields(
-                mut r: ::ferry_runtime::wire::StructReader<'a>,
+                r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
+                let mut r = r;
                 let mut f_whatOp: i32 = ::core::default::Default::default();
                 let mut f_why: &'a str = "";
                 if r.next_is(1, ::ferry_runtime::wire::WireType::Varint) {
@@ -3585,8 +3587,9 @@ pub mod types {
         impl<'a> ::ferry_runtime::wire::View<'a> for Page<'a> {
             type Owned = super::Page;
             fn decode_fields(
-                mut r: ::ferry_runtime::wire::StructReader<'a>,
+                r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
+                let mut r = r;
                 let mut f_offset: i32 = 0i32;
                 let mut f_limit: i32 = super::MAX_PAGE_SIZE as i32;
                 if r.next_is(1, ::ferry_runtime::wire::WireType::Varint) {
@@ -3634,8 +3637,9 @@ pub mod types {
         impl<'a> ::ferry_runtime::wire::View<'a> for NotFound<'a> {
             type Owned = super::NotFound;
             fn decode_fields(
-                mut r: ::ferry_runtime::wire::StructReader<'a>,
+                r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
+                let mut r = r;
                 let mut f_what: &'a str = "";
                 let mut f_id: ::core::option::Option<&'a str> = ::core::option::Option::None;
                 if r.next_is(1, ::ferry_runtime::wire::WireType::Bytes) {

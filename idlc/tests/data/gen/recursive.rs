@@ -426,8 +426,9 @@ pub mod recursive {
         impl<'a> ::ferry_runtime::wire::View<'a> for RecTree<'a> {
             type Owned = super::RecTree;
             fn decode_fields(
-                mut r: ::ferry_runtime::wire::StructReader<'a>,
+                r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
+                let mut r = r;
                 let mut f_children: ::core::option::Option<
                     ::ferry_runtime::wire::ListView<'a, RecTree<'a>>,
                 > = ::core::option::Option::None;
@@ -488,8 +489,9 @@ pub mod recursive {
         impl<'a> ::ferry_runtime::wire::View<'a> for RecList<'a> {
             type Owned = super::RecList;
             fn decode_fields(
-                mut r: ::ferry_runtime::wire::StructReader<'a>,
+                r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
+                let mut r = r;
                 let mut f_nextitem: ::core::option::Option<
                     ::ferry_runtime::wire::Lazy<'a, RecList<'a>>,
                 > = ::core::option::Option::None;
@@ -549,8 +551,9 @@ pub mod recursive {
         impl<'a> ::ferry_runtime::wire::View<'a> for CoRec<'a> {
             type Owned = super::CoRec;
             fn decode_fields(
-                mut r: ::ferry_runtime::wire::StructReader<'a>,
+                r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
+                let mut r = r;
                 let mut f_other: ::core::option::Option<
                     ::ferry_runtime::wire::Lazy<'a, CoRec2<'a>>,
                 > = ::core::option::Option::None;
@@ -601,8 +604,9 @@ pub mod recursive {
         impl<'a> ::ferry_runtime::wire::View<'a> for CoRec2<'a> {
             type Owned = super::CoRec2;
             fn decode_fields(
-                mut r: ::ferry_runtime::wire::StructReader<'a>,
+                r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
+                let mut r = r;
                 let mut f_other: ::core::option::Option<
                     ::ferry_runtime::wire::Lazy<'a, CoRec<'a>>,
                 > = ::core::option::Option::None;
@@ -724,8 +728,9 @@ pub mod recursive {
         impl<'a> ::ferry_runtime::wire::View<'a> for BinOp<'a> {
             type Owned = super::BinOp;
             fn decode_fields(
-                mut r: ::ferry_runtime::wire::StructReader<'a>,
+                r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
+                let mut r = r;
                 let mut f_op: ::core::option::Option<&'a str> = ::core::option::Option::None;
                 let mut f_left: ::core::option::Option<
                     ::ferry_runtime::wire::Lazy<'a, Expr<'a>>,
@@ -814,8 +819,9 @@ pub mod recursive {
         impl<'a> ::ferry_runtime::wire::View<'a> for CoError<'a> {
             type Owned = super::CoError;
             fn decode_fields(
-                mut r: ::ferry_runtime::wire::StructReader<'a>,
+                r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
+                let mut r = r;
                 let mut f_other: ::core::option::Option<
                     ::ferry_runtime::wire::Lazy<'a, CoError2<'a>>,
                 > = ::core::option::Option::None;
@@ -866,8 +872,9 @@ pub mod recursive {
         impl<'a> ::ferry_runtime::wire::View<'a> for CoError2<'a> {
             type Owned = super::CoError2;
             fn decode_fields(
-                mut r: ::ferry_runtime::wire::StructReader<'a>,
+                r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
+                let mut r = r;
                 let mut f_other: ::core::option::Option<
                     ::ferry_runtime::wire::Lazy<'a, CoError<'a>>,
                 > = ::core::option::Option::None;

@@ -439,8 +439,9 @@ pub mod storage {
         impl<'a> ::ferry_runtime::wire::View<'a> for Column<'a> {
             type Owned = super::Column;
             fn decode_fields(
-                mut r: ::ferry_runtime::wire::StructReader<'a>,
+                r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
+                let mut r = r;
                 let mut f_name: ::core::option::Option<&'a [u8]> = ::core::option::Option::None;
                 let mut f_value: ::core::option::Option<&'a [u8]> = ::core::option::Option::None;
                 let mut f_timestamp: ::core::option::Option<i64> = ::core::option::Option::None;
@@ -524,8 +525,9 @@ pub mod storage {
         impl<'a> ::ferry_runtime::wire::View<'a> for SuperColumn<'a> {
             type Owned = super::SuperColumn;
             fn decode_fields(
-                mut r: ::ferry_runtime::wire::StructReader<'a>,
+                r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
+                let mut r = r;
                 let mut f_name: ::core::option::Option<&'a [u8]> = ::core::option::Option::None;
                 let mut f_columns: ::core::option::Option<
                     ::ferry_runtime::wire::ListView<'a, Column<'a>>,
@@ -583,8 +585,9 @@ pub mod storage {
         impl<'a> ::ferry_runtime::wire::View<'a> for NotFoundException<'a> {
             type Owned = super::NotFoundException;
             fn decode_fields(
-                mut r: ::ferry_runtime::wire::StructReader<'a>,
+                r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
+                let mut r = r;
                 while let ::core::option::Option::Some(f) = r.next_field()? {
                     match f.id {
                         _ => r.skip(f)?,
@@ -612,8 +615,9 @@ pub mod storage {
         impl<'a> ::ferry_runtime::wire::View<'a> for InvalidRequestException<'a> {
             type Owned = super::InvalidRequestException;
             fn decode_fields(
-                mut r: ::ferry_runtime::wire::StructReader<'a>,
+                r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
+                let mut r = r;
                 let mut f_why: ::core::option::Option<&'a str> = ::core::option::Option::None;
                 if r.next_is(1, ::ferry_runtime::wire::WireType::Bytes) {
                     f_why = ::core::option::Option::Some(r.value()?);
@@ -653,8 +657,9 @@ pub mod storage {
         impl<'a> ::ferry_runtime::wire::View<'a> for UnavailableException<'a> {
             type Owned = super::UnavailableException;
             fn decode_fields(
-                mut r: ::ferry_runtime::wire::StructReader<'a>,
+                r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
+                let mut r = r;
                 while let ::core::option::Option::Some(f) = r.next_field()? {
                     match f.id {
                         _ => r.skip(f)?,
@@ -682,8 +687,9 @@ pub mod storage {
         impl<'a> ::ferry_runtime::wire::View<'a> for TimedOutException<'a> {
             type Owned = super::TimedOutException;
             fn decode_fields(
-                mut r: ::ferry_runtime::wire::StructReader<'a>,
+                r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
+                let mut r = r;
                 let mut f_acknowledged_by: ::core::option::Option<i32> = ::core::option::Option::None;
                 if r.next_is(1, ::ferry_runtime::wire::WireType::Varint) {
                     f_acknowledged_by = ::core::option::Option::Some(r.value()?);
@@ -727,8 +733,9 @@ pub mod storage {
         impl<'a> ::ferry_runtime::wire::View<'a> for Mutation<'a> {
             type Owned = super::Mutation;
             fn decode_fields(
-                mut r: ::ferry_runtime::wire::StructReader<'a>,
+                r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
+                let mut r = r;
                 let mut f_column: ::core::option::Option<Column<'a>> = ::core::option::Option::None;
                 let mut f_super_column: ::core::option::Option<SuperColumn<'a>> = ::core::option::Option::None;
                 if r.next_is(1, ::ferry_runtime::wire::WireType::Struct) {
