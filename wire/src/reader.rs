@@ -148,6 +148,21 @@ impl<'a> Reader<'a> {
                 self.rest = tail;
                 Ok(u64::from(b0 & 0x7f) | u64::from(b1 & 0x7f) << 7 | u64::from(b2) << 14)
             }
+            [b0, b1, b2, b3, ref tail @ ..] if b1 & b2 >= 0x80 && b3 < 0x80 && b3 != 0 => {
+                self.rest = tail;
+                Ok(u64::from(b0 & 0x7f)
+                    | u64::from(b1 & 0x7f) << 7
+                    | u64::from(b2 & 0x7f) << 14
+                    | u64::from(b3) << 21)
+            }
+            [b0, b1, b2, b3, b4, ref tail @ ..] if b1 & b2 & b3 >= 0x80 && b4 < 0x80 && b4 != 0 => {
+                self.rest = tail;
+                Ok(u64::from(b0 & 0x7f)
+                    | u64::from(b1 & 0x7f) << 7
+                    | u64::from(b2 & 0x7f) << 14
+                    | u64::from(b3 & 0x7f) << 21
+                    | u64::from(b4) << 28)
+            }
             _ => self.varint_multibyte(),
         }
     }
