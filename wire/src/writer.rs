@@ -219,6 +219,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn bytes_of_every_short_length_are_appended_whole() {
+        for n in 0..=40usize {
+            let v: Vec<u8> = (0..n as u8).map(|i| i.wrapping_mul(37) ^ 0x5a).collect();
+            let mut buf = vec![0xaa, 0xbb];
+            Writer::new(&mut buf).bytes(&v);
+            assert_eq!(buf[..2], [0xaa, 0xbb], "length {n}: what was there is kept");
+            assert_eq!(buf[2], n as u8, "length {n}: prefix");
+            assert_eq!(buf[3..], v[..], "length {n}: contents");
+        }
+    }
+
+    #[test]
     fn long_bodies_get_their_length_shifted_in() {
         for body_len in [0usize, 1, 127, 128, 300, 16_383, 16_384, 70_000] {
             let mut buf = vec![0xaa];
