@@ -27,23 +27,24 @@ pub fn put_varint(buf: &mut Vec<u8>, v: u64) {
         buf.push(v as u8);
         return;
     }
-    let len = varint_len(v);
-    if len <= 8 {
-        put_varint_word(buf, v, len);
+    if v >> 56 == 0 {
+        put_varint_word(buf, v);
     } else {
         put_varint_long(buf, v);
     }
 }
 
-/// Two to eight bytes: spread the 7-bit groups into bytes with three shift-and-mask steps,
-/// set the continuation bits, and append one fixed-size word (a variable-length
-/// `extend_from_slice` compiles to a `memcpy` call that cost more than the whole encode of a
-/// small integer field).
+/// Up to eight bytes (`v` below 2^56): spread the 7-bit groups into bytes with three
+/// shift-and-mask steps, take the length from the highest non-zero byte of the result (no
+/// division by 7), set the continuation bits, and append one fixed-size word (a
+/// variable-length `extend_from_slice` compiles to a `memcpy` call that cost more than the
+/// whole encode of a small integer field).
 #[inline]
-fn put_varint_word(buf: &mut Vec<u8>, v: u64, len: usize) {
+fn put_varint_word(buf: &mut Vec<u8>, v: u64) {
     let x = (v & 0x0000_0000_0fff_ffff) | ((v & 0x00ff_ffff_f000_0000) << 4);
     let x = (x & 0x0000_3fff_0000_3fff) | ((x & 0x0fff_c000_0fff_c000) << 2);
     let x = (x & 0x007f_007f_007f_007f) | ((x & 0x3f80_3f80_3f80_3f80) << 1);
+    let len = 8 - (x | 1).leading_zeros() as usize / 8;
     let continuation = 0x8080_8080_8080_8080 & ((1u64 << (8 * (len - 1))) - 1);
     let end = buf.len() + len;
     buf.extend_from_slice(&(x | continuation).to_le_bytes());

@@ -118,7 +118,7 @@ impl<'b> Writer<'b> {
     }
 
     /// Length-prefixed bytes.
-    #[inline]
+    #[inline(always)]
     pub fn bytes(&mut self, v: &[u8]) {
         put_varint(self.buf, v.len() as u64);
         self.buf.extend_from_slice(v);
