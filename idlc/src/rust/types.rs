@@ -2,6 +2,10 @@
 
 use super::*;
 
+/// Structs with at most this many fields, all plain (scalars, strings, binary, enums), get
+/// an always-inlined view decoder.
+const INLINE_DECODE_MAX_FIELDS: usize = 12;
+
 impl Gen<'_> {
     pub(super) fn constant(
         &self,
@@ -465,9 +469,21 @@ impl Gen<'_> {
         // The reader is moved into a local: a by-value argument this size is passed by
         // pointer and every read would store the cursor back through it; a local whose
         // address is never taken lives in registers (listing decode: 6% fewer instructions).
+        // Small structs of plain fields (the elements of long lists) are inlined into the
+        // loop that reads them: the call, the reader passed through memory and the result
+        // written back cost as much as a field (listing strict: 14% fewer instructions).
+        // Larger or nested structs stay calls, so code size stays linear in the schema.
+        let inline = if fields.len() <= INLINE_DECODE_MAX_FIELDS
+            && fields.iter().all(|f| self.view_has_plain_default(&f.ty))
+        {
+            "#[inline(always)]"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
             "impl<'a> {W}::View<'a> for {name}<'a> {{ type Owned = {owned};
+            {inline}
             fn decode_fields(r: {W}::StructReader<'a>) -> ::core::result::Result<Self, {W}::DecodeError> {{
             let mut r = r;"
         );

@@ -285,6 +285,7 @@ pub mod tutorial {
         }
         impl<'a> ::ferry_runtime::wire::View<'a> for Work<'a> {
             type Owned = super::Work;
+            #[inline(always)]
             fn decode_fields(
                 r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
@@ -369,6 +370,7 @@ pub mod tutorial {
         }
         impl<'a> ::ferry_runtime::wire::View<'a> for InvalidOperation<'a> {
             type Owned = super::InvalidOperation;
+            #[inline(always)]
             fn decode_fields(
                 r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
@@ -3586,6 +3588,7 @@ pub mod types {
         }
         impl<'a> ::ferry_runtime::wire::View<'a> for Page<'a> {
             type Owned = super::Page;
+            #[inline(always)]
             fn decode_fields(
                 r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
@@ -3636,6 +3639,7 @@ pub mod types {
         }
         impl<'a> ::ferry_runtime::wire::View<'a> for NotFound<'a> {
             type Owned = super::NotFound;
+            #[inline(always)]
             fn decode_fields(
                 r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {

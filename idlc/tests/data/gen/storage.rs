@@ -438,6 +438,7 @@ pub mod storage {
         }
         impl<'a> ::ferry_runtime::wire::View<'a> for Column<'a> {
             type Owned = super::Column;
+            #[inline(always)]
             fn decode_fields(
                 r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
@@ -584,6 +585,7 @@ pub mod storage {
         }
         impl<'a> ::ferry_runtime::wire::View<'a> for NotFoundException<'a> {
             type Owned = super::NotFoundException;
+            #[inline(always)]
             fn decode_fields(
                 r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
@@ -614,6 +616,7 @@ pub mod storage {
         }
         impl<'a> ::ferry_runtime::wire::View<'a> for InvalidRequestException<'a> {
             type Owned = super::InvalidRequestException;
+            #[inline(always)]
             fn decode_fields(
                 r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
@@ -656,6 +659,7 @@ pub mod storage {
         }
         impl<'a> ::ferry_runtime::wire::View<'a> for UnavailableException<'a> {
             type Owned = super::UnavailableException;
+            #[inline(always)]
             fn decode_fields(
                 r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
@@ -686,6 +690,7 @@ pub mod storage {
         }
         impl<'a> ::ferry_runtime::wire::View<'a> for TimedOutException<'a> {
             type Owned = super::TimedOutException;
+            #[inline(always)]
             fn decode_fields(
                 r: ::ferry_runtime::wire::StructReader<'a>,
             ) -> ::core::result::Result<Self, ::ferry_runtime::wire::DecodeError> {
