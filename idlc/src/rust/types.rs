@@ -3,10 +3,21 @@
 use super::*;
 
 /// Structs with at most this many fields, all plain (scalars, strings, binary, enums), get
-/// an always-inlined view decoder.
-const INLINE_DECODE_MAX_FIELDS: usize = 12;
+/// an always-inlined view decoder and encoder.
+const INLINE_CODEC_MAX_FIELDS: usize = 12;
 
 impl Gen<'_> {
+    /// `#[inline(always)]` for the codec of a small struct of plain fields, else nothing.
+    fn inline_attr(&self, fields: &[Field]) -> &'static str {
+        if fields.len() <= INLINE_CODEC_MAX_FIELDS
+            && fields.iter().all(|f| self.view_has_plain_default(&f.ty))
+        {
+            "#[inline(always)]"
+        } else {
+            ""
+        }
+    }
+
     pub(super) fn constant(
         &self,
         out: &mut String,
@@ -237,7 +248,8 @@ impl Gen<'_> {
             out.push_str("} } }\n");
             let _ = writeln!(
                 out,
-                "impl {W}::Encode for {name} {{ fn encode(&self, w: &mut {W}::Writer<'_>) {{"
+                "impl {W}::Encode for {name} {{ {} fn encode(&self, w: &mut {W}::Writer<'_>) {{",
+                self.inline_attr(fields)
             );
             for f in in_id_order(fields) {
                 let key = format!("w.key({}, {W}::WireType::{});", f.id, self.wire_type(&f.ty));
@@ -473,13 +485,7 @@ impl Gen<'_> {
         // loop that reads them: the call, the reader passed through memory and the result
         // written back cost as much as a field (listing strict: 14% fewer instructions).
         // Larger or nested structs stay calls, so code size stays linear in the schema.
-        let inline = if fields.len() <= INLINE_DECODE_MAX_FIELDS
-            && fields.iter().all(|f| self.view_has_plain_default(&f.ty))
-        {
-            "#[inline(always)]"
-        } else {
-            ""
-        };
+        let inline = self.inline_attr(fields);
         let _ = writeln!(
             out,
             "impl<'a> {W}::View<'a> for {name}<'a> {{ type Owned = {owned};

@@ -127,6 +127,7 @@ pub mod tutorial {
         }
     }
     impl ::ferry_runtime::wire::Encode for Work {
+        #[inline(always)]
         fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {
             {
                 let v = &self.num1;
@@ -226,6 +227,7 @@ pub mod tutorial {
         }
     }
     impl ::ferry_runtime::wire::Encode for InvalidOperation {
+        #[inline(always)]
         fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {
             {
                 let v = &self.whatOp;
@@ -3481,6 +3483,7 @@ pub mod types {
         }
     }
     impl ::ferry_runtime::wire::Encode for Page {
+        #[inline(always)]
         fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {
             {
                 let v = &self.offset;
@@ -3537,6 +3540,7 @@ pub mod types {
         }
     }
     impl ::ferry_runtime::wire::Encode for NotFound {
+        #[inline(always)]
         fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {
             {
                 let v = &self.what;

@@ -32,6 +32,7 @@ pub mod storage {
         }
     }
     impl ::ferry_runtime::wire::Encode for Column {
+        #[inline(always)]
         fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {
             {
                 let v = &self.name;
@@ -252,6 +253,7 @@ pub mod storage {
         }
     }
     impl ::ferry_runtime::wire::Encode for NotFoundException {
+        #[inline(always)]
         fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {}
         fn encoded_len(&self) -> usize {
             let mut n = 0usize;
@@ -279,6 +281,7 @@ pub mod storage {
         }
     }
     impl ::ferry_runtime::wire::Encode for InvalidRequestException {
+        #[inline(always)]
         fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {
             {
                 let v = &self.why;
@@ -316,6 +319,7 @@ pub mod storage {
         }
     }
     impl ::ferry_runtime::wire::Encode for UnavailableException {
+        #[inline(always)]
         fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {}
         fn encoded_len(&self) -> usize {
             let mut n = 0usize;
@@ -343,6 +347,7 @@ pub mod storage {
         }
     }
     impl ::ferry_runtime::wire::Encode for TimedOutException {
+        #[inline(always)]
         fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {
             if let ::core::option::Option::Some(v) = &self.acknowledged_by {
                 w.key(1, ::ferry_runtime::wire::WireType::Varint);
