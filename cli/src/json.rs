@@ -934,16 +934,7 @@ pub fn raw_struct(s: &DynStruct<'_>) -> Json {
 }
 
 fn wire_type_named(name: &Json, path: &str) -> Result<WireType, JsonError> {
-    let types = [
-        WireType::Varint,
-        WireType::Fixed64,
-        WireType::Fixed32,
-        WireType::Bytes,
-        WireType::Struct,
-        WireType::List,
-        WireType::Map,
-    ];
-    match types.iter().find(|t| Json::String(t.name().into()) == *name) {
+    match WireType::ALL.iter().find(|t| Json::String(t.name().into()) == *name) {
         Some(t) => Ok(*t),
         None => fail(path, format!("expected a wire type name (varint, fixed64, fixed32, bytes, struct, list or map), found {}", describe(name))),
     }

@@ -247,15 +247,7 @@ mod tests {
     /// Every kind, with extreme field values, comes back unchanged from its packed form.
     #[test]
     fn every_kind_survives_packing() {
-        let types = [
-            WireType::Varint,
-            WireType::Fixed64,
-            WireType::Fixed32,
-            WireType::Bytes,
-            WireType::Struct,
-            WireType::List,
-            WireType::Map,
-        ];
+        let types = WireType::ALL;
         let mut kinds = vec![
             ErrorKind::VarintOverflow,
             ErrorKind::VarintNotMinimal,

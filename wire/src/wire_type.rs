@@ -23,6 +23,17 @@ pub enum WireType {
 }
 
 impl WireType {
+    /// Every wire type, in code order.
+    pub const ALL: [WireType; 7] = [
+        WireType::Varint,
+        WireType::Fixed64,
+        WireType::Fixed32,
+        WireType::Bytes,
+        WireType::Struct,
+        WireType::List,
+        WireType::Map,
+    ];
+
     /// Decodes the 3-bit code; 7 is reserved and yields `None`.
     #[inline]
     pub fn from_code(code: u8) -> Option<WireType> {
