@@ -34,21 +34,45 @@ pub fn put_varint(buf: &mut Vec<u8>, v: u64) {
     }
 }
 
-/// Up to eight bytes (`v` below 2^56): spread the 7-bit groups into bytes with three
-/// shift-and-mask steps, take the length from the highest non-zero byte of the result (no
-/// division by 7), set the continuation bits, and append one fixed-size word (a
-/// variable-length `extend_from_slice` compiles to a `memcpy` call that cost more than the
-/// whole encode of a small integer field).
+/// Up to eight bytes (`v` below 2^56), appended as one fixed-size word (a variable-length
+/// `extend_from_slice` compiles to a `memcpy` call that cost more than the whole encode of a
+/// small integer field).
 #[inline]
 fn put_varint_word(buf: &mut Vec<u8>, v: u64) {
+    let (word, len) = varint_word(v);
+    let end = buf.len() + len;
+    buf.extend_from_slice(&word.to_le_bytes());
+    buf.truncate(end);
+}
+
+/// The encoding of `v` (below 2^56) as the low bytes of a word, and its length: the 7-bit
+/// groups spread into bytes with three shift-and-mask steps, the length taken from the
+/// highest non-zero byte (no division by 7), the continuation bits set.
+#[inline(always)]
+fn varint_word(v: u64) -> (u64, usize) {
     let x = (v & 0x0000_0000_0fff_ffff) | ((v & 0x00ff_ffff_f000_0000) << 4);
     let x = (x & 0x0000_3fff_0000_3fff) | ((x & 0x0fff_c000_0fff_c000) << 2);
     let x = (x & 0x007f_007f_007f_007f) | ((x & 0x3f80_3f80_3f80_3f80) << 1);
     let len = 8 - (x | 1).leading_zeros() as usize / 8;
     let continuation = 0x8080_8080_8080_8080 & ((1u64 << (8 * (len - 1))) - 1);
-    let end = buf.len() + len;
-    buf.extend_from_slice(&(x | continuation).to_le_bytes());
-    buf.truncate(end);
+    (x | continuation, len)
+}
+
+/// Appends a one-byte field key and then the varint `v`: one append of a fixed-size word
+/// for values below 2^49 (seven varint bytes), so a scalar field costs one capacity check.
+#[inline(always)]
+pub fn put_key_and_varint(buf: &mut Vec<u8>, key: u8, v: u64) {
+    if v < 0x80 {
+        buf.extend_from_slice(&[key, v as u8]);
+    } else if v >> 49 == 0 {
+        let (word, len) = varint_word(v);
+        let end = buf.len() + 1 + len;
+        buf.extend_from_slice(&(u64::from(key) | word << 8).to_le_bytes());
+        buf.truncate(end);
+    } else {
+        buf.push(key);
+        put_varint(buf, v);
+    }
 }
 
 #[inline(never)]
@@ -78,6 +102,23 @@ mod tests {
             put_varint_long(&mut plain, v);
             assert_eq!(fast, plain, "{v:#x}");
             assert_eq!(fast.len() - 1, varint_len(v));
+        }
+    }
+
+    /// A key and a value in one append equal the key's byte followed by the value's varint.
+    #[test]
+    fn key_and_varint_match_the_separate_encodings() {
+        let mut values = vec![0u64, 0x7f, 0x80, u64::MAX];
+        for bits in 1..64 {
+            values.extend([(1u64 << bits) - 1, 1u64 << bits, (1u64 << bits) + 1]);
+        }
+        for v in values {
+            for key in [0x00u8, 0x18, 0x7f] {
+                let (mut joint, mut apart) = (vec![0xaa], vec![0xaa, key]);
+                put_key_and_varint(&mut joint, key, v);
+                put_varint_long(&mut apart, v);
+                assert_eq!(joint, apart, "key {key:#x}, value {v:#x}");
+            }
         }
     }
 

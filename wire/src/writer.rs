@@ -1,7 +1,7 @@
 //! Encoding into a caller-owned, reusable buffer. Nothing here allocates except the
 //! buffer's own growth, so a buffer reused across messages stops allocating at all.
 
-use crate::varint::{put_varint, varint_len, zigzag_encode};
+use crate::varint::{put_key_and_varint, put_varint, varint_len, zigzag_encode};
 use crate::WireType;
 
 /// Something that encodes as a struct body (a message, or a nested struct's contents).
@@ -48,6 +48,45 @@ impl<'b> Writer<'b> {
     #[inline]
     pub fn key(&mut self, id: i16, wire_type: WireType) {
         put_varint(self.buf, key_code(id, wire_type));
+    }
+
+    /// Writes a varint field: its key, then `v`. Generated encoders use it for integer,
+    /// bool and enum fields, so that key and value go in one append.
+    #[inline(always)]
+    pub fn varint_field(&mut self, id: i16, v: u64) {
+        let key = key_code(id, WireType::Varint);
+        if key < 0x80 {
+            put_key_and_varint(self.buf, key as u8, v);
+        } else {
+            put_varint(self.buf, key);
+            put_varint(self.buf, v);
+        }
+    }
+
+    /// Writes a signed integer or enum field (zigzag-encoded) with its key.
+    #[inline(always)]
+    pub fn signed_field(&mut self, id: i16, v: i64) {
+        self.varint_field(id, zigzag_encode(v));
+    }
+
+    /// Writes a bool field with its key.
+    #[inline(always)]
+    pub fn bool_field(&mut self, id: i16, v: bool) {
+        self.varint_field(id, u64::from(v));
+    }
+
+    /// Writes a length-prefixed field (string, binary, uuid): its key, its length and the
+    /// bytes, the key and a one-byte length in one append.
+    #[inline(always)]
+    pub fn bytes_field(&mut self, id: i16, v: &[u8]) {
+        let key = key_code(id, WireType::Bytes);
+        if key < 0x80 && v.len() < 0x80 {
+            self.buf.extend_from_slice(&[key as u8, v.len() as u8]);
+            self.buf.extend_from_slice(v);
+        } else {
+            put_varint(self.buf, key);
+            self.bytes(v);
+        }
     }
 
     /// Writes a raw varint.

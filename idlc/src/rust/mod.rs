@@ -330,6 +330,35 @@ impl<'p> Gen<'p> {
     }
 
     /// Code writing the value `e` (an expression of type `&T`) with writer `w`.
+    /// A field's key and value (`e` borrows the value): scalars and byte strings in one
+    /// `Writer` call, so the key and the value's first bytes go in one append.
+    fn encode_field(&self, id: i16, t: &Type, e: &str) -> String {
+        match self.underlying(t) {
+            Type::Base(b) => match b {
+                BaseType::Bool => format!("w.bool_field({id}, *{e});"),
+                BaseType::I8 | BaseType::I16 | BaseType::I32 | BaseType::I64 => {
+                    format!("w.signed_field({id}, ::core::convert::Into::<i64>::into(*{e}));")
+                }
+                BaseType::U8 | BaseType::U16 | BaseType::U32 | BaseType::U64 => {
+                    format!("w.varint_field({id}, ::core::convert::Into::<u64>::into(*{e}));")
+                }
+                BaseType::String => format!("w.bytes_field({id}, ({e}).as_bytes());"),
+                BaseType::Binary => format!("w.bytes_field({id}, {e});"),
+                BaseType::Uuid => format!("w.bytes_field({id}, &({e})[..]);"),
+                BaseType::F32 | BaseType::Double => self.keyed_value(id, t, e),
+            },
+            Type::Named(r) if matches!(self.def(*r).kind, DefinitionKind::Enum { .. }) => {
+                format!("w.signed_field({id}, ::core::convert::Into::<i64>::into({e}.value()));")
+            }
+            _ => self.keyed_value(id, t, e),
+        }
+    }
+
+    /// A field's key, then its value written by [`Gen::encode_value`].
+    fn keyed_value(&self, id: i16, t: &Type, e: &str) -> String {
+        format!("w.key({id}, {W}::WireType::{}); {}", self.wire_type(t), self.encode_value(t, e, 0))
+    }
+
     fn encode_value(&self, t: &Type, e: &str, depth: usize) -> String {
         match self.underlying(t) {
             Type::Base(b) => match b {

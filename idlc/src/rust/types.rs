@@ -252,31 +252,30 @@ impl Gen<'_> {
                 self.inline_attr(fields)
             );
             for f in in_id_order(fields) {
-                let key = format!("w.key({}, {W}::WireType::{});", f.id, self.wire_type(&f.ty));
                 let fname = ident(&f.name);
                 if self.boxed_required(r, f) {
                     let _ = writeln!(
                         out,
-                        "{{ let v = &self.{fname}; {key} {} }}",
-                        self.encode_value(&f.ty, "&**v", 0)
+                        "{{ let v = &self.{fname}; {} }}",
+                        self.encode_field(f.id, &f.ty, "&**v")
                     );
                 } else if self.is_recursive(r, f) {
                     let _ = writeln!(
                         out,
-                        "if let ::core::option::Option::Some(v) = &self.{fname} {{ {key} {} }}",
-                        self.encode_value(&f.ty, "&**v", 0)
+                        "if let ::core::option::Option::Some(v) = &self.{fname} {{ {} }}",
+                        self.encode_field(f.id, &f.ty, "&**v")
                     );
                 } else if f.requiredness == Requiredness::Optional {
                     let _ = writeln!(
                         out,
-                        "if let ::core::option::Option::Some(v) = &self.{fname} {{ {key} {} }}",
-                        self.encode_value(&f.ty, "v", 0)
+                        "if let ::core::option::Option::Some(v) = &self.{fname} {{ {} }}",
+                        self.encode_field(f.id, &f.ty, "v")
                     );
                 } else {
                     let _ = writeln!(
                         out,
-                        "{{ let v = &self.{fname}; {key} {} }}",
-                        self.encode_value(&f.ty, "v", 0)
+                        "{{ let v = &self.{fname}; {} }}",
+                        self.encode_field(f.id, &f.ty, "v")
                     );
                 }
             }

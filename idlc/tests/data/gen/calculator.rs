@@ -131,27 +131,22 @@ pub mod tutorial {
         fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {
             {
                 let v = &self.num1;
-                w.key(1, ::ferry_runtime::wire::WireType::Varint);
-                w.signed(::core::convert::Into::<i64>::into(*v));
+                w.signed_field(1, ::core::convert::Into::<i64>::into(*v));
             }
             {
                 let v = &self.num2;
-                w.key(2, ::ferry_runtime::wire::WireType::Varint);
-                w.signed(::core::convert::Into::<i64>::into(*v));
+                w.signed_field(2, ::core::convert::Into::<i64>::into(*v));
             }
             {
                 let v = &self.op;
-                w.key(3, ::ferry_runtime::wire::WireType::Varint);
-                w.signed(::core::convert::Into::<i64>::into(v.value()));
+                w.signed_field(3, ::core::convert::Into::<i64>::into(v.value()));
             }
             if let ::core::option::Option::Some(v) = &self.comment {
-                w.key(4, ::ferry_runtime::wire::WireType::Bytes);
-                w.str(v);
+                w.bytes_field(4, (v).as_bytes());
             }
             {
                 let v = &self.region;
-                w.key(5, ::ferry_runtime::wire::WireType::Varint);
-                w.signed(::core::convert::Into::<i64>::into(v.value()));
+                w.signed_field(5, ::core::convert::Into::<i64>::into(v.value()));
             }
         }
         fn encoded_len(&self) -> usize {
@@ -231,13 +226,11 @@ pub mod tutorial {
         fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {
             {
                 let v = &self.whatOp;
-                w.key(1, ::ferry_runtime::wire::WireType::Varint);
-                w.signed(::core::convert::Into::<i64>::into(*v));
+                w.signed_field(1, ::core::convert::Into::<i64>::into(*v));
             }
             {
                 let v = &self.why;
-                w.key(2, ::ferry_runtime::wire::WireType::Bytes);
-                w.str(v);
+                w.bytes_field(2, (v).as_bytes());
             }
         }
         fn encoded_len(&self) -> usize {
@@ -3487,13 +3480,11 @@ pub mod types {
         fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {
             {
                 let v = &self.offset;
-                w.key(1, ::ferry_runtime::wire::WireType::Varint);
-                w.signed(::core::convert::Into::<i64>::into(*v));
+                w.signed_field(1, ::core::convert::Into::<i64>::into(*v));
             }
             {
                 let v = &self.limit;
-                w.key(2, ::ferry_runtime::wire::WireType::Varint);
-                w.signed(::core::convert::Into::<i64>::into(*v));
+                w.signed_field(2, ::core::convert::Into::<i64>::into(*v));
             }
         }
         fn encoded_len(&self) -> usize {
@@ -3544,12 +3535,10 @@ pub mod types {
         fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {
             {
                 let v = &self.what;
-                w.key(1, ::ferry_runtime::wire::WireType::Bytes);
-                w.str(v);
+                w.bytes_field(1, (v).as_bytes());
             }
             if let ::core::option::Option::Some(v) = &self.id {
-                w.key(2, ::ferry_runtime::wire::WireType::Bytes);
-                w.str(v);
+                w.bytes_field(2, (v).as_bytes());
             }
         }
         fn encoded_len(&self) -> usize {

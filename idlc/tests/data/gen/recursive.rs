@@ -38,8 +38,7 @@ pub mod recursive {
             }
             {
                 let v = &self.item;
-                w.key(2, ::ferry_runtime::wire::WireType::Varint);
-                w.signed(::core::convert::Into::<i64>::into(*v));
+                w.signed_field(2, ::core::convert::Into::<i64>::into(*v));
             }
         }
         fn encoded_len(&self) -> usize {
@@ -99,8 +98,7 @@ pub mod recursive {
             }
             {
                 let v = &self.item;
-                w.key(3, ::ferry_runtime::wire::WireType::Varint);
-                w.signed(::core::convert::Into::<i64>::into(*v));
+                w.signed_field(3, ::core::convert::Into::<i64>::into(*v));
             }
         }
         fn encoded_len(&self) -> usize {
@@ -276,8 +274,7 @@ pub mod recursive {
         fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {
             {
                 let v = &self.op;
-                w.key(1, ::ferry_runtime::wire::WireType::Bytes);
-                w.str(v);
+                w.bytes_field(1, (v).as_bytes());
             }
             {
                 let v = &self.left;

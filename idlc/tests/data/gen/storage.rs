@@ -36,20 +36,16 @@ pub mod storage {
         fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {
             {
                 let v = &self.name;
-                w.key(1, ::ferry_runtime::wire::WireType::Bytes);
-                w.bytes(v);
+                w.bytes_field(1, v);
             }
             if let ::core::option::Option::Some(v) = &self.value {
-                w.key(2, ::ferry_runtime::wire::WireType::Bytes);
-                w.bytes(v);
+                w.bytes_field(2, v);
             }
             if let ::core::option::Option::Some(v) = &self.timestamp {
-                w.key(3, ::ferry_runtime::wire::WireType::Varint);
-                w.signed(::core::convert::Into::<i64>::into(*v));
+                w.signed_field(3, ::core::convert::Into::<i64>::into(*v));
             }
             if let ::core::option::Option::Some(v) = &self.ttl {
-                w.key(4, ::ferry_runtime::wire::WireType::Varint);
-                w.signed(::core::convert::Into::<i64>::into(*v));
+                w.signed_field(4, ::core::convert::Into::<i64>::into(*v));
             }
         }
         fn encoded_len(&self) -> usize {
@@ -112,8 +108,7 @@ pub mod storage {
         fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {
             {
                 let v = &self.name;
-                w.key(1, ::ferry_runtime::wire::WireType::Bytes);
-                w.bytes(v);
+                w.bytes_field(1, v);
             }
             {
                 let v = &self.columns;
@@ -285,8 +280,7 @@ pub mod storage {
         fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {
             {
                 let v = &self.why;
-                w.key(1, ::ferry_runtime::wire::WireType::Bytes);
-                w.str(v);
+                w.bytes_field(1, (v).as_bytes());
             }
         }
         fn encoded_len(&self) -> usize {
@@ -350,8 +344,7 @@ pub mod storage {
         #[inline(always)]
         fn encode(&self, w: &mut ::ferry_runtime::wire::Writer<'_>) {
             if let ::core::option::Option::Some(v) = &self.acknowledged_by {
-                w.key(1, ::ferry_runtime::wire::WireType::Varint);
-                w.signed(::core::convert::Into::<i64>::into(*v));
+                w.signed_field(1, ::core::convert::Into::<i64>::into(*v));
             }
         }
         fn encoded_len(&self) -> usize {
