@@ -257,6 +257,39 @@ pub mod size {
 mod tests {
     use super::*;
 
+    /// A field written in one call equals its key followed by its value, whichever path
+    /// (one-byte key and short value, or not) the call takes.
+    #[test]
+    fn field_calls_match_key_then_value() {
+        for id in [0i16, 1, 15, 16, 300, -1, i16::MIN, i16::MAX] {
+            for v in [0i64, -1, 63, 64, 1 << 20, i64::MIN, i64::MAX] {
+                let (mut joint, mut apart) = (Vec::new(), Vec::new());
+                Writer::new(&mut joint).signed_field(id, v);
+                let mut w = Writer::new(&mut apart);
+                w.key(id, WireType::Varint);
+                w.signed(v);
+                assert_eq!(joint, apart, "signed field {id} = {v}");
+            }
+            for v in [false, true] {
+                let (mut joint, mut apart) = (Vec::new(), Vec::new());
+                Writer::new(&mut joint).bool_field(id, v);
+                let mut w = Writer::new(&mut apart);
+                w.key(id, WireType::Varint);
+                w.bool(v);
+                assert_eq!(joint, apart, "bool field {id} = {v}");
+            }
+            for len in [0usize, 1, 127, 128, 300] {
+                let bytes = vec![0x5a; len];
+                let (mut joint, mut apart) = (Vec::new(), Vec::new());
+                Writer::new(&mut joint).bytes_field(id, &bytes);
+                let mut w = Writer::new(&mut apart);
+                w.key(id, WireType::Bytes);
+                w.bytes(&bytes);
+                assert_eq!(joint, apart, "bytes field {id}, {len} bytes");
+            }
+        }
+    }
+
     #[test]
     fn bytes_of_every_short_length_are_appended_whole() {
         for n in 0..=40usize {
