@@ -227,9 +227,34 @@ impl Service {
             ));
         }
         let listing = Arc::new(Listing::of(&self));
-        Ok(self
-            .inline_method(REFLECT_ID, move |_ctx, request| listing.reply(request))
-            .name(REFLECT_ID, REFLECT_METHOD))
+        let authorizer = self.reflection_authorizer();
+        let reflect = Method {
+            handler: Arc::new(move |_ctx, request| listing.reply(request)),
+            inline: true,
+            authorizer,
+        };
+        Ok(self.register(REFLECT_ID, reflect).name(REFLECT_ID, REFLECT_METHOD))
+    }
+
+    /// Who may read the listing: it shows every merged service's IDL, so every authorizer
+    /// among them must allow the call (one service's open door must not reveal another's
+    /// schema). `None` when the service's own authorizer (or none) applies.
+    fn reflection_authorizer(&self) -> Option<Authorizer> {
+        let mut all: Vec<Authorizer> = Vec::new();
+        for a in self.methods.values().filter_map(|m| m.authorizer.as_ref()) {
+            if !all.iter().any(|b| Arc::ptr_eq(a, b)) {
+                all.push(Arc::clone(a));
+            }
+        }
+        if all.is_empty() {
+            return None;
+        }
+        if let Some(own) = &self.authorizer {
+            all.push(Arc::clone(own));
+        }
+        Some(Arc::new(move |ctx: &Context, id: u32, name: Option<&str>| {
+            all.iter().try_for_each(|a| a(ctx, id, name))
+        }))
     }
 
     fn register(mut self, id: u32, method: Method) -> Self {

@@ -540,7 +540,19 @@ fn merged_services_keep_their_own_authorizers_and_reflection_is_reserved() {
         Err(CallError::PermissionDenied(m)) => assert!(m.contains("members only"), "{m}"),
         other => panic!("{other:?}"),
     }
-    // The built-in reflection answers, with nothing to list for hand-written handlers.
+    // The listing would show the guarded service's schema too: its authorizer applies to
+    // reflection as well (it was skipped once services were merged).
+    match client.call(ferry_runtime::reflect::REFLECT_ID, b"", &opts(5000)) {
+        Err(CallError::PermissionDenied(m)) => assert!(m.contains("members only"), "{m}"),
+        other => panic!("reflection of a guarded service answered: {other:?}"),
+    }
+    server.shutdown();
+    // Merged services that both let everyone in: the built-in reflection answers, with
+    // nothing to list for hand-written handlers.
+    let open2 = Service::new().method(GUARDED, |_, req| Ok(req.to_vec()));
+    let open = Service::new().method(OPEN, |_, req| Ok(req.to_vec()));
+    let server = Server::bind(local(), open.with(open2), ServerConfig::default()).unwrap();
+    let client = Client::connect(server.local_addr(), ClientConfig::default()).unwrap();
     let reply = client.call(ferry_runtime::reflect::REFLECT_ID, b"", &opts(5000)).unwrap();
     assert!(!reply.is_empty());
     server.shutdown();
