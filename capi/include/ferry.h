@@ -383,7 +383,8 @@ enum ferry_status ferry_tls_reload(const struct ferry_tls *tls, struct ferry_err
 // `tls` is NULL or from `ferry_tls_server` / `ferry_tls_client`, freed once.
 void ferry_tls_free(struct ferry_tls *tls);
 
-// The subject of the caller's verified client certificate ("CN=billing,O=Example"), or
+// The subject of the caller's verified client certificate as RFC 4514 text
+// ("CN=billing,O=Example"; specials in values escaped, so "CN=a\\, CN=b" is one CN), or
 // NULL when the call did not come over mutual TLS. Valid until the handler returns.
 //
 // # Safety

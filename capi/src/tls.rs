@@ -220,7 +220,8 @@ unsafe fn peer(
     strings.as_ref().map_or(std::ptr::null(), |s| pick(s).as_ptr())
 }
 
-/// The subject of the caller's verified client certificate ("CN=billing,O=Example"), or
+/// The subject of the caller's verified client certificate as RFC 4514 text
+/// ("CN=billing,O=Example"; specials in values escaped, so "CN=a\\, CN=b" is one CN), or
 /// NULL when the call did not come over mutual TLS. Valid until the handler returns.
 ///
 /// # Safety

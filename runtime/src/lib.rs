@@ -37,6 +37,7 @@
 
 pub mod client;
 pub mod metrics;
+mod peer_identity;
 pub mod protocol;
 pub mod records;
 pub mod reflect;

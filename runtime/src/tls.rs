@@ -14,6 +14,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
 
+pub use crate::peer_identity::PeerIdentity;
+
 /// The ALPN protocol id of Ferry over TLS.
 pub const ALPN: &[u8] = b"ferry/1";
 
@@ -323,55 +325,4 @@ impl ClientTls {
 
 fn parse_name(name: &str) -> Result<ServerName<'static>, TlsError> {
     ServerName::try_from(name.to_string()).map_err(|_| TlsError::ServerName(name.into()))
-}
-
-/// Who the peer proved to be: its verified certificate (mutual TLS).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PeerIdentity {
-    /// The subject's distinguished name, as `CN=client,O=Example`.
-    pub subject: String,
-    /// Subject alternative names: DNS names, URIs (SPIFFE ids), e-mail addresses, IPs.
-    pub alt_names: Vec<String>,
-    /// The chain as presented, leaf first, DER-encoded.
-    pub chain: Vec<Vec<u8>>,
-    /// SHA-256 of the leaf certificate: what completion records are bound to.
-    pub fingerprint: [u8; 32],
-}
-
-impl PeerIdentity {
-    pub(crate) fn from_chain(chain: &[CertificateDer<'_>]) -> Option<PeerIdentity> {
-        let leaf = chain.first()?;
-        let fingerprint: [u8; 32] =
-            ring::digest::digest(&ring::digest::SHA256, leaf.as_ref()).as_ref().try_into().ok()?;
-        let (subject, alt_names) = match x509_parser::parse_x509_certificate(leaf.as_ref()) {
-            Ok((_, cert)) => {
-                let mut alt = Vec::new();
-                if let Ok(Some(san)) = cert.subject_alternative_name() {
-                    use x509_parser::extensions::GeneralName;
-                    for name in &san.value.general_names {
-                        match name {
-                            GeneralName::DNSName(n) => alt.push(format!("DNS:{n}")),
-                            GeneralName::URI(n) => alt.push(format!("URI:{n}")),
-                            GeneralName::RFC822Name(n) => alt.push(format!("email:{n}")),
-                            GeneralName::IPAddress(ip) => alt.push(format!("IP:{}", show_ip(ip))),
-                            _ => {}
-                        }
-                    }
-                }
-                (cert.subject().to_string(), alt)
-            }
-            // rustls verified it, so this does not happen; the fingerprint still binds.
-            Err(_) => (String::new(), Vec::new()),
-        };
-        let chain = chain.iter().map(|c| c.as_ref().to_vec()).collect();
-        Some(PeerIdentity { subject, alt_names, chain, fingerprint })
-    }
-}
-
-fn show_ip(bytes: &[u8]) -> String {
-    match bytes.len() {
-        4 => std::net::Ipv4Addr::from(<[u8; 4]>::try_from(bytes).unwrap_or_default()).to_string(),
-        16 => std::net::Ipv6Addr::from(<[u8; 16]>::try_from(bytes).unwrap_or_default()).to_string(),
-        _ => format!("{bytes:02x?}"),
-    }
 }

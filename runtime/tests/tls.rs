@@ -47,6 +47,25 @@ impl Ca {
         (cert.pem(), key.serialize_pem())
     }
 
+    /// A leaf whose subject is `dn`, in order (several attributes of one type allowed).
+    fn issue_dn(&self, dn: &[(DnType, &str)]) -> (String, String) {
+        let mut params = CertificateParams::new(vec!["client".to_string()]).unwrap();
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        for (kind, value) in dn {
+            // rcgen keeps one value per type: a second CN goes in under its OID.
+            let kind = match kind {
+                DnType::CommonName if params.distinguished_name.get(kind).is_some() => {
+                    DnType::CustomDnType(vec![2, 5, 4, 3])
+                }
+                k => k.clone(),
+            };
+            params.distinguished_name.push(kind, *value);
+        }
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.cert, &self.key).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+
     fn pem(&self) -> String {
         self.cert.pem()
     }
@@ -217,7 +236,8 @@ fn a_denied_call_never_runs_its_handler() {
         ServerTls::from_pem(cert.as_bytes(), key.as_bytes(), Some(ca.pem().as_bytes())).unwrap();
     let service = service(&ran).authorize(|ctx, method, name| {
         let subject = ctx.peer_identity().map(|p| p.subject.clone()).unwrap_or_default();
-        if subject.contains("CN=admin") || method != WHO {
+        let cn = ctx.peer_identity().and_then(|p| p.common_name());
+        if cn == Some("admin") || method != WHO {
             Ok(())
         } else {
             Err(format!("{subject} may not call {}", name.unwrap_or("?")))
@@ -392,4 +412,62 @@ fn a_watched_certificate_reloads_when_its_files_change() {
     let from_buffers = ServerTls::from_pem(cert.as_bytes(), key.as_bytes(), None).unwrap();
     let e = from_buffers.watch(Duration::from_secs(1)).unwrap_err().to_string();
     assert!(e.contains("not read from files"), "{e}");
+}
+
+#[test]
+fn subjects_cannot_be_spoofed_and_exact_names_authorize() {
+    // The README's authorizer shape, by exact common name: each impostor once passed a
+    // `subject.contains("CN=teller")` test.
+    let ca = Ca::new("Test CA");
+    let ran = Arc::new(AtomicUsize::new(0));
+    let (cert, key) = ca.issue("server", &["localhost"], false);
+    let tls =
+        ServerTls::from_pem(cert.as_bytes(), key.as_bytes(), Some(ca.pem().as_bytes())).unwrap();
+    let service = service(&ran).authorize(|ctx, _, _| {
+        match ctx.peer_identity().and_then(|p| p.common_name()) {
+            Some("teller") => Ok(()),
+            _ => Err("tellers only".into()),
+        }
+    });
+    let server = server(Some(tls), service);
+    let call_as = |dn: &[(DnType, &str)]| {
+        let (cert, key) = ca.issue_dn(dn);
+        let tls = ClientTls::from_pem(
+            ca.pem().as_bytes(),
+            "localhost",
+            Some((cert.as_bytes(), key.as_bytes())),
+        )
+        .unwrap();
+        client(&server, Some(tls)).call(WHO, b"", &opts())
+    };
+    let org = (DnType::OrganizationName, "Payments");
+    let impostors: [&[(DnType, &str)]; 4] = [
+        &[org.clone(), (DnType::CommonName, "teller-trainee")],
+        &[org.clone(), (DnType::OrganizationalUnitName, "CN=teller"), (DnType::CommonName, "bob")],
+        &[org.clone(), (DnType::CommonName, "teller"), (DnType::CommonName, "intern")],
+        &[org.clone(), (DnType::CommonName, "intern, CN=teller")],
+    ];
+    for dn in impostors {
+        match call_as(dn) {
+            Err(CallError::PermissionDenied(m)) => assert!(m.contains("tellers only"), "{m}"),
+            other => panic!("{dn:?} got {other:?}"),
+        }
+    }
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+    let who = call_as(&[org.clone(), (DnType::CommonName, "teller")]).unwrap();
+    assert!(String::from_utf8_lossy(&who).starts_with("CN=teller,O=Payments "), "{who:?}");
+    // The comma stays inside its value in the subject string: not two CNs.
+    let open = mtls_server(&ca, Some(&ca), &Arc::new(AtomicUsize::new(0)));
+    let (cert, key) = ca.issue_dn(&[org, (DnType::CommonName, "intern, CN=teller")]);
+    let tls = ClientTls::from_pem(
+        ca.pem().as_bytes(),
+        "localhost",
+        Some((cert.as_bytes(), key.as_bytes())),
+    )
+    .unwrap();
+    let who = client(&open, Some(tls)).call(WHO, b"", &opts()).unwrap();
+    assert!(
+        String::from_utf8_lossy(&who).starts_with(r"CN=intern\, CN=teller,O=Payments "),
+        "{who:?}"
+    );
 }

@@ -748,11 +748,9 @@ mod tests {
     fn under_mutual_tls_another_tenant_cannot_claim_an_id_even_with_its_secret() {
         let now = Instant::now();
         let mut ep = Fake::new();
-        let tenant = |n: u8| crate::tls::PeerIdentity {
-            subject: format!("CN=tenant-{n}"),
-            alt_names: Vec::new(),
-            chain: Vec::new(),
-            fingerprint: [n; 32],
+        let tenant = |n: u8| {
+            let cn = vec![("CN".to_owned(), format!("tenant-{n}"))];
+            crate::tls::PeerIdentity::new(vec![cn], Vec::new(), Vec::new(), [n; 32])
         };
         let mut victim = ServerSession::new(7, now);
         victim.set_identity(tenant(1));
