@@ -74,9 +74,27 @@ pub enum Begin {
     Mismatch,
 }
 
-/// The handshake's claim on a client id was refused: another secret (or certificate) owns it.
-#[derive(Debug, PartialEq, Eq)]
-pub struct NotOwner;
+/// The key a client's records are kept under: a digest of everything its connection
+/// proved — the client id, the secret sent with it in `Hello`, and under mutual TLS the
+/// certificate's fingerprint. A peer that knows only a client's id (ids appear in logs)
+/// derives another key, so it creates records of its own and can neither read, inject,
+/// acknowledge away nor fill the owner's, nor hold the id against the owner (squat); a
+/// second tenant with the same id and secret but its own certificate is apart likewise.
+/// SHA-256, so finding another (id, secret, certificate) with the same key is out of reach.
+pub fn record_key(client_id: u128, secret: u128, certificate: Option<&[u8; 32]>) -> u128 {
+    let mut input = [0u8; 8 + 16 + 16 + 33];
+    input[..8].copy_from_slice(b"ferry-rk");
+    input[8..24].copy_from_slice(&client_id.to_le_bytes());
+    input[24..40].copy_from_slice(&secret.to_le_bytes());
+    if let Some(fp) = certificate {
+        input[40] = 1;
+        input[41..].copy_from_slice(fp);
+    }
+    let d = ring::digest::digest(&ring::digest::SHA256, &input);
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&d.as_ref()[..16]);
+    u128::from_le_bytes(key)
+}
 
 #[derive(Debug)]
 struct Running {
@@ -92,11 +110,6 @@ struct Completed {
 
 #[derive(Debug)]
 struct ClientRecords {
-    /// The secret presented with the id when the server first saw it.
-    secret: u128,
-    /// The certificate fingerprint of the peer that first presented it (mutual TLS): a
-    /// tenant cannot touch another's records even with its id and secret.
-    identity: Option<[u8; 32]>,
     /// Every call id below this is acknowledged: its record is gone and duplicates are stale.
     acked_below: u64,
     /// Outcomes, ordered so that an acknowledgement frees a prefix in O(freed).
@@ -127,34 +140,20 @@ impl RecordStore {
         RecordStore { clients: HashMap::new(), max_per_client, lease, bytes: 0 }
     }
 
-    /// The handshake: `client` presents `secret`, over a connection whose peer proved
-    /// `identity` (a certificate fingerprint) or nothing. The first (secret, identity) seen
-    /// with an id owns it until the id's records expire; any other is refused, so knowing
-    /// a client's id is not enough to read its replies, inject its calls or acknowledge its
-    /// records, and under mutual TLS no other tenant can, whatever it knows.
-    pub fn claim(
-        &mut self,
-        client: u128,
-        secret: u128,
-        identity: Option<&[u8; 32]>,
-        now: Instant,
-    ) -> Result<(), NotOwner> {
-        let c = self.clients.entry(client).or_insert_with(|| ClientRecords {
-            secret,
-            identity: identity.copied(),
+    /// The handshake of a client whose records live under `key` ([`record_key`]): makes
+    /// its entry if it has none and renews its lease.
+    pub fn claim(&mut self, key: u128, now: Instant) {
+        let c = self.clients.entry(key).or_insert_with(|| ClientRecords {
             acked_below: 0,
             done: BTreeMap::new(),
             running: HashMap::new(),
             last_seen: now,
         });
-        if c.secret != secret || c.identity.as_ref() != identity {
-            return Err(NotOwner);
-        }
         c.last_seen = now;
-        Ok(())
     }
 
-    /// Handles request `call_id` from `client` (claimed by the handshake), which
+    /// Handles request `call_id` from the client under key `client` (claimed by the
+    /// handshake), which
     /// acknowledges every id below `ack`.
     pub fn begin(
         &mut self,
@@ -322,7 +321,7 @@ mod tests {
     fn store(max: usize, lease: u64, clients: &[u128], now: Instant) -> RecordStore {
         let mut s = RecordStore::new(max, Duration::from_secs(lease));
         for &c in clients {
-            s.claim(c, 100 + c, None, now).unwrap();
+            s.claim(c, now);
         }
         s
     }
@@ -407,25 +406,31 @@ mod identity_tests {
     }
 
     #[test]
-    fn an_id_is_honoured_only_with_the_secret_it_was_first_seen_with() {
+    fn records_are_keyed_by_everything_the_connection_proved() {
+        let key = record_key(1, 42, None);
+        assert_eq!(key, record_key(1, 42, None), "a reconnect with the same secret");
+        assert_ne!(key, record_key(1, 43, None), "someone who only knows the id");
+        assert_ne!(key, record_key(2, 42, None));
+        // Under mutual TLS the certificate is part of the key: another tenant that learned
+        // both id and secret gets its own, and so does the owner without its certificate.
+        let tls = record_key(2, 7, Some(&[1; 32]));
+        assert_ne!(tls, record_key(2, 7, Some(&[2; 32])));
+        assert_ne!(tls, record_key(2, 7, None));
+        // A squatter's records are its own: the owner's call id 1 still runs.
         let now = Instant::now();
         let mut s = RecordStore::new(8, Duration::from_secs(60));
-        assert_eq!(s.claim(1, 42, None, now), Ok(()));
-        assert_eq!(s.claim(1, 42, None, now), Ok(()), "a reconnect with the same secret");
-        assert_eq!(s.claim(1, 43, None, now), Err(NotOwner), "someone who only knows the id");
-        // Under mutual TLS the id is the certificate's too: another tenant that learned
-        // both id and secret is refused, and so is the owner without its certificate.
-        assert_eq!(s.claim(2, 7, Some(&[1; 32]), now), Ok(()));
-        assert_eq!(s.claim(2, 7, Some(&[1; 32]), now), Ok(()));
-        assert_eq!(s.claim(2, 7, Some(&[2; 32]), now), Err(NotOwner));
-        assert_eq!(s.claim(2, 7, None, now), Err(NotOwner));
+        let squatter = record_key(1, 666, None);
+        s.claim(squatter, now);
+        assert_eq!(s.begin(squatter, 1, 1, F, w(1, 1), now), Begin::Execute);
+        s.claim(key, now);
+        assert_eq!(s.begin(key, 1, 1, F, w(2, 1), now), Begin::Execute);
     }
 
     #[test]
     fn a_retry_with_another_method_or_payload_is_a_mismatch() {
         let now = Instant::now();
         let mut s = RecordStore::new(8, Duration::from_secs(60));
-        s.claim(1, 42, None, now).unwrap();
+        s.claim(1, now);
         assert_eq!(s.begin(1, 5, 0, F, w(1, 5), now), Begin::Execute);
         let other_method = Fingerprint { method: 9, ..F };
         let other_payload = Fingerprint { digest: 9, ..F };
@@ -442,7 +447,7 @@ mod identity_tests {
         // ones stay (and are not re-inserted), finished ones below the ack are freed.
         let now = Instant::now();
         let mut s = RecordStore::new(4096, Duration::from_secs(60));
-        s.claim(1, 42, None, now).unwrap();
+        s.claim(1, now);
         for id in 1..=1000 {
             assert_eq!(s.begin(1, id, 1, F, w(1, id), now), Begin::Execute);
         }

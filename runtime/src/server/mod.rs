@@ -942,7 +942,7 @@ fn access_log(
         "{peer} {} {outcome} {}us client={:032x} call={}{}",
         metrics.method_name(call.method_id),
         took.as_micros(),
-        call.client,
+        call.client_id,
         call.call_id,
         if call.oneway { " oneway" } else { "" }
     );

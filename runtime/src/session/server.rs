@@ -36,7 +36,10 @@ pub(crate) struct CallRef {
     /// The event loop that owns `conn`.
     pub loop_index: usize,
     pub conn: usize,
+    /// The key of the client's records.
     pub client: u128,
+    /// The id the client announced.
+    pub client_id: u128,
     pub call_id: u64,
     pub method_id: u32,
     pub dispatched: Instant,
@@ -86,7 +89,10 @@ pub(crate) trait Endpoint {
 enum Phase {
     AwaitHello,
     Ready {
+        /// Where the client's records live ([`records::record_key`]).
         client: u128,
+        /// The id the client announced (for handlers and logs).
+        client_id: u128,
     },
     /// No more input is handled (after a protocol error, or the peer's `GoAway`); replies of
     /// calls in flight are still written, then the connection closes.
@@ -219,22 +225,9 @@ impl ServerSession {
         match (self.phase, h.kind) {
             (Phase::AwaitHello, Kind::Hello) => {
                 let hello = protocol::Hello::decode(frame.payload)?;
-                if ep
-                    .records()
-                    .of(hello.client_id)
-                    .claim(
-                        hello.client_id,
-                        hello.secret,
-                        self.identity.as_ref().map(|i| &i.fingerprint),
-                        now,
-                    )
-                    .is_err()
-                {
-                    return Err(ProtocolError::Unexpected {
-                        kind: Kind::Hello,
-                        state: "with a client id that another secret or certificate owns",
-                    });
-                }
+                let fingerprint = self.identity.as_ref().map(|i| &i.fingerprint);
+                let key = records::record_key(hello.client_id, hello.secret, fingerprint);
+                ep.records().of(key).claim(key, now);
                 let ack = HelloAck {
                     incarnation: ep.incarnation(),
                     max_frame: u32::try_from(limits.max_frame).unwrap_or(u32::MAX),
@@ -242,7 +235,7 @@ impl ServerSession {
                     max_records: u32::try_from(limits.max_records).unwrap_or(u32::MAX),
                 };
                 protocol::push(&mut self.outbuf, &Header::new(Kind::HelloAck), &ack.encode());
-                self.phase = Phase::Ready { client: hello.client_id };
+                self.phase = Phase::Ready { client: key, client_id: hello.client_id };
                 if ep.shutting_down() {
                     self.go_away();
                 }
@@ -254,11 +247,11 @@ impl ServerSession {
             (Phase::Ready { .. }, Kind::Hello) => {
                 Err(ProtocolError::Unexpected { kind: Kind::Hello, state: "after the handshake" })
             }
-            (Phase::Ready { client }, Kind::Request) => {
-                self.handle_request(ep, limits, client, frame, now);
+            (Phase::Ready { client, client_id }, Kind::Request) => {
+                self.handle_request(ep, limits, (client, client_id), frame, now);
                 Ok(())
             }
-            (Phase::Ready { client }, Kind::Cancel) => {
+            (Phase::Ready { client, .. }, Kind::Cancel) => {
                 ep.cancel(client, h.call_id);
                 Ok(())
             }
@@ -283,7 +276,7 @@ impl ServerSession {
         &mut self,
         ep: &mut dyn Endpoint,
         limits: &Limits,
-        client: u128,
+        (client, client_id): (u128, u128),
         frame: Frame<'_>,
         now: Instant,
     ) {
@@ -369,6 +362,7 @@ impl ServerSession {
             loop_index: 0,
             conn: self.token,
             client,
+            client_id,
             call_id: h.call_id,
             method_id: h.method,
             dispatched: now,
@@ -390,7 +384,7 @@ impl ServerSession {
             .collect();
         let cancelled = Arc::new(AtomicBool::new(false));
         let mut ctx =
-            Context::new(deadline, client, h.call_id, h.flags, metadata, Arc::clone(&cancelled));
+            Context::new(deadline, client_id, h.call_id, h.flags, metadata, Arc::clone(&cancelled));
         ctx.peer = self.identity.clone();
         if let Err(why) = ep.authorize(h.method, &ctx) {
             let outcome = Outcome::NotRun(
@@ -706,27 +700,28 @@ mod tests {
     }
 
     #[test]
-    fn a_client_id_without_its_secret_is_refused_at_the_handshake() {
+    fn a_client_id_without_its_secret_reaches_only_records_of_its_own() {
         let now = Instant::now();
         let mut ep = Fake::new();
+        // The attacker knows the victim's id, not its secret, and says Hello first: it is
+        // served, under records of its own, and cannot squat the id.
+        let mut attacker = ready(&mut ep, 5, 2222, now);
+        attacker.handle_input(&mut ep, &limits(), &request(1, 1, ECHO, 0, b"squat"), now);
+        assert_eq!(frames(&mut attacker)[0].1, b"squat");
         let mut victim = ready(&mut ep, 5, 1111, now);
         victim.handle_input(&mut ep, &limits(), &request(1, 1, ECHO, 0, b"mine"), now);
-        assert_eq!(frames(&mut victim)[0].1, b"mine");
-        // The attacker knows the id, not the secret: no records to read, inject into,
-        // acknowledge away or fill.
-        let mut attacker = ServerSession::new(8, now);
-        assert_eq!(attacker.handle_input(&mut ep, &limits(), &hello(5, 2222), now), Next::Close);
-        let f = frames(&mut attacker);
-        assert_eq!(error_code(&f[0]), Some(ErrorCode::Protocol));
-        assert!(String::from_utf8_lossy(&f[0].1).contains("another secret or certificate owns"));
-        let replayed = request(1, 1, ECHO, FLAG_RETRY, b"x");
-        assert_eq!(attacker.handle_input(&mut ep, &limits(), &replayed, now), Next::Close);
-        assert!(frames(&mut attacker).is_empty(), "nothing is read after the refusal");
+        assert_eq!(frames(&mut victim)[0].1, b"mine", "call id 1 ran for its owner");
+        // A replay of call 1 reads the attacker's own record, never the victim's; an ack
+        // far ahead frees only the attacker's records.
+        attacker.handle_input(&mut ep, &limits(), &request(1, 1, ECHO, FLAG_RETRY, b"squat"), now);
+        assert_eq!(frames(&mut attacker)[0].1, b"squat");
+        attacker.handle_input(&mut ep, &limits(), &request(1 << 40, 1 << 40, ECHO, 0, b"a"), now);
+        frames(&mut attacker);
         // The owner reconnects with its secret and gets its recorded reply.
         let mut again = ready(&mut ep, 5, 1111, now);
         again.handle_input(&mut ep, &limits(), &request(1, 1, ECHO, FLAG_RETRY, b"mine"), now);
         assert_eq!(frames(&mut again)[0].1, b"mine");
-        assert_eq!(ep.runs, 1);
+        assert_eq!(ep.runs, 3, "squat, mine, and the attacker's far call; no replay ran");
     }
 
     #[test]
@@ -745,7 +740,7 @@ mod tests {
     }
 
     #[test]
-    fn under_mutual_tls_another_tenant_cannot_claim_an_id_even_with_its_secret() {
+    fn under_mutual_tls_another_tenant_with_the_same_id_and_secret_is_apart() {
         let now = Instant::now();
         let mut ep = Fake::new();
         let tenant = |n: u8| {
@@ -755,19 +750,22 @@ mod tests {
         let mut victim = ServerSession::new(7, now);
         victim.set_identity(tenant(1));
         victim.handle_input(&mut ep, &limits(), &hello(5, 1111), now);
-        victim.handle_input(&mut ep, &limits(), &request(1, 1, ECHO, 0, b"mine"), now);
-        assert_eq!(frames(&mut victim).last().unwrap().1, b"mine");
-        // Tenant 2 learned both the id and the secret: still refused at the handshake, so
-        // it cannot read, inject, acknowledge away or fill tenant 1's records.
+        victim.handle_input(&mut ep, &limits(), &request(1, 1, SLOW, 0, b""), now);
+        // Tenant 2 learned both the id and the secret: its call id 1 is a call of its own,
+        // not a duplicate joining (or reading) tenant 1's.
         let mut other = ServerSession::new(8, now);
         other.set_identity(tenant(2));
-        assert_eq!(other.handle_input(&mut ep, &limits(), &hello(5, 1111), now), Next::Close);
-        let f = frames(&mut other);
-        assert_eq!(error_code(&f[0]), Some(ErrorCode::Protocol));
-        let replayed = request(1, 1, ECHO, FLAG_RETRY, b"x");
-        assert_eq!(other.handle_input(&mut ep, &limits(), &replayed, now), Next::Close);
-        assert!(frames(&mut other).is_empty());
-        assert_eq!(ep.runs, 1);
+        other.handle_input(&mut ep, &limits(), &hello(5, 1111), now);
+        other.handle_input(&mut ep, &limits(), &request(1, 1, SLOW, FLAG_RETRY, b""), now);
+        assert_eq!(ep.queued.len(), 2, "two calls, not one call and a duplicate");
+        let (b, a) = (ep.queued.pop().unwrap(), ep.queued.pop().unwrap());
+        assert_ne!(a.client, b.client);
+        assert_eq!((a.client_id, b.client_id), (5, 5));
+        victim.complete(&mut ep, a, Outcome::Reply(b"one".to_vec()));
+        other.complete(&mut ep, b, Outcome::Reply(b"two".to_vec()));
+        assert_eq!(frames(&mut victim).last().unwrap().1, b"one");
+        assert_eq!(frames(&mut other).last().unwrap().1, b"two");
+        assert!(ep.delivered.is_empty());
     }
 
     #[test]
@@ -795,7 +793,8 @@ mod tests {
         s.handle_input(&mut ep, &limits(), &request(1, 1, STRICT, 0, b"?"), now);
         let f = frames(&mut s);
         assert_eq!(error_code(&f[0]), Some(ErrorCode::InvalidArguments));
-        assert_eq!(ep.records.of(5).len_for(5), 0, "nothing recorded: a retry may run it");
+        let key = records::record_key(5, 1, None);
+        assert_eq!(ep.records.of(key).len_for(key), 0, "nothing recorded: a retry may run it");
     }
 
     #[test]
