@@ -178,7 +178,10 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<(), Failure> {
     match command {
         Command::Call { address, method, args, idl, connection, repeat, concurrency, compact } => {
-            let client = connection.connect(&address).map_err(input(CALL_FAILED))?;
+            let client = {
+                connection.check_credentials().map_err(input(BAD_INPUT))?;
+                connection.connect(&address).map_err(input(CALL_FAILED))?
+            };
             let schema =
                 remote::schema_for(&idl.idl, &idl.include_dirs, Some(&client), &connection)
                     .map_err(no_schema)?;
@@ -252,7 +255,10 @@ fn run(command: Command) -> Result<(), Failure> {
         }
         Command::List { address, idl, connection } => {
             let (schema, unlisted) = if idl.idl.is_empty() {
-                let client = connection.connect(&address).map_err(input(CALL_FAILED))?;
+                let client = {
+                    connection.check_credentials().map_err(input(BAD_INPUT))?;
+                    connection.connect(&address).map_err(input(CALL_FAILED))?
+                };
                 let reflected = remote::reflect(&client, &connection).map_err(no_schema)?;
                 (reflected.schema, reflected.unlisted)
             } else {
@@ -278,7 +284,10 @@ fn run(command: Command) -> Result<(), Failure> {
             Ok(())
         }
         Command::Ping { address, count, connection } => {
-            let client = connection.connect(&address).map_err(input(CALL_FAILED))?;
+            let client = {
+                connection.check_credentials().map_err(input(BAD_INPUT))?;
+                connection.connect(&address).map_err(input(CALL_FAILED))?
+            };
             let options = connection.options();
             let mut latencies = Latencies::default();
             for i in 0..count.max(1) {

@@ -34,9 +34,40 @@ pub struct Connection {
     /// The name the server's certificate must carry; default: the host of ADDRESS.
     #[arg(long = "server-name", value_name = "NAME")]
     pub server_name: Option<String>,
+    /// Send credential metadata (`authorization`, `cookie`, keys naming a token, secret,
+    /// password or API key) without TLS: anyone on the path can read and replay them.
+    #[arg(long = "allow-plaintext-credentials")]
+    pub allow_plaintext_credentials: bool,
+}
+
+/// Metadata keys whose values are credentials: never sent over plaintext unless allowed
+/// (as the Rust client's `Credentials::allow_plaintext`).
+fn is_credential(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    matches!(key.as_str(), "authorization" | "proxy-authorization" | "cookie")
+        || ["token", "secret", "password", "passwd", "api-key", "apikey", "api_key"]
+            .iter()
+            .any(|w| key.contains(w))
 }
 
 impl Connection {
+    /// Refuses credential metadata over plaintext unless `--allow-plaintext-credentials`
+    /// (then warns): bad input, found before anything is sent.
+    pub fn check_credentials(&self) -> Result<(), String> {
+        if self.tls_ca.is_some() {
+            return Ok(());
+        }
+        if let Some((key, _)) = self.metadata.iter().find(|(k, _)| is_credential(k)) {
+            if !self.allow_plaintext_credentials {
+                return Err(format!(
+                    "-H {key}=… looks like a credential and this connection is plaintext: anyone on the path could read it. Use --tls-ca (TLS), or --allow-plaintext-credentials on a network you trust; nothing was sent"
+                ));
+            }
+            eprintln!("warning: sending `{key}` over plaintext (--allow-plaintext-credentials)");
+        }
+        Ok(())
+    }
+
     /// A client connected to `address`.
     pub fn connect(&self, address: &str) -> Result<Arc<Client>, String> {
         if self.tls_ca.is_none() && (self.tls_cert.is_some() || self.server_name.is_some()) {

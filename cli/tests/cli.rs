@@ -104,6 +104,20 @@ fn calls_by_reflection_print_json_and_exceptions_exit_3() {
     let o = ferry(&["call", &addr, "calculate", r#"{"logid": 1, "w": {}}"#, "-H", "tag=abc"]);
     assert_status(&o, 0);
     assert_eq!(stdout(&o).trim(), "3");
+    // A credential over plaintext is refused before anything is sent, unless allowed.
+    let call = ["call", &addr, "add", r#"{"num1": 1, "num2": 2}"#];
+    for header in ["authorization=Bearer s3cret", "X-Api-Key=k", "session-token=t"] {
+        let o = ferry(&[&call[..], &["-H", header]].concat());
+        assert_status(&o, 2);
+        assert!(stderr(&o).contains("looks like a credential"), "{}", stderr(&o));
+        assert!(stderr(&o).contains("--allow-plaintext-credentials"), "{}", stderr(&o));
+    }
+    let o = ferry(
+        &[&call[..], &["-H", "authorization=Bearer s3cret", "--allow-plaintext-credentials"]]
+            .concat(),
+    );
+    assert_status(&o, 0);
+    assert!(stderr(&o).contains("warning: sending `authorization` over plaintext"));
     server.shutdown();
 }
 
