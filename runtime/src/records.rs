@@ -90,7 +90,7 @@ pub fn record_key(client_id: u128, secret: u128, certificate: Option<&[u8; 32]>)
         input[40] = 1;
         input[41..].copy_from_slice(fp);
     }
-    let d = ring::digest::digest(&ring::digest::SHA256, &input);
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &input);
     let mut key = [0u8; 16];
     key.copy_from_slice(&d.as_ref()[..16]);
     u128::from_le_bytes(key)

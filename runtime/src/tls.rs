@@ -110,8 +110,10 @@ impl Pem {
     }
 }
 
+/// aws-lc-rs's defaults: TLS 1.3 suites, and key exchange preferring the post-quantum
+/// hybrid X25519MLKEM768, then X25519 and the NIST curves for peers without it.
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
 fn certified_key(chain: &Pem, key: &Pem) -> Result<Arc<CertifiedKey>, TlsError> {
@@ -325,4 +327,75 @@ impl ClientTls {
 
 fn parse_name(name: &str) -> Result<ServerName<'static>, TlsError> {
     ServerName::try_from(name.to_string()).map_err(|_| TlsError::ServerName(name.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::pki_types::pem::PemObject;
+    use rustls::{ClientConnection, ServerConnection};
+
+    /// A self-signed certificate for "localhost" (PEM chain, PEM key).
+    fn localhost() -> (String, String) {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
+        let cert = params.self_signed(&key).expect("certificate");
+        (cert.pem(), key.serialize_pem())
+    }
+
+    /// Runs a handshake in memory; the group both ends agreed on.
+    fn handshake(server: &ServerTls, client: &ClientTls) -> rustls::NamedGroup {
+        let mut s = ServerConnection::new(Arc::clone(&server.config)).expect("server");
+        let mut c = ClientConnection::new(Arc::clone(&client.config), client.server_name.clone())
+            .expect("client");
+        let mut buf = Vec::new();
+        for _ in 0..10 {
+            buf.clear();
+            while c.wants_write() {
+                c.write_tls(&mut buf).expect("client write");
+            }
+            let mut read = &buf[..];
+            while !read.is_empty() {
+                s.read_tls(&mut read).expect("server read");
+            }
+            s.process_new_packets().expect("server handshake");
+            buf.clear();
+            while s.wants_write() {
+                s.write_tls(&mut buf).expect("server write");
+            }
+            let mut read = &buf[..];
+            while !read.is_empty() {
+                c.read_tls(&mut read).expect("client read");
+            }
+            c.process_new_packets().expect("client handshake");
+            if !c.is_handshaking() && !s.is_handshaking() {
+                break;
+            }
+        }
+        let group = c.negotiated_key_exchange_group().expect("a group").name();
+        assert_eq!(Some(group), s.negotiated_key_exchange_group().map(|g| g.name()));
+        group
+    }
+
+    #[test]
+    fn the_default_key_exchange_is_the_post_quantum_hybrid() {
+        let (cert, key) = localhost();
+        let server = ServerTls::from_pem(cert.as_bytes(), key.as_bytes(), None).expect("server");
+        let client = ClientTls::from_pem(cert.as_bytes(), "localhost", None).expect("client");
+        assert_eq!(handshake(&server, &client), rustls::NamedGroup::X25519MLKEM768);
+        // A peer without it (classical groups only) still gets in, on X25519.
+        let classic = rustls::crypto::CryptoProvider {
+            kx_groups: vec![rustls::crypto::aws_lc_rs::kx_group::X25519],
+            ..rustls::crypto::aws_lc_rs::default_provider()
+        };
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(CertificateDer::from_pem_slice(cert.as_bytes()).expect("pem")).expect("root");
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(classic))
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .expect("versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let old = ClientTls::from_rustls(config, "localhost").expect("client");
+        assert_eq!(handshake(&server, &old), rustls::NamedGroup::X25519);
+    }
 }

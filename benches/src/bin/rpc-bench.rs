@@ -108,7 +108,7 @@ fn idle_tls_connections(n: usize) {
     let (server, addr) = e2e::spawn_server(&["--serve-ferry-tls", &dir.to_string_lossy()]);
     let mut roots = rustls::RootCertStore::empty();
     roots.add(rustls::pki_types::CertificateDer::from(ca.der())).expect("root");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
         .expect("TLS 1.3")
