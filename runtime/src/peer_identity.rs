@@ -43,7 +43,10 @@ impl PeerIdentity {
     pub(crate) fn from_chain(chain: &[CertificateDer<'_>]) -> Option<PeerIdentity> {
         let leaf = chain.first()?;
         let fingerprint: [u8; 32] =
-            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, leaf.as_ref()).as_ref().try_into().ok()?;
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, leaf.as_ref())
+                .as_ref()
+                .try_into()
+                .ok()?;
         let (rdns, alt_names) = match x509_parser::parse_x509_certificate(leaf.as_ref()) {
             Ok((_, cert)) => (subject_rdns(cert.subject()), alt_names(&cert)),
             // rustls verified it, so this does not happen; the fingerprint still binds.

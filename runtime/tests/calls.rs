@@ -576,3 +576,100 @@ fn merged_services_keep_their_own_authorizers_and_reflection_is_reserved() {
     let err = Server::bind(local(), a.with(b), ServerConfig::default()).unwrap_err();
     assert!(err.to_string().contains("registered twice"), "{err}");
 }
+
+/// One worker held by a hung call, so the next call waits in the queue.
+fn one_worker(config: ServerConfig) -> (Server, RawPeer, Arc<AtomicUsize>) {
+    let echoed = Arc::new(AtomicUsize::new(0));
+    let e = Arc::clone(&echoed);
+    let service = echo_service().method(40, move |_, req| {
+        e.fetch_add(1, Ordering::SeqCst);
+        Ok(req.to_vec())
+    });
+    let config = ServerConfig { workers: 1, ..config };
+    let server = Server::bind(local(), service, config).unwrap();
+    let mut peer = RawPeer::connect(server.local_addr());
+    peer.hello(0x77);
+    peer.send(&RawPeer::request_bytes(1, 1, HANG, &600u64.to_le_bytes()));
+    (server, peer, echoed)
+}
+
+fn error_of(frame: &(ferry_runtime::protocol::Header, Vec<u8>)) -> (u64, Option<ErrorCode>) {
+    assert_eq!(frame.0.kind, Kind::Error, "{frame:?}");
+    (frame.0.call_id, ferry_runtime::protocol::parse_error(&frame.1).0)
+}
+
+#[test]
+fn a_queued_call_is_answered_when_its_deadline_passes_not_when_a_worker_frees() {
+    let (server, mut peer, echoed) = one_worker(ServerConfig::default());
+    peer.send(&RawPeer::request_with(2, 1, 40, 0, 50_000, b"late"));
+    // The queued call's refusal comes first, while the hung call still holds the worker.
+    let first = peer.read_reply().unwrap();
+    assert_eq!(error_of(&first), (2, Some(ErrorCode::DeadlineExceeded)));
+    assert!(String::from_utf8_lossy(&first.1).contains("did not run"));
+    assert_eq!(peer.read_reply().unwrap().1, b"woke");
+    assert_eq!(echoed.load(Ordering::SeqCst), 0, "the expired call never ran");
+    server.shutdown();
+}
+
+#[test]
+fn a_cancelled_queued_call_is_answered_at_once_and_never_runs() {
+    let (server, mut peer, echoed) = one_worker(ServerConfig::default());
+    peer.send(&RawPeer::request_bytes(2, 1, 40, b"x"));
+    peer.send(&RawPeer::frame_bytes(Kind::Cancel, 2));
+    assert_eq!(error_of(&peer.read_reply().unwrap()), (2, Some(ErrorCode::Cancelled)));
+    assert_eq!(peer.read_reply().unwrap().1, b"woke");
+    // Not recorded: the call id may run when sent again.
+    peer.send(&RawPeer::request_with(
+        2,
+        2,
+        40,
+        ferry_runtime::protocol::FLAG_RETRY,
+        5_000_000,
+        b"x",
+    ));
+    assert_eq!(peer.read_reply().unwrap().1, b"x");
+    assert_eq!(echoed.load(Ordering::SeqCst), 1);
+    server.shutdown();
+}
+
+#[test]
+fn calls_still_queued_when_the_grace_ends_are_told_they_did_not_run() {
+    let config =
+        ServerConfig { shutdown_grace: Duration::from_millis(100), ..ServerConfig::default() };
+    let (server, mut peer, echoed) = one_worker(config);
+    peer.send(&RawPeer::request_bytes(2, 1, 40, b"queued"));
+    // The request is on the server's queue before the shutdown begins.
+    peer.send(&RawPeer::frame_bytes(Kind::Ping, 0));
+    while peer.read_frame().unwrap().0.kind != Kind::Pong {}
+    let stopping = std::thread::spawn(move || server.shutdown());
+    let reply = peer.read_reply().unwrap();
+    assert_eq!(error_of(&reply), (2, Some(ErrorCode::ShuttingDown)));
+    assert!(String::from_utf8_lossy(&reply.1).contains("did not run"), "{reply:?}");
+    stopping.join().unwrap();
+    assert_eq!(echoed.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn the_in_flight_limit_never_refuses_a_call_that_is_running() {
+    // A duplicate or retry of a running call, on its own connection or another, joins it:
+    // refusing it "did not run" while it runs would be a lie.
+    let config = ServerConfig { max_in_flight_per_connection: 1, ..ServerConfig::default() };
+    let server = Server::bind(local(), echo_service(), config).unwrap();
+    let mut peer = RawPeer::connect(server.local_addr());
+    peer.hello(0x99);
+    let slow = 300u64.to_le_bytes();
+    peer.send(&RawPeer::request_bytes(1, 1, SLOW, &slow));
+    let retry = ferry_runtime::protocol::with_attempt(ferry_runtime::protocol::FLAG_RETRY, 2);
+    peer.send(&RawPeer::request_with(1, 1, SLOW, retry, 5_000_000, &slow));
+    // A new call is over the limit: refused, truthfully.
+    peer.send(&RawPeer::request_bytes(2, 1, ECHO, b"new"));
+    assert_eq!(error_of(&peer.read_reply().unwrap()), (2, Some(ErrorCode::Overloaded)));
+    let mut other = RawPeer::connect(server.local_addr());
+    other.hello(0x99);
+    other.send(&RawPeer::request_with(1, 1, SLOW, retry, 5_000_000, &slow));
+    let (h, body) = peer.read_reply().unwrap();
+    assert_eq!((h.kind, h.call_id, body.as_slice()), (Kind::Response, 1, &b"slept"[..]));
+    assert_eq!(ferry_runtime::protocol::attempt_of(h.flags), 2, "one reply, for the latest");
+    assert_eq!(other.read_reply().unwrap().1, b"slept");
+    server.shutdown();
+}

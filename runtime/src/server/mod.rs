@@ -4,7 +4,7 @@
 //! sans-I/O `ServerSession`, where every protocol decision is made), reads up to a fair
 //! budget per turn, then writes batched into one buffer per connection.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -28,7 +28,11 @@ use crate::tls::ServerTls;
 use crate::transport::Stream;
 
 mod config;
+mod signals;
+mod worker;
 pub use config::ServerConfig;
+pub use signals::ShutdownSignals;
+use worker::{Claim, Done, Job};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -187,7 +191,9 @@ impl Server {
                 timers: Timers::default(),
                 jobs_tx: Some(jobs_tx.clone()),
                 done_rx,
-                cancels: HashMap::new(),
+                queued: HashMap::new(),
+                deadlines: BTreeSet::new(),
+                early: Vec::new(),
                 in_flight: 0,
                 draining_until: None,
                 service: service.clone(),
@@ -264,52 +270,9 @@ impl Server {
     }
 }
 
-/// SIGINT and SIGTERM, caught from the moment of `install` (a signal that comes before
-/// [`Server::run_until`] waits is kept for it). A second signal after the first, during
-/// the grace period or later, ends the process at once with the signal's default action,
-/// as an impatient operator expects of a second Ctrl-C.
-#[derive(Debug)]
-pub struct ShutdownSignals {
-    signals: signal_hook::iterator::Signals,
-    again: Arc<AtomicBool>,
-}
-
-impl ShutdownSignals {
-    /// Installs the handlers (a self-pipe: nothing runs in the handler but a write).
-    pub fn install() -> io::Result<ShutdownSignals> {
-        use signal_hook::consts::{SIGINT, SIGTERM};
-        let again = Arc::new(AtomicBool::new(false));
-        for sig in [SIGINT, SIGTERM] {
-            signal_hook::flag::register_conditional_default(sig, Arc::clone(&again))?;
-        }
-        let signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
-        Ok(ShutdownSignals { signals, again })
-    }
-}
-
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
-    }
-}
-
-/// A request handed to a worker.
-struct Job {
-    call: CallRef,
-    method: Method,
-    payload: Vec<u8>,
-    ctx: Context,
-}
-
-/// A finished request on its way back to the loop.
-struct Done {
-    call: CallRef,
-    outcome: Outcome,
-}
-
-impl Job {
-    fn run(self) -> Done {
-        Done { call: self.call, outcome: execute(&self.method, &self.ctx, &self.payload) }
     }
 }
 
@@ -357,8 +320,13 @@ struct Loop {
     timers: Timers<Timer>,
     jobs_tx: Option<Sender<Job>>,
     done_rx: Receiver<Done>,
-    /// Cancellation flags of calls queued or running, by (client, call id).
-    cancels: HashMap<(u128, u64), Arc<AtomicBool>>,
+    /// Calls handed to the workers and not yet back, by (client key, call id).
+    queued: HashMap<(u128, u64), Queued>,
+    /// The deadlines of `queued` calls, earliest first: one still waiting for a worker when
+    /// its deadline passes is answered `DeadlineExceeded` then, not when a worker gets to it.
+    deadlines: BTreeSet<(Instant, u128, u64)>,
+    /// Calls withdrawn from the queue (never started), to be answered this turn.
+    early: Vec<(CallRef, Outcome)>,
     /// Calls dispatched and not yet completed, over all connections.
     in_flight: usize,
     draining_until: Option<Instant>,
@@ -411,8 +379,15 @@ impl Endpoint for Loop {
             self.finished(&call, &outcome);
             return Some(outcome);
         }
-        self.cancels.insert((call.client, call.call_id), d.cancelled);
-        let job = Job { call, method: d.method, payload: d.payload.to_vec(), ctx: d.ctx };
+        let claim = Arc::new(Claim::default());
+        let deadline = d.ctx.deadline;
+        let job = Job {
+            call,
+            method: d.method,
+            payload: d.payload.to_vec(),
+            ctx: d.ctx,
+            claim: Arc::clone(&claim),
+        };
         let sent = match self.jobs_tx.as_ref() {
             Some(jobs) => match jobs.try_send(job) {
                 Ok(()) => true,
@@ -421,6 +396,9 @@ impl Endpoint for Loop {
             None => false,
         };
         if sent {
+            let queued = Queued { call, cancelled: d.cancelled, claim, deadline };
+            self.queued.insert((call.client, call.call_id), queued);
+            self.deadlines.insert((deadline, call.client, call.call_id));
             return None;
         }
         let outcome = Outcome::NotRun(
@@ -432,8 +410,14 @@ impl Endpoint for Loop {
     }
 
     fn cancel(&mut self, client: u128, call_id: u64) {
-        if let Some(flag) = self.cancels.get(&(client, call_id)) {
-            flag.store(true, Ordering::Relaxed);
+        if let Some(q) = self.queued.get(&(client, call_id)) {
+            // A started handler sees the flag; one still queued is answered now.
+            q.cancelled.store(true, Ordering::Relaxed);
+            self.withdraw(
+                (client, call_id),
+                ErrorCode::Cancelled,
+                "cancelled before the handler started; the call did not run",
+            );
         }
     }
 
@@ -472,7 +456,11 @@ impl Loop {
         let mut busy_until: Option<Instant> = None;
         let mut spinning = None;
         loop {
-            let mut timeout = self.timers.timeout(Instant::now(), Duration::from_secs(3600));
+            let now = Instant::now();
+            let mut timeout = self.timers.timeout(now, Duration::from_secs(3600));
+            if let Some(&(at, ..)) = self.deadlines.first() {
+                timeout = timeout.min(at.saturating_duration_since(now));
+            }
             if !self.again.is_empty() {
                 timeout = Duration::ZERO;
             }
@@ -522,6 +510,7 @@ impl Loop {
                 self.on_readable(t);
             }
             self.drain_inbox();
+            self.expire_queued(Instant::now());
             self.drain_completions();
             self.fire_timers();
             if self.shared.shutdown.load(Ordering::SeqCst) && self.draining_until.is_none() {
@@ -709,25 +698,73 @@ impl Loop {
         }
     }
 
+    /// Answers a queued call that has not started, unrun, if the worker has not taken it
+    /// yet (the answer goes out this turn, from `drain_completions`).
+    fn withdraw(&mut self, key: (u128, u64), code: ErrorCode, message: &str) {
+        let Some(q) = self.queued.get(&key) else { return };
+        if q.claim.withdraw() {
+            let call = q.call;
+            self.forget_queued(key, q.deadline);
+            self.early.push((call, Outcome::NotRun(code, message.to_owned())));
+        }
+    }
+
+    fn forget_queued(&mut self, key: (u128, u64), deadline: Instant) {
+        self.queued.remove(&key);
+        self.deadlines.remove(&(deadline, key.0, key.1));
+        if self.queued.is_empty() && self.queued.capacity() > SHRINK_ABOVE {
+            // A burst (or a flood) grew the map: give the memory back once it has passed.
+            self.queued = HashMap::new();
+        }
+    }
+
+    /// Queued calls whose deadline passed: answered now if no worker has started them.
+    fn expire_queued(&mut self, now: Instant) {
+        while let Some(&(at, client, call_id)) = self.deadlines.first() {
+            if at > now {
+                break;
+            }
+            self.deadlines.pop_first();
+            self.withdraw(
+                (client, call_id),
+                ErrorCode::DeadlineExceeded,
+                "the deadline passed while the call waited for a worker; it did not run",
+            );
+        }
+    }
+
     fn drain_completions(&mut self) {
+        for (call, outcome) in std::mem::take(&mut self.early) {
+            self.conclude(call, outcome);
+        }
         while let Ok(done) = self.done_rx.try_recv() {
-            let Done { call, outcome } = done;
-            self.cancels.remove(&(call.client, call.call_id));
-            self.finished(&call, &outcome);
-            match self.conns.remove(&call.conn) {
-                Some(mut conn) => {
-                    conn.session.complete(self, call, outcome);
-                    self.conns.insert(call.conn, conn);
-                    self.dirty.push(call.conn);
-                }
-                None => {
-                    // Its connection closed: record the outcome all the same (a retry on
-                    // another connection gets it) and answer duplicates waiting elsewhere.
-                    let (reply, waiters) = settle(&self.shared.records, &call, outcome);
-                    if !call.oneway {
-                        for w in waiters {
-                            self.deliver(w, &reply);
-                        }
+            // `None`: withdrawn before it started, and answered then.
+            let Done { call, outcome: Some(outcome) } = done else { continue };
+            if let Some(q) = self.queued.get(&(call.client, call.call_id)) {
+                let deadline = q.deadline;
+                self.forget_queued((call.client, call.call_id), deadline);
+            }
+            self.conclude(call, outcome);
+        }
+    }
+
+    /// A call ended (ran, or was answered unrun): bookkeeping, the reply to its connection,
+    /// the record for duplicates and retries.
+    fn conclude(&mut self, call: CallRef, outcome: Outcome) {
+        self.finished(&call, &outcome);
+        match self.conns.remove(&call.conn) {
+            Some(mut conn) => {
+                conn.session.complete(self, call, outcome);
+                self.conns.insert(call.conn, conn);
+                self.dirty.push(call.conn);
+            }
+            None => {
+                // Its connection closed: record the outcome all the same (a retry on
+                // another connection gets it) and answer duplicates waiting elsewhere.
+                let (reply, waiters) = settle(&self.shared.records, &call, outcome);
+                if !call.oneway {
+                    for w in waiters {
+                        self.deliver(w, &reply);
                     }
                 }
             }
@@ -880,9 +917,21 @@ impl Loop {
     }
 
     fn finish_shutdown(&mut self) {
-        // Calls still queued must not start after their connections are gone.
-        for flag in self.cancels.values() {
-            flag.store(true, Ordering::Relaxed);
+        // Calls still queued never start: each is answered `ShuttingDown` (it did not run,
+        // so the client may send it elsewhere), and those replies are flushed before the
+        // connections close. Running ones are told to stop; their outcome stays unknown.
+        let keys: Vec<_> = self.queued.keys().copied().collect();
+        for key in keys {
+            self.withdraw(
+                key,
+                ErrorCode::ShuttingDown,
+                "the server shut down before the call started; it did not run",
+            );
+        }
+        self.drain_completions();
+        self.flush_dirty();
+        for q in self.queued.values() {
+            q.cancelled.store(true, Ordering::Relaxed);
         }
         let tokens: Vec<usize> = self.conns.keys().copied().collect();
         for t in tokens {
@@ -896,6 +945,17 @@ impl Loop {
         self.jobs_tx = None;
     }
 }
+
+/// A call handed to a worker, as its loop keeps it until it comes back.
+struct Queued {
+    call: CallRef,
+    cancelled: Arc<AtomicBool>,
+    claim: Arc<Claim>,
+    deadline: Instant,
+}
+
+/// Maps that a burst grew past this many entries are given back once empty.
+const SHRINK_ABOVE: usize = 1024;
 
 /// How often loop 0 re-counts recorded bytes for the memory budget.
 const BUDGET_REFRESH: Duration = Duration::from_millis(100);

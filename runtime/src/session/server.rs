@@ -300,33 +300,20 @@ impl ServerSession {
                 "call id 0 is reserved for connection-level frames; the call did not run",
             );
         }
-        let refusal = if ep.shutting_down() {
-            Some((
-                ErrorCode::ShuttingDown,
-                "server is shutting down; the call did not run".to_owned(),
-            ))
-        } else if self.in_flight >= limits.max_in_flight {
-            Some((
-                ErrorCode::Overloaded,
-                "too many calls in flight on this connection; the call did not run".to_owned(),
-            ))
-        } else if ep.over_budget() {
-            Some((
-                ErrorCode::Overloaded,
-                "the server's memory budget is spent; the call did not run".to_owned(),
-            ))
-        } else {
-            None
-        };
-        if let Some((code, message)) = refusal {
-            return self.refuse(h.call_id, attempt, oneway, code, &message);
-        }
         let fingerprint = Fingerprint { method: h.method, digest: records::digest(frame.payload) };
         let waiter = Waiter { connection: self.token, call_id: h.call_id, attempt };
         let begin =
             ep.records().of(client).begin(client, h.call_id, h.ack, fingerprint, waiter, now);
         match begin {
-            Begin::Execute => {}
+            Begin::Execute => {
+                // Limits apply to new calls only, after the records were asked: a
+                // duplicate or retry of a call that is running or finished is joined or
+                // answered above, never refused as "did not run" while it runs.
+                if let Some((code, message)) = self.refusal(ep, limits) {
+                    ep.records().of(client).abandon(client, h.call_id);
+                    return self.refuse(h.call_id, attempt, oneway, code, message);
+                }
+            }
             Begin::Replay(reply) => {
                 if !oneway {
                     self.write_reply(h.call_id, attempt, &reply);
@@ -399,6 +386,25 @@ impl ServerSession {
             ep.dispatch(Dispatch { call, method, payload: frame.payload, ctx, cancelled })
         {
             self.complete(ep, call, outcome);
+        }
+    }
+
+    /// Why a new call cannot be taken now (it does not run), or `None`.
+    fn refusal(&self, ep: &dyn Endpoint, limits: &Limits) -> Option<(ErrorCode, &'static str)> {
+        if ep.shutting_down() {
+            Some((ErrorCode::ShuttingDown, "server is shutting down; the call did not run"))
+        } else if self.in_flight >= limits.max_in_flight {
+            Some((
+                ErrorCode::Overloaded,
+                "too many calls in flight on this connection; the call did not run",
+            ))
+        } else if ep.over_budget() {
+            Some((
+                ErrorCode::Overloaded,
+                "the server's memory budget is spent; the call did not run",
+            ))
+        } else {
+            None
         }
     }
 

@@ -228,11 +228,39 @@ impl RawPeer {
     }
 
     pub fn request_bytes(call_id: u64, ack: u64, method: u32, payload: &[u8]) -> Vec<u8> {
+        Self::request_with(call_id, ack, method, 0, 5_000_000, payload)
+    }
+
+    /// A request with chosen flags and deadline.
+    pub fn request_with(
+        call_id: u64,
+        ack: u64,
+        method: u32,
+        flags: u16,
+        deadline_us: u32,
+        payload: &[u8],
+    ) -> Vec<u8> {
         let mut out = Vec::new();
-        let h =
-            Header { kind: Kind::Request, flags: 0, call_id, ack, method, deadline_us: 5_000_000 };
+        let h = Header { kind: Kind::Request, flags, call_id, ack, method, deadline_us };
         protocol::push(&mut out, &h, payload);
         out
+    }
+
+    /// A frame of `kind` (Cancel, GoAway, Ping) naming `call_id`.
+    pub fn frame_bytes(kind: Kind, call_id: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        protocol::push(&mut out, &Header { call_id, ..Header::new(kind) }, &[]);
+        out
+    }
+
+    /// The next frame that is not a GoAway or Ping.
+    pub fn read_reply(&mut self) -> Option<(Header, Vec<u8>)> {
+        loop {
+            let f = self.read_frame()?;
+            if !matches!(f.0.kind, Kind::GoAway | Kind::Ping | Kind::Pong) {
+                return Some(f);
+            }
+        }
     }
 
     pub fn send(&mut self, bytes: &[u8]) {
