@@ -91,7 +91,7 @@ impl From<CallError> for ferry_error {
             CallError::DeadlineExceeded => ferry_status::FERRY_STATUS_DEADLINE_EXCEEDED,
             CallError::Overloaded(_) => ferry_status::FERRY_STATUS_OVERLOADED,
             CallError::Unavailable(_) => ferry_status::FERRY_STATUS_UNAVAILABLE,
-            CallError::OutcomeUnknown => ferry_status::FERRY_STATUS_OUTCOME_UNKNOWN,
+            CallError::OutcomeUnknown(_) => ferry_status::FERRY_STATUS_OUTCOME_UNKNOWN,
             CallError::Cancelled => ferry_status::FERRY_STATUS_CANCELLED,
             CallError::Protocol(_) => ferry_status::FERRY_STATUS_PROTOCOL,
             CallError::Remote(_) => ferry_status::FERRY_STATUS_REMOTE,

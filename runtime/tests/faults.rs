@@ -114,7 +114,7 @@ fn across_a_restart_calls_run_at_most_once_and_unknown_outcomes_are_reported() {
                 ok += 1;
                 assert!(runs >= 1);
             }
-            Err(CallError::OutcomeUnknown) => {
+            Err(CallError::OutcomeUnknown(_)) => {
                 assert!(!idempotent, "idempotent calls are re-sent, not reported unknown");
                 unknown += 1;
             }
@@ -148,4 +148,40 @@ fn a_stalled_network_cannot_hold_a_call_past_its_deadline() {
         "ended at its deadline, not when the network recovered"
     );
     proxy.stalled.store(false, Ordering::SeqCst);
+}
+
+#[test]
+fn a_silent_host_fails_calls_by_the_keepalive_and_handshake_timeouts() {
+    // The server goes silent (SIGSTOP, a black hole): the keepalive abandons the connection,
+    // and the reconnection's handshake, never answered, is bounded by the connect timeout,
+    // so callers hear at once instead of at their deadlines.
+    let counts: Counts = Arc::default();
+    let server =
+        Server::bind(local(), counting_service(&counts, Duration::ZERO), ServerConfig::default())
+            .unwrap();
+    let proxy = Proxy::start(server.local_addr(), Faults::default(), 11);
+    let config = ClientConfig {
+        connect_timeout: Duration::from_millis(200),
+        keepalive_interval: Some(Duration::from_millis(100)),
+        keepalive_timeout: Duration::from_millis(200),
+        ..ClientConfig::default()
+    };
+    let client = Client::connect(proxy.addr, config).unwrap();
+    let patient = CallOptions { deadline: Some(Duration::from_secs(60)), ..CallOptions::default() };
+    assert!(client.call(COUNT, &1u64.to_le_bytes(), &patient).is_ok());
+    proxy.stalled.store(true, Ordering::SeqCst);
+    match client.call(COUNT, &2u64.to_le_bytes(), &patient) {
+        Err(CallError::OutcomeUnknown(m)) => {
+            assert!(m.contains("did not answer the handshake"), "{m}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // A call made while the host is silent is told it was not sent.
+    match client.call(COUNT, &3u64.to_le_bytes(), &patient) {
+        Err(CallError::Unavailable(m)) => assert!(m.contains("not sent"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    proxy.stalled.store(false, Ordering::SeqCst);
+    assert!(client.call(COUNT, &4u64.to_le_bytes(), &patient).is_ok());
+    assert_eq!(counts.lock().unwrap().get(&3), None);
 }

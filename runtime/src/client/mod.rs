@@ -42,10 +42,12 @@ pub enum CallError {
     /// No connection could be made before the deadline; the call was never sent, so it did
     /// not run.
     Unavailable(String),
-    /// The connection broke and the server restarted before the reply came: the call may
-    /// have run once, or not at all. It was not re-sent (mark the method idempotent to
-    /// allow that).
-    OutcomeUnknown,
+    /// An attempt was on the wire when its connection broke, and what followed cannot
+    /// tell whether it ran: the server restarted before replying (the call was not re-sent:
+    /// mark the method idempotent to allow that), no new connection could be made, or the
+    /// re-send was refused. The call may have run once, or not at all; the message says
+    /// which of these happened.
+    OutcomeUnknown(String),
     /// Cancelled by the caller. It may have run if it was already executing.
     Cancelled,
     /// A protocol violation or a method the server does not have; it did not run.
@@ -79,9 +81,9 @@ impl fmt::Display for CallError {
             CallError::DeadlineExceeded => f.write_str("deadline exceeded; the call may or may not have run"),
             CallError::Overloaded(m) => write!(f, "server overloaded, call not run: {m}"),
             CallError::Unavailable(m) => write!(f, "server unavailable, call not sent: {m}"),
-            CallError::OutcomeUnknown => f.write_str(
-                "server restarted before replying: the call may have run once or not at all; it was not re-sent",
-            ),
+            CallError::OutcomeUnknown(m) => {
+                write!(f, "outcome unknown, the call may have run once or not at all: {m}")
+            }
             CallError::Cancelled => f.write_str("call cancelled"),
             CallError::Protocol(m) => write!(f, "protocol error: {m}"),
             CallError::Remote(m) => write!(f, "handler failed: {m}"),

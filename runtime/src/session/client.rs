@@ -253,7 +253,9 @@ impl<T> ClientSession<T> {
             for id in failing {
                 if let Some(p) = self.pending.remove(&id) {
                     let result = if p.maybe_ran {
-                        Err(CallError::OutcomeUnknown)
+                        Err(CallError::OutcomeUnknown(format!(
+                            "an attempt was on the wire when its connection broke, and no new connection could be made ({why})"
+                        )))
                     } else {
                         Err(CallError::Unavailable(format!("{why}; the call was not sent")))
                     };
@@ -363,8 +365,20 @@ impl<T> ClientSession<T> {
                     }
                 }
                 Timer::ConnectTimeout(attempt) => {
-                    if self.link == Link::Connecting(attempt) {
-                        self.connection_lost("connect timed out".into(), now);
+                    // The connect timeout covers the Hello/HelloAck exchange too: a host that
+                    // accepts but never answers must not hold calls until their deadlines.
+                    match self.link {
+                        Link::Connecting(n) if n == attempt => {
+                            self.connection_lost("connect timed out".into(), now)
+                        }
+                        Link::Handshaking if self.connect_attempts == attempt => {
+                            let why = format!(
+                                "the server accepted the connection but did not answer the handshake within {} ms",
+                                self.config.connect_timeout.as_millis()
+                            );
+                            self.handshake_failed(why, now);
+                        }
+                        _ => {}
                     }
                 }
                 Timer::Keepalive => {
@@ -411,7 +425,15 @@ impl<T> ClientSession<T> {
         if size > limit {
             // The server would close the connection on it (and every other call with it).
             if let Some(p) = self.pending.remove(&call_id) {
-                self.finish(p, Err(CallError::TooLarge { size, limit }));
+                let error = if p.maybe_ran {
+                    // "Not sent, so not run" speaks for this attempt only.
+                    CallError::OutcomeUnknown(format!(
+                        "an earlier attempt may have run; the re-send of {size} bytes exceeds the server's new limit of {limit} and was not sent"
+                    ))
+                } else {
+                    CallError::TooLarge { size, limit }
+                };
+                self.finish(p, Err(error));
             }
             return;
         }
@@ -456,7 +478,8 @@ impl<T> ClientSession<T> {
                 self.write_request(id, incarnation, now);
             } else if restarted {
                 if let Some(p) = self.pending.remove(&id) {
-                    self.finish(p, Err(CallError::OutcomeUnknown));
+                    let why = "the server restarted (a new incarnation) before replying; the call was not re-sent (mark the method idempotent to allow that)";
+                    self.finish(p, Err(CallError::OutcomeUnknown(why.into())));
                 }
             }
         }
@@ -490,7 +513,9 @@ impl<T> ClientSession<T> {
                 }
                 if maybe_ran {
                     // An earlier attempt may have run: "did not run" would be a lie.
-                    Err(CallError::OutcomeUnknown)
+                    Err(CallError::OutcomeUnknown(format!(
+                        "an earlier attempt may have run (its connection broke); the latest was refused: {message}"
+                    )))
                 } else {
                     Err(CallError::Overloaded(message))
                 }
@@ -540,40 +565,53 @@ impl<T> ClientSession<T> {
     /// Keeps a timer running while calls are pending (an idle client sends nothing, so the
     /// server's idle timeout still applies to it).
     fn arm_keepalive(&mut self, now: Instant) {
-        if let (Some(interval), false) = (self.config.keepalive_interval, self.keepalive_armed) {
+        if self.config.keepalive_interval.is_some() && !self.keepalive_armed {
             self.keepalive_armed = true;
-            let step = interval.min(self.config.keepalive_timeout).max(Duration::from_millis(1));
-            self.timers.add(now + step, Timer::Keepalive);
+            let at = self.keepalive_due().max(now);
+            self.timers.add(at, Timer::Keepalive);
+        }
+    }
+
+    /// When the keepalive must next act: `keepalive_interval` after the last byte heard
+    /// (send a ping), or `keepalive_timeout` after an unanswered ping (give up). Exact, so
+    /// a silent connection is abandoned at interval + timeout, not up to twice that.
+    fn keepalive_due(&self) -> Instant {
+        let interval = self.config.keepalive_interval.unwrap_or(Duration::MAX);
+        match self.ping_sent {
+            Some(at) => at + self.config.keepalive_timeout,
+            None => self.last_received.checked_add(interval).unwrap_or(self.last_received),
         }
     }
 
     /// A connection that passes nothing is abandoned: ping after `keepalive_interval` of
     /// silence, give up `keepalive_timeout` after the ping.
     fn keepalive(&mut self, now: Instant) {
-        let Some(interval) = self.config.keepalive_interval else { return };
-        if self.pending.is_empty() {
+        if self.config.keepalive_interval.is_none() || self.pending.is_empty() {
             return;
         }
-        if matches!(self.link, Link::Ready { .. }) {
-            match self.ping_sent {
-                Some(at) if now.duration_since(at) >= self.config.keepalive_timeout => {
-                    let silent = now.duration_since(self.last_received);
-                    self.connection_lost(
-                        format!(
-                            "no data from the server for {} ms (keepalive ping unanswered)",
-                            silent.as_millis()
-                        ),
-                        now,
-                    );
-                }
-                None if now.duration_since(self.last_received) >= interval => {
-                    protocol::push(&mut self.outbuf, &Header::new(Kind::Ping), &[]);
-                    self.ping_sent = Some(now);
-                }
-                _ => {}
+        if matches!(self.link, Link::Ready { .. }) && now >= self.keepalive_due() {
+            if self.ping_sent.is_some() {
+                let silent = now.duration_since(self.last_received);
+                self.connection_lost(
+                    format!(
+                        "no data from the server for {} ms (keepalive ping unanswered)",
+                        silent.as_millis()
+                    ),
+                    now,
+                );
+            } else {
+                protocol::push(&mut self.outbuf, &Header::new(Kind::Ping), &[]);
+                self.ping_sent = Some(now);
             }
         }
-        self.arm_keepalive(now);
+        if matches!(self.link, Link::Ready { .. }) {
+            self.arm_keepalive(now);
+        } else {
+            // Not connected: look again after an interval (the handshake has its own timer).
+            self.keepalive_armed = true;
+            let step = self.config.keepalive_interval.unwrap_or(Duration::from_secs(1));
+            self.timers.add(now + step, Timer::Keepalive);
+        }
     }
 }
 
@@ -731,7 +769,50 @@ mod tests {
             s.handle_input(&f, now).unwrap();
             s.handle_timeout(now + Duration::from_secs(2));
         }
-        assert_eq!(results(&mut s), vec![(1, Err(CallError::OutcomeUnknown))]);
+        let r = results(&mut s);
+        assert!(
+            matches!(&r[..], [(1, Err(CallError::OutcomeUnknown(m)))] if m.contains("refused: busy")),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn a_re_send_over_a_restarted_servers_smaller_limit_is_not_called_unrun() {
+        // Sent to incarnation 7 (limit 1 MiB), which died; the restarted server announces
+        // 100 bytes. The idempotent re-send cannot go, but the first attempt may have run.
+        let now = Instant::now();
+        let mut s = ready(7, now);
+        s.add_call(call(1, FLAG_IDEMPOTENT, &[0; 200], now), now);
+        sent(&mut s);
+        s.connection_lost("reset".into(), now);
+        s.handle_timeout(now + Duration::from_secs(1));
+        s.take_connect_request();
+        s.connecting(now);
+        s.connected(now);
+        s.handle_input(&hello_ack(8, 100), now).unwrap();
+        let r = results(&mut s);
+        assert!(
+            matches!(&r[..], [(1, Err(CallError::OutcomeUnknown(m)))] if m.contains("new limit of 100")),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn a_handshake_never_answered_fails_calls_by_the_connect_timeout() {
+        let t0 = Instant::now();
+        let mut s: ClientSession<u64> = ClientSession::new(1, 2, config(), t0);
+        s.take_connect_request();
+        s.connecting(t0);
+        let mut c = call(1, 0, b"a", t0);
+        c.deadline = t0 + Duration::from_secs(60);
+        s.add_call(c, t0);
+        s.connected(t0); // TCP is up; the Hello goes out and nothing comes back
+        s.handle_timeout(t0 + config().connect_timeout);
+        let r = results(&mut s);
+        assert!(
+            matches!(&r[..], [(1, Err(CallError::Unavailable(m)))] if m.contains("did not answer the handshake") && m.contains("not sent")),
+            "{r:?}"
+        );
     }
 
     #[test]
@@ -752,7 +833,11 @@ mod tests {
             h.iter().filter(|h| h.kind == Kind::Request).map(|h| h.call_id).collect::<Vec<_>>(),
             vec![2]
         );
-        assert_eq!(results(&mut s), vec![(1, Err(CallError::OutcomeUnknown))]);
+        let r = results(&mut s);
+        assert!(
+            matches!(&r[..], [(1, Err(CallError::OutcomeUnknown(m)))] if m.contains("restarted")),
+            "{r:?}"
+        );
     }
 
     #[test]
@@ -796,11 +881,14 @@ mod tests {
         long.deadline = t0 + Duration::from_secs(60);
         s.add_call(long, t0);
         sent(&mut s);
+        // Timers fire exactly: a ping at interval (2 s), abandoned at interval + timeout.
+        s.handle_timeout(t0 + Duration::from_millis(1999));
+        assert!(sent(&mut s).is_empty());
         s.handle_timeout(t0 + Duration::from_secs(2));
         assert_eq!(sent(&mut s)[0].kind, Kind::Ping);
-        s.handle_timeout(t0 + Duration::from_secs(4));
+        s.handle_timeout(t0 + Duration::from_millis(4999));
         assert!(matches!(s.link, Link::Ready { .. }), "the ping has 3 s");
-        s.handle_timeout(t0 + Duration::from_secs(6));
+        s.handle_timeout(t0 + Duration::from_secs(5));
         assert!(matches!(&s.link, Link::Down { last_error } if last_error.contains("keepalive")));
     }
 
