@@ -9,6 +9,9 @@ pub const VERSION: u8 = 1;
 /// Bytes of the fixed header, including the length prefix.
 pub const HEADER_LEN: usize = 34;
 
+/// The least `max_frame` a `Hello` may announce: room for any error frame a server sends.
+pub const MIN_MAX_FRAME: usize = 1024;
+
 /// What a frame is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -303,16 +306,60 @@ pub mod metadata {
         })
     }
 
-    /// Appends one entry; `false` (nothing written) if the key or value is too long.
-    pub fn push(out: &mut Vec<u8>, key: &str, value: &[u8]) -> bool {
-        let (Ok(klen), Ok(vlen)) = (u8::try_from(key.len()), u16::try_from(value.len())) else {
-            return false;
+    /// Keys starting with this are Ferry's own; version 1 defines none, so none is sent.
+    pub const RESERVED_PREFIX: &[u8] = b"ferry-";
+
+    /// Why `key` cannot be a metadata key (spec/protocol.md § 1): 1–255 bytes of printable
+    /// ASCII (`!` to `~`), not starting with `ferry-`.
+    pub fn check_key(key: &[u8]) -> Result<(), String> {
+        let shown = String::from_utf8_lossy(key);
+        if key.is_empty() {
+            return Err("a metadata key is empty (keys are 1-255 bytes)".into());
+        }
+        if key.len() > 255 {
+            return Err(format!("metadata key `{shown}` is longer than 255 bytes"));
+        }
+        if let Some(at) = key.iter().position(|b| !(0x21..=0x7e).contains(b)) {
+            return Err(format!(
+                "metadata key `{}` has byte 0x{:02x} at {at}; keys are printable ASCII without spaces",
+                shown.escape_debug(),
+                key[at]
+            ));
+        }
+        if key.starts_with(RESERVED_PREFIX) {
+            return Err(format!("metadata key `{shown}` starts with `ferry-`, which is reserved"));
+        }
+        Ok(())
+    }
+
+    /// Checks a whole metadata block as a server receives it: well-formed entries, each key
+    /// valid, no key twice.
+    pub fn check(bytes: &[u8]) -> Result<(), String> {
+        let mut seen: Vec<&[u8]> = Vec::new();
+        for entry in iter(bytes) {
+            let (key, _) = entry.map_err(|e| e.to_string())?;
+            check_key(key)?;
+            if seen.contains(&key) {
+                let shown = String::from_utf8_lossy(key);
+                return Err(format!("metadata key `{shown}` appears twice"));
+            }
+            seen.push(key);
+        }
+        Ok(())
+    }
+
+    /// Appends one entry, or says why it cannot be sent (a bad key, a value over 65 535
+    /// bytes); nothing is written then.
+    pub fn push(out: &mut Vec<u8>, key: &str, value: &[u8]) -> Result<(), String> {
+        check_key(key.as_bytes())?;
+        let Ok(vlen) = u16::try_from(value.len()) else {
+            return Err(format!("the value of metadata key `{key}` is longer than 65535 bytes"));
         };
-        out.push(klen);
+        out.push(key.len() as u8);
         out.extend_from_slice(key.as_bytes());
         out.extend_from_slice(&vlen.to_le_bytes());
         out.extend_from_slice(value);
-        true
+        Ok(())
     }
 }
 
@@ -487,7 +534,14 @@ mod tests {
     fn frames_round_trip_with_metadata_and_payload() {
         let mut out = Vec::new();
         let mark = begin(&mut out, &sample());
-        assert!(metadata::push(&mut out, "trace", b"abc"));
+        assert_eq!(metadata::push(&mut out, "trace", b"abc"), Ok(()));
+        // Keys a server would refuse are refused here, unwritten.
+        let before = out.len();
+        for bad in ["", "has space", "ferry-x", "caf\u{e9}"] {
+            assert!(metadata::push(&mut out, bad, b"v").is_err(), "{bad:?}");
+        }
+        assert!(metadata::push(&mut out, "big", &vec![0; 65_536]).is_err());
+        assert_eq!(out.len(), before);
         end_metadata(&mut out, mark);
         out.extend_from_slice(b"payload");
         finish(&mut out, mark);

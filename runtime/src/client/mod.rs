@@ -478,9 +478,9 @@ impl Client {
                 match (creds.fetch)(method) {
                     Ok(entries) => {
                         for (k, v) in &entries {
-                            if !protocol::metadata::push(&mut metadata, k, v) {
+                            if let Err(why) = protocol::metadata::push(&mut metadata, k, v) {
                                 slot.fill(Err(CallError::PermissionDenied(format!(
-                                    "credential entry `{k}` is too long (keys ≤ 255 bytes, values ≤ 65535)"
+                                    "credentials: {why}; the call was not sent"
                                 ))));
                             }
                         }
@@ -492,11 +492,13 @@ impl Client {
             }
         }
         for (k, v) in &options.metadata {
-            if !protocol::metadata::push(&mut metadata, k, v) {
-                slot.fill(Err(CallError::Protocol(format!(
-                    "metadata entry `{k}` is too long (keys ≤ 255 bytes, values ≤ 65535)"
-                ))));
+            if let Err(why) = protocol::metadata::push(&mut metadata, k, v) {
+                slot.fill(Err(CallError::Protocol(format!("{why}; the call was not sent"))));
             }
+        }
+        if let Err(why) = protocol::metadata::check(&metadata) {
+            // A key twice (the options and the credentials, say): the server would refuse.
+            slot.fill(Err(CallError::Protocol(format!("{why}; the call was not sent"))));
         }
         let mut handle = CallHandle {
             slot: Arc::clone(&slot),

@@ -844,7 +844,7 @@ impl Loop {
             let Some(mut conn) = self.conns.remove(&token) else { continue };
             let result = flush(&mut conn);
             self.account(&mut conn);
-            let closing = !conn.session.accepts_input() && conn.session.in_flight == 0;
+            let closing = conn.session.closing() && conn.session.in_flight == 0;
             match result {
                 Ok(()) if closing && conn.session.outbuf.is_empty() => self.close(token, conn),
                 Ok(()) => {

@@ -94,8 +94,14 @@ enum Phase {
         /// The id the client announced (for handlers and logs).
         client_id: u128,
     },
-    /// No more input is handled (after a protocol error, or the peer's `GoAway`); replies of
-    /// calls in flight are still written, then the connection closes.
+    /// The client said `GoAway`: it sends no new calls; its cancels and pings are still
+    /// handled, a request is refused as a protocol error, and the connection closes once
+    /// the calls in flight are answered.
+    ClientGoneAway {
+        client: u128,
+    },
+    /// No more input is handled (after a protocol error or a timeout); replies of calls in
+    /// flight are still written, then the connection closes.
     Draining,
 }
 
@@ -125,6 +131,8 @@ pub(crate) struct ServerSession {
     /// The peer's verified certificate (mutual TLS), set by the driver once the TLS
     /// handshake is done, before any plaintext reaches the session.
     identity: Option<Arc<PeerIdentity>>,
+    /// The largest frame the client accepts (its `Hello`): no reply is written larger.
+    peer_max_frame: usize,
 }
 
 impl ServerSession {
@@ -140,6 +148,7 @@ impl ServerSession {
             partial_since: None,
             goaway_sent: false,
             identity: None,
+            peer_max_frame: usize::MAX,
         }
     }
 
@@ -151,6 +160,11 @@ impl ServerSession {
     /// Whether input should still be read and handled.
     pub fn accepts_input(&self) -> bool {
         self.phase != Phase::Draining
+    }
+
+    /// Nothing new will come: close once the calls in flight are answered and written.
+    pub fn closing(&self) -> bool {
+        matches!(self.phase, Phase::Draining | Phase::ClientGoneAway { .. })
     }
 
     /// Handles bytes read from the peer: every complete frame, keeping what is left of an
@@ -225,6 +239,13 @@ impl ServerSession {
         match (self.phase, h.kind) {
             (Phase::AwaitHello, Kind::Hello) => {
                 let hello = protocol::Hello::decode(frame.payload)?;
+                if (hello.max_frame as usize) < protocol::MIN_MAX_FRAME {
+                    return Err(ProtocolError::Unexpected {
+                        kind: Kind::Hello,
+                        state: "with a max_frame below 1024 bytes, the least a server must be allowed to send",
+                    });
+                }
+                self.peer_max_frame = hello.max_frame as usize;
                 let fingerprint = self.identity.as_ref().map(|i| &i.fingerprint);
                 let key = records::record_key(hello.client_id, hello.secret, fingerprint);
                 ep.records().of(key).claim(key, now);
@@ -260,10 +281,36 @@ impl ServerSession {
                 Ok(())
             }
             (Phase::Ready { .. }, Kind::Pong) => Ok(()),
-            (Phase::Ready { .. }, Kind::GoAway) => {
+            (Phase::Ready { client, .. }, Kind::GoAway) => {
                 // The client sends no more calls here: finish those in flight, then close.
-                self.phase = Phase::Draining;
+                self.phase = Phase::ClientGoneAway { client };
                 Ok(())
+            }
+            (Phase::ClientGoneAway { .. }, Kind::Request) => {
+                let message = format!(
+                    "call id {} came after the client's GoAway, which promised no new calls; the call did not run",
+                    h.call_id
+                );
+                self.refuse(
+                    h.call_id,
+                    protocol::attempt_of(h.flags),
+                    false,
+                    ErrorCode::Protocol,
+                    &message,
+                );
+                Ok(())
+            }
+            (Phase::ClientGoneAway { client }, Kind::Cancel) => {
+                ep.cancel(client, h.call_id);
+                Ok(())
+            }
+            (Phase::ClientGoneAway { .. }, Kind::Ping) => {
+                protocol::push(&mut self.outbuf, &Header { kind: Kind::Pong, ..h }, frame.payload);
+                Ok(())
+            }
+            (Phase::ClientGoneAway { .. }, Kind::Pong | Kind::GoAway) => Ok(()),
+            (Phase::ClientGoneAway { .. }, kind) => {
+                Err(ProtocolError::Unexpected { kind, state: "after the client's GoAway" })
             }
             (Phase::Ready { .. }, kind) => {
                 Err(ProtocolError::Unexpected { kind, state: "from a client" })
@@ -306,6 +353,12 @@ impl ServerSession {
             ep.records().of(client).begin(client, h.call_id, h.ack, fingerprint, waiter, now);
         match begin {
             Begin::Execute => {
+                if let Err(why) = protocol::metadata::check(frame.metadata) {
+                    ep.records().of(client).abandon(client, h.call_id);
+                    let message = format!("{why}; the call did not run");
+                    let code = ErrorCode::InvalidArguments;
+                    return self.refuse(h.call_id, attempt, oneway, code, &message);
+                }
                 // Limits apply to new calls only, after the records were asked: a
                 // duplicate or retry of a call that is running or finished is joined or
                 // answered above, never refused as "did not run" while it runs.
@@ -425,14 +478,37 @@ impl ServerSession {
         }
     }
 
+    /// Writes a call's reply; one larger than the client accepts (its `Hello`'s
+    /// `max_frame`) is replaced by an `Internal` error saying so (the handler ran), and an
+    /// error's message is cut to fit.
     pub fn write_reply(&mut self, call_id: u64, attempt: u8, reply: &StoredReply) {
-        let header = Header {
-            kind: reply.kind,
+        let room = self.peer_max_frame.saturating_sub(protocol::HEADER_LEN - 4);
+        let header = |kind| Header {
+            kind,
             call_id,
             flags: protocol::with_attempt(0, attempt),
-            ..Header::new(reply.kind)
+            ..Header::new(kind)
         };
-        protocol::push(&mut self.outbuf, &header, &reply.payload);
+        if reply.payload.len() <= room {
+            protocol::push(&mut self.outbuf, &header(reply.kind), &reply.payload);
+            return;
+        }
+        let payload = if reply.kind == Kind::Response {
+            let message = format!(
+                "the handler ran, but its reply of {} bytes is larger than this client accepts (max_frame {})",
+                reply.payload.len(),
+                self.peer_max_frame
+            );
+            protocol::error_payload(ErrorCode::Internal, &message)
+        } else {
+            let (code, message) = protocol::parse_error(&reply.payload);
+            let mut cut = room.saturating_sub(2).min(message.len());
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            protocol::error_payload(code.unwrap_or(ErrorCode::Internal), &message[..cut])
+        };
+        protocol::push(&mut self.outbuf, &header(Kind::Error), &payload);
     }
 
     fn refuse(&mut self, call_id: u64, attempt: u8, oneway: bool, code: ErrorCode, message: &str) {
@@ -473,7 +549,7 @@ impl ServerSession {
     }
 
     fn next(&self) -> Next {
-        if self.phase == Phase::Draining && self.in_flight == 0 {
+        if self.closing() && self.in_flight == 0 {
             Next::Close
         } else {
             Next::Continue
@@ -873,7 +949,7 @@ mod tests {
         let call = ep.queued.pop().unwrap();
         s.complete(&mut ep, call, Outcome::Reply(b"slow".to_vec()));
         assert_eq!(frames(&mut s)[0].1, b"slow");
-        assert!(!s.accepts_input());
+        assert!(s.closing() && s.in_flight == 0);
         // A valid call followed by garbage in the same read.
         let mut s = ready(&mut ep, 6, 1, now);
         let mut input = request(1, 1, SLOW, 0, b"");
@@ -907,5 +983,111 @@ mod tests {
         assert_eq!(frames(&mut a)[0].1, b"once");
         assert_eq!(ep.delivered.len(), 1, "the duplicate on connection 8 gets it too");
         assert_eq!(ep.delivered[0].0.connection, 8);
+    }
+
+    fn hello_with_frame(client_id: u128, max_frame: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        let h = Hello { client_id, max_frame, secret: 1 };
+        protocol::push(&mut out, &Header::new(Kind::Hello), &h.encode());
+        out
+    }
+
+    #[test]
+    fn the_clients_max_frame_is_honoured_and_must_leave_room_for_errors() {
+        let now = Instant::now();
+        let mut ep = Fake::new();
+        for tiny in [0, 30, 1023] {
+            let mut s = ServerSession::new(7, now);
+            let next = s.handle_input(&mut ep, &limits(), &hello_with_frame(5, tiny), now);
+            assert_eq!(next, Next::Close, "max_frame {tiny}");
+            assert_eq!(error_code(&frames(&mut s)[0]), Some(ErrorCode::Protocol));
+        }
+        let mut s = ServerSession::new(7, now);
+        s.handle_input(&mut ep, &limits(), &hello_with_frame(5, 1024), now);
+        frames(&mut s);
+        let big = vec![7u8; 2000];
+        s.handle_input(&mut ep, &limits(), &request(1, 1, ECHO, 0, &big), now);
+        let f = frames(&mut s);
+        assert_eq!(error_code(&f[0]), Some(ErrorCode::Internal), "the handler ran");
+        let message = protocol::parse_error(&f[0].1).1;
+        assert!(message.contains("reply of 2000 bytes") && message.contains("1024"), "{message}");
+        assert!(f[0].1.len() + protocol::HEADER_LEN <= 1024);
+        // A retry replays the record, cut to the client's size again.
+        s.handle_input(&mut ep, &limits(), &request(1, 1, ECHO, FLAG_RETRY, &big), now);
+        assert_eq!(error_code(&frames(&mut s)[0]), Some(ErrorCode::Internal));
+        s.handle_input(&mut ep, &limits(), &request(2, 2, ECHO, 0, b"small"), now);
+        assert_eq!(frames(&mut s)[0].1, b"small");
+        assert_eq!(ep.runs, 2);
+    }
+
+    fn request_with_metadata(call_id: u64, entries: &[(&[u8], &[u8])]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let h = Header {
+            kind: Kind::Request,
+            flags: 0,
+            call_id,
+            ack: call_id,
+            method: ECHO,
+            deadline_us: 5_000_000,
+        };
+        let mark = protocol::begin(&mut out, &h);
+        for (k, v) in entries {
+            out.push(k.len() as u8);
+            out.extend_from_slice(k);
+            out.extend_from_slice(&(v.len() as u16).to_le_bytes());
+            out.extend_from_slice(v);
+        }
+        protocol::end_metadata(&mut out, mark);
+        out.extend_from_slice(b"p");
+        protocol::finish(&mut out, mark);
+        out
+    }
+
+    #[test]
+    fn bad_metadata_keys_are_refused_unrun_and_the_connection_serves_on() {
+        let now = Instant::now();
+        let mut ep = Fake::new();
+        let mut s = ready(&mut ep, 5, 1, now);
+        let bad: [&[(&[u8], &[u8])]; 5] = [
+            &[(b"", b"v")],
+            &[(b"\xff", b"v")],
+            &[(b"has space", b"v")],
+            &[(b"ferry-x", b"v")],
+            &[(b"tag", b"1"), (b"tag", b"2")],
+        ];
+        for (i, entries) in bad.iter().enumerate() {
+            let id = i as u64 + 1;
+            s.handle_input(&mut ep, &limits(), &request_with_metadata(id, entries), now);
+            let f = frames(&mut s);
+            assert_eq!(error_code(&f[0]), Some(ErrorCode::InvalidArguments), "{entries:?}");
+            assert!(protocol::parse_error(&f[0].1).1.contains("did not run"));
+        }
+        assert_eq!(ep.runs, 0);
+        let good: &[(&[u8], &[u8])] = &[(b"tag", b"1"), (b"x-trace", b"2")];
+        s.handle_input(&mut ep, &limits(), &request_with_metadata(9, good), now);
+        assert_eq!(frames(&mut s)[0].1, b"p");
+    }
+
+    #[test]
+    fn after_the_clients_goaway_cancels_are_handled_and_new_calls_refused() {
+        let now = Instant::now();
+        let mut ep = Fake::new();
+        let mut s = ready(&mut ep, 5, 1, now);
+        let mut input = request(1, 1, SLOW, 0, b"");
+        protocol::push(&mut input, &Header::new(Kind::GoAway), &[]);
+        input.extend_from_slice(&request(2, 1, ECHO, 0, b"late"));
+        let mut ping = Header::new(Kind::Ping);
+        ping.call_id = 0;
+        protocol::push(&mut input, &ping, b"?");
+        assert_eq!(s.handle_input(&mut ep, &limits(), &input, now), Next::Continue);
+        let f = frames(&mut s);
+        assert_eq!((f[0].0.call_id, error_code(&f[0])), (2, Some(ErrorCode::Protocol)));
+        assert!(protocol::parse_error(&f[0].1).1.contains("after the client's GoAway"));
+        assert_eq!(ep.runs, 0, "the late call did not run");
+        // The call in flight still gets its reply; then the connection closes.
+        let call = ep.queued.pop().unwrap();
+        s.complete(&mut ep, call, Outcome::Reply(b"slow".to_vec()));
+        assert_eq!(frames(&mut s)[0].1, b"slow");
+        assert!(s.closing() && s.in_flight == 0);
     }
 }
