@@ -56,7 +56,7 @@ pub use client::{
 /// Re-exported so generated code needs only `ferry_runtime` in scope.
 pub use ferry_wire as wire;
 pub use reflect::{SchemaFile, ServiceSchema};
-pub use server::{Server, ServerConfig, ShutdownSignals};
+pub use server::{Load, Server, ServerConfig, ShutdownSignals};
 pub use service::{Authorizer, Context, Handler, HandlerError, Service};
 pub use tls::{ClientTls, PeerIdentity, ServerTls, TlsError};
 pub use typed::{method_id, NoException, Pending, RpcError, ServiceError};

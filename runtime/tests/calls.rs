@@ -673,3 +673,48 @@ fn the_in_flight_limit_never_refuses_a_call_that_is_running() {
     assert_eq!(other.read_reply().unwrap().1, b"slept");
     server.shutdown();
 }
+
+#[test]
+fn flooding_peers_are_shed_not_their_neighbours_and_leave_nothing_behind() {
+    // Eight peers pipeline calls and never read a reply; a well-behaved client (no retries,
+    // so any refusal shows) keeps calling a worker method meanwhile.
+    const WORK: u32 = 41;
+    let service = echo_service().method(WORK, |_, req| {
+        std::thread::sleep(Duration::from_micros(100));
+        Ok(req.to_vec())
+    });
+    let config = ServerConfig { workers: 2, queue_capacity: 256, ..ServerConfig::default() };
+    let server = Server::bind(local(), service, config).unwrap();
+    let mut flooders = Vec::new();
+    for i in 0..8u128 {
+        let mut peer = RawPeer::connect(server.local_addr());
+        peer.hello(0xf100d + i);
+        let burst: Vec<u8> =
+            (1..=1500).flat_map(|id| RawPeer::request_bytes(id, 1, WORK, b"flood")).collect();
+        peer.send(&burst);
+        flooders.push(peer);
+    }
+    let no_retry = ClientConfig {
+        retry: RetryPolicy { max_attempts: 1, ..RetryPolicy::default() },
+        ..ClientConfig::default()
+    };
+    let neighbour = Client::connect(server.local_addr(), no_retry).unwrap();
+    for i in 0..30u8 {
+        assert_eq!(neighbour.call(WORK, &[i], &opts(10_000)), Ok(vec![i]), "call {i}");
+    }
+    let held = server.load();
+    assert!(held.connections >= 9, "{held:?}");
+    drop(flooders);
+    drop(neighbour);
+    // Everything the flood made the server hold is given back once it has passed.
+    let mut load = server.load();
+    for _ in 0..1000 {
+        if load.connections == 0 && load.calls_held == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+        load = server.load();
+    }
+    assert_eq!((load.connections, load.calls_held, load.buffered_bytes), (0, 0, 0), "{load:?}");
+    server.shutdown();
+}

@@ -66,6 +66,8 @@ struct Shared {
     buffered: AtomicUsize,
     /// Bytes of recorded replies, refreshed by loop 0's budget timer.
     recorded: AtomicUsize,
+    /// Calls dispatched and not yet finished, over every loop.
+    held: AtomicUsize,
 }
 
 impl Shared {
@@ -145,6 +147,7 @@ impl Server {
             connections: std::sync::atomic::AtomicUsize::new(0),
             buffered: AtomicUsize::new(0),
             recorded: AtomicUsize::new(0),
+            held: AtomicUsize::new(0),
         });
         let limits = Limits {
             max_frame: config.max_frame,
@@ -230,6 +233,16 @@ impl Server {
         self.metrics.snapshot()
     }
 
+    /// What the server holds right now: connections, buffered bytes, recorded bytes, calls.
+    pub fn load(&self) -> Load {
+        Load {
+            connections: self.shared.connections.load(Ordering::Relaxed),
+            buffered_bytes: self.shared.buffered.load(Ordering::Relaxed),
+            recorded_bytes: self.shared.recorded.load(Ordering::Relaxed),
+            calls_held: self.shared.held.load(Ordering::Relaxed),
+        }
+    }
+
     /// The random id of this server start; clients use it to detect a restart.
     pub fn incarnation(&self) -> u128 {
         self.incarnation
@@ -268,6 +281,20 @@ impl Server {
             let _ = t.join();
         }
     }
+}
+
+/// What a server holds at one moment ([`Server::load`]): for operators, and to check that
+/// a burst or a flood leaves nothing behind once it has passed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Load {
+    /// Open connections.
+    pub connections: usize,
+    /// Bytes held for connections: incomplete input frames and output not yet written.
+    pub buffered_bytes: usize,
+    /// Bytes of replies kept in completion records (re-counted every 100 ms).
+    pub recorded_bytes: usize,
+    /// Calls dispatched and not finished: waiting for a worker or running.
+    pub calls_held: usize,
 }
 
 impl Drop for Server {
@@ -370,9 +397,16 @@ impl Endpoint for Loop {
             > self.config.memory_budget
     }
 
+    fn queue_share(&self) -> usize {
+        let waiting = self.jobs_tx.as_ref().map_or(0, Sender::len);
+        let free = self.config.queue_capacity.max(1).saturating_sub(waiting);
+        (free / 2).max(1)
+    }
+
     fn dispatch(&mut self, d: Dispatch<'_>) -> Option<Outcome> {
         let call = CallRef { loop_index: self.index, ..d.call };
         self.in_flight += 1;
+        self.shared.held.fetch_add(1, Ordering::Relaxed);
         if d.method.inline {
             // On the loop, straight from the read buffer: no copy, no hand-off.
             let outcome = execute(&d.method, &d.ctx, d.payload);
@@ -774,6 +808,7 @@ impl Loop {
     /// Bookkeeping of a call that ended: the loop's count and the metrics.
     fn finished(&mut self, call: &CallRef, outcome: &Outcome) {
         self.in_flight = self.in_flight.saturating_sub(1);
+        self.shared.held.fetch_sub(1, Ordering::Relaxed);
         let took = call.dispatched.elapsed();
         self.metrics.record(call.method_id, took, matches!(outcome, Outcome::Reply(_)));
         if self.config.access_log {
@@ -883,9 +918,9 @@ impl Loop {
         }
     }
 
-    /// Keeps `Shared::buffered` equal to the output every connection holds.
+    /// Keeps `Shared::buffered` equal to the input and output every connection holds.
     fn account(&self, conn: &mut Connection) {
-        let now = conn.session.outbuf.len();
+        let now = conn.session.outbuf.len() + conn.session.input_held();
         if now > conn.accounted {
             self.shared.buffered.fetch_add(now - conn.accounted, Ordering::Relaxed);
         } else {

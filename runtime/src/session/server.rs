@@ -73,8 +73,12 @@ pub(crate) trait Endpoint {
     fn method(&self, id: u32) -> Option<Method>;
     /// The server is shutting down: no new calls.
     fn shutting_down(&self) -> bool;
-    /// The server-wide memory budget (buffered output and records) is spent.
+    /// The server-wide memory budget (buffered input and output, and records) is spent.
     fn over_budget(&self) -> bool;
+    /// How many calls one connection may hold now: half the worker queue's free places.
+    /// A flooding connection is refused once it holds its share, and the free places it
+    /// leaves are what its neighbours' calls use — shedding falls on the cause.
+    fn queue_share(&self) -> usize;
     /// Runs or queues a call; `Some` when it ended at once (inline, or refused).
     fn dispatch(&mut self, call: Dispatch<'_>) -> Option<Outcome>;
     /// The client asked to skip a call not yet started.
@@ -183,11 +187,12 @@ impl ServerSession {
         let result = if self.inbuf.is_empty() {
             let r = self.handle_frames(ep, limits, read, now);
             if let Ok(used) = r {
-                self.inbuf.extend_from_slice(&read[used..]);
+                self.keep_partial(&read[used..]);
             }
             r.map(drop)
         } else {
             let mut input = std::mem::take(&mut self.inbuf);
+            reserve_frame(&mut input, read);
             input.extend_from_slice(read);
             let r = self.handle_frames(ep, limits, &input, now);
             if let Ok(used) = r {
@@ -199,6 +204,14 @@ impl ServerSession {
         };
         if let Err(e) = result {
             self.protocol_error(&e.to_string());
+        } else if let Some(len) = self.partial_len().filter(|&n| n > BUFFER_WHEN_OVER_BUDGET) {
+            if ep.over_budget() {
+                // Buffering it would take memory the server does not have: this connection
+                // is the one asking, so it is the one shed (others keep being served).
+                self.protocol_error(&format!(
+                    "the server's memory budget is spent and cannot hold a frame of {len} bytes; the connection closes"
+                ));
+            }
         }
         self.partial_since = match (self.inbuf.is_empty(), self.partial_since) {
             (true, _) => None,
@@ -206,6 +219,28 @@ impl ServerSession {
             (false, None) => Some(now),
         };
         self.next()
+    }
+
+    /// Keeps the start of a frame still incomplete, in a buffer sized for that frame alone
+    /// (its length prefix, once known, is already checked against the frame limit): a
+    /// stalled large frame holds its own size, never the doubling growth of a `Vec`.
+    fn keep_partial(&mut self, rest: &[u8]) {
+        if rest.is_empty() {
+            return;
+        }
+        reserve_frame(&mut self.inbuf, rest);
+        self.inbuf.extend_from_slice(rest);
+    }
+
+    /// The declared size of the incomplete frame held, once its length prefix is known.
+    fn partial_len(&self) -> Option<usize> {
+        let prefix = self.inbuf.get(..4)?;
+        Some(4 + u32::from_le_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize)
+    }
+
+    /// Bytes this connection holds for input (an incomplete frame), for the memory budget.
+    pub fn input_held(&self) -> usize {
+        self.inbuf.capacity()
     }
 
     fn handle_frames(
@@ -451,6 +486,11 @@ impl ServerSession {
                 ErrorCode::Overloaded,
                 "too many calls in flight on this connection; the call did not run",
             ))
+        } else if self.in_flight >= ep.queue_share() {
+            Some((
+                ErrorCode::Overloaded,
+                "this connection holds its share of the server's queue (half of what is free); the call did not run",
+            ))
         } else if ep.over_budget() {
             Some((
                 ErrorCode::Overloaded,
@@ -589,6 +629,21 @@ impl ServerSession {
     }
 }
 
+/// The largest incomplete frame a connection may start while the memory budget is spent.
+const BUFFER_WHEN_OVER_BUDGET: usize = 64 * 1024;
+
+/// Grows `buf`, about to receive `more`, to exactly the size of the frame it holds the start
+/// of, when the length prefix is known; otherwise to what it needs.
+fn reserve_frame(buf: &mut Vec<u8>, more: &[u8]) {
+    let need = buf.len() + more.len();
+    let mut prefix = [0u8; 4];
+    for (i, b) in buf.iter().chain(more).take(4).enumerate() {
+        prefix[i] = *b;
+    }
+    let frame = if need >= 4 { 4 + u32::from_le_bytes(prefix) as usize } else { need };
+    buf.reserve_exact(frame.max(need).saturating_sub(buf.len()));
+}
+
 /// Runs a handler unless its call was cancelled or expired while it waited; a panic is an
 /// `Internal` failure, never a crashed thread; arguments that do not decode are refused as
 /// not run.
@@ -664,6 +719,8 @@ mod tests {
         queued: Vec<CallRef>,
         delivered: Vec<(Waiter, StoredReply)>,
         shutting_down: bool,
+        share: usize,
+        over_budget: bool,
     }
 
     impl Fake {
@@ -685,6 +742,8 @@ mod tests {
                 queued: Vec::new(),
                 delivered: Vec::new(),
                 shutting_down: false,
+                share: usize::MAX,
+                over_budget: false,
             }
         }
     }
@@ -711,7 +770,10 @@ mod tests {
             self.shutting_down
         }
         fn over_budget(&self) -> bool {
-            false
+            self.over_budget
+        }
+        fn queue_share(&self) -> usize {
+            self.share
         }
         fn dispatch(&mut self, d: Dispatch<'_>) -> Option<Outcome> {
             if d.method.inline {
@@ -1089,5 +1151,56 @@ mod tests {
         s.complete(&mut ep, call, Outcome::Reply(b"slow".to_vec()));
         assert_eq!(frames(&mut s)[0].1, b"slow");
         assert!(s.closing() && s.in_flight == 0);
+    }
+
+    #[test]
+    fn a_connection_over_its_share_of_the_queue_is_refused_not_its_neighbours() {
+        let now = Instant::now();
+        let mut ep = Fake::new();
+        ep.share = 3;
+        let mut flooder = ready(&mut ep, 5, 1, now);
+        for id in 1..=5 {
+            flooder.handle_input(&mut ep, &limits(), &request(id, 1, SLOW, 0, b""), now);
+        }
+        let f = frames(&mut flooder);
+        assert_eq!(ep.queued.len(), 3, "its share");
+        assert_eq!(f.len(), 2);
+        for refusal in &f {
+            assert_eq!(error_code(refusal), Some(ErrorCode::Overloaded));
+            assert!(protocol::parse_error(&refusal.1).1.contains("its share"));
+        }
+        // A neighbour holding nothing gets in.
+        let mut other = ready(&mut ep, 6, 1, now);
+        other.handle_input(&mut ep, &limits(), &request(1, 1, SLOW, 0, b""), now);
+        assert!(frames(&mut other).is_empty());
+        assert_eq!(ep.queued.len(), 4);
+    }
+
+    #[test]
+    fn a_stalled_large_frame_holds_its_own_size_not_more() {
+        let now = Instant::now();
+        let mut ep = Fake::new();
+        let mut s = ready(&mut ep, 5, 1, now);
+        let big = request(1, 1, ECHO, 0, &vec![1u8; 300_000]);
+        // Everything but the last byte, in 1000-byte reads.
+        for chunk in big[..big.len() - 1].chunks(1000) {
+            s.handle_input(&mut ep, &limits(), chunk, now);
+        }
+        assert_eq!(s.input_held(), big.len(), "one frame's bytes, not a doubled Vec");
+        s.handle_input(&mut ep, &limits(), &big[big.len() - 1..], now);
+        assert_eq!(frames(&mut s)[0].1.len(), 300_000);
+        assert_eq!(s.input_held(), 0, "nothing held once the frame is whole");
+        // Over the budget, a small frame may still trickle in (and is refused as a new
+        // call); a large one closes its connection instead of being held.
+        ep.over_budget = true;
+        let small = request(2, 2, ECHO, 0, b"small");
+        s.handle_input(&mut ep, &limits(), &small[..10], now);
+        assert_eq!(s.handle_input(&mut ep, &limits(), &small[10..], now), Next::Continue);
+        assert_eq!(error_code(&frames(&mut s)[0]), Some(ErrorCode::Overloaded));
+        assert_eq!(s.handle_input(&mut ep, &limits(), &big[..70_000], now), Next::Close);
+        let f = frames(&mut s);
+        assert_eq!(error_code(&f[0]), Some(ErrorCode::Protocol));
+        assert!(protocol::parse_error(&f[0].1).1.contains("memory budget"));
+        assert_eq!(s.input_held(), 0);
     }
 }
