@@ -58,6 +58,7 @@ pub mod generated {
 }
 
 pub mod e2e;
+pub mod flood;
 pub mod idl_gen;
 pub mod listing;
 

@@ -5,6 +5,8 @@
 //!
 //! `cargo run --release -p ferry-benches --bin rpc-bench [seconds-per-run]`
 //! `… --bin rpc-bench --idle 10000`: server memory per idle connection.
+//! `… --bin rpc-bench --flood [peers] [rounds] [seconds]`: server memory while peers send
+//! calls and never read, and after they leave; a well-behaved client's refusals meanwhile.
 //! TLS rows (`Ferry TLS`) use certificates made at start (rcgen) in a temporary folder.
 use std::collections::VecDeque;
 use std::io::{Read, Write};
@@ -29,6 +31,13 @@ fn main() {
                 ServerTls::from_pem_files(dir.join("server.pem"), dir.join("server.key"), None)
                     .expect("server TLS");
             serve_ferry(None, Some(tls))
+        }
+        Some("--serve-ferry-work") => serve_ferry_work(),
+        Some("--flood") => {
+            let arg = |i: usize, default: u64| {
+                args.get(i).and_then(|a| a.parse::<u64>().ok()).unwrap_or(default)
+            };
+            ferry_benches::flood::run(arg(2, 16) as usize, arg(3, 3) as usize, arg(4, 10));
         }
         Some("--idle") => {
             let n = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(10_000);
@@ -81,6 +90,22 @@ fn serve_ferry(event_loops: Option<usize>, tls: Option<ServerTls>) {
     // Serve until the parent kills us.
     loop {
         std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+/// A server whose echo runs on the worker pool (as most handlers do), for `--flood`.
+fn serve_ferry_work() {
+    let service = Service::new().method(ECHO, |_, req| Ok(req.to_vec()));
+    let server =
+        Server::bind("127.0.0.1:0".parse().expect("addr"), service, ServerConfig::default())
+            .expect("bind");
+    println!("{}", server.local_addr());
+    // What the server holds, each second, on stderr: tells the allocator's keeping from ours.
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+        if std::env::var_os("RPC_BENCH_LOAD").is_some() {
+            eprintln!("server holds {:?}", server.load());
+        }
     }
 }
 

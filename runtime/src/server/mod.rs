@@ -666,7 +666,6 @@ impl Loop {
         let Some(mut conn) = self.conns.remove(&token) else { return };
         let mut closed = false;
         // Stop reading while the peer does not read its replies (bounded output).
-        let out_limit = 2 * self.config.max_frame + READ_CHUNK;
         conn.read_paused = false;
         // Reads land in one scratch buffer shared by the loop's connections; the session
         // keeps only the bytes of a frame still incomplete, so idle connections hold no
@@ -677,7 +676,7 @@ impl Loop {
         let limits = self.limits.clone();
         let mut next = Next::Continue;
         while conn.session.accepts_input() && next == Next::Continue {
-            if conn.session.outbuf.len() >= out_limit {
+            if conn.session.outbuf.len() >= OUTPUT_PAUSE {
                 conn.read_paused = true;
                 break;
             }
@@ -889,7 +888,7 @@ impl Loop {
                         } else {
                             Interest::READABLE | Interest::WRITABLE
                         };
-                    if conn.session.outbuf.len() >= 2 * self.config.max_frame + READ_CHUNK {
+                    if conn.session.outbuf.len() >= OUTPUT_PAUSE {
                         interest = Interest::WRITABLE;
                     }
                     if interest != conn.interest {
@@ -988,6 +987,11 @@ struct Queued {
     claim: Arc<Claim>,
     deadline: Instant,
 }
+
+/// A connection whose unwritten output reaches this is not read until it drains: a peer
+/// that does not read its replies holds this much (plus the replies of calls it already
+/// had in flight), not a multiple of the frame limit. One reply of any size still goes out.
+const OUTPUT_PAUSE: usize = 256 * 1024;
 
 /// Maps that a burst grew past this many entries are given back once empty.
 const SHRINK_ABOVE: usize = 1024;
