@@ -126,6 +126,9 @@ pub(crate) struct Method {
     /// The authorizer of the service it was registered in, once merged into another
     /// ([`Service::with`]); otherwise the service's own applies.
     pub authorizer: Option<Authorizer>,
+    /// Declared oneway (`Some(true)`) or two-way (`Some(false)`) by its IDL; `None` for a
+    /// hand-written handler that accepts either.
+    pub oneway: Option<bool>,
 }
 
 /// Handlers by method id.
@@ -162,13 +165,27 @@ impl Service {
         id: u32,
         handler: impl Fn(&Context, &[u8]) -> Result<Vec<u8>, HandlerError> + Send + Sync + 'static,
     ) -> Self {
-        self.register(id, Method { handler: Arc::new(handler), inline: false, authorizer: None })
+        self.register(
+            id,
+            Method { handler: Arc::new(handler), inline: false, authorizer: None, oneway: None },
+        )
     }
 
     /// Names method `id` (its IDL name) in metrics snapshots and the access log; generated
     /// services name every method.
     pub fn name(mut self, id: u32, name: &'static str) -> Self {
         self.names.insert(id, name);
+        self
+    }
+
+    /// Declares method `id` (registered before) oneway or two-way, as its IDL says: the
+    /// server refuses, unrun, a request whose `ONEWAY` flag disagrees (a caller built from
+    /// another IDL). Generated services declare every method; a method never declared
+    /// accepts either.
+    pub fn oneway(mut self, id: u32, oneway: bool) -> Self {
+        if let Some(m) = self.methods.get_mut(&id) {
+            m.oneway = Some(oneway);
+        }
         self
     }
 
@@ -232,6 +249,7 @@ impl Service {
             handler: Arc::new(move |_ctx, request| listing.reply(request)),
             inline: true,
             authorizer,
+            oneway: Some(false),
         };
         Ok(self.register(REFLECT_ID, reflect).name(REFLECT_ID, REFLECT_METHOD))
     }
@@ -272,6 +290,9 @@ impl Service {
         id: u32,
         handler: impl Fn(&Context, &[u8]) -> Result<Vec<u8>, HandlerError> + Send + Sync + 'static,
     ) -> Self {
-        self.register(id, Method { handler: Arc::new(handler), inline: true, authorizer: None })
+        self.register(
+            id,
+            Method { handler: Arc::new(handler), inline: true, authorizer: None, oneway: None },
+        )
     }
 }

@@ -280,8 +280,13 @@ impl<'p> Gen<'p> {
                 }}); }}",
                 id_const(&m.name)
             );
-            let _ =
-                writeln!(out, "service = service.name({here}{}, {:?});", id_const(&m.name), m.name);
+            let _ = writeln!(
+                out,
+                "service = service.name({here}{id}, {:?}).oneway({here}{id}, {});",
+                m.name,
+                m.oneway,
+                id = id_const(&m.name)
+            );
         }
         if self.reflection {
             out.push_str("service = service.schema(SCHEMA);");

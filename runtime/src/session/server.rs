@@ -451,6 +451,17 @@ impl ServerSession {
             self.in_flight += 1;
             return self.complete(ep, call, outcome);
         };
+        if method.oneway.is_some_and(|declared| declared != oneway) {
+            let (declared, sent) =
+                if oneway { ("two-way", "ONEWAY") } else { ("oneway", "no ONEWAY") };
+            let message = format!(
+                "method {} is {declared} in the server's IDL but the request has {sent} flag (the caller's IDL differs); the call did not run",
+                h.method
+            );
+            log::warn!("connection {}: {message}", self.token);
+            self.in_flight += 1;
+            return self.complete(ep, call, Outcome::NotRun(ErrorCode::InvalidArguments, message));
+        }
         // `deadline_us` 0: the caller's time is up already; the call is refused unrun.
         let deadline = now + Duration::from_micros(u64::from(h.deadline_us));
         let metadata = protocol::metadata::iter(frame.metadata)
@@ -727,14 +738,26 @@ mod tests {
         fn new() -> Self {
             let mut methods = HashMap::new();
             let echo: crate::service::Handler = Arc::new(|_, p: &[u8]| Ok(p.to_vec()));
-            methods.insert(ECHO, Method { handler: echo, inline: true, authorizer: None });
+            methods.insert(
+                ECHO,
+                Method { handler: echo, inline: true, authorizer: None, oneway: None },
+            );
             let slow: crate::service::Handler = Arc::new(|_, _: &[u8]| Ok(b"slow".to_vec()));
-            methods.insert(SLOW, Method { handler: slow, inline: false, authorizer: None });
+            methods.insert(
+                SLOW,
+                Method { handler: slow, inline: false, authorizer: None, oneway: Some(false) },
+            );
             let strict: crate::service::Handler =
                 Arc::new(|_, _: &[u8]| Err(HandlerError::invalid_arguments("bad args")));
-            methods.insert(STRICT, Method { handler: strict, inline: true, authorizer: None });
+            methods.insert(
+                STRICT,
+                Method { handler: strict, inline: true, authorizer: None, oneway: None },
+            );
             let denied: crate::service::Handler = Arc::new(|_, _: &[u8]| Ok(b"ran!".to_vec()));
-            methods.insert(DENIED, Method { handler: denied, inline: true, authorizer: None });
+            methods.insert(
+                DENIED,
+                Method { handler: denied, inline: true, authorizer: None, oneway: None },
+            );
             Fake {
                 records: SharedRecords::new(4, 64, Duration::from_secs(60)),
                 methods,
@@ -1202,5 +1225,27 @@ mod tests {
         assert_eq!(error_code(&f[0]), Some(ErrorCode::Protocol));
         assert!(protocol::parse_error(&f[0].1).1.contains("memory budget"));
         assert_eq!(s.input_held(), 0);
+    }
+
+    #[test]
+    fn a_oneway_flag_that_contradicts_the_idl_is_refused_unrun() {
+        let now = Instant::now();
+        let mut ep = Fake::new();
+        let mut s = ready(&mut ep, 5, 1, now);
+        // SLOW is declared two-way: a ONEWAY request for it does not run (and, oneway,
+        // gets no reply).
+        s.handle_input(&mut ep, &limits(), &request(1, 1, SLOW, FLAG_ONEWAY, b""), now);
+        assert!(ep.queued.is_empty() && frames(&mut s).is_empty());
+        let mut oneway = Fake::new();
+        oneway.methods.get_mut(&SLOW).unwrap().oneway = Some(true);
+        let mut s = ready(&mut oneway, 5, 1, now);
+        s.handle_input(&mut oneway, &limits(), &request(1, 1, SLOW, 0, b""), now);
+        let f = frames(&mut s);
+        assert_eq!(error_code(&f[0]), Some(ErrorCode::InvalidArguments));
+        assert!(protocol::parse_error(&f[0].1).1.contains("is oneway in the server's IDL"));
+        assert!(oneway.queued.is_empty());
+        // ECHO was never declared: either is accepted.
+        s.handle_input(&mut oneway, &limits(), &request(2, 1, ECHO, FLAG_ONEWAY, b"x"), now);
+        assert_eq!(oneway.runs, 1);
     }
 }

@@ -974,7 +974,8 @@ pub mod tutorial {
                     );
             }
             service = service
-                .name(super::super::base::BaseService::getName_ID, "getName");
+                .name(super::super::base::BaseService::getName_ID, "getName")
+                .oneway(super::super::base::BaseService::getName_ID, false);
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1008,7 +1009,8 @@ pub mod tutorial {
                     );
             }
             service = service
-                .name(super::super::base::BaseService::getStatus_ID, "getStatus");
+                .name(super::super::base::BaseService::getStatus_ID, "getStatus")
+                .oneway(super::super::base::BaseService::getStatus_ID, false);
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1042,7 +1044,8 @@ pub mod tutorial {
                     );
             }
             service = service
-                .name(super::super::base::BaseService::getCounters_ID, "getCounters");
+                .name(super::super::base::BaseService::getCounters_ID, "getCounters")
+                .oneway(super::super::base::BaseService::getCounters_ID, false);
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1076,7 +1079,8 @@ pub mod tutorial {
                     );
             }
             service = service
-                .name(super::super::base::BaseService::aliveSince_ID, "aliveSince");
+                .name(super::super::base::BaseService::aliveSince_ID, "aliveSince")
+                .oneway(super::super::base::BaseService::aliveSince_ID, false);
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1107,7 +1111,8 @@ pub mod tutorial {
                     );
             }
             service = service
-                .name(super::super::base::BaseService::reinitialize_ID, "reinitialize");
+                .name(super::super::base::BaseService::reinitialize_ID, "reinitialize")
+                .oneway(super::super::base::BaseService::reinitialize_ID, true);
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1138,7 +1143,8 @@ pub mod tutorial {
                     );
             }
             service = service
-                .name(super::super::base::BaseService::shutdown_ID, "shutdown");
+                .name(super::super::base::BaseService::shutdown_ID, "shutdown")
+                .oneway(super::super::base::BaseService::shutdown_ID, true);
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1171,7 +1177,9 @@ pub mod tutorial {
                         },
                     );
             }
-            service = service.name(super::super::base::BaseService::now_ID, "now");
+            service = service
+                .name(super::super::base::BaseService::now_ID, "now")
+                .oneway(super::super::base::BaseService::now_ID, false);
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1199,7 +1207,7 @@ pub mod tutorial {
                         },
                     );
             }
-            service = service.name(ping_ID, "ping");
+            service = service.name(ping_ID, "ping").oneway(ping_ID, false);
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1235,7 +1243,7 @@ pub mod tutorial {
                         },
                     );
             }
-            service = service.name(add_ID, "add");
+            service = service.name(add_ID, "add").oneway(add_ID, false);
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1288,7 +1296,9 @@ pub mod tutorial {
                         },
                     );
             }
-            service = service.name(calculate_ID, "calculate");
+            service = service
+                .name(calculate_ID, "calculate")
+                .oneway(calculate_ID, false);
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1316,7 +1326,7 @@ pub mod tutorial {
                         },
                     );
             }
-            service = service.name(zip_ID, "zip");
+            service = service.name(zip_ID, "zip").oneway(zip_ID, true);
             service = service.schema(SCHEMA);
             service
         }
@@ -2792,7 +2802,7 @@ pub mod base {
                         },
                     );
             }
-            service = service.name(getName_ID, "getName");
+            service = service.name(getName_ID, "getName").oneway(getName_ID, false);
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -2823,7 +2833,9 @@ pub mod base {
                         },
                     );
             }
-            service = service.name(getStatus_ID, "getStatus");
+            service = service
+                .name(getStatus_ID, "getStatus")
+                .oneway(getStatus_ID, false);
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -2854,7 +2866,9 @@ pub mod base {
                         },
                     );
             }
-            service = service.name(getCounters_ID, "getCounters");
+            service = service
+                .name(getCounters_ID, "getCounters")
+                .oneway(getCounters_ID, false);
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -2885,7 +2899,9 @@ pub mod base {
                         },
                     );
             }
-            service = service.name(aliveSince_ID, "aliveSince");
+            service = service
+                .name(aliveSince_ID, "aliveSince")
+                .oneway(aliveSince_ID, false);
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -2913,7 +2929,9 @@ pub mod base {
                         },
                     );
             }
-            service = service.name(reinitialize_ID, "reinitialize");
+            service = service
+                .name(reinitialize_ID, "reinitialize")
+                .oneway(reinitialize_ID, true);
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -2941,7 +2959,7 @@ pub mod base {
                         },
                     );
             }
-            service = service.name(shutdown_ID, "shutdown");
+            service = service.name(shutdown_ID, "shutdown").oneway(shutdown_ID, true);
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -2972,7 +2990,7 @@ pub mod base {
                         },
                     );
             }
-            service = service.name(now_ID, "now");
+            service = service.name(now_ID, "now").oneway(now_ID, false);
             service = service.schema(SCHEMA);
             service
         }

@@ -1339,7 +1339,7 @@ pub mod recursive {
                         },
                     );
             }
-            service = service.name(echoTree_ID, "echoTree");
+            service = service.name(echoTree_ID, "echoTree").oneway(echoTree_ID, false);
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1381,7 +1381,9 @@ pub mod recursive {
                         },
                     );
             }
-            service = service.name(echoCoRec_ID, "echoCoRec");
+            service = service
+                .name(echoCoRec_ID, "echoCoRec")
+                .oneway(echoCoRec_ID, false);
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1412,7 +1414,7 @@ pub mod recursive {
                         },
                     );
             }
-            service = service.name(eval_ID, "eval");
+            service = service.name(eval_ID, "eval").oneway(eval_ID, false);
             service = service.schema(SCHEMA);
             service
         }

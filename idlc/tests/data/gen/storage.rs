@@ -1754,7 +1754,7 @@ pub mod storage {
                         },
                     );
             }
-            service = service.name(login_ID, "login");
+            service = service.name(login_ID, "login").oneway(login_ID, false);
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1828,7 +1828,7 @@ pub mod storage {
                         },
                     );
             }
-            service = service.name(get_ID, "get");
+            service = service.name(get_ID, "get").oneway(get_ID, false);
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1888,7 +1888,9 @@ pub mod storage {
                         },
                     );
             }
-            service = service.name(batch_mutate_ID, "batch_mutate");
+            service = service
+                .name(batch_mutate_ID, "batch_mutate")
+                .oneway(batch_mutate_ID, false);
             {
                 let s = ::std::sync::Arc::clone(&server);
                 service = service
@@ -1922,7 +1924,9 @@ pub mod storage {
                         },
                     );
             }
-            service = service.name(describe_version_ID, "describe_version");
+            service = service
+                .name(describe_version_ID, "describe_version")
+                .oneway(describe_version_ID, false);
             service = service.schema(SCHEMA);
             service
         }
