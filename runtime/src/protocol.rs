@@ -205,13 +205,23 @@ pub fn decode(buf: &[u8], max_frame: usize) -> Result<Option<(Frame<'_>, usize)>
     if len < HEADER_LEN - 4 {
         return Err(ProtocolError::FrameTooShort { len });
     }
+    // Version and kind are checked as soon as they arrive, not once the whole frame has:
+    // bytes that are not Ferry at all (a TLS ClientHello, whose first four bytes read as a
+    // 66 KB length) are refused at once instead of waited for.
+    if let Some(&version) = buf.get(4) {
+        if version != VERSION {
+            return Err(ProtocolError::UnsupportedVersion { version });
+        }
+    }
+    if let Some(&kind) = buf.get(5) {
+        if Kind::from_u8(kind).is_none() {
+            return Err(ProtocolError::UnknownKind { kind });
+        }
+    }
     if buf.len() < 4 + len {
         return Ok(None);
     }
     let b = &buf[..4 + len];
-    if b[4] != VERSION {
-        return Err(ProtocolError::UnsupportedVersion { version: b[4] });
-    }
     let kind = Kind::from_u8(b[5]).ok_or(ProtocolError::UnknownKind { kind: b[5] })?;
     let header = Header {
         kind,
@@ -597,5 +607,27 @@ mod tests {
         let a = HelloAck { incarnation: 99, max_frame: 4096, max_in_flight: 64, max_records: 1024 };
         assert_eq!(HelloAck::decode(&a.encode()), Ok(a));
         assert_eq!(Hello::decode(&[1, 2]), Err(ProtocolError::BadHandshake));
+    }
+
+    #[test]
+    fn bytes_that_are_not_ferry_are_refused_before_the_frame_completes() {
+        // A TLS 1.3 ClientHello's record header: its first four bytes read as a 66 KB
+        // length, within the limit; its fifth happens to be 1; the sixth is no kind.
+        let client_hello = [0x16, 0x03, 0x01, 0x00, 0xf8, 0x01, 0x00, 0x00, 0xf4];
+        let mut bytes = client_hello.to_vec();
+        bytes[4] = 0x01;
+        bytes[5] = 0x00;
+        assert!(matches!(decode(&bytes, 8 << 20), Err(ProtocolError::UnknownKind { kind: 0 })));
+        let mut wrong_version = [0u8; 5];
+        wrong_version[..4].copy_from_slice(&100u32.to_le_bytes());
+        wrong_version[4] = 9;
+        assert!(matches!(
+            decode(&wrong_version, 1024),
+            Err(ProtocolError::UnsupportedVersion { version: 9 })
+        ));
+        // A valid start still waits for the rest.
+        let mut out = Vec::new();
+        push(&mut out, &sample(), b"payload");
+        assert!(matches!(decode(&out[..10], 1024), Ok(None)));
     }
 }

@@ -471,3 +471,38 @@ fn subjects_cannot_be_spoofed_and_exact_names_authorize() {
         "{who:?}"
     );
 }
+
+#[test]
+fn a_tls_client_with_a_small_client_hello_hears_at_once_that_the_server_is_plaintext() {
+    // A classical-only ClientHello is small: its record header reads, as a Ferry length,
+    // ~66 KB (within the frame limit), so a plaintext server once waited for the rest and
+    // the caller waited out its deadline.
+    let ca = Ca::new("Test CA");
+    let ran = Arc::new(AtomicUsize::new(0));
+    // The server's handshake timeout (5 s) outlasts the call's deadline (2 s).
+    let plain =
+        Server::bind("127.0.0.1:0".parse().unwrap(), service(&ran), ServerConfig::default())
+            .unwrap();
+    let classic = rustls::crypto::CryptoProvider {
+        kx_groups: vec![rustls::crypto::aws_lc_rs::kx_group::X25519],
+        ..rustls::crypto::aws_lc_rs::default_provider()
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(rustls::pki_types::CertificateDer::from(ca.cert.der().to_vec())).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(classic))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tls = ClientTls::from_rustls(config, "localhost").unwrap();
+    let config = ClientConfig {
+        tls: Some(tls),
+        connect_timeout: Duration::from_secs(30),
+        ..ClientConfig::default()
+    };
+    let client = Client::connect(plain.local_addr(), config).unwrap();
+    let short = CallOptions { deadline: Some(Duration::from_secs(2)), ..CallOptions::default() };
+    let m = unavailable(client.call(WHO, b"", &short));
+    assert!(m.contains("does not speak TLS"), "{m}");
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+}
