@@ -106,6 +106,10 @@ struct Running {
 struct Completed {
     fingerprint: Fingerprint,
     reply: StoredReply,
+    /// A refusal ("did not run"), not an outcome: copies of attempts up to this one get it
+    /// again (a frame duplicated in the stream is answered as its first copy was), a later
+    /// attempt — a real retry — may run the call.
+    refused_up_to: Option<u8>,
 }
 
 #[derive(Debug)]
@@ -177,11 +181,17 @@ impl RecordStore {
             c.acked_below = ack;
         }
         if let Some(d) = c.done.get(&call_id) {
-            return if d.fingerprint == fingerprint {
-                Begin::Replay(d.reply.clone())
-            } else {
-                Begin::Mismatch
-            };
+            if d.fingerprint != fingerprint {
+                return Begin::Mismatch;
+            }
+            match d.refused_up_to {
+                Some(refused) if waiter.attempt > refused => {
+                    // A retry of a refused call: the refusal's record gives way.
+                    self.bytes -= d.reply.payload.len();
+                    c.done.remove(&call_id);
+                }
+                _ => return Begin::Replay(d.reply.clone()),
+            }
         }
         if let Some(r) = c.running.get_mut(&call_id) {
             if r.fingerprint != fingerprint {
@@ -210,16 +220,32 @@ impl RecordStore {
         let Some(r) = c.running.remove(&call_id) else { return Vec::new() };
         if call_id >= c.acked_below {
             self.bytes += reply.payload.len();
-            c.done.insert(call_id, Completed { fingerprint: r.fingerprint, reply });
+            c.done.insert(
+                call_id,
+                Completed { fingerprint: r.fingerprint, reply, refused_up_to: None },
+            );
         }
         r.waiters
     }
 
-    /// Forgets a call whose handler never ran (refused, expired, cancelled before start), so a
-    /// retry may execute it; returns everyone waiting for it.
-    pub fn abandon(&mut self, client: u128, call_id: u64) -> Vec<Waiter> {
+    /// A call whose handler never ran (refused, expired, cancelled before start): a retry
+    /// (a later attempt) may execute it, while a copy of an attempt already seen — a frame
+    /// duplicated in the stream — gets `refusal` again rather than running where its first
+    /// copy was refused. Returns everyone waiting for it.
+    pub fn abandon(&mut self, client: u128, call_id: u64, refusal: StoredReply) -> Vec<Waiter> {
         let Some(c) = self.clients.get_mut(&client) else { return Vec::new() };
-        c.running.remove(&call_id).map(|r| r.waiters).unwrap_or_default()
+        let Some(r) = c.running.remove(&call_id) else { return Vec::new() };
+        let latest = r.waiters.iter().map(|w| w.attempt).max().unwrap_or(0);
+        if call_id >= c.acked_below {
+            self.bytes += refusal.payload.len();
+            let record = Completed {
+                fingerprint: r.fingerprint,
+                reply: refusal,
+                refused_up_to: Some(latest),
+            };
+            c.done.insert(call_id, record);
+        }
+        r.waiters
     }
 
     /// Removes `waiter` from every call it waits on (its connection closed).
@@ -373,12 +399,18 @@ mod tests {
     fn abandoned_calls_may_run_on_retry_but_outcomes_are_never_forgotten() {
         let now = Instant::now();
         let mut s = store(8, 60, &[1, 2], now);
-        assert_eq!(s.begin(1, 1, 0, F, w(1, 1), now), Begin::Execute);
-        assert_eq!(s.abandon(1, 1), vec![w(1, 1)]);
-        assert_eq!(s.begin(1, 1, 0, F, w(1, 1), now), Begin::Execute);
+        let attempt = |n: u8| Waiter { connection: 1, call_id: 1, attempt: n };
+        assert_eq!(s.begin(1, 1, 0, F, attempt(1), now), Begin::Execute);
+        assert_eq!(s.abandon(1, 1, reply(b"busy")), vec![attempt(1)]);
+        // A copy of attempt 1 (duplicated in the stream) is answered as the first was.
+        assert_eq!(s.begin(1, 1, 0, F, attempt(1), now), Begin::Replay(reply(b"busy")));
+        // Attempt 2, a retry, may run.
+        assert_eq!(s.begin(1, 1, 0, F, attempt(2), now), Begin::Execute);
+        assert_eq!(s.bytes(), 0);
         s.complete(1, 1, reply(b"done"));
-        assert!(s.abandon(1, 1).is_empty());
-        assert_eq!(s.begin(1, 1, 0, F, w(1, 1), now), Begin::Replay(reply(b"done")));
+        assert!(s.abandon(1, 1, reply(b"busy")).is_empty());
+        assert_eq!(s.begin(1, 1, 0, F, attempt(1), now), Begin::Replay(reply(b"done")));
+        assert_eq!(s.begin(1, 1, 0, F, attempt(3), now), Begin::Replay(reply(b"done")));
     }
 
     #[test]

@@ -618,15 +618,11 @@ fn a_cancelled_queued_call_is_answered_at_once_and_never_runs() {
     peer.send(&RawPeer::frame_bytes(Kind::Cancel, 2));
     assert_eq!(error_of(&peer.read_reply().unwrap()), (2, Some(ErrorCode::Cancelled)));
     assert_eq!(peer.read_reply().unwrap().1, b"woke");
-    // Not recorded: the call id may run when sent again.
-    peer.send(&RawPeer::request_with(
-        2,
-        2,
-        40,
-        ferry_runtime::protocol::FLAG_RETRY,
-        5_000_000,
-        b"x",
-    ));
+    // A copy of the cancelled attempt is answered as it was; a retry (a later attempt) runs.
+    peer.send(&RawPeer::request_bytes(2, 2, 40, b"x"));
+    assert_eq!(error_of(&peer.read_reply().unwrap()), (2, Some(ErrorCode::Cancelled)));
+    let retry = ferry_runtime::protocol::with_attempt(ferry_runtime::protocol::FLAG_RETRY, 2);
+    peer.send(&RawPeer::request_with(2, 2, 40, retry, 5_000_000, b"x"));
     assert_eq!(peer.read_reply().unwrap().1, b"x");
     assert_eq!(echoed.load(Ordering::SeqCst), 1);
     server.shutdown();
@@ -716,5 +712,30 @@ fn flooding_peers_are_shed_not_their_neighbours_and_leave_nothing_behind() {
         load = server.load();
     }
     assert_eq!((load.connections, load.calls_held, load.buffered_bytes), (0, 0, 0), "{load:?}");
+    server.shutdown();
+}
+
+#[test]
+fn a_copy_of_a_refused_attempt_is_refused_again_not_run_later() {
+    // A frame duplicated in the stream: its first copy is refused (the queue is full), its
+    // second arrives once there is room. Running it then would contradict the "did not
+    // run" the caller already has for that attempt.
+    let config = ServerConfig { queue_capacity: 1, ..ServerConfig::default() };
+    let (server, mut peer, echoed) = one_worker(config);
+    peer.send(&RawPeer::request_bytes(2, 1, 40, b"queued"));
+    let attempt1 = ferry_runtime::protocol::with_attempt(0, 1);
+    let copy = RawPeer::request_with(3, 1, 40, attempt1, 5_000_000, b"dup");
+    peer.send(&copy);
+    assert_eq!(error_of(&peer.read_reply().unwrap()), (3, Some(ErrorCode::Overloaded)));
+    assert_eq!(peer.read_reply().unwrap().1, b"woke");
+    assert_eq!(peer.read_reply().unwrap().1, b"queued");
+    peer.send(&copy);
+    assert_eq!(error_of(&peer.read_reply().unwrap()), (3, Some(ErrorCode::Overloaded)));
+    assert_eq!(echoed.load(Ordering::SeqCst), 1, "only call 2 ran");
+    // The client's retry is a later attempt, and runs.
+    let retry = ferry_runtime::protocol::with_attempt(ferry_runtime::protocol::FLAG_RETRY, 2);
+    peer.send(&RawPeer::request_with(3, 1, 40, retry, 5_000_000, b"dup"));
+    assert_eq!(peer.read_reply().unwrap().1, b"dup");
+    assert_eq!(echoed.load(Ordering::SeqCst), 2);
     server.shutdown();
 }

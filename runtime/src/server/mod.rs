@@ -398,9 +398,11 @@ impl Endpoint for Loop {
     }
 
     fn queue_share(&self) -> usize {
+        // The session counts its calls in flight, running ones included: the workers'
+        // places are added, so the share bounds what waits in the queue.
         let waiting = self.jobs_tx.as_ref().map_or(0, Sender::len);
         let free = self.config.queue_capacity.max(1).saturating_sub(waiting);
-        (free / 2).max(1)
+        (free / 2).max(1) + self.config.workers.max(1)
     }
 
     fn dispatch(&mut self, d: Dispatch<'_>) -> Option<Outcome> {

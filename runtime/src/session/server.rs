@@ -75,7 +75,8 @@ pub(crate) trait Endpoint {
     fn shutting_down(&self) -> bool;
     /// The server-wide memory budget (buffered input and output, and records) is spent.
     fn over_budget(&self) -> bool;
-    /// How many calls one connection may hold now: half the worker queue's free places.
+    /// How many calls one connection may hold now: half the worker queue's free places
+    /// (plus the workers, as calls in flight include running ones).
     /// A flooding connection is refused once it holds its share, and the free places it
     /// leaves are what its neighbours' calls use — shedding falls on the cause.
     fn queue_share(&self) -> usize;
@@ -389,17 +390,15 @@ impl ServerSession {
         match begin {
             Begin::Execute => {
                 if let Err(why) = protocol::metadata::check(frame.metadata) {
-                    ep.records().of(client).abandon(client, h.call_id);
                     let message = format!("{why}; the call did not run");
                     let code = ErrorCode::InvalidArguments;
-                    return self.refuse(h.call_id, attempt, oneway, code, &message);
+                    return self.refuse_new(ep, client, h.call_id, attempt, oneway, code, &message);
                 }
                 // Limits apply to new calls only, after the records were asked: a
                 // duplicate or retry of a call that is running or finished is joined or
                 // answered above, never refused as "did not run" while it runs.
                 if let Some((code, message)) = self.refusal(ep, limits) {
-                    ep.records().of(client).abandon(client, h.call_id);
-                    return self.refuse(h.call_id, attempt, oneway, code, message);
+                    return self.refuse_new(ep, client, h.call_id, attempt, oneway, code, message);
                 }
             }
             Begin::Replay(reply) => {
@@ -562,6 +561,27 @@ impl ServerSession {
         protocol::push(&mut self.outbuf, &header(Kind::Error), &payload);
     }
 
+    /// Refuses a call the records just took as new: the refusal is recorded against the
+    /// attempt (`RecordStore::abandon`), then answered.
+    #[allow(clippy::too_many_arguments)]
+    fn refuse_new(
+        &mut self,
+        ep: &mut dyn Endpoint,
+        client: u128,
+        call_id: u64,
+        attempt: u8,
+        oneway: bool,
+        code: ErrorCode,
+        message: &str,
+    ) {
+        let refusal = StoredReply {
+            kind: Kind::Error,
+            payload: protocol::error_payload(code, message).into(),
+        };
+        ep.records().of(client).abandon(client, call_id, refusal);
+        self.refuse(call_id, attempt, oneway, code, message);
+    }
+
     fn refuse(&mut self, call_id: u64, attempt: u8, oneway: bool, code: ErrorCode, message: &str) {
         if code == ErrorCode::Protocol {
             log::warn!("connection {}: {message}", self.token);
@@ -678,8 +698,9 @@ pub(crate) fn execute(method: &Method, ctx: &Context, payload: &[u8]) -> Outcome
 }
 
 /// The at-most-once decision for a finished call: an outcome that was produced (a reply, or
-/// `Internal`) is recorded for duplicates; a call that never ran is forgotten so a retry may
-/// run it. Returns the reply and everyone waiting for it.
+/// `Internal`) is recorded for duplicates; a call that never ran is recorded as refused for
+/// the attempts seen, so a later attempt (a retry) may run it while a copy of a refused
+/// attempt is refused again. Returns the reply and everyone waiting for it.
 pub(crate) fn settle(
     records: &SharedRecords,
     call: &CallRef,
@@ -701,7 +722,8 @@ pub(crate) fn settle(
         Outcome::NotRun(code, message) => {
             let payload = protocol::error_payload(code, &message);
             let reply = StoredReply { kind: Kind::Error, payload: payload.into() };
-            (reply, store.abandon(call.client, call.call_id))
+            let waiters = store.abandon(call.client, call.call_id, reply.clone());
+            (reply, waiters)
         }
     }
 }
@@ -960,8 +982,12 @@ mod tests {
         s.handle_input(&mut ep, &limits(), &request(1, 1, STRICT, 0, b"?"), now);
         let f = frames(&mut s);
         assert_eq!(error_code(&f[0]), Some(ErrorCode::InvalidArguments));
+        // No outcome is recorded: a retry (a later attempt) runs it.
         let key = records::record_key(5, 1, None);
-        assert_eq!(ep.records.of(key).len_for(key), 0, "nothing recorded: a retry may run it");
+        let fingerprint = Fingerprint { method: STRICT, digest: records::digest(b"?") };
+        let retry = Waiter { connection: 7, call_id: 1, attempt: 2 };
+        let begin = ep.records.of(key).begin(key, 1, 1, fingerprint, retry, now);
+        assert_eq!(begin, Begin::Execute);
     }
 
     #[test]
