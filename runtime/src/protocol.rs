@@ -316,8 +316,36 @@ pub mod metadata {
         })
     }
 
-    /// Keys starting with this are Ferry's own; version 1 defines none, so none is sent.
+    /// Keys starting with this are Ferry's own; only those this version defines are sent.
     pub const RESERVED_PREFIX: &[u8] = b"ferry-";
+
+    /// Acknowledges call ids above the header's `ack` one range at a time: its value is a
+    /// sequence of `[start, end)` ranges, each two little-endian u64 (spec § 5).
+    pub const ACK: &str = "ferry-ack";
+
+    /// The ranges of a `ferry-ack` value; `None` if it is not a whole number of ascending,
+    /// non-empty ranges.
+    pub fn ack_ranges(value: &[u8]) -> Option<Vec<(u64, u64)>> {
+        if value.len() % 16 != 0 {
+            return None;
+        }
+        let ranges: Vec<(u64, u64)> =
+            value.chunks_exact(16).map(|c| (super::u64_at(c, 0), super::u64_at(c, 8))).collect();
+        let ascending = ranges.windows(2).all(|w| w[0].1 <= w[1].0);
+        (ascending && ranges.iter().all(|(s, e)| s < e)).then_some(ranges)
+    }
+
+    /// Appends a `ferry-ack` entry for `ranges` (at most 4 095 of them fit).
+    pub fn push_ack(out: &mut Vec<u8>, ranges: &[(u64, u64)]) {
+        let ranges = &ranges[..ranges.len().min(4095)];
+        out.push(ACK.len() as u8);
+        out.extend_from_slice(ACK.as_bytes());
+        out.extend_from_slice(&((ranges.len() * 16) as u16).to_le_bytes());
+        for (start, end) in ranges {
+            out.extend_from_slice(&start.to_le_bytes());
+            out.extend_from_slice(&end.to_le_bytes());
+        }
+    }
 
     /// Why `key` cannot be a metadata key (spec/protocol.md § 1): 1–255 bytes of printable
     /// ASCII (`!` to `~`), not starting with `ferry-`.
@@ -336,8 +364,10 @@ pub mod metadata {
                 key[at]
             ));
         }
-        if key.starts_with(RESERVED_PREFIX) {
-            return Err(format!("metadata key `{shown}` starts with `ferry-`, which is reserved"));
+        if key.starts_with(RESERVED_PREFIX) && key != ACK.as_bytes() {
+            return Err(format!(
+                "metadata key `{shown}` starts with `ferry-`, which is reserved (version 1 defines only `{ACK}`)"
+            ));
         }
         Ok(())
     }
@@ -347,8 +377,13 @@ pub mod metadata {
     pub fn check(bytes: &[u8]) -> Result<(), String> {
         let mut seen: Vec<&[u8]> = Vec::new();
         for entry in iter(bytes) {
-            let (key, _) = entry.map_err(|e| e.to_string())?;
+            let (key, value) = entry.map_err(|e| e.to_string())?;
             check_key(key)?;
+            if key == ACK.as_bytes() && ack_ranges(value).is_none() {
+                return Err(format!(
+                    "`{ACK}` is not a sequence of ascending [start, end) ranges of two u64 each"
+                ));
+            }
             if seen.contains(&key) {
                 let shown = String::from_utf8_lossy(key);
                 return Err(format!("metadata key `{shown}` appears twice"));
@@ -362,6 +397,9 @@ pub mod metadata {
     /// bytes); nothing is written then.
     pub fn push(out: &mut Vec<u8>, key: &str, value: &[u8]) -> Result<(), String> {
         check_key(key.as_bytes())?;
+        if key.as_bytes().starts_with(RESERVED_PREFIX) {
+            return Err(format!("metadata key `{key}` is Ferry's own; the runtime sends it"));
+        }
         let Ok(vlen) = u16::try_from(value.len()) else {
             return Err(format!("the value of metadata key `{key}` is longer than 65535 bytes"));
         };

@@ -116,12 +116,38 @@ struct Completed {
 struct ClientRecords {
     /// Every call id below this is acknowledged: its record is gone and duplicates are stale.
     acked_below: u64,
+    /// Ranges `[start, end)` above `acked_below` acknowledged one by one (`ferry-ack`): a
+    /// long call holds the lowest pending id, but the outcomes after it can still be freed.
+    acked_ranges: BTreeMap<u64, u64>,
     /// Outcomes, ordered so that an acknowledgement frees a prefix in O(freed).
     done: BTreeMap<u64, Completed>,
     /// Calls running now, apart from `done`: an acknowledgement never walks them (it used to
     /// take them out and put them back, O(calls in flight) per request).
     running: HashMap<u64, Running>,
     last_seen: Instant,
+}
+
+impl ClientRecords {
+    fn in_acked_range(&self, id: u64) -> bool {
+        self.acked_ranges.range(..=id).next_back().is_some_and(|(_, &end)| id < end)
+    }
+
+    /// Adds `[start, end)`, merged with the ranges it touches.
+    fn add_acked_range(&mut self, mut start: u64, mut end: u64) {
+        if let Some((&s, &e)) = self.acked_ranges.range(..=start).next_back() {
+            if e >= start {
+                start = s;
+                end = end.max(e);
+            }
+        }
+        let touching: Vec<(u64, u64)> =
+            self.acked_ranges.range(start..=end).map(|(&s, &e)| (s, e)).collect();
+        for (s, e) in touching {
+            self.acked_ranges.remove(&s);
+            end = end.max(e);
+        }
+        self.acked_ranges.insert(start, end);
+    }
 }
 
 /// The records of every client of one server incarnation.
@@ -149,6 +175,7 @@ impl RecordStore {
     pub fn claim(&mut self, key: u128, now: Instant) {
         let c = self.clients.entry(key).or_insert_with(|| ClientRecords {
             acked_below: 0,
+            acked_ranges: BTreeMap::new(),
             done: BTreeMap::new(),
             running: HashMap::new(),
             last_seen: now,
@@ -179,6 +206,12 @@ impl RecordStore {
             let freed = std::mem::replace(&mut c.done, keep);
             self.bytes -= freed.values().map(|d| d.reply.payload.len()).sum::<usize>();
             c.acked_below = ack;
+            // Ranges now below the window are covered by it.
+            let above = c.acked_ranges.split_off(&ack);
+            let below = std::mem::replace(&mut c.acked_ranges, above);
+            if let Some((_, &end)) = below.iter().next_back().filter(|(_, &end)| end > ack) {
+                c.acked_ranges.insert(ack, end);
+            }
         }
         if let Some(d) = c.done.get(&call_id) {
             if d.fingerprint != fingerprint {
@@ -204,7 +237,7 @@ impl RecordStore {
             }
             return Begin::Joined;
         }
-        if call_id < c.acked_below {
+        if call_id < c.acked_below || c.in_acked_range(call_id) {
             return Begin::Stale;
         }
         if c.done.len() + c.running.len() >= self.max_per_client {
@@ -214,11 +247,34 @@ impl RecordStore {
         Begin::Execute
     }
 
+    /// The client has the outcomes of the calls in `ranges` (`[start, end)`, above its
+    /// lowest pending call): their records are freed and later duplicates are stale. Calls
+    /// still running are not touched. Ranges beyond the per-client bound are ignored (an
+    /// ignored acknowledgement only keeps records longer).
+    pub fn ack_ranges(&mut self, client: u128, ranges: impl Iterator<Item = (u64, u64)>) {
+        let Some(c) = self.clients.get_mut(&client) else { return };
+        for (start, end) in ranges {
+            let start = start.max(c.acked_below);
+            if start >= end {
+                continue;
+            }
+            let freed: Vec<u64> = c.done.range(start..end).map(|(id, _)| *id).collect();
+            for id in freed {
+                if let Some(d) = c.done.remove(&id) {
+                    self.bytes -= d.reply.payload.len();
+                }
+            }
+            if c.acked_ranges.len() < self.max_per_client {
+                c.add_acked_range(start, end);
+            }
+        }
+    }
+
     /// Records the outcome of an executed call; returns everyone waiting for it.
     pub fn complete(&mut self, client: u128, call_id: u64, reply: StoredReply) -> Vec<Waiter> {
         let Some(c) = self.clients.get_mut(&client) else { return Vec::new() };
         let Some(r) = c.running.remove(&call_id) else { return Vec::new() };
-        if call_id >= c.acked_below {
+        if call_id >= c.acked_below && !c.in_acked_range(call_id) {
             self.bytes += reply.payload.len();
             c.done.insert(
                 call_id,
@@ -423,6 +479,39 @@ mod tests {
         s.expire(t0 + Duration::from_secs(11));
         assert_eq!(s.len_for(1), 1, "in progress: kept");
         assert_eq!(s.len_for(2), 0, "idle and complete: expired");
+    }
+
+    #[test]
+    fn ranges_acknowledged_above_a_long_call_free_their_records() {
+        // Call 1 runs long and pins the lowest pending id; 2..=9 finish and are acknowledged
+        // by range, so the bound of 8 does not fill and their duplicates are stale.
+        let now = Instant::now();
+        let mut s = store(8, 60, &[1], now);
+        assert_eq!(s.begin(1, 1, 1, F, w(1, 1), now), Begin::Execute);
+        for id in 2..=7 {
+            assert_eq!(s.begin(1, id, 1, F, w(1, id), now), Begin::Execute);
+            s.complete(1, id, reply(b"r"));
+        }
+        assert_eq!(s.len_for(1), 7);
+        s.ack_ranges(1, [(2, 5), (5, 7)].into_iter());
+        assert_eq!(s.len_for(1), 2, "the long call and call 7 remain");
+        assert_eq!(s.bytes(), 1);
+        for id in 2..7 {
+            assert_eq!(s.begin(1, id, 1, F, w(1, id), now), Begin::Stale, "id {id}");
+        }
+        assert_eq!(s.begin(1, 7, 1, F, w(1, 7), now), Begin::Replay(reply(b"r")));
+        for id in 8..=13 {
+            assert_eq!(s.begin(1, id, 1, F, w(1, id), now), Begin::Execute, "id {id}");
+            s.complete(1, id, reply(b"r"));
+            s.ack_ranges(1, [(id, id + 1)].into_iter());
+        }
+        // A running call named in a range is untouched, and its outcome is kept.
+        s.ack_ranges(1, [(1, 2)].into_iter());
+        assert_eq!(s.begin(1, 1, 1, F, w(2, 1), now), Begin::Joined);
+        // The window catching up absorbs the ranges.
+        s.complete(1, 1, reply(b"long"));
+        assert_eq!(s.begin(1, 20, 14, F, w(1, 20), now), Begin::Execute);
+        assert_eq!(s.len_for(1), 1);
     }
 }
 

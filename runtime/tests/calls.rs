@@ -739,3 +739,22 @@ fn a_copy_of_a_refused_attempt_is_refused_again_not_run_later() {
     assert_eq!(echoed.load(Ordering::SeqCst), 2);
     server.shutdown();
 }
+
+#[test]
+fn one_long_call_does_not_stop_its_client() {
+    // The long call holds the lowest pending id (the `ack`); the calls after it finish and
+    // are acknowledged by range, so the client's record bound never fills.
+    let config = ServerConfig { max_records_per_client: 64, ..ServerConfig::default() };
+    let server = Server::bind(local(), echo_service(), config).unwrap();
+    let no_retry = ClientConfig {
+        retry: RetryPolicy { max_attempts: 1, ..RetryPolicy::default() },
+        ..ClientConfig::default()
+    };
+    let client = Client::connect(server.local_addr(), no_retry).unwrap();
+    let long = client.start(SLOW, &1500u64.to_le_bytes(), &opts(10_000));
+    for i in 0..300u32 {
+        assert_eq!(client.call(ECHO, &i.to_le_bytes(), &opts(5000)), Ok(i.to_le_bytes().to_vec()));
+    }
+    assert_eq!(long.wait(), Ok(b"slept".to_vec()));
+    server.shutdown();
+}

@@ -106,6 +106,11 @@ pub(crate) struct ClientSession<T> {
     last_received: Instant,
     ping_sent: Option<Instant>,
     keepalive_armed: bool,
+    /// Calls finished since the last `ferry-ack` ranges went out.
+    finished_since_ranges: usize,
+    /// Send `ferry-ack` ranges after this many calls finished: a quarter of the records the
+    /// server keeps per client (its `HelloAck`), at most `ACK_RANGES_EVERY`.
+    ranges_every: usize,
 }
 
 impl<T> ClientSession<T> {
@@ -130,6 +135,8 @@ impl<T> ClientSession<T> {
             last_received: now,
             ping_sent: None,
             keepalive_armed: false,
+            finished_since_ranges: 0,
+            ranges_every: ACK_RANGES_EVERY,
         }
     }
 
@@ -321,6 +328,7 @@ impl<T> ClientSession<T> {
                 let ack = HelloAck::decode(payload)?;
                 self.link = Link::Ready { incarnation: ack.incarnation, draining: false };
                 self.server_max_frame = ack.max_frame as usize;
+                self.ranges_every = (ack.max_records as usize / 4).clamp(1, ACK_RANGES_EVERY);
                 self.reconnect_delay = self.config.reconnect_initial;
                 self.on_ready(ack.incarnation, now);
             }
@@ -392,6 +400,7 @@ impl<T> ClientSession<T> {
     // ---- decisions
 
     fn finish(&mut self, p: Pending<T>, result: Result<Vec<u8>, CallError>) {
+        self.finished_since_ranges += 1;
         let Pending { call, started, attempts, .. } = p;
         let (token, method) = (call.token, call.method);
         self.finished.push(Finished { token, method, started, result, attempts });
@@ -420,8 +429,22 @@ impl<T> ClientSession<T> {
     fn write_request(&mut self, call_id: u64, incarnation: u128, now: Instant) {
         let ack = self.pending.keys().next().copied().unwrap_or(call_id);
         let limit = self.server_max_frame;
+        let mut ranges = if self.finished_since_ranges >= self.ranges_every {
+            // A call pending long holds `ack` down; acknowledge what finished after it by
+            // range, so the server frees those records (spec § 5, `ferry-ack`).
+            finished_ranges(&self.pending)
+        } else {
+            Vec::new()
+        };
         let Some(p) = self.pending.get_mut(&call_id) else { return };
         let size = protocol::HEADER_LEN - 4 + p.call.metadata.len() + p.call.payload.len();
+        // The ranges ride in the metadata block (at most 65 535 bytes) if the frame has room.
+        let entry = 1 + protocol::metadata::ACK.len() + 2;
+        let room = (u16::MAX as usize)
+            .saturating_sub(p.call.metadata.len())
+            .min(limit.saturating_sub(size))
+            .saturating_sub(entry);
+        ranges.truncate(room / 16);
         if size > limit {
             // The server would close the connection on it (and every other call with it).
             if let Some(p) = self.pending.remove(&call_id) {
@@ -451,6 +474,12 @@ impl<T> ClientSession<T> {
         };
         let mark = protocol::begin(&mut self.outbuf, &header);
         self.outbuf.extend_from_slice(&p.call.metadata);
+        if self.finished_since_ranges >= self.ranges_every {
+            self.finished_since_ranges = 0;
+            if !ranges.is_empty() {
+                protocol::metadata::push_ack(&mut self.outbuf, &ranges);
+            }
+        }
         protocol::end_metadata(&mut self.outbuf, mark);
         self.outbuf.extend_from_slice(&p.call.payload);
         protocol::finish(&mut self.outbuf, mark);
@@ -613,6 +642,24 @@ impl<T> ClientSession<T> {
             self.timers.add(now + step, Timer::Keepalive);
         }
     }
+}
+
+/// How many calls must finish before a request carries `ferry-ack` ranges again.
+const ACK_RANGES_EVERY: usize = 64;
+
+/// The call ids below the newest pending one that are not pending: their outcomes are here
+/// (call ids reach the session in order), as `[start, end)` ranges in ascending order.
+fn finished_ranges<T>(pending: &BTreeMap<u64, T>) -> Vec<(u64, u64)> {
+    let mut ranges = Vec::new();
+    let mut ids = pending.keys();
+    let Some(mut previous) = ids.next().copied() else { return ranges };
+    for &id in ids {
+        if id > previous + 1 {
+            ranges.push((previous + 1, id));
+        }
+        previous = id;
+    }
+    ranges
 }
 
 /// A random duration in [0, max] (full jitter).
@@ -910,5 +957,34 @@ mod tests {
         s.handle_timeout(now + Duration::from_secs(6));
         assert_eq!(results(&mut s), vec![(2, Err(CallError::DeadlineExceeded))]);
         assert!(sent(&mut s).iter().any(|h| h.kind == Kind::Cancel), "the server is told");
+    }
+
+    #[test]
+    fn finished_calls_after_a_long_one_are_acknowledged_by_range() {
+        let now = Instant::now();
+        let mut s = ready(7, now);
+        let mut long = call(1, 0, b"long", now);
+        long.deadline = now + Duration::from_secs(600);
+        s.add_call(long, now);
+        for id in 2..=70 {
+            s.add_call(call(id, 0, b"x", now), now);
+        }
+        sent(&mut s);
+        for id in 2..=69 {
+            s.handle_input(&frame(Kind::Response, id, 0, b"r"), now).unwrap();
+        }
+        s.add_call(call(71, 0, b"y", now), now);
+        let mut at = 0;
+        let mut acks = Vec::new();
+        while let Ok(Some((f, n))) = protocol::decode(&s.outbuf[at..], usize::MAX >> 1) {
+            assert_eq!(f.header.ack, 1, "the long call holds the window's start");
+            for (k, v) in protocol::metadata::iter(f.metadata).map(Result::unwrap) {
+                if k == protocol::metadata::ACK.as_bytes() {
+                    acks.push(protocol::metadata::ack_ranges(v).unwrap());
+                }
+            }
+            at += n;
+        }
+        assert_eq!(acks, vec![vec![(2, 70)]], "2..=69 finished; 70 and 71 are pending");
     }
 }

@@ -383,6 +383,13 @@ impl ServerSession {
                 "call id 0 is reserved for connection-level frames; the call did not run",
             );
         }
+        if let Some(ranges) = protocol::metadata::iter(frame.metadata)
+            .filter_map(Result::ok)
+            .find(|(k, _)| *k == protocol::metadata::ACK.as_bytes())
+            .and_then(|(_, v)| protocol::metadata::ack_ranges(v))
+        {
+            ep.records().of(client).ack_ranges(client, ranges.into_iter());
+        }
         let fingerprint = Fingerprint { method: h.method, digest: records::digest(frame.payload) };
         let waiter = Waiter { connection: self.token, call_id: h.call_id, attempt };
         let begin =
@@ -465,6 +472,7 @@ impl ServerSession {
         let deadline = now + Duration::from_micros(u64::from(h.deadline_us));
         let metadata = protocol::metadata::iter(frame.metadata)
             .filter_map(Result::ok)
+            .filter(|(k, _)| !k.starts_with(protocol::metadata::RESERVED_PREFIX))
             .map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), v.to_vec()))
             .collect();
         let cancelled = Arc::new(AtomicBool::new(false));
