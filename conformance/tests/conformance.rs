@@ -9,7 +9,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use ferry_conformance::{check, is_framing_error, run_implementation, verdict, Answer};
-use ferry_vectors::{mutants, request, spec_dir, Case, Limits};
+use ferry_vectors::{mutant_limits, mutants, request, spec_dir, Case};
 
 fn rust_adapter() -> Vec<String> {
     vec![env!("CARGO_BIN_EXE_ferry-wire-adapter").to_owned()]
@@ -116,8 +116,8 @@ fn mutated_requests(count: usize, seed: u64) -> Vec<(String, String)> {
         .flat_map(|(i, bytes)| {
             let schema = schemas[i % schemas.len()];
             [
-                (schema.to_owned(), request(schema, Limits::default(), bytes)),
-                ("dynamic".to_owned(), request("dynamic", Limits::default(), bytes)),
+                (schema.to_owned(), request(schema, mutant_limits(i, seed), bytes)),
+                ("dynamic".to_owned(), request("dynamic", mutant_limits(i, seed), bytes)),
             ]
         })
         .collect()
@@ -175,4 +175,13 @@ fn rust_c_and_the_walker_agree_on_mutated_inputs() {
         broken.len(),
         broken[..broken.len().min(30)].join("\n")
     );
+}
+
+#[test]
+fn an_unknown_schema_is_answered_as_the_protocol_says_by_both_adapters() {
+    let requests = vec!["NoSuchSchema 64 16777216 08 01".to_owned()];
+    for (who, adapter) in [("Rust", rust_adapter()), ("C", c_adapter())] {
+        let answers = ferry_conformance::run_implementation(&adapter, &requests).unwrap();
+        assert_eq!(ferry_conformance::verdict(&answers[0]), "err unknown_schema 0", "{who}");
+    }
 }

@@ -412,6 +412,23 @@ pub fn parse_request(line: &str) -> Result<(String, Limits, Vec<u8>), ParseError
     }
 }
 
+/// The limits a differential test decodes mutant `index` under: the defaults for half of
+/// them, else small depths and sizes (0 among them, which means "the default" in every
+/// implementation, spec/wire.md § 8), so the limit checks are compared too.
+pub fn mutant_limits(index: usize, seed: u64) -> Limits {
+    let mut h = (index as u64 ^ seed.rotate_left(17)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    h ^= h >> 29;
+    if h % 2 == 0 {
+        return Limits::default();
+    }
+    const DEPTHS: [u64; 6] = [0, 1, 2, 3, 5, 64];
+    const SIZES: [u64; 7] = [0, 1, 4, 8, 16, 40, 16 << 20];
+    Limits {
+        max_depth: DEPTHS[((h >> 8) % DEPTHS.len() as u64) as usize],
+        max_message_size: SIZES[((h >> 16) % SIZES.len() as u64) as usize],
+    }
+}
+
 /// Deterministic mutants of `seeds` (and some random byte strings) for differential tests:
 /// bytes replaced, bits flipped, truncations and insertions. The same `seed` gives the same
 /// inputs, so a disagreement reproduces.

@@ -45,14 +45,14 @@ pub fn decode<'a>(
     message: &'a [u8],
     options: &DecodeOptions,
 ) -> Result<DynStruct<'a>, DecodeError> {
-    if message.len() > options.max_message_size {
+    let (max_depth, max_size) = options.limits();
+    if message.len() > max_size {
         return Err(DecodeError::new(
-            ErrorKind::MessageTooLarge { size: message.len(), limit: options.max_message_size },
+            ErrorKind::MessageTooLarge { size: message.len(), limit: max_size },
             0,
         ));
     }
-    let depth_left = options
-        .max_depth
+    let depth_left = max_depth
         .checked_sub(1)
         .ok_or_else(|| DecodeError::new(ErrorKind::DepthLimitExceeded, 0))?;
     decode_struct(Reader::new(message), depth_left)

@@ -73,13 +73,14 @@ pub struct StructReader<'a> {
 impl<'a> StructReader<'a> {
     /// A reader over a whole message, after checking it against `options`.
     pub fn message(message: &'a [u8], options: &DecodeOptions) -> Result<Self, DecodeError> {
-        if message.len() > options.max_message_size {
+        let (max_depth, max_size) = options.limits();
+        if message.len() > max_size {
             return Err(DecodeError::new(
-                ErrorKind::MessageTooLarge { size: message.len(), limit: options.max_message_size },
+                ErrorKind::MessageTooLarge { size: message.len(), limit: max_size },
                 0,
             ));
         }
-        let Some(depth_left) = options.max_depth.checked_sub(1) else {
+        let Some(depth_left) = max_depth.checked_sub(1) else {
             return Err(DecodeError::new(ErrorKind::DepthLimitExceeded, 0));
         };
         Ok(StructReader { body: Reader::with_validation(message, options.validation), depth_left })

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use ferry_conformance::{check, run_implementation, verdict};
-use ferry_vectors::{mutants, request, Limits};
+use ferry_vectors::{mutant_limits, mutants, request};
 
 const USAGE: &str = "usage: ferry-conformance [--vectors DIR] -- COMMAND [ARGS...]\n       \
 ferry-conformance [--vectors DIR] --mutants N [--seed S] -- COMMAND... --versus COMMAND...";
@@ -117,7 +117,7 @@ fn differential(args: &Args, cases: &[ferry_vectors::Case], n: usize) -> Result<
     let requests: Vec<String> = inputs
         .iter()
         .enumerate()
-        .map(|(i, bytes)| request(schemas[i % schemas.len()], Limits::default(), bytes))
+        .map(|(i, bytes)| request(schemas[i % schemas.len()], mutant_limits(i, args.seed), bytes))
         .collect();
     let a = run_implementation(&args.command, &requests)?;
     let b = run_implementation(&args.versus, &requests)?;
