@@ -32,8 +32,8 @@ pub fn run(peers: usize, rounds: usize, seconds: u64) {
     std::thread::sleep(Duration::from_millis(500));
     let idle = e2e::rss_bytes(pid);
     println!("flood: {peers} peers sending calls and never reading, {rounds} × {seconds} s");
-    println!("| round | RSS at end MiB | RSS 1 s after MiB | above idle MiB | client ok | client refused | other errors |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!("| round | RSS at end MiB | RSS 1 s after MiB | above idle MiB | client ok | client refused | other errors | new connection + call, max ms |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for round in 0..rounds {
         let stop = Arc::new(AtomicBool::new(false));
         let floods: Vec<_> = (0..peers)
@@ -45,8 +45,24 @@ pub fn run(peers: usize, rounds: usize, seconds: u64) {
             .collect();
         let end = Instant::now() + Duration::from_secs(seconds);
         let (mut ok, mut refused, mut other) = (0u64, 0u64, 0u64);
+        let mut slowest_new = Duration::ZERO;
+        let mut next_new = Instant::now();
         while Instant::now() < end {
-            match client.call(ECHO, &MESSAGE, &opts) {
+            // Every 250 ms a new client connects and calls once: how long a newcomer waits.
+            let fresh = Instant::now() >= next_new;
+            let started = Instant::now();
+            let result = if fresh {
+                next_new = started + Duration::from_millis(250);
+                Client::connect(target, ClientConfig::default())
+                    .map_err(|e| CallError::Unavailable(e.to_string()))
+                    .and_then(|c| c.call(ECHO, &MESSAGE, &opts))
+            } else {
+                client.call(ECHO, &MESSAGE, &opts)
+            };
+            if fresh {
+                slowest_new = slowest_new.max(started.elapsed());
+            }
+            match result {
                 Ok(_) => ok += 1,
                 Err(CallError::Overloaded(_)) => refused += 1,
                 Err(_) => other += 1,
@@ -60,11 +76,12 @@ pub fn run(peers: usize, rounds: usize, seconds: u64) {
         std::thread::sleep(Duration::from_secs(1));
         let after = e2e::rss_bytes(pid);
         println!(
-            "| {} | {:.0} | {:.0} | {:.0} | {ok} | {refused} | {other} |",
+            "| {} | {:.0} | {:.0} | {:.0} | {ok} | {refused} | {other} | {:.1} |",
             round + 1,
             at_end as f64 / MIB,
             after as f64 / MIB,
-            (after as f64 - idle as f64) / MIB
+            (after as f64 - idle as f64) / MIB,
+            slowest_new.as_secs_f64() * 1e3
         );
     }
     println!("idle RSS before the flood: {:.1} MiB", idle as f64 / MIB);

@@ -442,6 +442,9 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The highest code this version defines.
+    pub const MAX: ErrorCode = ErrorCode::PermissionDenied;
+
     /// The code for a wire value, `None` for values this side does not know.
     pub fn from_u16(v: u16) -> Option<ErrorCode> {
         Some(match v {

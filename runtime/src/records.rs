@@ -2,6 +2,8 @@
 //! Pure state; time is passed in. Normative rules: spec/protocol.md § At-most-once.
 
 use std::collections::{BTreeMap, HashMap};
+
+use crate::protocol::ErrorCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -102,6 +104,25 @@ struct Running {
     waiters: Vec<Waiter>,
 }
 
+/// The reply kept for copies of a refused attempt, one per error code for the process.
+fn refusal_of(code: ErrorCode) -> StoredReply {
+    use std::sync::OnceLock;
+    static REPLIES: OnceLock<Vec<Arc<[u8]>>> = OnceLock::new();
+    let replies = REPLIES.get_or_init(|| {
+        (0..=ErrorCode::MAX as u16)
+            .map(|c| {
+                let mut p = c.to_le_bytes().to_vec();
+                p.extend_from_slice(
+                    b"refused before it ran (this request repeats an attempt already refused); the call did not run",
+                );
+                p.into()
+            })
+            .collect()
+    });
+    let payload = Arc::clone(&replies[usize::from(code as u16).min(replies.len() - 1)]);
+    StoredReply { kind: crate::protocol::Kind::Error, payload }
+}
+
 #[derive(Debug)]
 struct Completed {
     fingerprint: Fingerprint,
@@ -110,6 +131,19 @@ struct Completed {
     /// again (a frame duplicated in the stream is answered as its first copy was), a later
     /// attempt — a real retry — may run the call.
     refused_up_to: Option<u8>,
+}
+
+/// What one record costs beyond its reply (its map entry and bookkeeping), as counted
+/// against the memory budget.
+const RECORD_OVERHEAD: usize = 96;
+
+impl Completed {
+    /// Bytes counted against the memory budget: the entry, and the reply unless it is a
+    /// refusal's (shared by every refusal record).
+    fn bytes(&self) -> usize {
+        let reply = if self.refused_up_to.is_some() { 0 } else { self.reply.payload.len() };
+        RECORD_OVERHEAD + reply
+    }
 }
 
 #[derive(Debug)]
@@ -160,7 +194,7 @@ pub struct RecordStore {
     clients: HashMap<u128, ClientRecords>,
     max_per_client: usize,
     lease: Duration,
-    /// Bytes of recorded replies (for the server's memory budget).
+    /// Bytes of records, replies and per-record overhead (for the server's memory budget).
     bytes: usize,
 }
 
@@ -204,7 +238,7 @@ impl RecordStore {
         if ack > c.acked_below {
             let keep = c.done.split_off(&ack);
             let freed = std::mem::replace(&mut c.done, keep);
-            self.bytes -= freed.values().map(|d| d.reply.payload.len()).sum::<usize>();
+            self.bytes -= freed.values().map(Completed::bytes).sum::<usize>();
             c.acked_below = ack;
             // Ranges now below the window are covered by it.
             let above = c.acked_ranges.split_off(&ack);
@@ -220,8 +254,9 @@ impl RecordStore {
             match d.refused_up_to {
                 Some(refused) if waiter.attempt > refused => {
                     // A retry of a refused call: the refusal's record gives way.
-                    self.bytes -= d.reply.payload.len();
-                    c.done.remove(&call_id);
+                    if let Some(d) = c.done.remove(&call_id) {
+                        self.bytes -= d.bytes();
+                    }
                 }
                 _ => return Begin::Replay(d.reply.clone()),
             }
@@ -261,7 +296,7 @@ impl RecordStore {
             let freed: Vec<u64> = c.done.range(start..end).map(|(id, _)| *id).collect();
             for id in freed {
                 if let Some(d) = c.done.remove(&id) {
-                    self.bytes -= d.reply.payload.len();
+                    self.bytes -= d.bytes();
                 }
             }
             if c.acked_ranges.len() < self.max_per_client {
@@ -275,30 +310,29 @@ impl RecordStore {
         let Some(c) = self.clients.get_mut(&client) else { return Vec::new() };
         let Some(r) = c.running.remove(&call_id) else { return Vec::new() };
         if call_id >= c.acked_below && !c.in_acked_range(call_id) {
-            self.bytes += reply.payload.len();
-            c.done.insert(
-                call_id,
-                Completed { fingerprint: r.fingerprint, reply, refused_up_to: None },
-            );
+            let record = Completed { fingerprint: r.fingerprint, reply, refused_up_to: None };
+            self.bytes += record.bytes();
+            c.done.insert(call_id, record);
         }
         r.waiters
     }
 
-    /// A call whose handler never ran (refused, expired, cancelled before start): a retry
-    /// (a later attempt) may execute it, while a copy of an attempt already seen — a frame
-    /// duplicated in the stream — gets `refusal` again rather than running where its first
-    /// copy was refused. Returns everyone waiting for it.
-    pub fn abandon(&mut self, client: u128, call_id: u64, refusal: StoredReply) -> Vec<Waiter> {
+    /// A call whose handler never ran (refused with error `code`, expired, cancelled before
+    /// start): a retry (a later attempt) may execute it, while a copy of an attempt already
+    /// seen — a frame duplicated in the stream — is refused with `code` again rather than
+    /// running where its first copy was refused. The record shares one reply per code, so
+    /// a flood of refusals costs a map entry each. Returns everyone waiting for it.
+    pub fn abandon(&mut self, client: u128, call_id: u64, code: ErrorCode) -> Vec<Waiter> {
         let Some(c) = self.clients.get_mut(&client) else { return Vec::new() };
         let Some(r) = c.running.remove(&call_id) else { return Vec::new() };
         let latest = r.waiters.iter().map(|w| w.attempt).max().unwrap_or(0);
         if call_id >= c.acked_below {
-            self.bytes += refusal.payload.len();
             let record = Completed {
                 fingerprint: r.fingerprint,
-                reply: refusal,
+                reply: refusal_of(code),
                 refused_up_to: Some(latest),
             };
+            self.bytes += record.bytes();
             c.done.insert(call_id, record);
         }
         r.waiters
@@ -320,7 +354,7 @@ impl RecordStore {
         self.clients.retain(|_, c| {
             let keep = now.duration_since(c.last_seen) < lease || !c.running.is_empty();
             if !keep {
-                freed += c.done.values().map(|d| d.reply.payload.len()).sum::<usize>();
+                freed += c.done.values().map(Completed::bytes).sum::<usize>();
             }
             keep
         });
@@ -332,7 +366,7 @@ impl RecordStore {
         self.clients.get(&client).map_or(0, |c| c.done.len() + c.running.len())
     }
 
-    /// Bytes of recorded replies.
+    /// Bytes of records: their replies and a per-record overhead.
     pub fn bytes(&self) -> usize {
         self.bytes
     }
@@ -457,14 +491,18 @@ mod tests {
         let mut s = store(8, 60, &[1, 2], now);
         let attempt = |n: u8| Waiter { connection: 1, call_id: 1, attempt: n };
         assert_eq!(s.begin(1, 1, 0, F, attempt(1), now), Begin::Execute);
-        assert_eq!(s.abandon(1, 1, reply(b"busy")), vec![attempt(1)]);
-        // A copy of attempt 1 (duplicated in the stream) is answered as the first was.
-        assert_eq!(s.begin(1, 1, 0, F, attempt(1), now), Begin::Replay(reply(b"busy")));
+        assert_eq!(s.abandon(1, 1, ErrorCode::Overloaded), vec![attempt(1)]);
+        // A copy of attempt 1 (duplicated in the stream) is refused as the first was.
+        let Begin::Replay(again) = s.begin(1, 1, 0, F, attempt(1), now) else { panic!() };
+        assert_eq!(again.kind, Kind::Error);
+        let (code, message) = crate::protocol::parse_error(&again.payload);
+        assert_eq!(code, Some(ErrorCode::Overloaded));
+        assert!(message.contains("did not run"), "{message}");
         // Attempt 2, a retry, may run.
         assert_eq!(s.begin(1, 1, 0, F, attempt(2), now), Begin::Execute);
         assert_eq!(s.bytes(), 0);
         s.complete(1, 1, reply(b"done"));
-        assert!(s.abandon(1, 1, reply(b"busy")).is_empty());
+        assert!(s.abandon(1, 1, ErrorCode::Overloaded).is_empty());
         assert_eq!(s.begin(1, 1, 0, F, attempt(1), now), Begin::Replay(reply(b"done")));
         assert_eq!(s.begin(1, 1, 0, F, attempt(3), now), Begin::Replay(reply(b"done")));
     }
@@ -495,7 +533,7 @@ mod tests {
         assert_eq!(s.len_for(1), 7);
         s.ack_ranges(1, [(2, 5), (5, 7)].into_iter());
         assert_eq!(s.len_for(1), 2, "the long call and call 7 remain");
-        assert_eq!(s.bytes(), 1);
+        assert_eq!(s.bytes(), RECORD_OVERHEAD + 1);
         for id in 2..7 {
             assert_eq!(s.begin(1, id, 1, F, w(1, id), now), Begin::Stale, "id {id}");
         }
@@ -581,6 +619,6 @@ mod identity_tests {
             assert_eq!(s.begin(1, id, id - 1000, F, w(1, id), now), Begin::Execute);
         }
         assert_eq!(s.len_for(1), 1100 - 99, "ids 1..=99 acknowledged and freed");
-        assert_eq!(s.bytes(), 1);
+        assert_eq!(s.bytes(), RECORD_OVERHEAD + 1);
     }
 }

@@ -582,11 +582,7 @@ impl ServerSession {
         code: ErrorCode,
         message: &str,
     ) {
-        let refusal = StoredReply {
-            kind: Kind::Error,
-            payload: protocol::error_payload(code, message).into(),
-        };
-        ep.records().of(client).abandon(client, call_id, refusal);
+        ep.records().of(client).abandon(client, call_id, code);
         self.refuse(call_id, attempt, oneway, code, message);
     }
 
@@ -730,7 +726,7 @@ pub(crate) fn settle(
         Outcome::NotRun(code, message) => {
             let payload = protocol::error_payload(code, &message);
             let reply = StoredReply { kind: Kind::Error, payload: payload.into() };
-            let waiters = store.abandon(call.client, call.call_id, reply.clone());
+            let waiters = store.abandon(call.client, call.call_id, code);
             (reply, waiters)
         }
     }
@@ -970,7 +966,7 @@ mod tests {
         let now = Instant::now();
         let mut ep = Fake::new();
         let mut s = ready(&mut ep, 5, 1, now);
-        for flags in [0, FLAG_RETRY] {
+        for flags in [protocol::with_attempt(0, 1), protocol::with_attempt(FLAG_RETRY, 2)] {
             s.handle_input(&mut ep, &limits(), &request(1, 1, DENIED, flags, b"x"), now);
             let f = frames(&mut s);
             assert_eq!(error_code(&f[0]), Some(ErrorCode::PermissionDenied));
