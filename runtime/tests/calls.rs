@@ -758,3 +758,35 @@ fn one_long_call_does_not_stop_its_client() {
     assert_eq!(long.wait(), Ok(b"slept".to_vec()));
     server.shutdown();
 }
+
+#[test]
+fn during_a_graceful_drain_new_calls_go_to_a_new_connection_at_once() {
+    // Server A drains (GoAway) with a call in flight; a new server takes its port. A call
+    // made meanwhile must not wait for A's connection to close: it goes out on a new one,
+    // while the call in flight is answered on the old.
+    let a = Server::bind(local(), echo_service(), ServerConfig::default()).unwrap();
+    let addr = a.local_addr();
+    let client = Client::connect(addr, ClientConfig::default()).unwrap();
+    assert_eq!(client.call(ECHO, b"warm", &opts(5000)).unwrap(), b"warm");
+    let in_flight = client.start(SLOW, &1500u64.to_le_bytes(), &opts(10_000));
+    // Give the request time to reach A before its shutdown begins.
+    std::thread::sleep(Duration::from_millis(100));
+    let stopping = std::thread::spawn(move || a.shutdown());
+    let mut b = None;
+    for _ in 0..500 {
+        match Server::bind(addr, echo_service(), ServerConfig::default()) {
+            Ok(server) => {
+                b = Some(server);
+                break;
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(2)),
+        }
+    }
+    let b = b.expect("A's listener closes when its drain begins");
+    // The deadline is shorter than what is left of the call in flight on A.
+    assert_eq!(client.call(ECHO, b"new", &opts(1000)), Ok(b"new".to_vec()));
+    assert_eq!(in_flight.wait(), Ok(b"slept".to_vec()), "answered on the draining connection");
+    stopping.join().unwrap();
+    assert_eq!(client.call(ECHO, b"after", &opts(1000)), Ok(b"after".to_vec()));
+    b.shutdown();
+}

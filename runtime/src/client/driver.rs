@@ -27,6 +27,8 @@ use crate::transport::{self, Stream};
 
 pub(super) const SOCKET: Token = Token(0);
 pub(super) const WAKER: Token = Token(1);
+/// The connection the server is draining (`GoAway`), while its calls in flight finish.
+pub(super) const RETIRING: Token = Token(2);
 
 /// Instants as nanoseconds since the first use, so that one fits an atomic.
 pub(super) fn nanos(t: Instant) -> u64 {
@@ -45,6 +47,8 @@ pub(super) struct Driver {
     wake_pending: Arc<AtomicBool>,
     session: ClientSession<Arc<Slot>>,
     stream: Option<Stream>,
+    /// The draining connection's socket, polled by the I/O thread alone.
+    retiring: Option<Stream>,
     tls: Option<ClientTls>,
     /// The TCP connection is up (the session has said hello).
     established: bool,
@@ -80,6 +84,7 @@ impl Driver {
             wake_pending: Arc::clone(&shared.wake_pending),
             session,
             stream: None,
+            retiring: None,
             tls: shared.config.tls.clone(),
             established: false,
             closing: false,
@@ -159,10 +164,13 @@ impl Driver {
     }
 
     /// The I/O thread's turn after its poll returned.
-    fn on_wake(&mut self, socket_event: bool) {
+    fn on_wake(&mut self, socket_event: bool, retiring_event: bool) {
         self.take_commands();
         if socket_event {
             self.on_socket();
+        }
+        if retiring_event {
+            self.read_retiring(Instant::now());
         }
         self.session.handle_timeout(Instant::now());
         self.sync();
@@ -177,6 +185,14 @@ impl Driver {
                 f.token.attempts.store(f.attempts, Ordering::Relaxed);
                 f.token.fill(f.result);
             }
+            if self.session.retiring.is_some() && self.retiring.is_none() && self.stream.is_some() {
+                self.retire_stream();
+            }
+            if self.session.retiring.is_none() && self.retiring.is_some() {
+                if let Some(mut old) = self.retiring.take() {
+                    let _ = self.registry.deregister(old.socket());
+                }
+            }
             if matches!(self.session.link, Link::Down { .. }) && self.stream.is_some() {
                 self.drop_stream();
             }
@@ -187,6 +203,85 @@ impl Driver {
             break;
         }
         self.flush();
+    }
+
+    /// The server is draining the connection: its socket moves aside (the I/O thread reads
+    /// the answers of the calls still on it) and the next connection is made.
+    fn retire_stream(&mut self) {
+        let Some(mut stream) = self.stream.take() else { return };
+        let registered = match self.interest.take() {
+            Some(_) => self.registry.reregister(
+                stream.socket(),
+                RETIRING,
+                Interest::READABLE | Interest::WRITABLE,
+            ),
+            None => self.registry.register(
+                stream.socket(),
+                RETIRING,
+                Interest::READABLE | Interest::WRITABLE,
+            ),
+        };
+        self.established = false;
+        if let Err(e) = registered {
+            log::warn!("cannot keep the draining connection: {e}");
+            self.session.retiring_lost(Instant::now());
+            return;
+        }
+        self.retiring = Some(stream);
+        // Edge-triggered: what already arrived on it must be read now.
+        self.read_retiring(Instant::now());
+    }
+
+    /// Reads the draining connection until it is empty; its end settles what is left on it.
+    fn read_retiring(&mut self, now: Instant) {
+        let Some(stream) = self.retiring.as_mut() else { return };
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.resize(64 * 1024, 0);
+        let mut ended = false;
+        loop {
+            match stream.read(&mut scratch) {
+                Ok(0) => {
+                    ended = true;
+                    break;
+                }
+                Ok(n) => {
+                    if let Err(e) = self.session.handle_retiring_input(&scratch[..n], now) {
+                        log::warn!("protocol error on the draining connection: {e}");
+                        ended = true;
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    ended = true;
+                    break;
+                }
+            }
+        }
+        self.scratch = scratch;
+        if ended {
+            self.session.retiring_lost(now);
+        }
+    }
+
+    /// Writes what the session has for the draining connection (cancels, pongs).
+    fn flush_retiring(&mut self) {
+        let (Some(stream), Some(r)) = (self.retiring.as_mut(), self.session.retiring.as_mut())
+        else {
+            return;
+        };
+        let _ = stream.flush_tls();
+        let mut written = 0;
+        while written < r.outbuf.len() {
+            match stream.write(&r.outbuf[written..]) {
+                Ok(0) => break,
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break, // would block, or broken: its reading side will tell
+            }
+        }
+        r.outbuf.drain(..written);
     }
 
     fn drop_stream(&mut self) {
@@ -311,6 +406,11 @@ impl Driver {
                         lost = Some(format!("protocol error from server: {e}"));
                         break;
                     }
+                    if self.session.retiring.is_some() && self.retiring.is_none() {
+                        // GoAway: what follows on this socket is the draining connection's,
+                        // read by `retire_stream` once `sync` has moved it aside.
+                        break;
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -333,6 +433,7 @@ impl Driver {
     }
 
     fn flush(&mut self) {
+        self.flush_retiring();
         if !self.established {
             return;
         }
@@ -413,7 +514,8 @@ pub(super) fn run(mut poll: Poll, driver: Arc<Mutex<Driver>>, armed_until: Arc<A
         // The next sleep is unknown until computed: callers must wake this thread.
         armed_until.store(0, Ordering::Release);
         let socket_event = events.iter().any(|e| e.token() == SOCKET);
-        lock().on_wake(socket_event);
+        let retiring_event = events.iter().any(|e| e.token() == RETIRING);
+        lock().on_wake(socket_event, retiring_event);
     }
 }
 

@@ -54,6 +54,18 @@ struct Pending<T> {
     /// on a refusal ("did not run") speaks only for the latest attempt, so the call's
     /// verdict cannot be "did not run" any more.
     maybe_ran: bool,
+    /// In flight on a connection the server is draining (`GoAway`): its answer comes there,
+    /// while new calls go to the next connection.
+    on_retiring: bool,
+}
+
+/// A connection the server said `GoAway` on, kept until its calls in flight are answered
+/// while new calls use a new connection.
+#[derive(Debug)]
+pub(crate) struct Retiring {
+    inbuf: Vec<u8>,
+    /// Bytes for the retiring connection (cancels, pongs, requests written before GoAway).
+    pub outbuf: Vec<u8>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -106,6 +118,10 @@ pub(crate) struct ClientSession<T> {
     last_received: Instant,
     ping_sent: Option<Instant>,
     keepalive_armed: bool,
+    /// The connection the server is draining, while its calls in flight finish.
+    pub retiring: Option<Retiring>,
+    /// The server said `GoAway` in the input being handled: retire the connection after it.
+    goaway_seen: bool,
     /// Calls finished since the last `ferry-ack` ranges went out.
     finished_since_ranges: usize,
     /// Send `ferry-ack` ranges after this many calls finished: a quarter of the records the
@@ -135,6 +151,8 @@ impl<T> ClientSession<T> {
             last_received: now,
             ping_sent: None,
             keepalive_armed: false,
+            retiring: None,
+            goaway_seen: false,
             finished_since_ranges: 0,
             ranges_every: ACK_RANGES_EVERY,
         }
@@ -179,7 +197,14 @@ impl<T> ClientSession<T> {
             "calls must reach the session in id order (the ack is the lowest pending id)"
         );
         self.timers.add(call.deadline, Timer::Deadline(call_id));
-        let pending = Pending { call, started: now, attempts: 0, sent_to: None, maybe_ran: false };
+        let pending = Pending {
+            call,
+            started: now,
+            attempts: 0,
+            sent_to: None,
+            maybe_ran: false,
+            on_retiring: false,
+        };
         self.pending.insert(call_id, pending);
         self.arm_keepalive(now);
         self.send_or_queue(call_id, now);
@@ -188,10 +213,21 @@ impl<T> ClientSession<T> {
     /// The caller cancelled: end the call, and tell the server if it has it.
     pub fn cancel(&mut self, call_id: u64) {
         if let Some(p) = self.pending.remove(&call_id) {
-            if p.sent_to.is_some() && matches!(self.link, Link::Ready { .. }) {
-                self.push_cancel(call_id);
-            }
+            self.tell_cancelled(&p);
             self.finish(p, Err(CallError::Cancelled));
+        }
+    }
+
+    /// Sends `Cancel` for a call on the connection that carries it, if any does.
+    fn tell_cancelled(&mut self, p: &Pending<T>) {
+        let call_id = p.call.call_id;
+        if p.on_retiring {
+            if let Some(r) = self.retiring.as_mut() {
+                let h = Header { kind: Kind::Cancel, call_id, ..Header::new(Kind::Cancel) };
+                protocol::push(&mut r.outbuf, &h, &[]);
+            }
+        } else if p.sent_to.is_some() && matches!(self.link, Link::Ready { .. }) {
+            self.push_cancel(call_id);
         }
     }
 
@@ -244,7 +280,8 @@ impl<T> ClientSession<T> {
         self.inbuf.clear();
         self.outbuf.clear();
         self.ping_sent = None;
-        for p in self.pending.values_mut() {
+        // Calls on a retiring connection are not on this one: their answers still come.
+        for p in self.pending.values_mut().filter(|p| !p.on_retiring) {
             if p.sent_to.is_some() {
                 p.maybe_ran = true;
             }
@@ -254,7 +291,7 @@ impl<T> ClientSession<T> {
             let failing: Vec<u64> = self
                 .pending
                 .iter()
-                .filter(|(_, p)| !p.call.wait_for_ready)
+                .filter(|(_, p)| !p.call.wait_for_ready && !p.on_retiring)
                 .map(|(id, _)| *id)
                 .collect();
             for id in failing {
@@ -291,14 +328,116 @@ impl<T> ClientSession<T> {
             // incomplete tail is kept.
             let used = self.handle_frames(read, now)?;
             self.inbuf.extend_from_slice(&read[used..]);
-            return Ok(());
+        } else {
+            let mut input = std::mem::take(&mut self.inbuf);
+            input.extend_from_slice(read);
+            let used = self.handle_frames(&input, now)?;
+            input.drain(..used);
+            self.inbuf = input;
         }
-        let mut input = std::mem::take(&mut self.inbuf);
-        input.extend_from_slice(read);
-        let used = self.handle_frames(&input, now)?;
-        input.drain(..used);
-        self.inbuf = input;
+        if std::mem::take(&mut self.goaway_seen) {
+            self.retire(now);
+        }
         Ok(())
+    }
+
+    /// The server is draining this connection: calls in flight stay on it (their answers
+    /// come there) and everything else goes to a new connection, opened now — a caller must
+    /// not wait for the old one to close. The driver moves the socket aside when it sees
+    /// [`ClientSession::retiring`] appear, and reads what follows on it with
+    /// [`ClientSession::handle_retiring_input`].
+    fn retire(&mut self, now: Instant) {
+        if self.retiring.is_some() {
+            return; // one retiring connection at a time; this one drains in place
+        }
+        let in_flight: Vec<u64> =
+            self.pending.iter().filter(|(_, p)| p.sent_to.is_some()).map(|(id, _)| *id).collect();
+        if in_flight.is_empty() {
+            // Nothing to wait for: let it go, and connect again if calls are waiting.
+            self.lose("the server is draining this connection (GoAway)".into(), false, now);
+            self.connect_wanted = !self.pending.is_empty();
+            return;
+        }
+        for id in in_flight {
+            if let Some(p) = self.pending.get_mut(&id) {
+                p.on_retiring = true;
+            }
+        }
+        self.retiring = Some(Retiring {
+            inbuf: std::mem::take(&mut self.inbuf),
+            outbuf: std::mem::take(&mut self.outbuf),
+        });
+        self.link = Link::Down { last_error: "the server is draining the connection".into() };
+        self.ping_sent = None;
+        self.connect_wanted = true;
+        self.reconnect_delay = self.config.reconnect_initial;
+    }
+
+    /// Bytes from the retiring connection.
+    pub fn handle_retiring_input(
+        &mut self,
+        read: &[u8],
+        now: Instant,
+    ) -> Result<(), ProtocolError> {
+        let Some(r) = self.retiring.as_mut() else { return Ok(()) };
+        let mut input = std::mem::take(&mut r.inbuf);
+        input.extend_from_slice(read);
+        let mut used = 0;
+        let result = loop {
+            match protocol::decode(&input[used..], self.config.max_frame) {
+                Ok(Some((frame, n))) => {
+                    used += n;
+                    let h = frame.header;
+                    match h.kind {
+                        Kind::Response | Kind::Error if h.call_id != 0 => {
+                            self.handle_frame(h, frame.payload, now)?
+                        }
+                        Kind::Ping => {
+                            if let Some(r) = self.retiring.as_mut() {
+                                protocol::push(
+                                    &mut r.outbuf,
+                                    &Header { kind: Kind::Pong, ..h },
+                                    frame.payload,
+                                );
+                            }
+                        }
+                        Kind::Pong | Kind::GoAway | Kind::Error => {}
+                        kind => {
+                            break Err(ProtocolError::Unexpected {
+                                kind,
+                                state: "on a draining connection",
+                            })
+                        }
+                    }
+                }
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+        };
+        input.drain(..used);
+        if let Some(r) = self.retiring.as_mut() {
+            r.inbuf = input;
+        }
+        result
+    }
+
+    /// The retiring connection closed (the server finished draining, or it broke): calls
+    /// still on it are settled as for any lost connection, against the current one.
+    pub fn retiring_lost(&mut self, now: Instant) {
+        self.retiring = None;
+        let orphans: Vec<u64> =
+            self.pending.iter().filter(|(_, p)| p.on_retiring).map(|(id, _)| *id).collect();
+        for id in &orphans {
+            if let Some(p) = self.pending.get_mut(id) {
+                p.on_retiring = false;
+                p.maybe_ran = true;
+            }
+        }
+        if let Link::Ready { incarnation, .. } = self.link {
+            for id in orphans {
+                self.settle_in_doubt(id, incarnation, now);
+            }
+        }
     }
 
     /// Handles the complete frames at the start of `input`; returns the bytes they took.
@@ -349,6 +488,7 @@ impl<T> ClientSession<T> {
             Kind::GoAway => {
                 if let Link::Ready { draining, .. } = &mut self.link {
                     *draining = true;
+                    self.goaway_seen = true;
                 }
             }
             kind => return Err(ProtocolError::Unexpected { kind, state: "from a server" }),
@@ -497,25 +637,41 @@ impl<T> ClientSession<T> {
     fn on_ready(&mut self, incarnation: u128, now: Instant) {
         let restarted = self.incarnation.is_some_and(|known| known != incarnation);
         self.incarnation = Some(incarnation);
-        let in_doubt: Vec<u64> =
-            self.pending.iter().filter(|(_, p)| p.sent_to.is_some()).map(|(id, _)| *id).collect();
+        // Calls still on a retiring connection wait for their answer there.
+        let in_doubt: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.sent_to.is_some() && !p.on_retiring)
+            .map(|(id, _)| *id)
+            .collect();
         for id in in_doubt {
-            let Some(p) = self.pending.get(&id) else { continue };
-            let same_server = p.sent_to == Some(incarnation);
-            if same_server || p.call.flags & protocol::FLAG_IDEMPOTENT != 0 {
-                // Same incarnation: the server's records make the re-send run at most once.
+            if restarted || self.pending.get(&id).is_some_and(|p| p.sent_to == Some(incarnation)) {
+                self.settle_in_doubt(id, incarnation, now);
+            } else if self
+                .pending
+                .get(&id)
+                .is_some_and(|p| p.call.flags & protocol::FLAG_IDEMPOTENT != 0)
+            {
                 self.write_request(id, incarnation, now);
-            } else if restarted {
-                if let Some(p) = self.pending.remove(&id) {
-                    let why = "the server restarted (a new incarnation) before replying; the call was not re-sent (mark the method idempotent to allow that)";
-                    self.finish(p, Err(CallError::OutcomeUnknown(why.into())));
-                }
             }
         }
         while let Some(id) = self.unsent.pop_front() {
             if self.pending.contains_key(&id) {
                 self.write_request(id, incarnation, now);
             }
+        }
+    }
+
+    /// A call that was on the wire when its connection went, now that a connection to
+    /// `incarnation` is ready: re-sent to the same server (its records make that run at most
+    /// once) or if idempotent; otherwise its outcome is unknown.
+    fn settle_in_doubt(&mut self, id: u64, incarnation: u128, now: Instant) {
+        let Some(p) = self.pending.get(&id) else { return };
+        if p.sent_to == Some(incarnation) || p.call.flags & protocol::FLAG_IDEMPOTENT != 0 {
+            self.write_request(id, incarnation, now);
+        } else if let Some(p) = self.pending.remove(&id) {
+            let why = "the server restarted (a new incarnation) before replying; the call was not re-sent (mark the method idempotent to allow that)";
+            self.finish(p, Err(CallError::OutcomeUnknown(why.into())));
         }
     }
 
@@ -552,7 +708,8 @@ impl<T> ClientSession<T> {
             Some(ErrorCode::ShuttingDown) => {
                 // Not run; try again once connected to a server that accepts calls.
                 p.sent_to = None;
-                self.unsent.push_back(call_id);
+                p.on_retiring = false;
+                self.send_or_queue(call_id, now);
                 return;
             }
             Some(ErrorCode::DeadlineExceeded) => Err(CallError::DeadlineExceeded),
@@ -585,9 +742,7 @@ impl<T> ClientSession<T> {
             )),
             _ => Err(CallError::DeadlineExceeded),
         };
-        if p.sent_to.is_some() && matches!(self.link, Link::Ready { .. }) {
-            self.push_cancel(id);
-        }
+        self.tell_cancelled(&p);
         self.finish(p, result);
     }
 
@@ -986,5 +1141,50 @@ mod tests {
             at += n;
         }
         assert_eq!(acks, vec![vec![(2, 70)]], "2..=69 finished; 70 and 71 are pending");
+    }
+
+    #[test]
+    fn a_draining_connection_keeps_its_calls_while_new_ones_use_a_new_connection() {
+        let now = Instant::now();
+        let mut s = ready(7, now);
+        s.add_call(call(1, 0, b"long", now), now);
+        s.add_call(call(2, 0, b"long too", now), now);
+        sent(&mut s);
+        s.handle_input(&frame(Kind::GoAway, 0, 0, b""), now).unwrap();
+        assert!(s.retiring.is_some(), "the connection is kept for calls 1 and 2");
+        assert!(s.take_connect_request(), "and a new one is asked for at once");
+        s.add_call(call(3, 0, b"new", now), now);
+        s.connecting(now);
+        s.connected(now);
+        s.handle_input(&hello_ack(7, 1 << 20), now).unwrap();
+        let h = sent(&mut s);
+        let requests: Vec<u64> =
+            h.iter().filter(|h| h.kind == Kind::Request).map(|h| h.call_id).collect();
+        assert_eq!(requests, vec![3], "calls 1 and 2 are not re-sent while their connection lives");
+        // Call 1 is answered on the draining connection; then it closes with call 2 unanswered,
+        // which the same server's records let the new connection re-send.
+        s.handle_retiring_input(&frame(Kind::Response, 1, 0, b"one"), now).unwrap();
+        assert_eq!(results(&mut s), vec![(1, Ok(b"one".to_vec()))]);
+        s.retiring_lost(now);
+        assert!(s.retiring.is_none());
+        let resent: Vec<(u64, u16)> = sent(&mut s)
+            .iter()
+            .filter(|h| h.kind == Kind::Request)
+            .map(|h| (h.call_id, h.flags & FLAG_RETRY))
+            .collect();
+        assert_eq!(resent, vec![(2, FLAG_RETRY)]);
+        // Had the new connection reached another incarnation, call 2's outcome is unknown.
+        let mut s = ready(7, now);
+        s.add_call(call(1, 0, b"long", now), now);
+        sent(&mut s);
+        s.handle_input(&frame(Kind::GoAway, 0, 0, b""), now).unwrap();
+        s.take_connect_request();
+        s.connecting(now);
+        s.connected(now);
+        s.handle_input(&hello_ack(8, 1 << 20), now).unwrap();
+        assert!(results(&mut s).is_empty(), "still waiting on the draining connection");
+        s.retiring_lost(now);
+        let r = results(&mut s);
+        assert!(matches!(&r[..], [(1, Err(CallError::OutcomeUnknown(_)))]), "{r:?}");
     }
 }
