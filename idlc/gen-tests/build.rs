@@ -22,7 +22,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .file("idl/evolution_v2.thrift")
         .file("idl/real_world.thrift")
         .file("idl/borrow.thrift")
+        .file("idl/thrift_cases/cases.thrift")
         .include_dir("../tests/data/ok/include")
+        .include_dir("idl/thrift_cases")
         // The corpus warns on purpose (deprecated and dialect syntax).
         .hide_warnings()
         .compile()?;

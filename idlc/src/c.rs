@@ -706,9 +706,13 @@ impl<'p> Gen<'p> {
                     let params = m
                         .params
                         .iter()
-                        // Stubs take every argument positionally (always sent); an
-                        // absent one still decodes to its IDL default.
-                        .map(|p| Field { requiredness: Requiredness::Default, ..p.clone() })
+                        // Every argument is always sent and an absent one decodes to its
+                        // IDL default, except `optional` ones: those keep their `has_` flag
+                        // (spec/c.md § 3), so a caller can leave them absent.
+                        .map(|p| match p.requiredness {
+                            Requiredness::Optional => p.clone(),
+                            _ => Field { requiredness: Requiredness::Default, ..p.clone() },
+                        })
                         .collect();
                     specs.push(StructSpec {
                         cname: format!("{base}_args"),
@@ -1277,6 +1281,11 @@ impl<'p> Gen<'p> {
             "/* Registers every non-NULL member of *handlers on service; handlers must outlive the\n * server. */\n\
              static inline ferry_status {svc}_register(ferry_service *service, const {svc}_handlers *handlers, ferry_error **error) {{"
         );
+        if methods.is_empty() {
+            // A service without methods registers nothing; -Wextra must not see unused
+            // parameters.
+            out.push_str("  (void)service;\n  (void)handlers;\n  (void)error;\n");
+        }
         for (_, m) in &methods {
             let name = c_ident(&m.name);
             let _ = writeln!(

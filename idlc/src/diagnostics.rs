@@ -185,6 +185,13 @@ pub enum Problem {
         why: String,
         span: Span,
     },
+    /// A method marked streaming in another dialect (Kitex's `streaming.mode`), which Ferry
+    /// generates as a unary method until it has streams.
+    StreamingNotSupported {
+        method: String,
+        mode: String,
+        span: Span,
+    },
     EnumValueOfOtherEnum {
         written: String,
         field_enum: String,
@@ -275,6 +282,7 @@ impl Problem {
                 | Problem::InfiniteStruct { .. }
                 | Problem::EnumValueOfOtherEnum { .. }
                 | Problem::RenamedInRust { .. }
+                | Problem::StreamingNotSupported { .. }
         )
     }
 
@@ -321,6 +329,7 @@ impl Problem {
             InfiniteStruct { .. } => "W0227",
             EnumValueOfOtherEnum { .. } => "W0231",
             RenamedInRust { .. } => "W0234",
+            StreamingNotSupported { .. } => "W0236",
             EndlessDefault { .. } => "E0232",
             MethodIdCollision { .. } => "E0233",
             ReservedIdUsed { .. } => "E0235",
@@ -562,6 +571,15 @@ impl Problem {
                     "note: every back end would build this default forever".into(),
                     "help: set the fields that lead back explicitly, or make one of them optional".into(),
                 ]),
+            StreamingNotSupported { method, mode, span } => d
+                .with_message(format!(
+                    "method `{method}` is marked streaming (`{mode}`), which Ferry does not support yet: it is generated as a unary method"
+                ))
+                .with_labels(vec![at(span).with_message("this annotation asks for a stream")])
+                .with_notes(vec![
+                    "note: callers get one request and one reply, not a stream; peers that stream will not interoperate".into(),
+                    "help: remove the annotation, or keep this method out of Ferry services until streaming lands".into(),
+                ]),
             RenamedInRust { name, rust_name, why, span } => d
                 .with_message(if rust_name.starts_with(&format!("{name}_start")) {
                     format!("the Rust client starts method `{name}` without waiting through `{rust_name}`, not `{name}_start`")
@@ -667,6 +685,7 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     let limit = (name.chars().count() / 3).max(1);
     candidates
         .into_iter()
+        .filter(|c| *c != name) // never "did you mean" the very name that failed
         .map(|c| (edit_distance(name, c), c))
         .filter(|(d, _)| *d <= limit)
         .min()

@@ -34,6 +34,10 @@ pub mod v1 {
 pub mod v2 {
     ferry_runtime::include_idl!("evolution_v2");
 }
+/// Small cases reduced from real-world Thrift files (`idl/thrift_cases`).
+pub mod thrift_cases {
+    ferry_runtime::include_idl!("cases");
+}
 /// `ferry.borrow` handlers.
 pub mod borrow {
     ferry_runtime::include_idl!("borrow");

@@ -108,9 +108,55 @@ impl<'s> Checker<'s> {
         if let Some(&index) = self.tables[file].get(name) {
             return Some(DefRef { file, index });
         }
-        let (prefix, rest) = name.split_once('.')?;
-        let (_, target) = self.sources.files[file].includes.iter().find(|(n, _)| n == prefix)?;
-        self.tables[*target].get(rest).map(|&index| DefRef { file: *target, index })
+        // `include.Name`, where the include's name may itself have dots (`a.b.c.thrift`):
+        // the longest include name that prefixes `name` wins.
+        let (target, rest) = self.sources.files[file]
+            .includes
+            .iter()
+            .filter_map(|(n, target)| {
+                let rest = name.strip_prefix(n.as_str())?.strip_prefix('.')?;
+                Some((*target, rest, n.len()))
+            })
+            .max_by_key(|(_, _, len)| *len)
+            .map(|(target, rest, _)| (target, rest))?;
+        self.tables[target].get(rest).map(|&index| DefRef { file: target, index })
+    }
+
+    /// The enum that `qualifier` names in a constant `qualifier.VALUE` read where `expected`
+    /// belongs: an enum, a typedef of one, or — as Apache Thrift resolves it — a name not
+    /// visible here whose last part is the expected enum's own name (`E.A` for a field of
+    /// type `Types.E`).
+    fn enum_of_qualifier(
+        &mut self,
+        file: FileId,
+        qualifier: &str,
+        expected: &Type,
+        value: &str,
+    ) -> Option<DefRef> {
+        if let Some(r) = self.lookup(file, qualifier) {
+            return match &self.def(r).kind {
+                DefinitionKind::Enum { .. } => Some(r),
+                DefinitionKind::Typedef { target } => {
+                    let target = target.clone();
+                    let t = self.resolve_type_quiet(r.file, &target)?;
+                    match self.underlying(&t) {
+                        Type::Named(e)
+                            if matches!(self.def(e).kind, DefinitionKind::Enum { .. }) =>
+                        {
+                            Some(e)
+                        }
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+        }
+        let Type::Named(e) = self.underlying(expected) else { return None };
+        let d = self.def(e);
+        let DefinitionKind::Enum { values } = &d.kind else { return None };
+        let own = d.name.name.as_str();
+        let names_it = qualifier == own || qualifier.ends_with(&format!(".{own}"));
+        (names_it && values.iter().any(|v| v.name.name == value)).then_some(e)
     }
 
     /// Every name visible from `file` whose definition satisfies `keep`.
@@ -625,6 +671,18 @@ impl<'s> Checker<'s> {
                 }
             }
             self.check_annotations(file, &f.annotations, true);
+            // Kitex marks streaming methods with `streaming.mode`; Ferry has no streams yet.
+            for a in f.annotations.iter().filter(|a| a.key.name.as_str() == "streaming.mode") {
+                let mode = a.value.as_ref().map(|v| v.0.clone()).unwrap_or_default();
+                if !mode.is_empty() && mode != "unary" {
+                    let problem = Problem::StreamingNotSupported {
+                        method: f.name.name.to_string(),
+                        mode: format!("streaming.mode = \"{mode}\""),
+                        span: a.key.span,
+                    };
+                    self.report(file, problem);
+                }
+            }
         }
     }
 
@@ -866,7 +924,7 @@ impl<'s> Checker<'s> {
         }
         // `Enum.VALUE` or `include.Enum.VALUE`.
         if let Some((enum_name, value)) = name.rsplit_once('.') {
-            if let Some(r) = self.lookup(file, enum_name) {
+            if let Some(r) = self.enum_of_qualifier(file, enum_name, expected, value) {
                 if let DefinitionKind::Enum { values } = &self.def(r).kind {
                     if let Some(field_enum) = self.other_enum_with(expected, r, value) {
                         let field_enum = self.def(field_enum).name.name.to_string();
@@ -893,7 +951,8 @@ impl<'s> Checker<'s> {
                                 span,
                             },
                         );
-                    } else if let Type::Named(e) = expected {
+                    } else if let Type::Named(e) = self.underlying(expected) {
+                        let e = &e;
                         let is_other_enum =
                             *e != r && matches!(self.def(*e).kind, DefinitionKind::Enum { .. });
                         if is_other_enum
@@ -1166,12 +1225,19 @@ impl<'s> Checker<'s> {
             },
             ConstKind::Ident(name) => {
                 if let Some(r) = self.lookup(file, name) {
-                    if matches!(self.def(r).kind, DefinitionKind::Const { .. }) {
-                        return Some(Value::Const(r));
+                    if let DefinitionKind::Const { ty: const_ty, value } = &self.def(r).kind {
+                        let (const_ty, value) = (const_ty.clone(), value.clone());
+                        let declared = self.resolve_type_quiet(r.file, &const_ty)?;
+                        if self.underlying(&declared) == under {
+                            return Some(Value::Const(r));
+                        }
+                        // Another type (`list<i32>` where `list<i64>` belongs): the value
+                        // converted to the slot's type, as Apache Thrift does.
+                        return self.build_value(r.file, &under, &value);
                     }
                 }
                 let (enum_name, value_name) = name.rsplit_once('.')?;
-                let written = self.lookup(file, enum_name)?;
+                let written = self.enum_of_qualifier(file, enum_name, &under, value_name)?;
                 let r = self.other_enum_with(&under, written, value_name).unwrap_or(written);
                 let DefinitionKind::Enum { values } = &self.def(r).kind else { return None };
                 let mut next = 0i64;
@@ -1179,6 +1245,10 @@ impl<'s> Checker<'s> {
                     let value = v.value.map_or(next, |(x, _)| x);
                     next = value + 1;
                     if v.name.name == value_name {
+                        if let Type::Base(_) = under {
+                            // An enum value where an integer belongs: its number.
+                            return Some(Value::Int(i128::from(value)));
+                        }
                         return Some(Value::EnumValue {
                             enum_ref: r,
                             name: value_name.to_owned(),

@@ -1,0 +1,1 @@
+struct R { 1: i32 y }
