@@ -686,16 +686,45 @@ impl Gen {
     /// the type has no value to give (an empty enum) or the depth ran out on a struct.
     fn value(&mut self, f: usize, t: &Ty, depth: usize) -> Option<String> {
         Some(match t {
-            Ty::Base(b) => self.base_value(b),
-            Ty::Typedef(_, _, target) => return self.value(f, target, depth),
+            Ty::Base(b) => {
+                if self.rng.chance(15) {
+                    if let Some(v) = self.enum_as_integer(f, b) {
+                        return Some(v);
+                    }
+                }
+                self.base_value(b)
+            }
+            Ty::Typedef(tf, ti, target) => {
+                // An enum value qualified by the typedef's own name (`typedef E T` … `T.A`).
+                if let (Ty::Enum(ef, ei), true) = (&**target, self.rng.chance(40)) {
+                    let e = &self.files[*ef].enums[*ei];
+                    if !e.values.is_empty() {
+                        let (v, _) = e.values[self.rng.below(e.values.len())].clone();
+                        let name = &self.files[*tf].typedefs[*ti].0;
+                        let prefix = if *tf == f {
+                            String::new()
+                        } else {
+                            format!("{}.", self.files[*tf].stem)
+                        };
+                        return Some(format!("{prefix}{name}.{v}"));
+                    }
+                }
+                return self.value(f, target, depth);
+            }
             Ty::Enum(file, i) => {
                 let e = &self.files[*file].enums[*i];
                 if e.values.is_empty() {
                     return None;
                 }
                 let (v, _) = e.values[self.rng.below(e.values.len())].clone();
-                let prefix =
-                    if *file == f { String::new() } else { format!("{}.", self.files[*file].stem) };
+                // An enum of an include, qualified by its bare name as Apache Thrift allows
+                // where that enum is expected (`E.A` for `stem.E`), or by `stem.E`.
+                let bare = self.rng.chance(30);
+                let prefix = if *file == f || bare {
+                    String::new()
+                } else {
+                    format!("{}.", self.files[*file].stem)
+                };
                 format!("{prefix}{}.{v}", e.name)
             }
             Ty::List(e) | Ty::Set(e) => {
@@ -755,6 +784,20 @@ impl Gen {
                 format!("{{{}}}", parts.join(", "))
             }
         })
+    }
+
+    /// A value of an enum visible from `f` whose number fits `b` (`i32`, `i64`), written
+    /// as `Enum.VALUE` where an integer belongs.
+    fn enum_as_integer(&mut self, f: usize, b: &str) -> Option<String> {
+        if !matches!(b, "i32" | "i64") {
+            return None;
+        }
+        let file = self.rng.below(f + 1);
+        let enums = &self.files[file].enums;
+        let e = enums.get(self.rng.below(enums.len().max(1)))?;
+        let (v, _) = e.values.get(self.rng.below(e.values.len().max(1)))?.clone();
+        let prefix = if file == f { String::new() } else { format!("{}.", self.files[file].stem) };
+        Some(format!("{prefix}{}.{v}", e.name))
     }
 
     fn base_value(&mut self, b: &str) -> String {
@@ -820,8 +863,14 @@ impl Gen {
             let ty = self.ty(f, 2);
             let Some(mut value) = self.value(f, &ty, 3) else { continue };
             let ty_text = self.ty_text(f, &ty);
-            // Sometimes a reference to an earlier constant of the same type.
-            if let Some((name, _)) = self.files[f].consts.iter().find(|(_, t)| *t == ty_text) {
+            // Sometimes a reference to an earlier constant of the same type, or of a type
+            // its value converts to (an `i32` constant, or a `list<i32>`, where `i64`s belong).
+            let narrower = ty_text.replace("i64", "i32");
+            let earlier = self.files[f]
+                .consts
+                .iter()
+                .find(|(_, t)| *t == ty_text || (narrower != ty_text && *t == narrower));
+            if let Some((name, _)) = earlier {
                 if self.rng.chance(50) {
                     value = name.clone();
                 }
@@ -888,7 +937,9 @@ impl Gen {
             out.push_str(" {\n");
             let mut taken = inherited.clone();
             let mut methods: Vec<String> = inherited.iter().cloned().collect();
-            for _ in 0..1 + self.rng.below(4) {
+            // Now and then a service that declares no method of its own (possibly none).
+            let own = if self.rng.chance(15) { 0 } else { 1 + self.rng.below(4) };
+            for _ in 0..own {
                 let m = fresh(&mut self.rng, METHOD_NAMES, &mut taken);
                 methods.push(m.clone());
                 self.method(f, &m, out);

@@ -134,22 +134,22 @@ impl<'s> Checker<'s> {
         value: &str,
     ) -> Option<DefRef> {
         if let Some(r) = self.lookup(file, qualifier) {
-            return match &self.def(r).kind {
-                DefinitionKind::Enum { .. } => Some(r),
+            match &self.def(r).kind {
+                DefinitionKind::Enum { .. } => return Some(r),
                 DefinitionKind::Typedef { target } => {
                     let target = target.clone();
-                    let t = self.resolve_type_quiet(r.file, &target)?;
-                    match self.underlying(&t) {
-                        Type::Named(e)
-                            if matches!(self.def(e).kind, DefinitionKind::Enum { .. }) =>
-                        {
-                            Some(e)
+                    if let Some(t) = self.resolve_type_quiet(r.file, &target) {
+                        if let Type::Named(e) = self.underlying(&t) {
+                            if matches!(self.def(e).kind, DefinitionKind::Enum { .. }) {
+                                return Some(e);
+                            }
                         }
-                        _ => None,
                     }
                 }
-                _ => None,
-            };
+                // Another kind of definition with that name here (a struct `E` beside the
+                // included enum `E`): the expected enum's rule below still applies.
+                _ => {}
+            }
         }
         let Type::Named(e) = self.underlying(expected) else { return None };
         let d = self.def(e);
