@@ -891,6 +891,14 @@ mod tests {
         s
     }
 
+    /// The driver's part of a new connection: connect, say hello, get `HelloAck` from
+    /// incarnation `inc` announcing `max_frame`.
+    fn handshake(s: &mut ClientSession<u64>, inc: u128, max_frame: u32, now: Instant) {
+        s.connecting(now);
+        s.connected(now);
+        s.handle_input(&hello_ack(inc, max_frame), now).unwrap();
+    }
+
     #[test]
     fn requests_acknowledge_the_lowest_pending_call_and_count_attempts() {
         let now = Instant::now();
@@ -960,9 +968,7 @@ mod tests {
         s.connection_lost("reset".into(), now);
         s.handle_timeout(now + Duration::from_secs(1));
         assert!(s.take_connect_request());
-        s.connecting(now);
-        s.connected(now);
-        s.handle_input(&hello_ack(8, 1 << 20), now).unwrap();
+        handshake(&mut s, 8, 1 << 20, now);
         let h = sent(&mut s);
         assert_eq!(h.last().unwrap().flags & FLAG_RETRY, FLAG_RETRY);
         let overloaded = protocol::error_payload(ErrorCode::Overloaded, "busy");
@@ -989,9 +995,7 @@ mod tests {
         s.connection_lost("reset".into(), now);
         s.handle_timeout(now + Duration::from_secs(1));
         s.take_connect_request();
-        s.connecting(now);
-        s.connected(now);
-        s.handle_input(&hello_ack(8, 100), now).unwrap();
+        handshake(&mut s, 8, 100, now);
         let r = results(&mut s);
         assert!(
             matches!(&r[..], [(1, Err(CallError::OutcomeUnknown(m)))] if m.contains("new limit of 100")),
@@ -1027,9 +1031,7 @@ mod tests {
         s.connection_lost("reset".into(), now);
         s.handle_timeout(now + Duration::from_secs(1));
         s.take_connect_request();
-        s.connecting(now);
-        s.connected(now);
-        s.handle_input(&hello_ack(8, 1 << 20), now).unwrap();
+        handshake(&mut s, 8, 1 << 20, now);
         let h = sent(&mut s);
         assert_eq!(
             h.iter().filter(|h| h.kind == Kind::Request).map(|h| h.call_id).collect::<Vec<_>>(),
@@ -1066,9 +1068,7 @@ mod tests {
         let now = Instant::now();
         let mut s = ClientSession::new(1, 2, config(), now);
         s.take_connect_request();
-        s.connecting(now);
-        s.connected(now);
-        s.handle_input(&hello_ack(7, 100), now).unwrap();
+        handshake(&mut s, 7, 100, now);
         sent(&mut s);
         s.add_call(call(1, 0, &[0; 200], now), now);
         assert!(sent(&mut s).is_empty());
@@ -1154,9 +1154,7 @@ mod tests {
         assert!(s.retiring.is_some(), "the connection is kept for calls 1 and 2");
         assert!(s.take_connect_request(), "and a new one is asked for at once");
         s.add_call(call(3, 0, b"new", now), now);
-        s.connecting(now);
-        s.connected(now);
-        s.handle_input(&hello_ack(7, 1 << 20), now).unwrap();
+        handshake(&mut s, 7, 1 << 20, now);
         let h = sent(&mut s);
         let requests: Vec<u64> =
             h.iter().filter(|h| h.kind == Kind::Request).map(|h| h.call_id).collect();
@@ -1179,9 +1177,7 @@ mod tests {
         sent(&mut s);
         s.handle_input(&frame(Kind::GoAway, 0, 0, b""), now).unwrap();
         s.take_connect_request();
-        s.connecting(now);
-        s.connected(now);
-        s.handle_input(&hello_ack(8, 1 << 20), now).unwrap();
+        handshake(&mut s, 8, 1 << 20, now);
         assert!(results(&mut s).is_empty(), "still waiting on the draining connection");
         s.retiring_lost(now);
         let r = results(&mut s);
