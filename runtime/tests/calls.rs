@@ -790,3 +790,22 @@ fn during_a_graceful_drain_new_calls_go_to_a_new_connection_at_once() {
     assert_eq!(client.call(ECHO, b"after", &opts(1000)), Ok(b"after".to_vec()));
     b.shutdown();
 }
+
+#[test]
+fn calls_beyond_the_servers_in_flight_limit_wait_in_the_client_and_all_succeed() {
+    // The server takes 16 calls at once per connection (its HelloAck says so); 200 started
+    // together, with retries off, all succeed: the other 184 wait in the client.
+    let config = ServerConfig { max_in_flight_per_connection: 16, ..ServerConfig::default() };
+    let server = Server::bind(local(), echo_service(), config).unwrap();
+    let no_retry = ClientConfig {
+        retry: RetryPolicy { max_attempts: 1, ..RetryPolicy::default() },
+        ..ClientConfig::default()
+    };
+    let client = Client::connect(server.local_addr(), no_retry).unwrap();
+    let handles: Vec<_> =
+        (0..200u64).map(|_| client.start(SLOW, &5u64.to_le_bytes(), &opts(20_000))).collect();
+    for h in handles {
+        assert_eq!(h.wait(), Ok(b"slept".to_vec()));
+    }
+    server.shutdown();
+}

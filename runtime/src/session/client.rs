@@ -57,6 +57,8 @@ struct Pending<T> {
     /// In flight on a connection the server is draining (`GoAway`): its answer comes there,
     /// while new calls go to the next connection.
     on_retiring: bool,
+    /// Holds one of the current connection's call slots (`ClientSession::on_wire`).
+    holds_slot: bool,
 }
 
 /// A connection the server said `GoAway` on, kept until its calls in flight are answered
@@ -115,6 +117,11 @@ pub(crate) struct ClientSession<T> {
     finished: Vec<Finished<T>>,
     /// The server's frame limit (its `HelloAck`).
     server_max_frame: usize,
+    /// Calls the server takes in flight on one connection (its `HelloAck`): calls beyond it
+    /// wait here, in `unsent`, instead of being sent to be refused.
+    server_max_in_flight: usize,
+    /// Calls on the current connection awaiting their answer (each `holds_slot`).
+    on_wire: usize,
     last_received: Instant,
     ping_sent: Option<Instant>,
     keepalive_armed: bool,
@@ -148,6 +155,8 @@ impl<T> ClientSession<T> {
             outbuf: Vec::new(),
             finished: Vec::new(),
             server_max_frame: usize::MAX,
+            server_max_in_flight: usize::MAX,
+            on_wire: 0,
             last_received: now,
             ping_sent: None,
             keepalive_armed: false,
@@ -204,6 +213,7 @@ impl<T> ClientSession<T> {
             sent_to: None,
             maybe_ran: false,
             on_retiring: false,
+            holds_slot: false,
         };
         self.pending.insert(call_id, pending);
         self.arm_keepalive(now);
@@ -285,7 +295,9 @@ impl<T> ClientSession<T> {
             if p.sent_to.is_some() {
                 p.maybe_ran = true;
             }
+            p.holds_slot = false;
         }
+        self.on_wire = 0;
         if never_up {
             // Nothing listens there: say so now rather than at each call's deadline.
             let failing: Vec<u64> = self
@@ -338,6 +350,7 @@ impl<T> ClientSession<T> {
         if std::mem::take(&mut self.goaway_seen) {
             self.retire(now);
         }
+        self.send_unsent(now);
         Ok(())
     }
 
@@ -361,8 +374,10 @@ impl<T> ClientSession<T> {
         for id in in_flight {
             if let Some(p) = self.pending.get_mut(&id) {
                 p.on_retiring = true;
+                p.holds_slot = false;
             }
         }
+        self.on_wire = 0;
         self.retiring = Some(Retiring {
             inbuf: std::mem::take(&mut self.inbuf),
             outbuf: std::mem::take(&mut self.outbuf),
@@ -467,6 +482,7 @@ impl<T> ClientSession<T> {
                 let ack = HelloAck::decode(payload)?;
                 self.link = Link::Ready { incarnation: ack.incarnation, draining: false };
                 self.server_max_frame = ack.max_frame as usize;
+                self.server_max_in_flight = (ack.max_in_flight as usize).max(1);
                 self.ranges_every = (ack.max_records as usize / 4).clamp(1, ACK_RANGES_EVERY);
                 self.reconnect_delay = self.config.reconnect_initial;
                 self.on_ready(ack.incarnation, now);
@@ -535,12 +551,17 @@ impl<T> ClientSession<T> {
                 }
             }
         }
+        // Calls that ended (deadline, cancel) freed slots for calls waiting here.
+        self.send_unsent(now);
     }
 
     // ---- decisions
 
     fn finish(&mut self, p: Pending<T>, result: Result<Vec<u8>, CallError>) {
         self.finished_since_ranges += 1;
+        if p.holds_slot {
+            self.on_wire -= 1;
+        }
         let Pending { call, started, attempts, .. } = p;
         let (token, method) = (call.token, call.method);
         self.finished.push(Finished { token, method, started, result, attempts });
@@ -553,7 +574,9 @@ impl<T> ClientSession<T> {
 
     fn send_or_queue(&mut self, call_id: u64, now: Instant) {
         match self.link {
-            Link::Ready { incarnation, draining: false } => {
+            Link::Ready { incarnation, draining: false }
+                if self.on_wire < self.server_max_in_flight =>
+            {
                 self.write_request(call_id, incarnation, now)
             }
             Link::Down { .. } => {
@@ -625,6 +648,10 @@ impl<T> ClientSession<T> {
         protocol::finish(&mut self.outbuf, mark);
         p.attempts += 1;
         p.sent_to = Some(incarnation);
+        if !p.holds_slot {
+            p.holds_slot = true;
+            self.on_wire += 1;
+        }
         if p.call.flags & protocol::FLAG_ONEWAY != 0 {
             // Fire and forget: done once handed to the connection.
             if let Some(p) = self.pending.remove(&call_id) {
@@ -655,9 +682,25 @@ impl<T> ClientSession<T> {
                 self.write_request(id, incarnation, now);
             }
         }
-        while let Some(id) = self.unsent.pop_front() {
+        self.send_unsent(now);
+    }
+
+    /// Sends waiting calls while the connection is ready and has free call slots.
+    fn send_unsent(&mut self, now: Instant) {
+        let Link::Ready { incarnation, draining: false } = self.link else { return };
+        while self.on_wire < self.server_max_in_flight {
+            let Some(id) = self.unsent.pop_front() else { return };
             if self.pending.contains_key(&id) {
                 self.write_request(id, incarnation, now);
+            }
+        }
+    }
+
+    /// The call no longer holds a slot of the current connection (refused, or moved off it).
+    fn release_slot(&mut self, call_id: u64) {
+        if let Some(p) = self.pending.get_mut(&call_id) {
+            if std::mem::take(&mut p.holds_slot) {
+                self.on_wire -= 1;
             }
         }
     }
@@ -693,6 +736,7 @@ impl<T> ClientSession<T> {
                     if at < p.call.deadline {
                         p.sent_to = None; // the server did not run it: a fresh send
                         self.timers.add(at, Timer::Retry(call_id));
+                        self.release_slot(call_id);
                         return;
                     }
                 }
@@ -709,6 +753,7 @@ impl<T> ClientSession<T> {
                 // Not run; try again once connected to a server that accepts calls.
                 p.sent_to = None;
                 p.on_retiring = false;
+                self.release_slot(call_id);
                 self.send_or_queue(call_id, now);
                 return;
             }
@@ -740,6 +785,10 @@ impl<T> ClientSession<T> {
                 "no connection could be completed before the deadline; the call was not sent"
                     .into(),
             )),
+            Link::Ready { .. } if never_sent => Err(CallError::Overloaded(format!(
+                "the deadline passed while the call waited in this client for one of the {} calls the server takes at once; it was not sent, so it did not run",
+                self.server_max_in_flight
+            ))),
             _ => Err(CallError::DeadlineExceeded),
         };
         self.tell_cancelled(&p);
@@ -1182,5 +1231,40 @@ mod tests {
         s.retiring_lost(now);
         let r = results(&mut s);
         assert!(matches!(&r[..], [(1, Err(CallError::OutcomeUnknown(_)))]), "{r:?}");
+    }
+
+    #[test]
+    fn calls_beyond_the_servers_in_flight_limit_wait_here_not_refused_there() {
+        let now = Instant::now();
+        let mut s: ClientSession<u64> = ClientSession::new(1, 2, config(), now);
+        s.take_connect_request();
+        let ack =
+            HelloAck { incarnation: 7, max_frame: 1 << 20, max_in_flight: 2, max_records: 64 };
+        s.connecting(now);
+        s.connected(now);
+        s.handle_input(&frame(Kind::HelloAck, 0, 0, &ack.encode()), now).unwrap();
+        sent(&mut s);
+        for id in 1..=5 {
+            s.add_call(call(id, 0, b"x", now), now);
+        }
+        let requests = |s: &mut ClientSession<u64>| -> Vec<u64> {
+            sent(s).iter().filter(|h| h.kind == Kind::Request).map(|h| h.call_id).collect()
+        };
+        assert_eq!(requests(&mut s), vec![1, 2], "two slots");
+        s.handle_input(&frame(Kind::Response, 1, 0, b"one"), now).unwrap();
+        assert_eq!(requests(&mut s), vec![3], "a slot freed, the next call goes");
+        // A refusal frees the slot too (its retry waits its turn).
+        let busy = protocol::error_payload(ErrorCode::Overloaded, "busy");
+        s.handle_input(&frame(Kind::Error, 2, protocol::with_attempt(0, 1), &busy), now).unwrap();
+        assert_eq!(requests(&mut s), vec![4]);
+        // A call still queued when its deadline passes never left this client, and says so.
+        s.cancel(3);
+        s.handle_timeout(now + Duration::from_secs(6));
+        let r = results(&mut s);
+        assert!(
+            r.iter().any(|(id, res)| *id == 5
+                && matches!(res, Err(CallError::Overloaded(m)) if m.contains("it was not sent"))),
+            "{r:?}"
+        );
     }
 }
