@@ -808,4 +808,23 @@ fn calls_beyond_the_servers_in_flight_limit_wait_in_the_client_and_all_succeed()
         assert_eq!(h.wait(), Ok(b"slept".to_vec()));
     }
     server.shutdown();
+    // The figure: 2 000 at once against a limit of 1 024 (a queue of 2 048, so one
+    // connection alone may fill the 1 024 as its share).
+    let config = ServerConfig {
+        max_in_flight_per_connection: 1024,
+        queue_capacity: 2048,
+        ..ServerConfig::default()
+    };
+    let server = Server::bind(local(), echo_service(), config).unwrap();
+    let no_retry = ClientConfig {
+        retry: RetryPolicy { max_attempts: 1, ..RetryPolicy::default() },
+        ..ClientConfig::default()
+    };
+    let client = Client::connect(server.local_addr(), no_retry).unwrap();
+    let handles: Vec<_> =
+        (0..2000u32).map(|i| client.start(ECHO, &i.to_le_bytes(), &opts(20_000))).collect();
+    for (i, h) in handles.into_iter().enumerate() {
+        assert_eq!(h.wait(), Ok((i as u32).to_le_bytes().to_vec()));
+    }
+    server.shutdown();
 }

@@ -19,7 +19,9 @@ pub struct ServerConfig {
     pub max_frame: usize,
     /// Connections held at once; further ones are closed on accept. Default: 16 384.
     pub max_connections: usize,
-    /// Calls in flight per connection; more get `Overloaded`. Default: 1024.
+    /// Calls in flight per connection; more get `Overloaded`. Announced in `HelloAck`, so
+    /// Ferry clients keep further calls waiting on their side. Default: 512, half the worker
+    /// queue, which one connection alone may always fill (its share, spec § 7).
     pub max_in_flight_per_connection: usize,
     /// A connection with no traffic and no call in flight is closed after this. Default 5 min.
     pub idle_timeout: Duration,
@@ -70,7 +72,7 @@ impl Default for ServerConfig {
             queue_capacity: 1024,
             max_frame: 8 * 1024 * 1024,
             max_connections: 16_384,
-            max_in_flight_per_connection: 1024,
+            max_in_flight_per_connection: 512,
             idle_timeout: Duration::from_secs(300),
             handshake_timeout: Duration::from_secs(5),
             max_records_per_client: 4096,

@@ -397,12 +397,15 @@ impl Endpoint for Loop {
             > self.config.memory_budget
     }
 
-    fn queue_share(&self) -> usize {
-        // The session counts its calls in flight, running ones included: the workers'
-        // places are added, so the share bounds what waits in the queue.
+    fn queue_share(&self, own: usize) -> usize {
+        // Half of what the other connections leave of the queue: a connection alone may
+        // fill half of it, and n flooders leave about a (n + 1)th free for newcomers. The
+        // session counts its calls in flight, running ones included, so the workers' places
+        // are added and its own calls are not counted as the others'.
         let waiting = self.jobs_tx.as_ref().map_or(0, Sender::len);
-        let free = self.config.queue_capacity.max(1).saturating_sub(waiting);
-        (free / 2).max(1) + self.config.workers.max(1)
+        let others = waiting.saturating_sub(own);
+        let left = self.config.queue_capacity.max(1).saturating_sub(others);
+        (left / 2).max(1) + self.config.workers.max(1)
     }
 
     fn dispatch(&mut self, d: Dispatch<'_>) -> Option<Outcome> {

@@ -75,11 +75,12 @@ pub(crate) trait Endpoint {
     fn shutting_down(&self) -> bool;
     /// The server-wide memory budget (buffered input and output, and records) is spent.
     fn over_budget(&self) -> bool;
-    /// How many calls one connection may hold now: half the worker queue's free places
-    /// (plus the workers, as calls in flight include running ones).
+    /// How many calls one connection, holding `own`, may hold now: half of the worker queue
+    /// that the other connections leave (plus the workers, as calls in flight include
+    /// running ones).
     /// A flooding connection is refused once it holds its share, and the free places it
     /// leaves are what its neighbours' calls use — shedding falls on the cause.
-    fn queue_share(&self) -> usize;
+    fn queue_share(&self, own: usize) -> usize;
     /// Runs or queues a call; `Some` when it ended at once (inline, or refused).
     fn dispatch(&mut self, call: Dispatch<'_>) -> Option<Outcome>;
     /// The client asked to skip a call not yet started.
@@ -504,7 +505,7 @@ impl ServerSession {
                 ErrorCode::Overloaded,
                 "too many calls in flight on this connection; the call did not run",
             ))
-        } else if self.in_flight >= ep.queue_share() {
+        } else if self.in_flight >= ep.queue_share(self.in_flight) {
             Some((
                 ErrorCode::Overloaded,
                 "this connection holds its share of the server's queue (half of what is free); the call did not run",
@@ -821,7 +822,7 @@ mod tests {
         fn over_budget(&self) -> bool {
             self.over_budget
         }
-        fn queue_share(&self) -> usize {
+        fn queue_share(&self, _own: usize) -> usize {
             self.share
         }
         fn dispatch(&mut self, d: Dispatch<'_>) -> Option<Outcome> {
