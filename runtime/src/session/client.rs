@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use crate::client::{CallError, ClientConfig, RetryPolicy};
+use crate::call::{CallError, ClientConfig, RetryPolicy};
 use crate::protocol::{self, ErrorCode, Header, Hello, HelloAck, Kind, ProtocolError};
 use crate::timers::Timers;
 
