@@ -375,8 +375,7 @@ pub mod metadata {
     /// Checks a whole metadata block as a server receives it: well-formed entries, each key
     /// valid, no key twice.
     pub fn check(bytes: &[u8]) -> Result<(), String> {
-        let mut seen: Vec<&[u8]> = Vec::new();
-        for entry in iter(bytes) {
+        for (i, entry) in iter(bytes).enumerate() {
             let (key, value) = entry.map_err(|e| e.to_string())?;
             check_key(key)?;
             if key == ACK.as_bytes() && ack_ranges(value).is_none() {
@@ -384,11 +383,12 @@ pub mod metadata {
                     "`{ACK}` is not a sequence of ascending [start, end) ranges of two u64 each"
                 ));
             }
-            if seen.contains(&key) {
+            // Entries are few: compare with the earlier ones in place, allocating nothing
+            // per request.
+            if iter(bytes).take(i).any(|earlier| earlier.is_ok_and(|(k, _)| k == key)) {
                 let shown = String::from_utf8_lossy(key);
                 return Err(format!("metadata key `{shown}` appears twice"));
             }
-            seen.push(key);
         }
         Ok(())
     }

@@ -48,6 +48,14 @@ fn echo_service() -> Service {
         })
 }
 
+/// A client that never re-sends a refused call, so every refusal shows.
+fn no_retry() -> ClientConfig {
+    ClientConfig {
+        retry: RetryPolicy { max_attempts: 1, ..RetryPolicy::default() },
+        ..ClientConfig::default()
+    }
+}
+
 fn opts(deadline_ms: u64) -> CallOptions {
     CallOptions { deadline: Some(Duration::from_millis(deadline_ms)), ..CallOptions::default() }
 }
@@ -187,11 +195,7 @@ fn a_flood_gets_overloaded_while_other_clients_still_succeed() {
         Ok(Vec::new())
     });
     let server = Server::bind(local(), service, config).unwrap();
-    let no_retry = ClientConfig {
-        retry: RetryPolicy { max_attempts: 1, ..RetryPolicy::default() },
-        ..ClientConfig::default()
-    };
-    let flooder = Client::connect(server.local_addr(), no_retry).unwrap();
+    let flooder = Client::connect(server.local_addr(), no_retry()).unwrap();
     let handles: Vec<_> = (0..20).map(|_| flooder.start(10, b"", &opts(20_000))).collect();
     // Another client's cheap calls are served on the event loop meanwhile.
     let other = Client::connect(server.local_addr(), ClientConfig::default()).unwrap();
@@ -690,11 +694,7 @@ fn flooding_peers_are_shed_not_their_neighbours_and_leave_nothing_behind() {
         peer.send(&burst);
         flooders.push(peer);
     }
-    let no_retry = ClientConfig {
-        retry: RetryPolicy { max_attempts: 1, ..RetryPolicy::default() },
-        ..ClientConfig::default()
-    };
-    let neighbour = Client::connect(server.local_addr(), no_retry).unwrap();
+    let neighbour = Client::connect(server.local_addr(), no_retry()).unwrap();
     for i in 0..30u8 {
         assert_eq!(neighbour.call(WORK, &[i], &opts(10_000)), Ok(vec![i]), "call {i}");
     }
@@ -746,11 +746,7 @@ fn one_long_call_does_not_stop_its_client() {
     // are acknowledged by range, so the client's record bound never fills.
     let config = ServerConfig { max_records_per_client: 64, ..ServerConfig::default() };
     let server = Server::bind(local(), echo_service(), config).unwrap();
-    let no_retry = ClientConfig {
-        retry: RetryPolicy { max_attempts: 1, ..RetryPolicy::default() },
-        ..ClientConfig::default()
-    };
-    let client = Client::connect(server.local_addr(), no_retry).unwrap();
+    let client = Client::connect(server.local_addr(), no_retry()).unwrap();
     let long = client.start(SLOW, &1500u64.to_le_bytes(), &opts(10_000));
     for i in 0..300u32 {
         assert_eq!(client.call(ECHO, &i.to_le_bytes(), &opts(5000)), Ok(i.to_le_bytes().to_vec()));
@@ -797,11 +793,7 @@ fn calls_beyond_the_servers_in_flight_limit_wait_in_the_client_and_all_succeed()
     // together, with retries off, all succeed: the other 184 wait in the client.
     let config = ServerConfig { max_in_flight_per_connection: 16, ..ServerConfig::default() };
     let server = Server::bind(local(), echo_service(), config).unwrap();
-    let no_retry = ClientConfig {
-        retry: RetryPolicy { max_attempts: 1, ..RetryPolicy::default() },
-        ..ClientConfig::default()
-    };
-    let client = Client::connect(server.local_addr(), no_retry).unwrap();
+    let client = Client::connect(server.local_addr(), no_retry()).unwrap();
     let handles: Vec<_> =
         (0..200u64).map(|_| client.start(SLOW, &5u64.to_le_bytes(), &opts(20_000))).collect();
     for h in handles {
@@ -816,11 +808,7 @@ fn calls_beyond_the_servers_in_flight_limit_wait_in_the_client_and_all_succeed()
         ..ServerConfig::default()
     };
     let server = Server::bind(local(), echo_service(), config).unwrap();
-    let no_retry = ClientConfig {
-        retry: RetryPolicy { max_attempts: 1, ..RetryPolicy::default() },
-        ..ClientConfig::default()
-    };
-    let client = Client::connect(server.local_addr(), no_retry).unwrap();
+    let client = Client::connect(server.local_addr(), no_retry()).unwrap();
     let handles: Vec<_> =
         (0..2000u32).map(|i| client.start(ECHO, &i.to_le_bytes(), &opts(20_000))).collect();
     for (i, h) in handles.into_iter().enumerate() {
