@@ -164,6 +164,11 @@ pub struct ClientConfig {
     pub tls: Option<ClientTls>,
     /// Adds credentials (a bearer token, say) to every call's metadata. Default: none.
     pub credentials: Option<Credentials>,
+    /// A blocking caller polls for its reply this long before it sleeps, when a core is
+    /// free for it (never when the process may use one CPU or the machine is busy, and
+    /// less while its polls go unanswered: the rule is in ARCHITECTURE.md, "Waiting").
+    /// `Duration::ZERO`: always sleep. Default: 100 µs.
+    pub busy_poll: Duration,
 }
 
 /// Metadata entries: (key, value) pairs.
@@ -215,6 +220,7 @@ impl Default for ClientConfig {
             wait_for_ready: false,
             tls: None,
             credentials: None,
+            busy_poll: Duration::from_micros(100),
         }
     }
 }

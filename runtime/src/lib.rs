@@ -58,7 +58,9 @@ pub use client::{
 pub use ferry_wire as wire;
 pub use reflect::{SchemaFile, ServiceSchema};
 pub use server::{Load, Server, ServerConfig, ShutdownSignals};
-pub use service::{Authorizer, Context, Handler, HandlerError, Service};
+pub use service::{
+    AsyncHandler, Authorizer, Context, Handler, HandlerError, HandlerFuture, Responder, Service,
+};
 pub use tls::{ClientTls, PeerIdentity, ServerTls, TlsError};
 pub use typed::{method_id, NoException, Pending, RpcError, ServiceError};
 

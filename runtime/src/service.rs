@@ -118,9 +118,24 @@ pub type Authorizer = Arc<dyn Fn(&Context, u32, Option<&str>) -> Result<(), Stri
 /// An untyped handler: encoded request in, encoded reply out.
 pub type Handler = Arc<dyn Fn(&Context, &[u8]) -> Result<Vec<u8>, HandlerError> + Send + Sync>;
 
+/// An untyped async handler: the call's context and encoded request in, a future of the
+/// encoded reply out (polled by the server's executor; see [`Service::async_method`]).
+pub type AsyncHandler = Arc<dyn Fn(Context, Vec<u8>) -> HandlerFuture + Send + Sync>;
+
+pub use crate::server::{HandlerFuture, Responder};
+
+/// How a method's handler runs.
+#[derive(Clone)]
+pub(crate) enum Run {
+    /// Called on a worker (or the loop, inline) and returns the reply.
+    Blocking(Handler),
+    /// Returns a future, polled on the workers by the server's executor.
+    Async(AsyncHandler),
+}
+
 #[derive(Clone)]
 pub(crate) struct Method {
-    pub handler: Handler,
+    pub run: Run,
     /// Runs on the event loop thread: for cheap handlers that never block.
     pub inline: bool,
     /// The authorizer of the service it was registered in, once merged into another
@@ -167,8 +182,55 @@ impl Service {
     ) -> Self {
         self.register(
             id,
-            Method { handler: Arc::new(handler), inline: false, authorizer: None, oneway: None },
+            Method {
+                run: Run::Blocking(Arc::new(handler)),
+                inline: false,
+                authorizer: None,
+                oneway: None,
+            },
         )
+    }
+
+    /// Registers an async handler: its future is polled on the worker pool by Ferry's own
+    /// executor (no async runtime needed), and while it awaits (a nested Ferry call, a
+    /// timer or I/O of the application's own runtime) it holds no thread. The caller
+    /// cancelling, the deadline passing and the end of the shutdown grace period drop the
+    /// future at its next poll (dropping a nested `Pending` call cancels that too), and the
+    /// caller is told the handler ran. Live handler tasks are bounded
+    /// (`ServerConfig::max_handler_tasks`); calls past it are refused unrun.
+    ///
+    /// ```
+    /// # use ferry_runtime::{Service, HandlerError};
+    /// let service = Service::new().async_method(7, |ctx, request| async move {
+    ///     // e.g. `upstream.check_start(&ctx.remaining(), ..).await`
+    ///     let _ = ctx.remaining();
+    ///     Ok::<_, HandlerError>(request)
+    /// });
+    /// ```
+    pub fn async_method<F, Fut>(self, id: u32, handler: F) -> Self
+    where
+        F: Fn(Context, Vec<u8>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<Vec<u8>, HandlerError>> + Send + 'static,
+    {
+        let run = Run::Async(Arc::new(move |ctx, request| Box::pin(handler(ctx, request))));
+        self.register(id, Method { run, inline: false, authorizer: None, oneway: None })
+    }
+
+    /// Registers a handler that answers later: it gets a [`Responder`] and returns at once;
+    /// whoever holds the responder (another thread, a callback, C code through
+    /// `ferry_reply`) answers the call once, or drops it (the call then fails, having run).
+    /// The call holds no thread meanwhile; cancellation and the deadline end it as for
+    /// [`Service::async_method`].
+    pub fn deferred_method(
+        self,
+        id: u32,
+        handler: impl Fn(&Context, &[u8], Responder) + Send + Sync + 'static,
+    ) -> Self {
+        self.async_method(id, move |ctx, request| {
+            let (responder, answer) = Responder::new();
+            handler(&ctx, &request, responder);
+            answer
+        })
     }
 
     /// Names method `id` (its IDL name) in metrics snapshots and the access log; generated
@@ -246,7 +308,7 @@ impl Service {
         let listing = Arc::new(Listing::of(&self));
         let authorizer = self.reflection_authorizer();
         let reflect = Method {
-            handler: Arc::new(move |_ctx, request| listing.reply(request)),
+            run: Run::Blocking(Arc::new(move |_ctx, request| listing.reply(request))),
             inline: true,
             authorizer,
             oneway: Some(false),
@@ -292,7 +354,12 @@ impl Service {
     ) -> Self {
         self.register(
             id,
-            Method { handler: Arc::new(handler), inline: true, authorizer: None, oneway: None },
+            Method {
+                run: Run::Blocking(Arc::new(handler)),
+                inline: true,
+                authorizer: None,
+                oneway: None,
+            },
         )
     }
 }

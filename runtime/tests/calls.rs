@@ -72,6 +72,36 @@ fn calls_return_replies_and_errors() {
     );
 }
 
+/// A caller that may not poll blocks on the socket itself (what a 1-CPU process does);
+/// another thread's call made meanwhile must not wait for the blocked caller's reply.
+#[test]
+fn a_caller_blocked_on_the_socket_makes_way_for_others() {
+    let server = Server::bind(local(), echo_service(), ServerConfig::default()).unwrap();
+    let config = ClientConfig { busy_poll: Duration::ZERO, ..ClientConfig::default() };
+    let client = Arc::new(Client::connect(server.local_addr(), config).unwrap());
+    for i in 0..200u32 {
+        assert_eq!(client.call(ECHO, &i.to_le_bytes(), &opts(5000)).unwrap(), i.to_le_bytes());
+    }
+    let slow_done = Arc::new(AtomicUsize::new(0));
+    let slow = {
+        let (client, slow_done) = (Arc::clone(&client), Arc::clone(&slow_done));
+        std::thread::spawn(move || {
+            let r = client.call(SLOW, &800u64.to_le_bytes(), &opts(5000));
+            slow_done.store(1, Ordering::SeqCst);
+            r
+        })
+    };
+    // Let the slow caller reach its blocking wait (the order below holds either way).
+    std::thread::sleep(Duration::from_millis(50));
+    for i in 0..20u32 {
+        assert_eq!(client.call(ECHO, &i.to_le_bytes(), &opts(5000)).unwrap(), i.to_le_bytes());
+        let h = client.start(ECHO, b"started", &opts(5000));
+        assert_eq!(h.wait().unwrap(), b"started");
+    }
+    assert_eq!(slow_done.load(Ordering::SeqCst), 0, "the echoes finished behind the slow call");
+    assert_eq!(slow.join().unwrap().unwrap(), b"slept");
+}
+
 #[test]
 fn many_threads_share_one_connection() {
     let server = Server::bind(local(), echo_service(), ServerConfig::default()).unwrap();

@@ -4,6 +4,8 @@
 //! for both processes. `tonic-bench` runs tonic through the same matrix.
 //!
 //! `cargo run --release -p ferry-benches --bin rpc-bench [seconds-per-run]`
+//! `… --bin rpc-bench --sequential ADDR [seconds]`: sequential calls to a server started
+//! with `--serve-ferry` (one side at a time under a profiler, or pinned apart).
 //! `… --bin rpc-bench --idle 10000`: server memory per idle connection.
 //! `… --bin rpc-bench --flood [peers] [rounds] [seconds]`: server memory while peers send
 //! calls and never read, and after they leave; a well-behaved client's refusals meanwhile.
@@ -38,6 +40,15 @@ fn main() {
                 args.get(i).and_then(|a| a.parse::<u64>().ok()).unwrap_or(default)
             };
             ferry_benches::flood::run(arg(2, 16) as usize, arg(3, 3) as usize, arg(4, 10));
+        }
+        Some("--sequential") => {
+            // One client against a server started elsewhere (`--serve-ferry`), for
+            // profiling one side: `rpc-bench --sequential ADDR [seconds]`.
+            let addr: SocketAddr = args.get(2).and_then(|a| a.parse().ok()).expect("ADDR");
+            let secs: f64 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(2.0);
+            let (n, mut lat) = ferry_sequential(addr, Duration::from_secs_f64(secs), &None);
+            lat.sort();
+            println!("{n} calls, p50 {:?}", lat.get(lat.len() / 2).copied().unwrap_or_default());
         }
         Some("--idle") => {
             let n = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(10_000);

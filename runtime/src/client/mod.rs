@@ -30,8 +30,9 @@ use crate::protocol;
 use crate::session::client::NewCall;
 use driver::{nanos, ArmedUntil, ClientParts, Driver, WAKER};
 
-/// How long a blocking `call` polls for its reply before sleeping.
-const SPIN_BEFORE_SLEEP: Duration = Duration::from_micros(100);
+/// How long a caller blocks on the socket before it looks at its slot again (a reply can
+/// be delivered by another path: a retry's, a cancel's).
+const BLOCK_SLICE: Duration = Duration::from_millis(50);
 
 /// A client. Cheap to share: clone the `Arc` or use `&Client` from many threads.
 #[derive(Debug)]
@@ -65,6 +66,12 @@ struct Shared {
     driver: Arc<Mutex<Driver>>,
     /// When the I/O thread's current sleep ends (`driver::nanos`; 0 while it is awake).
     armed_until: Arc<ArmedUntil>,
+    /// Whether callers' polling for replies has been paying (`spin`).
+    spin: crate::spin::SpinSite,
+    /// A caller blocks on the socket holding the driver (`Driver::block_for_input`): a
+    /// call handed to the I/O thread must wake it with `caller_waker` so it makes way.
+    caller_blocked: AtomicBool,
+    caller_waker: Waker,
 }
 
 impl Shared {
@@ -78,6 +85,15 @@ impl Shared {
     fn stop_driving(&self) {
         let due = self.lock_driver().caller_ends();
         self.wake_before(due);
+    }
+
+    /// A caller blocked on the socket holding the driver lets go of it: the I/O thread
+    /// needs it (a call was handed to it, the client is closing).
+    fn make_way(&self) {
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.caller_blocked.load(Ordering::SeqCst) {
+            let _ = self.caller_waker.wake();
+        }
     }
 
     /// Wakes the I/O thread if its sleep ends after `due`.
@@ -167,7 +183,9 @@ impl Client {
             wake_pending: Arc::clone(&wake_pending),
             metrics: metrics.clone(),
         };
-        let driver = Driver::new(addr, poll.registry().try_clone()?, rx, &parts);
+        let caller_poll = Poll::new()?;
+        let caller_waker = Waker::new(caller_poll.registry(), WAKER)?;
+        let driver = Driver::new(addr, poll.registry().try_clone()?, caller_poll, rx, &parts);
         let shared = Arc::new(Shared {
             commands: tx,
             wake_pending,
@@ -179,6 +197,9 @@ impl Client {
             metrics,
             driver: Arc::new(Mutex::new(driver)),
             armed_until: Arc::new(ArmedUntil::new(0)),
+            spin: crate::spin::SpinSite::default(),
+            caller_blocked: AtomicBool::new(false),
+            caller_waker,
         });
         let (io_driver, io_armed) = (Arc::clone(&shared.driver), Arc::clone(&shared.armed_until));
         let io_thread = std::thread::Builder::new()
@@ -328,6 +349,7 @@ impl Client {
                 if !self.shared.wake_pending.swap(true, Ordering::AcqRel) {
                     let _ = self.shared.waker.wake();
                 }
+                self.shared.make_way();
             }
             Err(TrySendError::Full(_)) => {
                 handle.slot.fill(Err(CallError::Overloaded(format!(
@@ -349,6 +371,7 @@ impl Drop for Client {
     fn drop(&mut self) {
         self.shared.closed.store(true, Ordering::SeqCst);
         let _ = self.shared.waker.wake();
+        self.shared.make_way();
         if let Some(t) = self.io_thread.take() {
             let _ = t.join();
         }
@@ -376,16 +399,22 @@ pub struct CallHandle {
 impl CallHandle {
     /// Blocks until the call ends (it always ends by its deadline).
     ///
-    /// It polls the reply slot for a short while before sleeping: a reply usually lands
-    /// within tens of microseconds, and catching it awake saves the wake-up of a sleeping
-    /// thread (tens of µs on these VMs). At most `cores − 1` callers poll at once, so polling
-    /// never starves the client's I/O thread.
+    /// It may poll the reply slot for a short while before sleeping
+    /// (`ClientConfig::busy_poll`): a reply usually lands within tens of microseconds, and
+    /// catching it awake saves the wake-up of a sleeping thread (tens of µs on these VMs).
+    /// It polls only when a core is free for it (never with one CPU; at most `cores − 1`
+    /// pollers per process; not on a busy machine; less while polls go unanswered), so
+    /// polling never delays the reply it waits for.
     pub fn wait(mut self) -> Result<Vec<u8>, CallError> {
-        let Some(spinning) = crate::spin::Spinning::try_begin() else {
+        let limit = self.shared.config.busy_poll;
+        let Some(spinning) = self.shared.spin.begin(limit) else {
+            if let Some(r) = self.block_driving() {
+                return r;
+            }
             self.stop_driving();
             return self.sleep_until_done();
         };
-        let until = Instant::now() + SPIN_BEFORE_SLEEP;
+        let until = Instant::now() + limit;
         let mut early = None;
         while Instant::now() < until {
             if let Ok(mut s) = self.slot.state.try_lock() {
@@ -404,11 +433,42 @@ impl CallHandle {
             std::hint::spin_loop();
         }
         drop(spinning);
+        self.shared.spin.end(early.is_some());
         self.stop_driving();
         match early {
             Some(r) => r,
             None => self.sleep_until_done(),
         }
+    }
+
+    /// The caller that drives the session, when it may not poll, blocks on the socket
+    /// itself until its reply (one wake-up, as a plain blocking client), unless another
+    /// caller's call needs the I/O thread: then `None`, and it sleeps on its slot.
+    fn block_driving(&mut self) -> Option<Result<Vec<u8>, CallError>> {
+        if !self.driving {
+            return None;
+        }
+        let shared = Arc::clone(&self.shared);
+        let Ok(mut driver) = shared.driver.try_lock() else { return None };
+        loop {
+            if let Some(r) = self.take_result() {
+                return Some(r);
+            }
+            // Published before checking for company: a call handed over after the check
+            // sees the flag and wakes us (SeqCst on both sides).
+            shared.caller_blocked.store(true, Ordering::SeqCst);
+            std::sync::atomic::fence(Ordering::SeqCst);
+            let blocked =
+                driver.may_block() && driver.block_for_input(Instant::now() + BLOCK_SLICE);
+            shared.caller_blocked.store(false, Ordering::SeqCst);
+            if !blocked {
+                return self.take_result();
+            }
+        }
+    }
+
+    fn take_result(&self) -> Option<Result<Vec<u8>, CallError>> {
+        self.slot.state.lock().unwrap_or_else(|p| p.into_inner()).result.take()
     }
 
     fn stop_driving(&mut self) {
@@ -488,6 +548,7 @@ impl Drop for CallHandle {
         if !ended && self.shared.commands.try_send(Command::Cancel(Arc::clone(&self.slot))).is_ok()
         {
             let _ = self.shared.waker.wake();
+            self.shared.make_way();
         }
     }
 }

@@ -61,6 +61,11 @@ pub struct ServerConfig {
     /// without its schema. Authorizers see it as method `ferry.reflect` and may refuse it.
     /// Default: on.
     pub reflection: bool,
+    /// Calls of async handlers (`Service::async_method`, `deferred_method`, generated
+    /// `AsyncServer`s) held at once, queued or awaiting; past it new ones are refused
+    /// `Overloaded` (they did not run). A task holds its future's state, not a thread.
+    /// Default: 10 000.
+    pub max_handler_tasks: usize,
 }
 
 impl Default for ServerConfig {
@@ -85,6 +90,7 @@ impl Default for ServerConfig {
             busy_poll: Duration::from_micros(50),
             tls: None,
             reflection: true,
+            max_handler_tasks: 10_000,
         }
     }
 }

@@ -19,7 +19,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use crate::metrics::{Metrics, Snapshot};
 use crate::protocol::ErrorCode;
 use crate::records::{SharedRecords, StoredReply, Waiter};
-use crate::service::{Context, Method, Service};
+use crate::service::{Context, Method, Run, Service};
 use crate::session::server::{
     execute, settle, CallRef, Dispatch, Endpoint, Limits, Next, Outcome, ServerSession,
 };
@@ -29,10 +29,12 @@ use crate::transport::Stream;
 
 mod config;
 mod signals;
+mod tasks;
 mod worker;
 pub use config::ServerConfig;
 pub use signals::ShutdownSignals;
-use worker::{Claim, Done, Job};
+pub use tasks::{HandlerFuture, Responder};
+use worker::{Claim, Done, Job, WakeLoop};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -68,6 +70,9 @@ struct Shared {
     recorded: AtomicUsize,
     /// Calls dispatched and not yet finished, over every loop.
     held: AtomicUsize,
+    /// Calls of async handlers dispatched and not finished (queued or awaiting), over
+    /// every loop: bounded by `ServerConfig::max_handler_tasks`.
+    tasks: AtomicUsize,
 }
 
 impl Shared {
@@ -134,7 +139,9 @@ impl Server {
             inbox_rxs.push(rx);
             // Every job yields exactly one completion and jobs are bounded, so this bound is
             // never reached by workers; inline completions do not use the channel.
-            let (tx, rx) = bounded::<Done>(config.queue_capacity.max(1) + config.workers + 1);
+            let (tx, rx) = bounded::<Done>(
+                config.queue_capacity.max(1) + config.workers + config.max_handler_tasks + 1,
+            );
             done.push(tx);
             done_rxs.push(rx);
         }
@@ -148,6 +155,7 @@ impl Server {
             buffered: AtomicUsize::new(0),
             recorded: AtomicUsize::new(0),
             held: AtomicUsize::new(0),
+            tasks: AtomicUsize::new(0),
         });
         let limits = Limits {
             max_frame: config.max_frame,
@@ -165,19 +173,45 @@ impl Server {
         }
 
         let (jobs_tx, jobs_rx) = bounded::<Job>(config.queue_capacity.max(1));
+        // Each live task is on the run queue at most once, and live tasks are bounded.
+        let (run_queue, runs_rx) = tasks::RunQueue::new(config.max_handler_tasks + 1);
+        let wake_loops: Vec<WakeLoop> = (0..loops)
+            .map(|owner| {
+                let shared = Arc::clone(&shared);
+                Arc::new(move || shared.wake(owner)) as WakeLoop
+            })
+            .collect();
         for i in 0..config.workers.max(1) {
-            let (jobs_rx, shared) = (jobs_rx.clone(), Arc::clone(&shared));
+            let (jobs_rx, runs_rx, shared) =
+                (jobs_rx.clone(), runs_rx.clone(), Arc::clone(&shared));
+            let (run_queue, wake_loops) = (Arc::clone(&run_queue), wake_loops.clone());
             std::thread::Builder::new().name(format!("ferry-worker-{i}")).spawn(move || {
-                for job in jobs_rx {
+                while let Some(work) = tasks::next_work(&runs_rx, &jobs_rx) {
+                    let job = match work {
+                        tasks::Work::Task(task) => {
+                            task.run();
+                            continue;
+                        }
+                        tasks::Work::Job(job) => job,
+                    };
                     let owner = job.call.loop_index;
+                    let (done, wake) = (&shared.done[owner], &wake_loops[owner]);
                     // A loop past its shutdown grace is gone: its completion has nowhere to go,
                     // but the worker stays for the other loops' jobs.
-                    if shared.done[owner].send(job.run()).is_ok() {
-                        shared.wake(owner);
+                    if let Some(d) = job.run(&run_queue, done, wake) {
+                        if done.send(d).is_ok() {
+                            wake();
+                        }
                     }
+                }
+                // The loops are gone. Tasks they told to stop are dropped as they come;
+                // tasks still awaiting are dropped by whoever holds their wakers.
+                while let Ok(task) = runs_rx.try_recv() {
+                    task.run();
                 }
             })?;
         }
+        drop((run_queue, runs_rx));
         let mut listener = Some(listener);
         let mut event_loops = Vec::new();
         for (index, ((poll, inbox), done_rx)) in
@@ -195,6 +229,7 @@ impl Server {
                 jobs_tx: Some(jobs_tx.clone()),
                 done_rx,
                 queued: HashMap::new(),
+                async_by_conn: HashMap::new(),
                 deadlines: BTreeSet::new(),
                 early: Vec::new(),
                 in_flight: 0,
@@ -349,6 +384,9 @@ struct Loop {
     done_rx: Receiver<Done>,
     /// Calls handed to the workers and not yet back, by (client key, call id).
     queued: HashMap<(u128, u64), Queued>,
+    /// Calls of async handlers among `queued`, by connection: once started they hold no
+    /// queue place, so they do not count against the connection's queue share.
+    async_by_conn: HashMap<usize, usize>,
     /// The deadlines of `queued` calls, earliest first: one still waiting for a worker when
     /// its deadline passes is answered `DeadlineExceeded` then, not when a worker gets to it.
     deadlines: BTreeSet<(Instant, u128, u64)>,
@@ -397,7 +435,8 @@ impl Endpoint for Loop {
             > self.config.memory_budget
     }
 
-    fn queue_share(&self, own: usize) -> usize {
+    fn queue_share(&self, conn: usize, own: usize) -> usize {
+        let awaiting = self.async_by_conn.get(&conn).copied().unwrap_or(0);
         // Half of what the other connections leave of the queue: a connection alone may
         // fill half of it, and n flooders leave about a (n + 1)th free for newcomers. The
         // session counts its calls in flight, running ones included, so the workers' places
@@ -405,16 +444,30 @@ impl Endpoint for Loop {
         let waiting = self.jobs_tx.as_ref().map_or(0, Sender::len);
         let others = waiting.saturating_sub(own);
         let left = self.config.queue_capacity.max(1).saturating_sub(others);
-        (left / 2).max(1) + self.config.workers.max(1)
+        (left / 2).max(1) + self.config.workers.max(1) + awaiting
     }
 
     fn dispatch(&mut self, d: Dispatch<'_>) -> Option<Outcome> {
         let call = CallRef { loop_index: self.index, ..d.call };
         self.in_flight += 1;
         self.shared.held.fetch_add(1, Ordering::Relaxed);
-        if d.method.inline {
+        let asynchronous = matches!(d.method.run, Run::Async(_));
+        if let (true, Run::Blocking(handler)) = (d.method.inline, &d.method.run) {
             // On the loop, straight from the read buffer: no copy, no hand-off.
-            let outcome = execute(&d.method, &d.ctx, d.payload);
+            let outcome = execute(handler, &d.ctx, d.payload);
+            self.finished(&call, &outcome);
+            return Some(outcome);
+        }
+        if asynchronous
+            && self.shared.tasks.load(Ordering::Relaxed) >= self.config.max_handler_tasks
+        {
+            let outcome = Outcome::NotRun(
+                ErrorCode::Overloaded,
+                format!(
+                    "{} async handlers are running already (ServerConfig::max_handler_tasks); the call did not run",
+                    self.config.max_handler_tasks
+                ),
+            );
             self.finished(&call, &outcome);
             return Some(outcome);
         }
@@ -435,7 +488,11 @@ impl Endpoint for Loop {
             None => false,
         };
         if sent {
-            let queued = Queued { call, cancelled: d.cancelled, claim, deadline };
+            if asynchronous {
+                self.shared.tasks.fetch_add(1, Ordering::Relaxed);
+                *self.async_by_conn.entry(call.conn).or_default() += 1;
+            }
+            let queued = Queued { call, cancelled: d.cancelled, claim, deadline, asynchronous };
             self.queued.insert((call.client, call.call_id), queued);
             self.deadlines.insert((deadline, call.client, call.call_id));
             return None;
@@ -450,8 +507,10 @@ impl Endpoint for Loop {
 
     fn cancel(&mut self, client: u128, call_id: u64) {
         if let Some(q) = self.queued.get(&(client, call_id)) {
-            // A started handler sees the flag; one still queued is answered now.
+            // A started handler sees the flag (an async one is woken to be dropped); one
+            // still queued is answered now.
             q.cancelled.store(true, Ordering::Relaxed);
+            q.claim.abort(false);
             self.withdraw(
                 (client, call_id),
                 ErrorCode::Cancelled,
@@ -491,9 +550,11 @@ impl Loop {
             }
         }
         // Polling without sleeping until this instant (`ServerConfig::busy_poll`), while
-        // holding a place in the process's spin budget.
+        // holding a place in the process's spin budget (`spin`: never on one CPU, never on
+        // a busy machine, less where polling has stopped paying).
         let mut busy_until: Option<Instant> = None;
         let mut spinning = None;
+        let site = crate::spin::SpinSite::default();
         loop {
             let now = Instant::now();
             let mut timeout = self.timers.timeout(now, Duration::from_secs(3600));
@@ -505,19 +566,21 @@ impl Loop {
             }
             // Only while nothing waits on a worker: a polling loop must not hold the core a
             // handler needs.
-            let busy = busy_until.is_some_and(|until| Instant::now() < until)
-                && self.in_flight == 0
-                && (spinning.is_some() || {
-                    spinning = crate::spin::Spinning::try_begin();
-                    spinning.is_some()
-                });
-            if busy {
+            let window_open = busy_until.is_some_and(|until| now < until) && self.in_flight == 0;
+            if !window_open && spinning.take().is_some() {
+                site.end(false); // the window closed with nothing caught
+            }
+            if window_open && spinning.is_none() {
+                spinning = site.begin(self.config.busy_poll);
+                if spinning.is_none() {
+                    busy_until = None;
+                }
+            }
+            if spinning.is_some() {
                 timeout = Duration::ZERO;
                 // Any other thread that is ready (a client's I/O thread on the same core,
                 // say) runs first: polling must only use time no one else wants.
                 std::thread::yield_now();
-            } else {
-                spinning = None;
             }
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() == io::ErrorKind::Interrupted {
@@ -525,8 +588,13 @@ impl Loop {
                 }
                 return Err(e);
             }
-            if !events.is_empty() && !self.config.busy_poll.is_zero() {
-                busy_until = Some(Instant::now() + self.config.busy_poll);
+            if !events.is_empty() {
+                if spinning.take().is_some() {
+                    site.end(true);
+                }
+                if !self.config.busy_poll.is_zero() {
+                    busy_until = Some(Instant::now() + self.config.busy_poll);
+                }
             }
             // Connections that used their budget last turn go after this turn's events.
             let again = std::mem::take(&mut self.again);
@@ -738,18 +806,31 @@ impl Loop {
 
     /// Answers a queued call that has not started, unrun, if the worker has not taken it
     /// yet (the answer goes out this turn, from `drain_completions`).
+    /// A started one is told to stop instead (an async handler's future is dropped).
     fn withdraw(&mut self, key: (u128, u64), code: ErrorCode, message: &str) {
         let Some(q) = self.queued.get(&key) else { return };
         if q.claim.withdraw() {
             let call = q.call;
-            self.forget_queued(key, q.deadline);
+            self.forget_queued(key);
             self.early.push((call, Outcome::NotRun(code, message.to_owned())));
+        } else {
+            q.cancelled.store(true, Ordering::Relaxed);
+            q.claim.abort(code == ErrorCode::ShuttingDown);
         }
     }
 
-    fn forget_queued(&mut self, key: (u128, u64), deadline: Instant) {
-        self.queued.remove(&key);
-        self.deadlines.remove(&(deadline, key.0, key.1));
+    fn forget_queued(&mut self, key: (u128, u64)) {
+        let Some(q) = self.queued.remove(&key) else { return };
+        self.deadlines.remove(&(q.deadline, key.0, key.1));
+        if q.asynchronous {
+            self.shared.tasks.fetch_sub(1, Ordering::Relaxed);
+            if let Some(n) = self.async_by_conn.get_mut(&q.call.conn) {
+                *n -= 1;
+                if *n == 0 {
+                    self.async_by_conn.remove(&q.call.conn);
+                }
+            }
+        }
         if self.queued.is_empty() && self.queued.capacity() > SHRINK_ABOVE {
             // A burst (or a flood) grew the map: give the memory back once it has passed.
             self.queued = HashMap::new();
@@ -778,10 +859,7 @@ impl Loop {
         while let Ok(done) = self.done_rx.try_recv() {
             // `None`: withdrawn before it started, and answered then.
             let Done { call, outcome: Some(outcome) } = done else { continue };
-            if let Some(q) = self.queued.get(&(call.client, call.call_id)) {
-                let deadline = q.deadline;
-                self.forget_queued((call.client, call.call_id), deadline);
-            }
+            self.forget_queued((call.client, call.call_id));
             self.conclude(call, outcome);
         }
     }
@@ -991,6 +1069,8 @@ struct Queued {
     cancelled: Arc<AtomicBool>,
     claim: Arc<Claim>,
     deadline: Instant,
+    /// An async handler's call (counted in `Shared::tasks` and `async_by_conn`).
+    asynchronous: bool,
 }
 
 /// A connection whose unwritten output reaches this is not read until it drains: a peer

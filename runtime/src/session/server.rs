@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::protocol::{self, ErrorCode, Frame, Header, HelloAck, Kind, ProtocolError};
 use crate::records::{self, Begin, Fingerprint, SharedRecords, StoredReply, Waiter};
-use crate::service::{Context, Method};
+use crate::service::{Context, Handler, Method};
 use crate::tls::PeerIdentity;
 
 /// The limits a session enforces (from `ServerConfig`).
@@ -75,12 +75,12 @@ pub(crate) trait Endpoint {
     fn shutting_down(&self) -> bool;
     /// The server-wide memory budget (buffered input and output, and records) is spent.
     fn over_budget(&self) -> bool;
-    /// How many calls one connection, holding `own`, may hold now: half of the worker queue
-    /// that the other connections leave (plus the workers, as calls in flight include
-    /// running ones).
+    /// How many calls connection `conn`, holding `own`, may hold now: half of the worker
+    /// queue that the other connections leave (plus the workers, as calls in flight include
+    /// running ones; and its async handlers' calls, which hold no queue place once started).
     /// A flooding connection is refused once it holds its share, and the free places it
     /// leaves are what its neighbours' calls use — shedding falls on the cause.
-    fn queue_share(&self, own: usize) -> usize;
+    fn queue_share(&self, conn: usize, own: usize) -> usize;
     /// Runs or queues a call; `Some` when it ended at once (inline, or refused).
     fn dispatch(&mut self, call: Dispatch<'_>) -> Option<Outcome>;
     /// The client asked to skip a call not yet started.
@@ -505,7 +505,7 @@ impl ServerSession {
                 ErrorCode::Overloaded,
                 "too many calls in flight on this connection; the call did not run",
             ))
-        } else if self.in_flight >= ep.queue_share(self.in_flight) {
+        } else if self.in_flight >= ep.queue_share(self.token, self.in_flight) {
             Some((
                 ErrorCode::Overloaded,
                 "this connection holds its share of the server's queue (half of what is free); the call did not run",
@@ -683,7 +683,7 @@ fn reserve_frame(buf: &mut Vec<u8>, more: &[u8]) {
 /// Runs a handler unless its call was cancelled or expired while it waited; a panic is an
 /// `Internal` failure, never a crashed thread; arguments that do not decode are refused as
 /// not run.
-pub(crate) fn execute(method: &Method, ctx: &Context, payload: &[u8]) -> Outcome {
+pub(crate) fn execute(handler: &Handler, ctx: &Context, payload: &[u8]) -> Outcome {
     if ctx.is_cancelled() {
         return if Instant::now() >= ctx.deadline {
             Outcome::NotRun(
@@ -694,7 +694,7 @@ pub(crate) fn execute(method: &Method, ctx: &Context, payload: &[u8]) -> Outcome
             Outcome::NotRun(ErrorCode::Cancelled, "cancelled before the handler started".into())
         };
     }
-    match catch_unwind(AssertUnwindSafe(|| (method.handler)(ctx, payload))) {
+    match catch_unwind(AssertUnwindSafe(|| handler(ctx, payload))) {
         Ok(Ok(reply)) => Outcome::Reply(reply),
         Ok(Err(e)) if e.not_run => Outcome::NotRun(ErrorCode::InvalidArguments, e.message),
         Ok(Err(e)) => Outcome::Failed(e.message),
@@ -767,23 +767,43 @@ mod tests {
             let echo: crate::service::Handler = Arc::new(|_, p: &[u8]| Ok(p.to_vec()));
             methods.insert(
                 ECHO,
-                Method { handler: echo, inline: true, authorizer: None, oneway: None },
+                Method {
+                    run: crate::service::Run::Blocking(echo),
+                    inline: true,
+                    authorizer: None,
+                    oneway: None,
+                },
             );
             let slow: crate::service::Handler = Arc::new(|_, _: &[u8]| Ok(b"slow".to_vec()));
             methods.insert(
                 SLOW,
-                Method { handler: slow, inline: false, authorizer: None, oneway: Some(false) },
+                Method {
+                    run: crate::service::Run::Blocking(slow),
+                    inline: false,
+                    authorizer: None,
+                    oneway: Some(false),
+                },
             );
             let strict: crate::service::Handler =
                 Arc::new(|_, _: &[u8]| Err(HandlerError::invalid_arguments("bad args")));
             methods.insert(
                 STRICT,
-                Method { handler: strict, inline: true, authorizer: None, oneway: None },
+                Method {
+                    run: crate::service::Run::Blocking(strict),
+                    inline: true,
+                    authorizer: None,
+                    oneway: None,
+                },
             );
             let denied: crate::service::Handler = Arc::new(|_, _: &[u8]| Ok(b"ran!".to_vec()));
             methods.insert(
                 DENIED,
-                Method { handler: denied, inline: true, authorizer: None, oneway: None },
+                Method {
+                    run: crate::service::Run::Blocking(denied),
+                    inline: true,
+                    authorizer: None,
+                    oneway: None,
+                },
             );
             Fake {
                 records: SharedRecords::new(4, 64, Duration::from_secs(60)),
@@ -822,12 +842,13 @@ mod tests {
         fn over_budget(&self) -> bool {
             self.over_budget
         }
-        fn queue_share(&self, _own: usize) -> usize {
+        fn queue_share(&self, _conn: usize, _own: usize) -> usize {
             self.share
         }
         fn dispatch(&mut self, d: Dispatch<'_>) -> Option<Outcome> {
-            if d.method.inline {
-                let outcome = execute(&d.method, &d.ctx, d.payload);
+            if let (true, crate::service::Run::Blocking(handler)) = (d.method.inline, &d.method.run)
+            {
+                let outcome = execute(handler, &d.ctx, d.payload);
                 if !matches!(outcome, Outcome::NotRun(..)) {
                     self.runs += 1;
                 }
