@@ -252,25 +252,7 @@ impl<'p> Gen<'p> {
                 if args.is_empty() { "" } else { ", " },
                 args.join(", ")
             );
-            let mut arms = String::new();
-            if m.returns.is_some() {
-                let _ = write!(arms, "::core::result::Result::Ok(v) => {result_ty} {{ success: ::core::option::Option::Some(v), ..::core::default::Default::default() }},");
-            } else {
-                let _ = write!(arms, "::core::result::Result::Ok(()) => <{result_ty} as ::core::default::Default>::default(),");
-            }
-            for t in &m.throws {
-                let _ = write!(
-                    arms,
-                    "::core::result::Result::Err({RT}::ServiceError::Exception({}::{}(e))) => {result_ty} {{ {}: ::core::option::Option::Some(e), ..::core::default::Default::default() }},",
-                    self.exception_type_at(m, &here),
-                    ident(&t.name),
-                    ident(&t.name)
-                );
-            }
-            let _ = write!(arms, "::core::result::Result::Err({RT}::ServiceError::Internal(e)) => return ::core::result::Result::Err(e),");
-            if m.throws.is_empty() {
-                let _ = write!(arms, "::core::result::Result::Err({RT}::ServiceError::Exception(never)) => match never {{}},");
-            }
+            let arms = self.result_arms(m, &here, &result_ty);
             let _ = writeln!(
                 out,
                 "{{ let s = ::std::sync::Arc::clone(&server); service = service.method({here}{}, move |ctx, req| {{
@@ -292,6 +274,7 @@ impl<'p> Gen<'p> {
             out.push_str("service = service.schema(SCHEMA);");
         }
         out.push_str("service }\n");
+        self.async_server(out, file, r, d, &methods);
         if self.reflection {
             let files: Vec<String> = self
                 .include_closure(file)
@@ -448,6 +431,100 @@ impl<'p> Gen<'p> {
     }
 
     /// The path from service `from`'s module to service `owner`'s module ("" for itself).
+    /// The `match` arms turning a handler's `Result` into the method's result struct (a
+    /// declared exception into its field; `Internal` returned as the handler's error).
+    fn result_arms(&self, m: &Method, here: &str, result_ty: &str) -> String {
+        let mut arms = String::new();
+        if m.returns.is_some() {
+            let _ = write!(arms, "::core::result::Result::Ok(v) => {result_ty} {{ success: ::core::option::Option::Some(v), ..::core::default::Default::default() }},");
+        } else {
+            let _ = write!(arms, "::core::result::Result::Ok(()) => <{result_ty} as ::core::default::Default>::default(),");
+        }
+        for t in &m.throws {
+            let _ = write!(
+                arms,
+                "::core::result::Result::Err({RT}::ServiceError::Exception({}::{}(e))) => {result_ty} {{ {}: ::core::option::Option::Some(e), ..::core::default::Default::default() }},",
+                self.exception_type_at(m, here),
+                ident(&t.name),
+                ident(&t.name)
+            );
+        }
+        let _ = write!(arms, "::core::result::Result::Err({RT}::ServiceError::Internal(e)) => return ::core::result::Result::Err(e),");
+        if m.throws.is_empty() {
+            let _ = write!(arms, "::core::result::Result::Err({RT}::ServiceError::Exception(never)) => match never {{}},");
+        }
+        arms
+    }
+
+    /// The `AsyncServer` trait (methods return `Send` futures; the context is owned, and
+    /// `ferry.borrow` methods get owned arguments, as a future outlives the request buffer)
+    /// and `async_service()`, which registers it with `Service::async_method`.
+    fn async_server(
+        &self,
+        out: &mut String,
+        file: usize,
+        r: DefRef,
+        d: &Definition,
+        methods: &[(DefRef, &'p Method)],
+    ) {
+        let _ = writeln!(
+            out,
+            "/// Implement this to serve `{}` with `async fn`s: a handler awaiting (a nested call, \
+             /// I/O) holds no thread. Register it with [`async_service`].\n\
+             pub trait AsyncServer: ::core::marker::Send + ::core::marker::Sync + 'static {{",
+            d.name
+        );
+        for (owner, m) in methods {
+            let here = self.service_prefix(*owner, r);
+            doc(out, &m.doc);
+            let params: String = m
+                .params
+                .iter()
+                .map(|p| format!(", {}: {}", self.binding(p), self.param_ty(p, file)))
+                .collect();
+            let ret = m
+                .returns
+                .as_ref()
+                .map_or("()".to_owned(), |t| self.owned_ty(t, file, Scope::Nested));
+            let _ = writeln!(
+                out,
+                "fn {}(&self, ctx: {RT}::Context{params}) -> impl ::core::future::Future<Output = ::core::result::Result<{ret}, {RT}::ServiceError<{}>>> + ::core::marker::Send;",
+                ident(&m.name),
+                self.exception_type_at(m, &here)
+            );
+        }
+        out.push_str("}\n");
+        let _ = writeln!(out, "/// A runtime `Service` that dispatches to the async `server`.\npub fn async_service<S: AsyncServer>(server: ::std::sync::Arc<S>) -> {RT}::Service {{ let mut service = {RT}::Service::new();");
+        for (owner, m) in methods {
+            let here = self.service_prefix(*owner, r);
+            let result_ty = format!("{here}{}", derived(&m.name, "_Result"));
+            let dec_args = format!("{here}{}", derived("decode_", &format!("{}_args", m.name)));
+            let args: String =
+                m.params.iter().map(|p| format!(", args.{}", ident(&p.name))).collect();
+            let arms = self.result_arms(m, &here, &result_ty);
+            let _ = writeln!(
+                out,
+                "{{ let s = ::std::sync::Arc::clone(&server); service = service.async_method({here}{id}, move |ctx, req| {{
+                    let s = ::std::sync::Arc::clone(&s);
+                    async move {{
+                        let args = {dec_args}(&req).map_err(|e| {RT}::HandlerError::invalid_arguments(::std::format!(\"malformed arguments: {{e}}\")))?;
+                        let result = match <S as AsyncServer>::{name}(&*s, ctx{args}).await {{ {arms} }};
+                        ::core::result::Result::Ok({W}::Encode::encode_to_vec(&result))
+                    }}
+                }}); }}
+                service = service.name({here}{id}, {:?}).oneway({here}{id}, {});",
+                m.name,
+                m.oneway,
+                id = id_const(&m.name),
+                name = ident(&m.name),
+            );
+        }
+        if self.reflection {
+            out.push_str("service = service.schema(SCHEMA);");
+        }
+        out.push_str("service }\n");
+    }
+
     pub(super) fn service_prefix(&self, owner: DefRef, from: DefRef) -> String {
         let name = ident(&self.def(owner).name);
         if owner == from {

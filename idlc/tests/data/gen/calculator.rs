@@ -1330,6 +1330,559 @@ pub mod tutorial {
             service = service.schema(SCHEMA);
             service
         }
+        /// Implement this to serve `Calculator` with `async fn`s: a handler awaiting (a nested call, /// I/O) holds no thread. Register it with [`async_service`].
+        pub trait AsyncServer: ::core::marker::Send + ::core::marker::Sync + 'static {
+            fn getName(
+                &self,
+                ctx: ::ferry_runtime::Context,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    ::std::string::String,
+                    ::ferry_runtime::ServiceError<::ferry_runtime::NoException>,
+                >,
+            > + ::core::marker::Send;
+            fn getStatus(
+                &self,
+                ctx: ::ferry_runtime::Context,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    super::super::base::Status,
+                    ::ferry_runtime::ServiceError<::ferry_runtime::NoException>,
+                >,
+            > + ::core::marker::Send;
+            fn getCounters(
+                &self,
+                ctx: ::ferry_runtime::Context,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    ::std::collections::BTreeMap<::std::string::String, i64>,
+                    ::ferry_runtime::ServiceError<::ferry_runtime::NoException>,
+                >,
+            > + ::core::marker::Send;
+            fn aliveSince(
+                &self,
+                ctx: ::ferry_runtime::Context,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    i64,
+                    ::ferry_runtime::ServiceError<::ferry_runtime::NoException>,
+                >,
+            > + ::core::marker::Send;
+            fn reinitialize(
+                &self,
+                ctx: ::ferry_runtime::Context,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    (),
+                    ::ferry_runtime::ServiceError<::ferry_runtime::NoException>,
+                >,
+            > + ::core::marker::Send;
+            fn shutdown(
+                &self,
+                ctx: ::ferry_runtime::Context,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    (),
+                    ::ferry_runtime::ServiceError<::ferry_runtime::NoException>,
+                >,
+            > + ::core::marker::Send;
+            fn now(
+                &self,
+                ctx: ::ferry_runtime::Context,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    super::super::types::Timestamp,
+                    ::ferry_runtime::ServiceError<::ferry_runtime::NoException>,
+                >,
+            > + ::core::marker::Send;
+            fn ping(
+                &self,
+                ctx: ::ferry_runtime::Context,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    (),
+                    ::ferry_runtime::ServiceError<::ferry_runtime::NoException>,
+                >,
+            > + ::core::marker::Send;
+            fn add(
+                &self,
+                ctx: ::ferry_runtime::Context,
+                num1: i32,
+                num2: i32,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    i32,
+                    ::ferry_runtime::ServiceError<::ferry_runtime::NoException>,
+                >,
+            > + ::core::marker::Send;
+            fn calculate(
+                &self,
+                ctx: ::ferry_runtime::Context,
+                logid: i32,
+                w: super::Work,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    i32,
+                    ::ferry_runtime::ServiceError<calculate_Exception>,
+                >,
+            > + ::core::marker::Send;
+            fn zip(
+                &self,
+                ctx: ::ferry_runtime::Context,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    (),
+                    ::ferry_runtime::ServiceError<::ferry_runtime::NoException>,
+                >,
+            > + ::core::marker::Send;
+        }
+        /// A runtime `Service` that dispatches to the async `server`.
+        pub fn async_service<S: AsyncServer>(
+            server: ::std::sync::Arc<S>,
+        ) -> ::ferry_runtime::Service {
+            let mut service = ::ferry_runtime::Service::new();
+            {
+                let s = ::std::sync::Arc::clone(&server);
+                service = service
+                    .async_method(
+                        super::super::base::BaseService::getName_ID,
+                        move |ctx, req| {
+                            let s = ::std::sync::Arc::clone(&s);
+                            async move {
+                                let args = super::super::base::BaseService::decode_getName_args(
+                                        &req,
+                                    )
+                                    .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
+                                        ::std::format!("malformed arguments: {e}"),
+                                    ))?;
+                                let result = match <S as AsyncServer>::getName(&*s, ctx)
+                                    .await
+                                {
+                                    ::core::result::Result::Ok(v) => {
+                                        super::super::base::BaseService::getName_Result {
+                                            success: ::core::option::Option::Some(v),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Internal(e),
+                                    ) => return ::core::result::Result::Err(e),
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(never),
+                                    ) => match never {}
+                                };
+                                ::core::result::Result::Ok(
+                                    ::ferry_runtime::wire::Encode::encode_to_vec(&result),
+                                )
+                            }
+                        },
+                    );
+            }
+            service = service
+                .name(super::super::base::BaseService::getName_ID, "getName")
+                .oneway(super::super::base::BaseService::getName_ID, false);
+            {
+                let s = ::std::sync::Arc::clone(&server);
+                service = service
+                    .async_method(
+                        super::super::base::BaseService::getStatus_ID,
+                        move |ctx, req| {
+                            let s = ::std::sync::Arc::clone(&s);
+                            async move {
+                                let args = super::super::base::BaseService::decode_getStatus_args(
+                                        &req,
+                                    )
+                                    .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
+                                        ::std::format!("malformed arguments: {e}"),
+                                    ))?;
+                                let result = match <S as AsyncServer>::getStatus(&*s, ctx)
+                                    .await
+                                {
+                                    ::core::result::Result::Ok(v) => {
+                                        super::super::base::BaseService::getStatus_Result {
+                                            success: ::core::option::Option::Some(v),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Internal(e),
+                                    ) => return ::core::result::Result::Err(e),
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(never),
+                                    ) => match never {}
+                                };
+                                ::core::result::Result::Ok(
+                                    ::ferry_runtime::wire::Encode::encode_to_vec(&result),
+                                )
+                            }
+                        },
+                    );
+            }
+            service = service
+                .name(super::super::base::BaseService::getStatus_ID, "getStatus")
+                .oneway(super::super::base::BaseService::getStatus_ID, false);
+            {
+                let s = ::std::sync::Arc::clone(&server);
+                service = service
+                    .async_method(
+                        super::super::base::BaseService::getCounters_ID,
+                        move |ctx, req| {
+                            let s = ::std::sync::Arc::clone(&s);
+                            async move {
+                                let args = super::super::base::BaseService::decode_getCounters_args(
+                                        &req,
+                                    )
+                                    .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
+                                        ::std::format!("malformed arguments: {e}"),
+                                    ))?;
+                                let result = match <S as AsyncServer>::getCounters(&*s, ctx)
+                                    .await
+                                {
+                                    ::core::result::Result::Ok(v) => {
+                                        super::super::base::BaseService::getCounters_Result {
+                                            success: ::core::option::Option::Some(v),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Internal(e),
+                                    ) => return ::core::result::Result::Err(e),
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(never),
+                                    ) => match never {}
+                                };
+                                ::core::result::Result::Ok(
+                                    ::ferry_runtime::wire::Encode::encode_to_vec(&result),
+                                )
+                            }
+                        },
+                    );
+            }
+            service = service
+                .name(super::super::base::BaseService::getCounters_ID, "getCounters")
+                .oneway(super::super::base::BaseService::getCounters_ID, false);
+            {
+                let s = ::std::sync::Arc::clone(&server);
+                service = service
+                    .async_method(
+                        super::super::base::BaseService::aliveSince_ID,
+                        move |ctx, req| {
+                            let s = ::std::sync::Arc::clone(&s);
+                            async move {
+                                let args = super::super::base::BaseService::decode_aliveSince_args(
+                                        &req,
+                                    )
+                                    .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
+                                        ::std::format!("malformed arguments: {e}"),
+                                    ))?;
+                                let result = match <S as AsyncServer>::aliveSince(&*s, ctx)
+                                    .await
+                                {
+                                    ::core::result::Result::Ok(v) => {
+                                        super::super::base::BaseService::aliveSince_Result {
+                                            success: ::core::option::Option::Some(v),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Internal(e),
+                                    ) => return ::core::result::Result::Err(e),
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(never),
+                                    ) => match never {}
+                                };
+                                ::core::result::Result::Ok(
+                                    ::ferry_runtime::wire::Encode::encode_to_vec(&result),
+                                )
+                            }
+                        },
+                    );
+            }
+            service = service
+                .name(super::super::base::BaseService::aliveSince_ID, "aliveSince")
+                .oneway(super::super::base::BaseService::aliveSince_ID, false);
+            {
+                let s = ::std::sync::Arc::clone(&server);
+                service = service
+                    .async_method(
+                        super::super::base::BaseService::reinitialize_ID,
+                        move |ctx, req| {
+                            let s = ::std::sync::Arc::clone(&s);
+                            async move {
+                                let args = super::super::base::BaseService::decode_reinitialize_args(
+                                        &req,
+                                    )
+                                    .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
+                                        ::std::format!("malformed arguments: {e}"),
+                                    ))?;
+                                let result = match <S as AsyncServer>::reinitialize(
+                                        &*s,
+                                        ctx,
+                                    )
+                                    .await
+                                {
+                                    ::core::result::Result::Ok(()) => {
+                                        <super::super::base::BaseService::reinitialize_Result as ::core::default::Default>::default()
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Internal(e),
+                                    ) => return ::core::result::Result::Err(e),
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(never),
+                                    ) => match never {}
+                                };
+                                ::core::result::Result::Ok(
+                                    ::ferry_runtime::wire::Encode::encode_to_vec(&result),
+                                )
+                            }
+                        },
+                    );
+            }
+            service = service
+                .name(super::super::base::BaseService::reinitialize_ID, "reinitialize")
+                .oneway(super::super::base::BaseService::reinitialize_ID, true);
+            {
+                let s = ::std::sync::Arc::clone(&server);
+                service = service
+                    .async_method(
+                        super::super::base::BaseService::shutdown_ID,
+                        move |ctx, req| {
+                            let s = ::std::sync::Arc::clone(&s);
+                            async move {
+                                let args = super::super::base::BaseService::decode_shutdown_args(
+                                        &req,
+                                    )
+                                    .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
+                                        ::std::format!("malformed arguments: {e}"),
+                                    ))?;
+                                let result = match <S as AsyncServer>::shutdown(&*s, ctx)
+                                    .await
+                                {
+                                    ::core::result::Result::Ok(()) => {
+                                        <super::super::base::BaseService::shutdown_Result as ::core::default::Default>::default()
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Internal(e),
+                                    ) => return ::core::result::Result::Err(e),
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(never),
+                                    ) => match never {}
+                                };
+                                ::core::result::Result::Ok(
+                                    ::ferry_runtime::wire::Encode::encode_to_vec(&result),
+                                )
+                            }
+                        },
+                    );
+            }
+            service = service
+                .name(super::super::base::BaseService::shutdown_ID, "shutdown")
+                .oneway(super::super::base::BaseService::shutdown_ID, true);
+            {
+                let s = ::std::sync::Arc::clone(&server);
+                service = service
+                    .async_method(
+                        super::super::base::BaseService::now_ID,
+                        move |ctx, req| {
+                            let s = ::std::sync::Arc::clone(&s);
+                            async move {
+                                let args = super::super::base::BaseService::decode_now_args(
+                                        &req,
+                                    )
+                                    .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
+                                        ::std::format!("malformed arguments: {e}"),
+                                    ))?;
+                                let result = match <S as AsyncServer>::now(&*s, ctx).await {
+                                    ::core::result::Result::Ok(v) => {
+                                        super::super::base::BaseService::now_Result {
+                                            success: ::core::option::Option::Some(v),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Internal(e),
+                                    ) => return ::core::result::Result::Err(e),
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(never),
+                                    ) => match never {}
+                                };
+                                ::core::result::Result::Ok(
+                                    ::ferry_runtime::wire::Encode::encode_to_vec(&result),
+                                )
+                            }
+                        },
+                    );
+            }
+            service = service
+                .name(super::super::base::BaseService::now_ID, "now")
+                .oneway(super::super::base::BaseService::now_ID, false);
+            {
+                let s = ::std::sync::Arc::clone(&server);
+                service = service
+                    .async_method(
+                        ping_ID,
+                        move |ctx, req| {
+                            let s = ::std::sync::Arc::clone(&s);
+                            async move {
+                                let args = decode_ping_args(&req)
+                                    .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
+                                        ::std::format!("malformed arguments: {e}"),
+                                    ))?;
+                                let result = match <S as AsyncServer>::ping(&*s, ctx).await
+                                {
+                                    ::core::result::Result::Ok(()) => {
+                                        <ping_Result as ::core::default::Default>::default()
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Internal(e),
+                                    ) => return ::core::result::Result::Err(e),
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(never),
+                                    ) => match never {}
+                                };
+                                ::core::result::Result::Ok(
+                                    ::ferry_runtime::wire::Encode::encode_to_vec(&result),
+                                )
+                            }
+                        },
+                    );
+            }
+            service = service.name(ping_ID, "ping").oneway(ping_ID, false);
+            {
+                let s = ::std::sync::Arc::clone(&server);
+                service = service
+                    .async_method(
+                        add_ID,
+                        move |ctx, req| {
+                            let s = ::std::sync::Arc::clone(&s);
+                            async move {
+                                let args = decode_add_args(&req)
+                                    .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
+                                        ::std::format!("malformed arguments: {e}"),
+                                    ))?;
+                                let result = match <S as AsyncServer>::add(
+                                        &*s,
+                                        ctx,
+                                        args.num1,
+                                        args.num2,
+                                    )
+                                    .await
+                                {
+                                    ::core::result::Result::Ok(v) => {
+                                        add_Result {
+                                            success: ::core::option::Option::Some(v),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Internal(e),
+                                    ) => return ::core::result::Result::Err(e),
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(never),
+                                    ) => match never {}
+                                };
+                                ::core::result::Result::Ok(
+                                    ::ferry_runtime::wire::Encode::encode_to_vec(&result),
+                                )
+                            }
+                        },
+                    );
+            }
+            service = service.name(add_ID, "add").oneway(add_ID, false);
+            {
+                let s = ::std::sync::Arc::clone(&server);
+                service = service
+                    .async_method(
+                        calculate_ID,
+                        move |ctx, req| {
+                            let s = ::std::sync::Arc::clone(&s);
+                            async move {
+                                let args = decode_calculate_args(&req)
+                                    .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
+                                        ::std::format!("malformed arguments: {e}"),
+                                    ))?;
+                                let result = match <S as AsyncServer>::calculate(
+                                        &*s,
+                                        ctx,
+                                        args.logid,
+                                        args.w,
+                                    )
+                                    .await
+                                {
+                                    ::core::result::Result::Ok(v) => {
+                                        calculate_Result {
+                                            success: ::core::option::Option::Some(v),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(
+                                            calculate_Exception::ouch(e),
+                                        ),
+                                    ) => {
+                                        calculate_Result {
+                                            ouch: ::core::option::Option::Some(e),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(
+                                            calculate_Exception::missing(e),
+                                        ),
+                                    ) => {
+                                        calculate_Result {
+                                            missing: ::core::option::Option::Some(e),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Internal(e),
+                                    ) => return ::core::result::Result::Err(e),
+                                };
+                                ::core::result::Result::Ok(
+                                    ::ferry_runtime::wire::Encode::encode_to_vec(&result),
+                                )
+                            }
+                        },
+                    );
+            }
+            service = service
+                .name(calculate_ID, "calculate")
+                .oneway(calculate_ID, false);
+            {
+                let s = ::std::sync::Arc::clone(&server);
+                service = service
+                    .async_method(
+                        zip_ID,
+                        move |ctx, req| {
+                            let s = ::std::sync::Arc::clone(&s);
+                            async move {
+                                let args = decode_zip_args(&req)
+                                    .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
+                                        ::std::format!("malformed arguments: {e}"),
+                                    ))?;
+                                let result = match <S as AsyncServer>::zip(&*s, ctx).await {
+                                    ::core::result::Result::Ok(()) => {
+                                        <zip_Result as ::core::default::Default>::default()
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Internal(e),
+                                    ) => return ::core::result::Result::Err(e),
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(never),
+                                    ) => match never {}
+                                };
+                                ::core::result::Result::Ok(
+                                    ::ferry_runtime::wire::Encode::encode_to_vec(&result),
+                                )
+                            }
+                        },
+                    );
+            }
+            service = service.name(zip_ID, "zip").oneway(zip_ID, true);
+            service = service.schema(SCHEMA);
+            service
+        }
         /// This service's IDL, for server reflection (`ferry.reflect`).
         pub const SCHEMA: ::ferry_runtime::ServiceSchema = ::ferry_runtime::ServiceSchema {
             name: "Calculator",
@@ -2987,6 +3540,335 @@ pub mod base {
                             ::core::result::Result::Ok(
                                 ::ferry_runtime::wire::Encode::encode_to_vec(&result),
                             )
+                        },
+                    );
+            }
+            service = service.name(now_ID, "now").oneway(now_ID, false);
+            service = service.schema(SCHEMA);
+            service
+        }
+        /// Implement this to serve `BaseService` with `async fn`s: a handler awaiting (a nested call, /// I/O) holds no thread. Register it with [`async_service`].
+        pub trait AsyncServer: ::core::marker::Send + ::core::marker::Sync + 'static {
+            fn getName(
+                &self,
+                ctx: ::ferry_runtime::Context,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    ::std::string::String,
+                    ::ferry_runtime::ServiceError<::ferry_runtime::NoException>,
+                >,
+            > + ::core::marker::Send;
+            fn getStatus(
+                &self,
+                ctx: ::ferry_runtime::Context,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    super::Status,
+                    ::ferry_runtime::ServiceError<::ferry_runtime::NoException>,
+                >,
+            > + ::core::marker::Send;
+            fn getCounters(
+                &self,
+                ctx: ::ferry_runtime::Context,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    ::std::collections::BTreeMap<::std::string::String, i64>,
+                    ::ferry_runtime::ServiceError<::ferry_runtime::NoException>,
+                >,
+            > + ::core::marker::Send;
+            fn aliveSince(
+                &self,
+                ctx: ::ferry_runtime::Context,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    i64,
+                    ::ferry_runtime::ServiceError<::ferry_runtime::NoException>,
+                >,
+            > + ::core::marker::Send;
+            fn reinitialize(
+                &self,
+                ctx: ::ferry_runtime::Context,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    (),
+                    ::ferry_runtime::ServiceError<::ferry_runtime::NoException>,
+                >,
+            > + ::core::marker::Send;
+            fn shutdown(
+                &self,
+                ctx: ::ferry_runtime::Context,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    (),
+                    ::ferry_runtime::ServiceError<::ferry_runtime::NoException>,
+                >,
+            > + ::core::marker::Send;
+            fn now(
+                &self,
+                ctx: ::ferry_runtime::Context,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    super::super::types::Timestamp,
+                    ::ferry_runtime::ServiceError<::ferry_runtime::NoException>,
+                >,
+            > + ::core::marker::Send;
+        }
+        /// A runtime `Service` that dispatches to the async `server`.
+        pub fn async_service<S: AsyncServer>(
+            server: ::std::sync::Arc<S>,
+        ) -> ::ferry_runtime::Service {
+            let mut service = ::ferry_runtime::Service::new();
+            {
+                let s = ::std::sync::Arc::clone(&server);
+                service = service
+                    .async_method(
+                        getName_ID,
+                        move |ctx, req| {
+                            let s = ::std::sync::Arc::clone(&s);
+                            async move {
+                                let args = decode_getName_args(&req)
+                                    .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
+                                        ::std::format!("malformed arguments: {e}"),
+                                    ))?;
+                                let result = match <S as AsyncServer>::getName(&*s, ctx)
+                                    .await
+                                {
+                                    ::core::result::Result::Ok(v) => {
+                                        getName_Result {
+                                            success: ::core::option::Option::Some(v),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Internal(e),
+                                    ) => return ::core::result::Result::Err(e),
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(never),
+                                    ) => match never {}
+                                };
+                                ::core::result::Result::Ok(
+                                    ::ferry_runtime::wire::Encode::encode_to_vec(&result),
+                                )
+                            }
+                        },
+                    );
+            }
+            service = service.name(getName_ID, "getName").oneway(getName_ID, false);
+            {
+                let s = ::std::sync::Arc::clone(&server);
+                service = service
+                    .async_method(
+                        getStatus_ID,
+                        move |ctx, req| {
+                            let s = ::std::sync::Arc::clone(&s);
+                            async move {
+                                let args = decode_getStatus_args(&req)
+                                    .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
+                                        ::std::format!("malformed arguments: {e}"),
+                                    ))?;
+                                let result = match <S as AsyncServer>::getStatus(&*s, ctx)
+                                    .await
+                                {
+                                    ::core::result::Result::Ok(v) => {
+                                        getStatus_Result {
+                                            success: ::core::option::Option::Some(v),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Internal(e),
+                                    ) => return ::core::result::Result::Err(e),
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(never),
+                                    ) => match never {}
+                                };
+                                ::core::result::Result::Ok(
+                                    ::ferry_runtime::wire::Encode::encode_to_vec(&result),
+                                )
+                            }
+                        },
+                    );
+            }
+            service = service
+                .name(getStatus_ID, "getStatus")
+                .oneway(getStatus_ID, false);
+            {
+                let s = ::std::sync::Arc::clone(&server);
+                service = service
+                    .async_method(
+                        getCounters_ID,
+                        move |ctx, req| {
+                            let s = ::std::sync::Arc::clone(&s);
+                            async move {
+                                let args = decode_getCounters_args(&req)
+                                    .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
+                                        ::std::format!("malformed arguments: {e}"),
+                                    ))?;
+                                let result = match <S as AsyncServer>::getCounters(&*s, ctx)
+                                    .await
+                                {
+                                    ::core::result::Result::Ok(v) => {
+                                        getCounters_Result {
+                                            success: ::core::option::Option::Some(v),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Internal(e),
+                                    ) => return ::core::result::Result::Err(e),
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(never),
+                                    ) => match never {}
+                                };
+                                ::core::result::Result::Ok(
+                                    ::ferry_runtime::wire::Encode::encode_to_vec(&result),
+                                )
+                            }
+                        },
+                    );
+            }
+            service = service
+                .name(getCounters_ID, "getCounters")
+                .oneway(getCounters_ID, false);
+            {
+                let s = ::std::sync::Arc::clone(&server);
+                service = service
+                    .async_method(
+                        aliveSince_ID,
+                        move |ctx, req| {
+                            let s = ::std::sync::Arc::clone(&s);
+                            async move {
+                                let args = decode_aliveSince_args(&req)
+                                    .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
+                                        ::std::format!("malformed arguments: {e}"),
+                                    ))?;
+                                let result = match <S as AsyncServer>::aliveSince(&*s, ctx)
+                                    .await
+                                {
+                                    ::core::result::Result::Ok(v) => {
+                                        aliveSince_Result {
+                                            success: ::core::option::Option::Some(v),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Internal(e),
+                                    ) => return ::core::result::Result::Err(e),
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(never),
+                                    ) => match never {}
+                                };
+                                ::core::result::Result::Ok(
+                                    ::ferry_runtime::wire::Encode::encode_to_vec(&result),
+                                )
+                            }
+                        },
+                    );
+            }
+            service = service
+                .name(aliveSince_ID, "aliveSince")
+                .oneway(aliveSince_ID, false);
+            {
+                let s = ::std::sync::Arc::clone(&server);
+                service = service
+                    .async_method(
+                        reinitialize_ID,
+                        move |ctx, req| {
+                            let s = ::std::sync::Arc::clone(&s);
+                            async move {
+                                let args = decode_reinitialize_args(&req)
+                                    .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
+                                        ::std::format!("malformed arguments: {e}"),
+                                    ))?;
+                                let result = match <S as AsyncServer>::reinitialize(
+                                        &*s,
+                                        ctx,
+                                    )
+                                    .await
+                                {
+                                    ::core::result::Result::Ok(()) => {
+                                        <reinitialize_Result as ::core::default::Default>::default()
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Internal(e),
+                                    ) => return ::core::result::Result::Err(e),
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(never),
+                                    ) => match never {}
+                                };
+                                ::core::result::Result::Ok(
+                                    ::ferry_runtime::wire::Encode::encode_to_vec(&result),
+                                )
+                            }
+                        },
+                    );
+            }
+            service = service
+                .name(reinitialize_ID, "reinitialize")
+                .oneway(reinitialize_ID, true);
+            {
+                let s = ::std::sync::Arc::clone(&server);
+                service = service
+                    .async_method(
+                        shutdown_ID,
+                        move |ctx, req| {
+                            let s = ::std::sync::Arc::clone(&s);
+                            async move {
+                                let args = decode_shutdown_args(&req)
+                                    .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
+                                        ::std::format!("malformed arguments: {e}"),
+                                    ))?;
+                                let result = match <S as AsyncServer>::shutdown(&*s, ctx)
+                                    .await
+                                {
+                                    ::core::result::Result::Ok(()) => {
+                                        <shutdown_Result as ::core::default::Default>::default()
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Internal(e),
+                                    ) => return ::core::result::Result::Err(e),
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(never),
+                                    ) => match never {}
+                                };
+                                ::core::result::Result::Ok(
+                                    ::ferry_runtime::wire::Encode::encode_to_vec(&result),
+                                )
+                            }
+                        },
+                    );
+            }
+            service = service.name(shutdown_ID, "shutdown").oneway(shutdown_ID, true);
+            {
+                let s = ::std::sync::Arc::clone(&server);
+                service = service
+                    .async_method(
+                        now_ID,
+                        move |ctx, req| {
+                            let s = ::std::sync::Arc::clone(&s);
+                            async move {
+                                let args = decode_now_args(&req)
+                                    .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
+                                        ::std::format!("malformed arguments: {e}"),
+                                    ))?;
+                                let result = match <S as AsyncServer>::now(&*s, ctx).await {
+                                    ::core::result::Result::Ok(v) => {
+                                        now_Result {
+                                            success: ::core::option::Option::Some(v),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Internal(e),
+                                    ) => return ::core::result::Result::Err(e),
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(never),
+                                    ) => match never {}
+                                };
+                                ::core::result::Result::Ok(
+                                    ::ferry_runtime::wire::Encode::encode_to_vec(&result),
+                                )
+                            }
                         },
                     );
             }

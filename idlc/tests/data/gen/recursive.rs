@@ -1418,6 +1418,176 @@ pub mod recursive {
             service = service.schema(SCHEMA);
             service
         }
+        /// Implement this to serve `TreeService` with `async fn`s: a handler awaiting (a nested call, /// I/O) holds no thread. Register it with [`async_service`].
+        pub trait AsyncServer: ::core::marker::Send + ::core::marker::Sync + 'static {
+            fn echoTree(
+                &self,
+                ctx: ::ferry_runtime::Context,
+                tree: super::RecTree,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    super::RecTree,
+                    ::ferry_runtime::ServiceError<::ferry_runtime::NoException>,
+                >,
+            > + ::core::marker::Send;
+            fn echoCoRec(
+                &self,
+                ctx: ::ferry_runtime::Context,
+                item: super::CoRec,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    super::CoRec,
+                    ::ferry_runtime::ServiceError<echoCoRec_Exception>,
+                >,
+            > + ::core::marker::Send;
+            fn eval(
+                &self,
+                ctx: ::ferry_runtime::Context,
+                e: super::Expr,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    i64,
+                    ::ferry_runtime::ServiceError<::ferry_runtime::NoException>,
+                >,
+            > + ::core::marker::Send;
+        }
+        /// A runtime `Service` that dispatches to the async `server`.
+        pub fn async_service<S: AsyncServer>(
+            server: ::std::sync::Arc<S>,
+        ) -> ::ferry_runtime::Service {
+            let mut service = ::ferry_runtime::Service::new();
+            {
+                let s = ::std::sync::Arc::clone(&server);
+                service = service
+                    .async_method(
+                        echoTree_ID,
+                        move |ctx, req| {
+                            let s = ::std::sync::Arc::clone(&s);
+                            async move {
+                                let args = decode_echoTree_args(&req)
+                                    .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
+                                        ::std::format!("malformed arguments: {e}"),
+                                    ))?;
+                                let result = match <S as AsyncServer>::echoTree(
+                                        &*s,
+                                        ctx,
+                                        args.tree,
+                                    )
+                                    .await
+                                {
+                                    ::core::result::Result::Ok(v) => {
+                                        echoTree_Result {
+                                            success: ::core::option::Option::Some(v),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Internal(e),
+                                    ) => return ::core::result::Result::Err(e),
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(never),
+                                    ) => match never {}
+                                };
+                                ::core::result::Result::Ok(
+                                    ::ferry_runtime::wire::Encode::encode_to_vec(&result),
+                                )
+                            }
+                        },
+                    );
+            }
+            service = service.name(echoTree_ID, "echoTree").oneway(echoTree_ID, false);
+            {
+                let s = ::std::sync::Arc::clone(&server);
+                service = service
+                    .async_method(
+                        echoCoRec_ID,
+                        move |ctx, req| {
+                            let s = ::std::sync::Arc::clone(&s);
+                            async move {
+                                let args = decode_echoCoRec_args(&req)
+                                    .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
+                                        ::std::format!("malformed arguments: {e}"),
+                                    ))?;
+                                let result = match <S as AsyncServer>::echoCoRec(
+                                        &*s,
+                                        ctx,
+                                        args.item,
+                                    )
+                                    .await
+                                {
+                                    ::core::result::Result::Ok(v) => {
+                                        echoCoRec_Result {
+                                            success: ::core::option::Option::Some(v),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(
+                                            echoCoRec_Exception::err(e),
+                                        ),
+                                    ) => {
+                                        echoCoRec_Result {
+                                            err: ::core::option::Option::Some(e),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Internal(e),
+                                    ) => return ::core::result::Result::Err(e),
+                                };
+                                ::core::result::Result::Ok(
+                                    ::ferry_runtime::wire::Encode::encode_to_vec(&result),
+                                )
+                            }
+                        },
+                    );
+            }
+            service = service
+                .name(echoCoRec_ID, "echoCoRec")
+                .oneway(echoCoRec_ID, false);
+            {
+                let s = ::std::sync::Arc::clone(&server);
+                service = service
+                    .async_method(
+                        eval_ID,
+                        move |ctx, req| {
+                            let s = ::std::sync::Arc::clone(&s);
+                            async move {
+                                let args = decode_eval_args(&req)
+                                    .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
+                                        ::std::format!("malformed arguments: {e}"),
+                                    ))?;
+                                let result = match <S as AsyncServer>::eval(
+                                        &*s,
+                                        ctx,
+                                        args.e,
+                                    )
+                                    .await
+                                {
+                                    ::core::result::Result::Ok(v) => {
+                                        eval_Result {
+                                            success: ::core::option::Option::Some(v),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Internal(e),
+                                    ) => return ::core::result::Result::Err(e),
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(never),
+                                    ) => match never {}
+                                };
+                                ::core::result::Result::Ok(
+                                    ::ferry_runtime::wire::Encode::encode_to_vec(&result),
+                                )
+                            }
+                        },
+                    );
+            }
+            service = service.name(eval_ID, "eval").oneway(eval_ID, false);
+            service = service.schema(SCHEMA);
+            service
+        }
         /// This service's IDL, for server reflection (`ferry.reflect`).
         pub const SCHEMA: ::ferry_runtime::ServiceSchema = ::ferry_runtime::ServiceSchema {
             name: "TreeService",

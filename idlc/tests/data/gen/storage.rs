@@ -1930,6 +1930,299 @@ pub mod storage {
             service = service.schema(SCHEMA);
             service
         }
+        /// Implement this to serve `Storage` with `async fn`s: a handler awaiting (a nested call, /// I/O) holds no thread. Register it with [`async_service`].
+        pub trait AsyncServer: ::core::marker::Send + ::core::marker::Sync + 'static {
+            fn login(
+                &self,
+                ctx: ::ferry_runtime::Context,
+                credentials: ::std::collections::BTreeMap<
+                    ::std::string::String,
+                    ::std::string::String,
+                >,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    (),
+                    ::ferry_runtime::ServiceError<login_Exception>,
+                >,
+            > + ::core::marker::Send;
+            fn get(
+                &self,
+                ctx: ::ferry_runtime::Context,
+                key: ::std::vec::Vec<u8>,
+                path: ::std::string::String,
+                level: super::ConsistencyLevel,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    super::Column,
+                    ::ferry_runtime::ServiceError<get_Exception>,
+                >,
+            > + ::core::marker::Send;
+            fn batch_mutate(
+                &self,
+                ctx: ::ferry_runtime::Context,
+                mutation_map: ::std::collections::BTreeMap<
+                    ::std::vec::Vec<u8>,
+                    ::std::collections::BTreeMap<
+                        ::std::string::String,
+                        ::std::vec::Vec<super::Mutation>,
+                    >,
+                >,
+                level: super::ConsistencyLevel,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    (),
+                    ::ferry_runtime::ServiceError<batch_mutate_Exception>,
+                >,
+            > + ::core::marker::Send;
+            fn describe_version(
+                &self,
+                ctx: ::ferry_runtime::Context,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    ::std::string::String,
+                    ::ferry_runtime::ServiceError<::ferry_runtime::NoException>,
+                >,
+            > + ::core::marker::Send;
+        }
+        /// A runtime `Service` that dispatches to the async `server`.
+        pub fn async_service<S: AsyncServer>(
+            server: ::std::sync::Arc<S>,
+        ) -> ::ferry_runtime::Service {
+            let mut service = ::ferry_runtime::Service::new();
+            {
+                let s = ::std::sync::Arc::clone(&server);
+                service = service
+                    .async_method(
+                        login_ID,
+                        move |ctx, req| {
+                            let s = ::std::sync::Arc::clone(&s);
+                            async move {
+                                let args = decode_login_args(&req)
+                                    .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
+                                        ::std::format!("malformed arguments: {e}"),
+                                    ))?;
+                                let result = match <S as AsyncServer>::login(
+                                        &*s,
+                                        ctx,
+                                        args.credentials,
+                                    )
+                                    .await
+                                {
+                                    ::core::result::Result::Ok(()) => {
+                                        <login_Result as ::core::default::Default>::default()
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(
+                                            login_Exception::ire(e),
+                                        ),
+                                    ) => {
+                                        login_Result {
+                                            ire: ::core::option::Option::Some(e),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Internal(e),
+                                    ) => return ::core::result::Result::Err(e),
+                                };
+                                ::core::result::Result::Ok(
+                                    ::ferry_runtime::wire::Encode::encode_to_vec(&result),
+                                )
+                            }
+                        },
+                    );
+            }
+            service = service.name(login_ID, "login").oneway(login_ID, false);
+            {
+                let s = ::std::sync::Arc::clone(&server);
+                service = service
+                    .async_method(
+                        get_ID,
+                        move |ctx, req| {
+                            let s = ::std::sync::Arc::clone(&s);
+                            async move {
+                                let args = decode_get_args(&req)
+                                    .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
+                                        ::std::format!("malformed arguments: {e}"),
+                                    ))?;
+                                let result = match <S as AsyncServer>::get(
+                                        &*s,
+                                        ctx,
+                                        args.key,
+                                        args.path,
+                                        args.level,
+                                    )
+                                    .await
+                                {
+                                    ::core::result::Result::Ok(v) => {
+                                        get_Result {
+                                            success: ::core::option::Option::Some(v),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(
+                                            get_Exception::ire(e),
+                                        ),
+                                    ) => {
+                                        get_Result {
+                                            ire: ::core::option::Option::Some(e),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(
+                                            get_Exception::nfe(e),
+                                        ),
+                                    ) => {
+                                        get_Result {
+                                            nfe: ::core::option::Option::Some(e),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(
+                                            get_Exception::ue(e),
+                                        ),
+                                    ) => {
+                                        get_Result {
+                                            ue: ::core::option::Option::Some(e),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(
+                                            get_Exception::te(e),
+                                        ),
+                                    ) => {
+                                        get_Result {
+                                            te: ::core::option::Option::Some(e),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Internal(e),
+                                    ) => return ::core::result::Result::Err(e),
+                                };
+                                ::core::result::Result::Ok(
+                                    ::ferry_runtime::wire::Encode::encode_to_vec(&result),
+                                )
+                            }
+                        },
+                    );
+            }
+            service = service.name(get_ID, "get").oneway(get_ID, false);
+            {
+                let s = ::std::sync::Arc::clone(&server);
+                service = service
+                    .async_method(
+                        batch_mutate_ID,
+                        move |ctx, req| {
+                            let s = ::std::sync::Arc::clone(&s);
+                            async move {
+                                let args = decode_batch_mutate_args(&req)
+                                    .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
+                                        ::std::format!("malformed arguments: {e}"),
+                                    ))?;
+                                let result = match <S as AsyncServer>::batch_mutate(
+                                        &*s,
+                                        ctx,
+                                        args.mutation_map,
+                                        args.level,
+                                    )
+                                    .await
+                                {
+                                    ::core::result::Result::Ok(()) => {
+                                        <batch_mutate_Result as ::core::default::Default>::default()
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(
+                                            batch_mutate_Exception::ire(e),
+                                        ),
+                                    ) => {
+                                        batch_mutate_Result {
+                                            ire: ::core::option::Option::Some(e),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(
+                                            batch_mutate_Exception::ue(e),
+                                        ),
+                                    ) => {
+                                        batch_mutate_Result {
+                                            ue: ::core::option::Option::Some(e),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(
+                                            batch_mutate_Exception::te(e),
+                                        ),
+                                    ) => {
+                                        batch_mutate_Result {
+                                            te: ::core::option::Option::Some(e),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Internal(e),
+                                    ) => return ::core::result::Result::Err(e),
+                                };
+                                ::core::result::Result::Ok(
+                                    ::ferry_runtime::wire::Encode::encode_to_vec(&result),
+                                )
+                            }
+                        },
+                    );
+            }
+            service = service
+                .name(batch_mutate_ID, "batch_mutate")
+                .oneway(batch_mutate_ID, false);
+            {
+                let s = ::std::sync::Arc::clone(&server);
+                service = service
+                    .async_method(
+                        describe_version_ID,
+                        move |ctx, req| {
+                            let s = ::std::sync::Arc::clone(&s);
+                            async move {
+                                let args = decode_describe_version_args(&req)
+                                    .map_err(|e| ::ferry_runtime::HandlerError::invalid_arguments(
+                                        ::std::format!("malformed arguments: {e}"),
+                                    ))?;
+                                let result = match <S as AsyncServer>::describe_version(
+                                        &*s,
+                                        ctx,
+                                    )
+                                    .await
+                                {
+                                    ::core::result::Result::Ok(v) => {
+                                        describe_version_Result {
+                                            success: ::core::option::Option::Some(v),
+                                            ..::core::default::Default::default()
+                                        }
+                                    }
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Internal(e),
+                                    ) => return ::core::result::Result::Err(e),
+                                    ::core::result::Result::Err(
+                                        ::ferry_runtime::ServiceError::Exception(never),
+                                    ) => match never {}
+                                };
+                                ::core::result::Result::Ok(
+                                    ::ferry_runtime::wire::Encode::encode_to_vec(&result),
+                                )
+                            }
+                        },
+                    );
+            }
+            service = service
+                .name(describe_version_ID, "describe_version")
+                .oneway(describe_version_ID, false);
+            service = service.schema(SCHEMA);
+            service
+        }
         /// This service's IDL, for server reflection (`ferry.reflect`).
         pub const SCHEMA: ::ferry_runtime::ServiceSchema = ::ferry_runtime::ServiceSchema {
             name: "Storage",
