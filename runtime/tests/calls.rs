@@ -76,7 +76,9 @@ fn calls_return_replies_and_errors() {
 /// another thread's call made meanwhile must not wait for the blocked caller's reply.
 #[test]
 fn a_caller_blocked_on_the_socket_makes_way_for_others() {
-    let server = Server::bind(local(), echo_service(), ServerConfig::default()).unwrap();
+    // Workers enough for the slow call and the echoes, whatever the machine's cores.
+    let config = ServerConfig { workers: 4, ..ServerConfig::default() };
+    let server = Server::bind(local(), echo_service(), config).unwrap();
     let config = ClientConfig { busy_poll: Duration::ZERO, ..ClientConfig::default() };
     let client = Arc::new(Client::connect(server.local_addr(), config).unwrap());
     for i in 0..200u32 {
@@ -845,4 +847,17 @@ fn calls_beyond_the_servers_in_flight_limit_wait_in_the_client_and_all_succeed()
         assert_eq!(h.wait(), Ok((i as u32).to_le_bytes().to_vec()));
     }
     server.shutdown();
+}
+
+/// Clients come and go on the process's shared I/O thread: a new client's socket can get
+/// the slot and the descriptor of one just dropped, and its first events must not be lost.
+#[test]
+fn clients_made_and_dropped_one_after_another_all_connect() {
+    for i in 0..100 {
+        let server = Server::bind(local(), echo_service(), ServerConfig::default()).unwrap();
+        let client = Client::connect(server.local_addr(), ClientConfig::default()).unwrap();
+        let r = client.call(ECHO, b"x", &opts(5000));
+        assert!(r.is_ok(), "iteration {i}: {r:?}");
+        let _ = client.call(FAIL, b"", &opts(5000));
+    }
 }

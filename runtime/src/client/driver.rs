@@ -2,22 +2,24 @@
 //! (`session::client`); this module only moves bytes and time between it and the OS.
 //!
 //! Two threads may drive the session, one at a time under `Shared::driver`: the client's
-//! I/O thread, and a caller blocked in `Client::call`. A caller that finds the driver free
+//! lane (`reactor`: the process's client I/O thread that serves it), and a caller blocked
+//! in `Client::call`. A caller that finds the driver free
 //! writes its own request and then reads the socket itself while it waits, so a sequential
 //! call costs no cross-thread wake-up on the client side (each costs tens of µs on a VM);
 //! when the driver is busy the call goes through the command channel and the I/O thread.
 //! The I/O thread stays the owner of everything that must happen without a caller:
 //! connecting, timers, replies for callers that went to sleep.
 
+use std::cell::RefCell;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, TryRecvError};
 use mio::net::TcpStream;
-use mio::{Events, Interest, Poll, Registry, Token};
+use mio::{Events, Interest, Poll, Registry, Token, Waker};
 
 use super::{Command, Slot};
 use crate::metrics::Metrics;
@@ -25,10 +27,26 @@ use crate::session::client::{ClientSession, Link, NewCall};
 use crate::tls::ClientTls;
 use crate::transport::{self, Stream};
 
-pub(super) const SOCKET: Token = Token(0);
-pub(super) const WAKER: Token = Token(1);
-/// The connection the server is draining (`GoAway`), while its calls in flight finish.
-pub(super) const RETIRING: Token = Token(2);
+/// Tokens of a blocked caller's own poll (`block_for_input`).
+const CALLER_SOCKET: Token = Token(0);
+const CALLER_WAKER: Token = Token(1);
+
+thread_local! {
+    /// The read buffer, one per thread that reads sockets (a lane, a driving caller),
+    /// not one per connection: 1 000 idle clients hold none of it.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's 64 KiB read buffer.
+fn with_scratch<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
+    SCRATCH.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        if buf.len() < 64 * 1024 {
+            buf.resize(64 * 1024, 0);
+        }
+        f(&mut buf)
+    })
+}
 
 /// Instants as nanoseconds since the first use, so that one fits an atomic.
 pub(super) fn nanos(t: Instant) -> u64 {
@@ -41,10 +59,13 @@ pub(super) fn nanos(t: Instant) -> u64 {
 #[derive(Debug)]
 pub(super) struct Driver {
     addr: SocketAddr,
-    registry: Registry,
+    /// The lane's registry, and this client's tokens in it.
+    registry: Arc<Registry>,
+    socket_token: Token,
+    /// The connection the server is draining (`GoAway`), while its calls in flight finish.
+    retiring_token: Token,
     commands: Receiver<Command>,
     closed: Arc<AtomicBool>,
-    wake_pending: Arc<AtomicBool>,
     session: ClientSession<Arc<Slot>>,
     stream: Option<Stream>,
     /// The draining connection's socket, polled by the I/O thread alone.
@@ -55,28 +76,34 @@ pub(super) struct Driver {
     /// The client was dropped (or its channel closed): no more calls.
     pub(super) closing: bool,
     metrics: Metrics,
-    scratch: Vec<u8>,
     /// Callers in `Client::call` reading the socket themselves: while there are any, the
     /// I/O thread does not poll it for reading, or every reply would wake it for nothing.
     callers_driving: usize,
     /// What the poll watches the socket for (`None`: not registered).
     interest: Option<Interest>,
     /// Where a caller that may not poll (`spin`) blocks for the socket itself, without
-    /// handing the wait to the I/O thread: one wake-up per call instead of two, which is
-    /// what a 1-CPU process feels most. The socket is registered here as well (a second
-    /// epoll set, edge-triggered like the I/O thread's).
-    caller_poll: Poll,
-    caller_events: Events,
-    /// Connections made so far, and the one registered in `caller_poll`.
+    /// handing the wait to the lane: one wake-up per call instead of two, which is what a
+    /// 1-CPU process feels most. Made when first needed; the socket is registered here as
+    /// well (a second epoll set, edge-triggered like the lane's).
+    caller: Option<CallerPoll>,
+    /// Its waker, which other callers use to make the blocked one let go (`make_way`).
+    caller_waker: Arc<OnceLock<Waker>>,
+    /// Connections made so far.
     connections: u64,
-    caller_registered: u64,
+}
+
+/// A blocked caller's poll, and the connection registered in it.
+#[derive(Debug)]
+struct CallerPoll {
+    poll: Poll,
+    events: Events,
+    registered: u64,
 }
 
 impl Driver {
     pub(super) fn new(
         addr: SocketAddr,
-        registry: Registry,
-        caller_poll: Poll,
+        seat: &super::reactor::Seat,
         commands: Receiver<Command>,
         shared: &ClientParts,
     ) -> Self {
@@ -88,10 +115,11 @@ impl Driver {
         );
         Driver {
             addr,
-            registry,
+            registry: seat.registry(),
+            socket_token: seat.socket_token(),
+            retiring_token: seat.retiring_token(),
             commands,
             closed: Arc::clone(&shared.closed),
-            wake_pending: Arc::clone(&shared.wake_pending),
             session,
             stream: None,
             retiring: None,
@@ -99,13 +127,23 @@ impl Driver {
             established: false,
             closing: false,
             metrics: shared.metrics.clone(),
-            scratch: Vec::new(),
             callers_driving: 0,
             interest: None,
-            caller_poll,
-            caller_events: Events::with_capacity(4),
+            caller: None,
+            caller_waker: Arc::clone(&shared.caller_waker),
             connections: 0,
-            caller_registered: 0,
+        }
+    }
+
+    /// The client is gone: pending calls end `Cancelled` (the server is told to skip
+    /// those it has not started), and the sockets leave the lane's poll.
+    pub(super) fn close(&mut self) {
+        self.closing = true;
+        self.session.close();
+        self.sync();
+        self.drop_stream();
+        if let Some(mut old) = self.retiring.take() {
+            let _ = self.registry.deregister(old.socket());
         }
     }
 
@@ -123,27 +161,48 @@ impl Driver {
     /// Returns false when it was woken to make way (another caller's call waits for the
     /// I/O thread) or the socket cannot be watched: the caller then sleeps on its slot.
     pub(super) fn block_for_input(&mut self, until: Instant) -> bool {
-        if self.caller_registered != self.connections {
-            let Some(stream) = self.stream.as_mut() else { return false };
+        if self.caller.is_none() {
+            let made = Poll::new().and_then(|poll| {
+                let waker = Waker::new(poll.registry(), CALLER_WAKER)?;
+                Ok((poll, waker))
+            });
+            match made {
+                Ok((poll, waker)) => {
+                    let _ = self.caller_waker.set(waker);
+                    let events = Events::with_capacity(4);
+                    self.caller = Some(CallerPoll { poll, events, registered: 0 });
+                }
+                Err(e) => {
+                    log::debug!("cannot make a poll for a blocked caller: {e}");
+                    return false;
+                }
+            }
+        }
+        let (Some(caller), Some(stream)) = (self.caller.as_mut(), self.stream.as_mut()) else {
+            return false;
+        };
+        if caller.registered != self.connections {
             let fd = std::os::fd::AsRawFd::as_raw_fd(stream.socket());
             let source = &mut mio::unix::SourceFd(&fd);
             // The previous connection's socket left the set when it was closed.
-            if let Err(e) = self.caller_poll.registry().register(source, SOCKET, Interest::READABLE)
-            {
+            let registry = caller.poll.registry();
+            if let Err(e) = registry.register(source, CALLER_SOCKET, Interest::READABLE) {
                 log::debug!("cannot watch the socket for a blocked caller: {e}");
                 return false;
             }
-            self.caller_registered = self.connections;
+            caller.registered = self.connections;
             // Registration reports input already waiting, so nothing is missed.
         }
         let now = Instant::now();
-        let timeout = self.next_timer().min(until).saturating_duration_since(now);
-        if let Err(e) = self.caller_poll.poll(&mut self.caller_events, Some(timeout)) {
+        let due = now + self.session.next_timeout(now, Duration::from_secs(60));
+        let timeout = due.min(until).saturating_duration_since(now);
+        let Some(caller) = self.caller.as_mut() else { return false };
+        if let Err(e) = caller.poll.poll(&mut caller.events, Some(timeout)) {
             if e.kind() != io::ErrorKind::Interrupted {
                 return false;
             }
         }
-        let made_way = self.caller_events.iter().any(|e| e.token() == WAKER);
+        let made_way = caller.events.iter().any(|e| e.token() == CALLER_WAKER);
         self.read_socket(Instant::now());
         self.session.handle_timeout(Instant::now());
         self.sync();
@@ -201,8 +260,8 @@ impl Driver {
         // Registering for reading reports data that is already waiting.
         let done = match (self.interest, wanted) {
             (_, None) => self.registry.deregister(stream),
-            (None, Some(i)) => self.registry.register(stream, SOCKET, i),
-            (Some(_), Some(i)) => self.registry.reregister(stream, SOCKET, i),
+            (None, Some(i)) => self.registry.register(stream, self.socket_token, i),
+            (Some(_), Some(i)) => self.registry.reregister(stream, self.socket_token, i),
         };
         match done {
             Ok(()) => self.interest = wanted,
@@ -218,8 +277,8 @@ impl Driver {
         }
     }
 
-    /// The I/O thread's turn after its poll returned.
-    fn on_wake(&mut self, socket_event: bool, retiring_event: bool) {
+    /// The lane's turn for this driver: its events, queued commands, timers.
+    pub(super) fn on_wake(&mut self, socket_event: bool, retiring_event: bool) {
         self.take_commands();
         if socket_event {
             self.on_socket();
@@ -267,12 +326,12 @@ impl Driver {
         let registered = match self.interest.take() {
             Some(_) => self.registry.reregister(
                 stream.socket(),
-                RETIRING,
+                self.retiring_token,
                 Interest::READABLE | Interest::WRITABLE,
             ),
             None => self.registry.register(
                 stream.socket(),
-                RETIRING,
+                self.retiring_token,
                 Interest::READABLE | Interest::WRITABLE,
             ),
         };
@@ -290,17 +349,16 @@ impl Driver {
     /// Reads the draining connection until it is empty; its end settles what is left on it.
     fn read_retiring(&mut self, now: Instant) {
         let Some(stream) = self.retiring.as_mut() else { return };
-        let mut scratch = std::mem::take(&mut self.scratch);
-        scratch.resize(64 * 1024, 0);
         let mut ended = false;
-        loop {
-            match stream.read(&mut scratch) {
+        let session = &mut self.session;
+        with_scratch(|scratch| loop {
+            match stream.read(scratch) {
                 Ok(0) => {
                     ended = true;
                     break;
                 }
                 Ok(n) => {
-                    if let Err(e) = self.session.handle_retiring_input(&scratch[..n], now) {
+                    if let Err(e) = session.handle_retiring_input(&scratch[..n], now) {
                         log::warn!("protocol error on the draining connection: {e}");
                         ended = true;
                         break;
@@ -313,8 +371,7 @@ impl Driver {
                     break;
                 }
             }
-        }
-        self.scratch = scratch;
+        });
         if ended {
             self.session.retiring_lost(now);
         }
@@ -352,8 +409,6 @@ impl Driver {
         if self.closed.load(Ordering::SeqCst) {
             self.closing = true;
         }
-        // Cleared before draining: a call queued after this point wakes the loop again.
-        self.wake_pending.store(false, Ordering::Release);
         let now = Instant::now();
         loop {
             match self.commands.try_recv() {
@@ -376,7 +431,7 @@ impl Driver {
             Ok(mut stream) => {
                 if let Err(e) = self.registry.register(
                     &mut stream,
-                    SOCKET,
+                    self.socket_token,
                     Interest::READABLE | Interest::WRITABLE,
                 ) {
                     self.session.connection_lost(format!("cannot register socket: {e}"), now);
@@ -436,33 +491,32 @@ impl Driver {
     /// caller or the I/O thread, must leave nothing behind.
     fn read_socket(&mut self, now: Instant) {
         let Some(stream) = self.stream.as_mut() else { return };
-        let mut scratch = std::mem::take(&mut self.scratch);
-        scratch.resize(64 * 1024, 0);
         let mut lost = None;
         // Why the handshake cannot succeed on another try (TLS refused it).
         let mut refused = None;
-        loop {
-            match stream.read(&mut scratch) {
+        let (session, retiring, addr) = (&mut self.session, &self.retiring, self.addr);
+        with_scratch(|scratch| loop {
+            match stream.read(scratch) {
                 Ok(0) => {
                     lost = Some("server closed the connection".to_string());
                     break;
                 }
                 Ok(n) => {
-                    if matches!(self.session.link, Link::Handshaking)
+                    if matches!(session.link, Link::Handshaking)
                         && !stream.is_tls()
                         && transport::looks_like_tls(&scratch[..n])
                     {
                         refused = Some(format!(
                             "{} expects TLS; this client speaks plaintext (set ClientConfig::tls)",
-                            self.addr
+                            addr
                         ));
                         break;
                     }
-                    if let Err(e) = self.session.handle_input(&scratch[..n], now) {
+                    if let Err(e) = session.handle_input(&scratch[..n], now) {
                         lost = Some(format!("protocol error from server: {e}"));
                         break;
                     }
-                    if self.session.retiring.is_some() && self.retiring.is_none() {
+                    if session.retiring.is_some() && retiring.is_none() {
                         // GoAway: what follows on this socket is the draining connection's,
                         // read by `retire_stream` once `sync` has moved it aside.
                         break;
@@ -471,7 +525,7 @@ impl Driver {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::InvalidData && stream.is_tls() => {
-                    refused = Some(format!("TLS with {} failed: {e}", self.addr));
+                    refused = Some(format!("TLS with {} failed: {e}", addr));
                     break;
                 }
                 Err(e) => {
@@ -479,8 +533,7 @@ impl Driver {
                     break;
                 }
             }
-        }
-        self.scratch = scratch;
+        });
         if let Some(why) = refused {
             self.session.handshake_failed(why, now);
         } else if let Some(why) = lost {
@@ -529,51 +582,9 @@ pub(super) struct ClientParts {
     pub secret: u128,
     pub config: crate::ClientConfig,
     pub closed: Arc<AtomicBool>,
-    pub wake_pending: Arc<AtomicBool>,
+    pub caller_waker: Arc<OnceLock<Waker>>,
     pub metrics: Metrics,
 }
 
-/// The I/O thread: polls, then drives the session for whatever woke it. It holds its own
-/// handles to the driver and its sleep's end, and touches nothing else callers share: a
-/// read of `Shared` on every turn would pull in the cache line callers write on every
-/// call.
-pub(super) fn run(mut poll: Poll, driver: Arc<Mutex<Driver>>, armed_until: Arc<ArmedUntil>) {
-    let lock = || driver.lock().unwrap_or_else(|p| p.into_inner());
-    let mut events = Events::with_capacity(64);
-    loop {
-        let timeout = {
-            let mut d = lock();
-            if d.closing {
-                // The client was dropped: cancel what is left, telling the server where
-                // it was sent.
-                d.session.close();
-                d.sync();
-                return;
-            }
-            let now = Instant::now();
-            let timeout = d.session.next_timeout(now, Duration::from_secs(60));
-            // Published under the lock: a caller that adds a call after this knows
-            // whether this sleep ends before the call's deadline (`Shared::arm`).
-            armed_until.store(nanos(now + timeout), Ordering::Release);
-            timeout
-        };
-        if let Err(e) = poll.poll(&mut events, Some(timeout)) {
-            if e.kind() != io::ErrorKind::Interrupted {
-                log::error!("client poll failed: {e}");
-                let mut d = lock();
-                d.closing = true;
-                d.session.close();
-                d.sync();
-                return;
-            }
-        }
-        // The next sleep is unknown until computed: callers must wake this thread.
-        armed_until.store(0, Ordering::Release);
-        let socket_event = events.iter().any(|e| e.token() == SOCKET);
-        let retiring_event = events.iter().any(|e| e.token() == RETIRING);
-        lock().on_wake(socket_event, retiring_event);
-    }
-}
-
-/// The I/O thread's current sleep ends at this `nanos` value (0: it is awake).
+/// A lane's current sleep ends at this `nanos` value (0: it is awake).
 pub(super) type ArmedUntil = AtomicU64;

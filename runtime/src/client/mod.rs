@@ -1,6 +1,7 @@
 //! The client: one connection carrying every call made through it, from any number of
-//! threads. An I/O thread owns the socket and a mio poll; callers hand calls over through a
-//! bounded channel and wait on a per-call slot (blocking, with a timeout, or as a `Future`).
+//! threads. The process's client I/O thread (`reactor`; one by default, serving every
+//! client) polls its socket; callers hand calls over through a bounded channel and wait on
+//! a per-call slot (blocking, with a timeout, or as a `Future`).
 //!
 //! Guarantees (spec/protocol.md § Client): every call ends by its deadline; a call is
 //! re-sent only with its original (client id, call id), so the server runs it at most once;
@@ -9,18 +10,19 @@
 
 use std::future::Future;
 mod driver;
+mod reactor;
+pub use reactor::set_client_io_threads;
 
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::task::{Context as TaskContext, Poll as TaskPoll};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Sender, TrySendError};
-use mio::{Poll, Waker};
+use mio::Waker;
 
 pub use crate::call::{
     CallError, CallOptions, ClientConfig, Credentials, FetchCredentials, Metadata, RetryPolicy,
@@ -28,7 +30,8 @@ pub use crate::call::{
 use crate::metrics::{Metrics, Snapshot};
 use crate::protocol;
 use crate::session::client::NewCall;
-use driver::{nanos, ArmedUntil, ClientParts, Driver, WAKER};
+use driver::{ClientParts, Driver};
+use reactor::Seat;
 
 /// How long a caller blocks on the socket before it looks at its slot again (a reply can
 /// be delivered by another path: a retry's, a cancel's).
@@ -38,18 +41,16 @@ const BLOCK_SLICE: Duration = Duration::from_millis(50);
 #[derive(Debug)]
 pub struct Client {
     shared: Arc<Shared>,
-    io_thread: Option<JoinHandle<()>>,
 }
 
 #[derive(Debug)]
 struct Shared {
     commands: Sender<Command>,
-    /// Set by callers when they wake the I/O thread, cleared by it before it drains the
-    /// channel: a burst of calls costs one wake-up (an eventfd write), not one each.
-    wake_pending: Arc<AtomicBool>,
-    /// Set when the `Client` is dropped: the I/O thread finishes the calls it has and exits.
+    /// Set when the `Client` is dropped.
     closed: Arc<AtomicBool>,
-    waker: Waker,
+    /// Its place on a client I/O thread ("lane"): how it asks for the lane's attention (a
+    /// burst of calls costs one wake-up, an eventfd write, not one each).
+    seat: Seat,
     client_id: u128,
     /// The next call id, taken under this lock together with the hand-over to the I/O
     /// thread: ids reach it in increasing order (so its lowest pending id is a correct
@@ -60,18 +61,17 @@ struct Shared {
     config: ClientConfig,
     metrics: Metrics,
     /// The session and socket; see `driver` for who drives them when.
-    /// Apart from `Shared` (its own allocation, as `armed_until`), so that what the I/O
-    /// thread writes on every turn shares no cache line with what callers write on every
-    /// call: false sharing cost microseconds per call with 16 in flight.
+    /// Apart from `Shared` (its own allocation), so that what the lane writes on every
+    /// turn shares no cache line with what callers write on every call: false sharing
+    /// cost microseconds per call with 16 in flight.
     driver: Arc<Mutex<Driver>>,
-    /// When the I/O thread's current sleep ends (`driver::nanos`; 0 while it is awake).
-    armed_until: Arc<ArmedUntil>,
     /// Whether callers' polling for replies has been paying (`spin`).
     spin: crate::spin::SpinSite,
     /// A caller blocks on the socket holding the driver (`Driver::block_for_input`): a
     /// call handed to the I/O thread must wake it with `caller_waker` so it makes way.
     caller_blocked: AtomicBool,
-    caller_waker: Waker,
+    /// Made with the blocked caller's poll, the first time one blocks.
+    caller_waker: Arc<OnceLock<Waker>>,
 }
 
 impl Shared {
@@ -84,7 +84,7 @@ impl Shared {
     /// (a deadline, say) due before the end of its sleep.
     fn stop_driving(&self) {
         let due = self.lock_driver().caller_ends();
-        self.wake_before(due);
+        self.seat.ready_before(due);
     }
 
     /// A caller blocked on the socket holding the driver lets go of it: the I/O thread
@@ -92,15 +92,9 @@ impl Shared {
     fn make_way(&self) {
         std::sync::atomic::fence(Ordering::SeqCst);
         if self.caller_blocked.load(Ordering::SeqCst) {
-            let _ = self.caller_waker.wake();
-        }
-    }
-
-    /// Wakes the I/O thread if its sleep ends after `due`.
-    fn wake_before(&self, due: Instant) {
-        let armed = self.armed_until.load(Ordering::Acquire);
-        if armed != 0 && armed > nanos(due) {
-            let _ = self.waker.wake();
+            if let Some(waker) = self.caller_waker.get() {
+                let _ = waker.wake();
+            }
         }
     }
 }
@@ -167,45 +161,37 @@ impl Client {
         let addr = *addrs.first().ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, "the address resolves to nothing")
         })?;
-        let poll = Poll::new()?;
-        let waker = Waker::new(poll.registry(), WAKER)?;
+        let seat = Seat::take()?;
         let (tx, rx) = bounded(config.max_in_flight.max(1));
         let client_id = crate::random_u128();
         let secret = crate::random_u128();
         let closed = Arc::new(AtomicBool::new(false));
         let metrics = Metrics::default();
-        let wake_pending = Arc::new(AtomicBool::new(false));
+        let caller_waker = Arc::new(OnceLock::new());
         let parts = ClientParts {
             client_id,
             secret,
             config: config.clone(),
             closed: Arc::clone(&closed),
-            wake_pending: Arc::clone(&wake_pending),
+            caller_waker: Arc::clone(&caller_waker),
             metrics: metrics.clone(),
         };
-        let caller_poll = Poll::new()?;
-        let caller_waker = Waker::new(caller_poll.registry(), WAKER)?;
-        let driver = Driver::new(addr, poll.registry().try_clone()?, caller_poll, rx, &parts);
+        let driver = Arc::new(Mutex::new(Driver::new(addr, &seat, rx, &parts)));
+        seat.board(Arc::clone(&driver));
         let shared = Arc::new(Shared {
             commands: tx,
-            wake_pending,
             closed,
-            waker,
+            seat,
             client_id,
             next_call_id: Box::new(Mutex::new(1)),
             config,
             metrics,
-            driver: Arc::new(Mutex::new(driver)),
-            armed_until: Arc::new(ArmedUntil::new(0)),
+            driver,
             spin: crate::spin::SpinSite::default(),
             caller_blocked: AtomicBool::new(false),
             caller_waker,
         });
-        let (io_driver, io_armed) = (Arc::clone(&shared.driver), Arc::clone(&shared.armed_until));
-        let io_thread = std::thread::Builder::new()
-            .name("ferry-client".into())
-            .spawn(move || driver::run(poll, io_driver, io_armed))?;
-        Ok(Client { shared, io_thread: Some(io_thread) })
+        Ok(Client { shared })
     }
 
     /// Names method `id` (its IDL name) in [`Client::metrics`]; typed clients name theirs.
@@ -345,10 +331,8 @@ impl Client {
         drop(next_id);
         match sent {
             Ok(()) => {
-                // One wake-up per burst: the I/O thread drains everything queued.
-                if !self.shared.wake_pending.swap(true, Ordering::AcqRel) {
-                    let _ = self.shared.waker.wake();
-                }
+                // One wake-up per burst: the lane drains everything queued.
+                self.shared.seat.ready();
                 self.shared.make_way();
             }
             Err(TrySendError::Full(_)) => {
@@ -370,11 +354,11 @@ impl Client {
 impl Drop for Client {
     fn drop(&mut self) {
         self.shared.closed.store(true, Ordering::SeqCst);
-        let _ = self.shared.waker.wake();
         self.shared.make_way();
-        if let Some(t) = self.io_thread.take() {
-            let _ = t.join();
-        }
+        // Here, not on the lane: when `drop` returns, every pending call has ended and
+        // the server has been told (as far as the socket takes it now).
+        self.shared.lock_driver().close();
+        self.shared.seat.leave();
     }
 }
 
@@ -527,7 +511,8 @@ impl CallHandle {
     pub fn cancel(&self) {
         self.slot.fill(Err(CallError::Cancelled));
         if self.shared.commands.try_send(Command::Cancel(Arc::clone(&self.slot))).is_ok() {
-            let _ = self.shared.waker.wake();
+            self.shared.seat.ready();
+            self.shared.make_way();
         }
     }
 
@@ -547,7 +532,7 @@ impl Drop for CallHandle {
         let ended = self.slot.state.lock().unwrap_or_else(|p| p.into_inner()).ended;
         if !ended && self.shared.commands.try_send(Command::Cancel(Arc::clone(&self.slot))).is_ok()
         {
-            let _ = self.shared.waker.wake();
+            self.shared.seat.ready();
             self.shared.make_way();
         }
     }
