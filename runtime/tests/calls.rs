@@ -861,3 +861,24 @@ fn clients_made_and_dropped_one_after_another_all_connect() {
         let _ = client.call(FAIL, b"", &opts(5000));
     }
 }
+
+/// `ClientConfig::max_in_flight` bounds the calls a client holds (queued or on the wire):
+/// one more is refused at once, unsent, and the room comes back as calls end.
+#[test]
+fn a_client_holds_at_most_max_in_flight_calls() {
+    let config = ServerConfig { workers: 4, ..ServerConfig::default() };
+    let server = Server::bind(local(), echo_service(), config).unwrap();
+    let config = ClientConfig { max_in_flight: 3, ..no_retry() };
+    let client = Client::connect(server.local_addr(), config).unwrap();
+    let held: Vec<_> =
+        (0..3).map(|_| client.start(SLOW, &300u64.to_le_bytes(), &opts(5000))).collect();
+    let refused = client.start(ECHO, b"one too many", &opts(5000)).wait_report();
+    assert_eq!(refused.attempts, 0);
+    assert!(matches!(&refused.result, Err(CallError::Overloaded(m)) if m.contains("not sent")));
+    for h in held {
+        assert_eq!(h.wait().unwrap(), b"slept");
+    }
+    for _ in 0..10 {
+        assert_eq!(client.call(ECHO, b"room", &opts(5000)).unwrap(), b"room");
+    }
+}

@@ -6,6 +6,8 @@
 //! `cargo run --release -p ferry-benches --bin rpc-bench [seconds-per-run]`
 //! `… --bin rpc-bench --sequential ADDR [seconds]`: sequential calls to a server started
 //! with `--serve-ferry` (one side at a time under a profiler, or pinned apart).
+//! `… --bin rpc-bench --upstreams 1000`: this process's memory and threads per client
+//! connection, 1 000 clients to a server process, each after one call.
 //! `… --bin rpc-bench --idle 10000`: server memory per idle connection.
 //! `… --bin rpc-bench --flood [peers] [rounds] [seconds]`: server memory while peers send
 //! calls and never read, and after they leave; a well-behaved client's refusals meanwhile.
@@ -49,6 +51,10 @@ fn main() {
             let (n, mut lat) = ferry_sequential(addr, Duration::from_secs_f64(secs), &None);
             lat.sort();
             println!("{n} calls, p50 {:?}", lat.get(lat.len() / 2).copied().unwrap_or_default());
+        }
+        Some("--upstreams") => {
+            let n = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1000);
+            upstreams(n);
         }
         Some("--idle") => {
             let n = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(10_000);
@@ -393,4 +399,34 @@ fn flood(dur: Duration) {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = flooder.join();
     e2e::stop(ferry);
+}
+
+/// One process with `n` clients (one connection each) to a Ferry server process: threads
+/// and resident memory added per connection, once each client has made one call.
+fn upstreams(n: usize) {
+    let threads = || std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0);
+    let (server, addr) = e2e::spawn_server(&["--serve-ferry"]);
+    let addr: SocketAddr = addr.parse().expect("address");
+    let opts = CallOptions { deadline: Some(Duration::from_secs(30)), ..CallOptions::default() };
+    // The first client starts the client I/O thread; measure from there.
+    let first = Client::connect(addr, ClientConfig::default()).expect("client");
+    first.call(ECHO, &MESSAGE, &opts).expect("call");
+    let (rss0, threads0) = (e2e::rss_bytes(std::process::id()), threads());
+    let started = Instant::now();
+    let clients: Vec<Client> =
+        (0..n).map(|_| Client::connect(addr, ClientConfig::default()).expect("client")).collect();
+    let pending: Vec<_> = clients.iter().map(|c| c.start(ECHO, &MESSAGE, &opts)).collect();
+    for p in pending {
+        p.wait().expect("call");
+    }
+    let took = started.elapsed();
+    let (rss1, threads1) = (e2e::rss_bytes(std::process::id()), threads());
+    println!(
+        "{n} client connections, one call each: {:.1} ms to connect and call all; {} threads added; {:.1} KiB resident per connection",
+        took.as_secs_f64() * 1e3,
+        threads1 as i64 - threads0 as i64,
+        (rss1 as f64 - rss0 as f64) / n as f64 / 1024.0
+    );
+    drop(clients);
+    e2e::stop(server);
 }

@@ -76,6 +76,8 @@ pub(super) struct Driver {
     /// The client was dropped (or its channel closed): no more calls.
     pub(super) closing: bool,
     metrics: Metrics,
+    /// The client's count of calls not finished (`Shared::calls`).
+    calls: Arc<std::sync::atomic::AtomicUsize>,
     /// Callers in `Client::call` reading the socket themselves: while there are any, the
     /// I/O thread does not poll it for reading, or every reply would wake it for nothing.
     callers_driving: usize,
@@ -127,6 +129,7 @@ impl Driver {
             established: false,
             closing: false,
             metrics: shared.metrics.clone(),
+            calls: Arc::clone(&shared.calls),
             callers_driving: 0,
             interest: None,
             caller: None,
@@ -138,6 +141,8 @@ impl Driver {
     /// The client is gone: pending calls end `Cancelled` (the server is told to skip
     /// those it has not started), and the sockets leave the lane's poll.
     pub(super) fn close(&mut self) {
+        // Calls still in the channel are the session's too: they end `Cancelled` with it.
+        self.take_commands();
         self.closing = true;
         self.session.close();
         self.sync();
@@ -295,6 +300,7 @@ impl Driver {
     pub(super) fn sync(&mut self) {
         loop {
             for f in self.session.take_finished() {
+                self.calls.fetch_sub(1, Ordering::AcqRel);
                 self.metrics.record(f.method, f.started.elapsed(), f.result.is_ok());
                 f.token.attempts.store(f.attempts, Ordering::Relaxed);
                 f.token.fill(f.result);
@@ -584,6 +590,7 @@ pub(super) struct ClientParts {
     pub closed: Arc<AtomicBool>,
     pub caller_waker: Arc<OnceLock<Waker>>,
     pub metrics: Metrics,
+    pub calls: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// A lane's current sleep ends at this `nanos` value (0: it is awake).

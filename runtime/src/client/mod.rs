@@ -16,12 +16,12 @@ pub use reactor::set_client_io_threads;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::task::{Context as TaskContext, Poll as TaskPoll};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Sender, TrySendError};
+use crossbeam_channel::{unbounded, Sender, TrySendError};
 use mio::Waker;
 
 pub use crate::call::{
@@ -46,6 +46,9 @@ pub struct Client {
 #[derive(Debug)]
 struct Shared {
     commands: Sender<Command>,
+    /// Calls handed to the session (or on their way) and not finished: at most
+    /// `ClientConfig::max_in_flight`.
+    calls: Arc<AtomicUsize>,
     /// Set when the `Client` is dropped.
     closed: Arc<AtomicBool>,
     /// Its place on a client I/O thread ("lane"): how it asks for the lane's attention (a
@@ -162,7 +165,11 @@ impl Client {
             io::Error::new(io::ErrorKind::InvalidInput, "the address resolves to nothing")
         })?;
         let seat = Seat::take()?;
-        let (tx, rx) = bounded(config.max_in_flight.max(1));
+        // Bounded by `calls` (at most `max_in_flight` calls, each queued once, and at most
+        // two cancels each); a list channel allocates as it fills, where an array one of
+        // `max_in_flight` slots would hold ~100 KiB per idle client.
+        let (tx, rx) = unbounded();
+        let calls = Arc::new(AtomicUsize::new(0));
         let client_id = crate::random_u128();
         let secret = crate::random_u128();
         let closed = Arc::new(AtomicBool::new(false));
@@ -175,11 +182,13 @@ impl Client {
             closed: Arc::clone(&closed),
             caller_waker: Arc::clone(&caller_waker),
             metrics: metrics.clone(),
+            calls: Arc::clone(&calls),
         };
         let driver = Arc::new(Mutex::new(Driver::new(addr, &seat, rx, &parts)));
         seat.board(Arc::clone(&driver));
         let shared = Arc::new(Shared {
             commands: tx,
+            calls,
             closed,
             seat,
             client_id,
@@ -290,6 +299,14 @@ impl Client {
         if slot.state.lock().unwrap_or_else(|p| p.into_inner()).result.is_some() {
             return handle;
         }
+        let max = self.shared.config.max_in_flight.max(1);
+        if self.shared.calls.fetch_add(1, Ordering::AcqRel) >= max {
+            self.shared.calls.fetch_sub(1, Ordering::AcqRel);
+            slot.fill(Err(CallError::Overloaded(format!(
+                "{max} calls already waiting or in flight in this client (ClientConfig::max_in_flight); the call was not sent"
+            ))));
+            return handle;
+        }
         let mut next_id = self.shared.next_call_id.lock().unwrap_or_else(|p| p.into_inner());
         let call_id = *next_id;
         slot.call_id.store(call_id, Ordering::Relaxed);
@@ -335,13 +352,8 @@ impl Client {
                 self.shared.seat.ready();
                 self.shared.make_way();
             }
-            Err(TrySendError::Full(_)) => {
-                handle.slot.fill(Err(CallError::Overloaded(format!(
-                    "{} calls already waiting in this client",
-                    self.shared.config.max_in_flight
-                ))));
-            }
-            Err(TrySendError::Disconnected(_)) => {
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                self.shared.calls.fetch_sub(1, Ordering::AcqRel);
                 handle.slot.fill(Err(CallError::Unavailable("client is shut down".into())));
             }
         }

@@ -66,6 +66,10 @@ pub struct ServerConfig {
     /// `Overloaded` (they did not run). A task holds its future's state, not a thread.
     /// Default: 10 000.
     pub max_handler_tasks: usize,
+    /// Connections the kernel may hold before the server accepts them (`listen`'s
+    /// backlog; capped by `net.core.somaxconn`). Past it new connections' SYNs are dropped
+    /// and retried by their clients after a second. Default: 1024.
+    pub listen_backlog: u32,
 }
 
 impl Default for ServerConfig {
@@ -91,6 +95,7 @@ impl Default for ServerConfig {
             tls: None,
             reflection: true,
             max_handler_tasks: 10_000,
+            listen_backlog: 1024,
         }
     }
 }

@@ -118,7 +118,7 @@ impl Server {
             );
         }
         let poll = Poll::new()?;
-        let mut listener = TcpListener::bind(addr)?;
+        let mut listener = listen(addr, config.listen_backlog)?;
         poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
         let loops = config.event_loops.max(1);
         let mut polls = vec![poll];
@@ -1083,6 +1083,19 @@ const SHRINK_ABOVE: usize = 1024;
 
 /// How often loop 0 re-counts recorded bytes for the memory budget.
 const BUDGET_REFRESH: Duration = Duration::from_millis(100);
+
+/// A nonblocking listening socket on `addr` with room for `backlog` connections waiting to
+/// be accepted (the kernel caps it at `net.core.somaxconn`).
+fn listen(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // As mio and std do: a restarted server rebinds its port at once.
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
+    Ok(TcpListener::from_std(socket.into()))
+}
 
 /// Writes as much buffered output as the socket takes.
 fn flush(conn: &mut Connection) -> io::Result<()> {
