@@ -6,6 +6,8 @@
 //! `cargo run --release -p ferry-benches --bin rpc-bench [seconds-per-run]`
 //! `… --bin rpc-bench --sequential ADDR [seconds]`: sequential calls to a server started
 //! with `--serve-ferry` (one side at a time under a profiler, or pinned apart).
+//! `… --bin rpc-bench --nested 1000`: a cheap method's latency on a server with 4 workers,
+//! alone and while 1 000 async handlers each await a 1 s nested call.
 //! `… --bin rpc-bench --upstreams 1000`: this process's memory and threads per client
 //! connection, 1 000 clients to a server process, each after one call.
 //! `… --bin rpc-bench --idle 10000`: server memory per idle connection.
@@ -51,6 +53,10 @@ fn main() {
             let (n, mut lat) = ferry_sequential(addr, Duration::from_secs_f64(secs), &None);
             lat.sort();
             println!("{n} calls, p50 {:?}", lat.get(lat.len() / 2).copied().unwrap_or_default());
+        }
+        Some("--nested") => {
+            let n = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1000);
+            nested(n);
         }
         Some("--upstreams") => {
             let n = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1000);
@@ -429,4 +435,117 @@ fn upstreams(n: usize) {
     );
     drop(clients);
     e2e::stop(server);
+}
+
+/// A cheap method's latency on a 4-worker server, alone and while `n` async handlers each
+/// await a 1 s call to an upstream (kept at `n` in flight throughout). Everything in this
+/// process: the point is the workers, not the network.
+fn nested(n: usize) {
+    use std::sync::{Arc, Mutex};
+    const NESTED: u32 = 2;
+    const CHEAP: u32 = 3;
+    // The upstream answers each call 1 s after it came, from one timer thread.
+    let parked: Arc<Mutex<VecDeque<(Instant, ferry_runtime::Responder)>>> = Arc::default();
+    let park = Arc::clone(&parked);
+    let upstream_service = Service::new().deferred_method(NESTED, move |_, _, responder| {
+        park.lock().expect("lock").push_back((Instant::now() + Duration::from_secs(1), responder));
+    });
+    let up_config = ServerConfig { max_in_flight_per_connection: 4096, ..ServerConfig::default() };
+    let up = Server::bind("127.0.0.1:0".parse().expect("addr"), upstream_service, up_config)
+        .expect("bind");
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let timer = {
+        let (parked, stop) = (Arc::clone(&parked), Arc::clone(&stop));
+        std::thread::spawn(move || loop {
+            let due: Vec<_> = {
+                let mut q = parked.lock().expect("lock");
+                let mut due = Vec::new();
+                while q.front().is_some_and(|(at, _)| *at <= Instant::now()) {
+                    due.extend(q.pop_front());
+                }
+                due
+            };
+            for (_, r) in due {
+                r.reply(Ok(b"done".to_vec()));
+            }
+            if stop.load(std::sync::atomic::Ordering::Relaxed)
+                && parked.lock().expect("lock").is_empty()
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        })
+    };
+    let upstream = Arc::new(
+        Client::connect(
+            up.local_addr(),
+            ClientConfig { max_in_flight: 8192, ..ClientConfig::default() },
+        )
+        .expect("client"),
+    );
+    let front_service = Service::new()
+        .async_method(NESTED, move |ctx, req| {
+            let upstream = Arc::clone(&upstream);
+            async move {
+                let options =
+                    CallOptions { deadline: Some(ctx.remaining()), ..CallOptions::default() };
+                upstream
+                    .start(NESTED, &req, &options)
+                    .await
+                    .map_err(|e| ferry_runtime::HandlerError::new(e.to_string()))
+            }
+        })
+        .method(CHEAP, |_, req| Ok(req.to_vec()));
+    let config =
+        ServerConfig { workers: 4, max_in_flight_per_connection: 4096, ..ServerConfig::default() };
+    let front =
+        Server::bind("127.0.0.1:0".parse().expect("addr"), front_service, config).expect("bind");
+    let cheap_client =
+        Client::connect(front.local_addr(), ClientConfig::default()).expect("client");
+    let opts = CallOptions { deadline: Some(Duration::from_secs(10)), ..CallOptions::default() };
+    let measure = |label: &str| {
+        let mut lat = Vec::new();
+        let end = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < end {
+            let t = Instant::now();
+            cheap_client.call(CHEAP, &MESSAGE, &opts).expect("cheap call");
+            lat.push(t.elapsed());
+        }
+        lat.sort();
+        let p = |q: f64| lat[((lat.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
+        println!("{label}: {} calls, p50 {:.1} µs, p99 {:.1} µs", lat.len(), p(0.5), p(0.99));
+    };
+    measure("cheap method alone");
+    // Keep n nested calls in flight from another client, for the whole measurement.
+    let feeder = {
+        let (addr, stop) = (front.local_addr(), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let client = Client::connect(
+                addr,
+                ClientConfig { max_in_flight: 8192, ..ClientConfig::default() },
+            )
+            .expect("client");
+            let opts =
+                CallOptions { deadline: Some(Duration::from_secs(10)), ..CallOptions::default() };
+            let mut window: VecDeque<_> =
+                (0..n).map(|_| client.start(NESTED, b"", &opts)).collect();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some(h) = window.pop_front() {
+                    h.wait().expect("nested call");
+                    window.push_back(client.start(NESTED, b"", &opts));
+                }
+            }
+            for h in window {
+                let _ = h.wait();
+            }
+        })
+    };
+    while front.load().calls_held < n {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    measure(&format!("cheap method beside {n} handlers awaiting 1 s nested calls"));
+    println!("front server holds {} calls on 4 workers", front.load().calls_held);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = feeder.join();
+    let _ = timer.join();
 }

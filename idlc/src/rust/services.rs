@@ -212,10 +212,7 @@ impl<'p> Gen<'p> {
                     .map(|p| format!("{}: {}", self.binding(p), self.param_ty(p, file)))
                     .collect()
             };
-            let ret = m
-                .returns
-                .as_ref()
-                .map_or("()".to_owned(), |t| self.owned_ty(t, file, Scope::Nested));
+            let ret = self.returned_ty(m, file);
             let _ = writeln!(
                 out,
                 "fn {}(&self, ctx: &{RT}::Context{}{}) -> ::core::result::Result<{ret}, {RT}::ServiceError<{}>>;",
@@ -334,10 +331,7 @@ impl<'p> Gen<'p> {
                 .iter()
                 .map(|p| format!("{}: {}", ident(&p.name), self.binding(p)))
                 .collect();
-            let ret = m
-                .returns
-                .as_ref()
-                .map_or("()".to_owned(), |t| self.owned_ty(t, file, Scope::Nested));
+            let ret = self.returned_ty(m, file);
             let exc = self.exception_type_at(m, &here);
             let comma = if params.is_empty() { "" } else { ", " };
             let mut opts = String::from("let mut options = ::core::clone::Clone::clone(options);");
@@ -431,6 +425,11 @@ impl<'p> Gen<'p> {
     }
 
     /// The path from service `from`'s module to service `owner`'s module ("" for itself).
+    /// The Rust type a handler of `m` returns on success (`()` for `void`).
+    fn returned_ty(&self, m: &Method, file: usize) -> String {
+        m.returns.as_ref().map_or("()".to_owned(), |t| self.owned_ty(t, file, Scope::Nested))
+    }
+
     /// The `match` arms turning a handler's `Result` into the method's result struct (a
     /// declared exception into its field; `Internal` returned as the handler's error).
     fn result_arms(&self, m: &Method, here: &str, result_ty: &str) -> String {
@@ -482,10 +481,7 @@ impl<'p> Gen<'p> {
                 .iter()
                 .map(|p| format!(", {}: {}", self.binding(p), self.param_ty(p, file)))
                 .collect();
-            let ret = m
-                .returns
-                .as_ref()
-                .map_or("()".to_owned(), |t| self.owned_ty(t, file, Scope::Nested));
+            let ret = self.returned_ty(m, file);
             let _ = writeln!(
                 out,
                 "fn {}(&self, ctx: {RT}::Context{params}) -> impl ::core::future::Future<Output = ::core::result::Result<{ret}, {RT}::ServiceError<{}>>> + ::core::marker::Send;",
