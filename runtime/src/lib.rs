@@ -57,7 +57,7 @@ pub use client::{
 /// Re-exported so generated code needs only `ferry_runtime` in scope.
 pub use ferry_wire as wire;
 pub use reflect::{SchemaFile, ServiceSchema};
-pub use server::{Load, Server, ServerConfig, ShutdownSignals};
+pub use server::{Listen, Load, Server, ServerConfig, ShutdownSignals};
 pub use service::{
     AsyncHandler, Authorizer, Context, Handler, HandlerError, HandlerFuture, Responder, Service,
 };

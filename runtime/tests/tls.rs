@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferry_runtime::{
-    CallError, CallOptions, Client, ClientConfig, ClientTls, Credentials, Server, ServerConfig,
-    ServerTls, Service,
+    CallError, CallOptions, Client, ClientConfig, ClientTls, Credentials, Listen, Server,
+    ServerConfig, ServerTls, Service,
 };
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 
@@ -210,6 +210,47 @@ fn handshakes_fail_with_a_reason_for_every_kind_of_bad_certificate() {
     // And the good one still gets through.
     let tls = ClientTls::from_pem(ca.pem().as_bytes(), "localhost", pair).unwrap();
     assert!(client(&server, Some(tls)).call(WHO, b"", &opts()).is_ok());
+}
+
+/// One server, a plaintext and a TLS listener: both serve the same service with one set of
+/// loops, workers and records, each listener speaking its own protocol.
+#[test]
+fn one_server_listens_in_plaintext_and_over_tls() {
+    let ca = Ca::new("Test CA");
+    let (cert, key) = ca.issue("server", &["localhost"], false);
+    let tls = ServerTls::from_pem(cert.as_bytes(), key.as_bytes(), None).unwrap();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let local = "127.0.0.1:0".parse().unwrap();
+    let listens = [Listen::Tcp(local), Listen::Tls(local, tls)];
+    let config = ServerConfig { workers: 2, ..ServerConfig::default() };
+    let server = Server::bind_all(&listens, service(&ran), config).unwrap();
+    let [plain_addr, tls_addr] = server.local_addrs() else { panic!("two addresses") };
+    assert_ne!(plain_addr, tls_addr);
+    assert_eq!(server.local_addr(), *plain_addr);
+
+    let plain = Client::connect(*plain_addr, ClientConfig::default()).unwrap();
+    assert_eq!(plain.call(WHO, b"", &opts()).unwrap(), b"anonymous");
+    let tls = ClientTls::from_pem(ca.pem().as_bytes(), "localhost", None).unwrap();
+    let config = ClientConfig { tls: Some(tls.clone()), ..ClientConfig::default() };
+    let secure = Client::connect(*tls_addr, config).unwrap();
+    assert_eq!(secure.call(WHO, b"", &opts()).unwrap(), b"anonymous");
+    // Each listener keeps its own protocol.
+    let m = unavailable(Client::connect(*tls_addr, ClientConfig::default()).unwrap().call(
+        WHO,
+        b"",
+        &opts(),
+    ));
+    assert!(m.contains("expects TLS"), "{m}");
+    let config = ClientConfig { tls: Some(tls), ..ClientConfig::default() };
+    let m = unavailable(Client::connect(*plain_addr, config).unwrap().call(WHO, b"", &opts()));
+    assert!(m.contains("does not speak TLS"), "{m}");
+    assert_eq!(ran.load(Ordering::SeqCst), 2);
+    let end = Instant::now() + Duration::from_secs(10);
+    while server.load().connections != 2 {
+        assert!(Instant::now() < end, "the refused connections were never closed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(Server::bind_all(&[], Service::new(), ServerConfig::default()).is_err());
 }
 
 #[test]
