@@ -230,9 +230,10 @@ impl LaneLoop {
 
     fn run(mut self) {
         let mut events = Events::with_capacity(256);
-        let mut turns: Vec<(usize, bool, bool)> = Vec::new();
+        let mut turns = Turns::default();
         loop {
-            self.take_inbox();
+            self.take_inbox(&mut turns);
+            self.run_turns(&mut turns);
             let now = Instant::now();
             let timeout = self
                 .timers
@@ -252,27 +253,18 @@ impl LaneLoop {
                 }
             }
             self.lane.armed_until.store(0, Ordering::Release);
-            turns.clear();
             for event in events.iter() {
                 if event.token() == WAKER {
                     continue;
                 }
                 let (slot, retiring) = (event.token().0 / 2, event.token().0 % 2 == 1);
-                match turns.iter_mut().find(|t| t.0 == slot) {
-                    Some(t) => {
-                        t.1 |= !retiring;
-                        t.2 |= retiring;
-                    }
-                    None => turns.push((slot, !retiring, retiring)),
-                }
+                turns.want(slot, !retiring, retiring);
             }
-            // Drivers boarded before their sockets were registered: they are in the inbox
-            // by now (the client boards before its first connect), and must be known
-            // before their events are handed out.
-            self.take_inbox();
-            for &(slot, socket, retiring) in &turns {
-                self.turn(slot, socket, retiring);
-            }
+            // Drivers boarded before their sockets were registered are in the inbox by now
+            // (the client boards before its first connect), and must be known before their
+            // events are handed out; drivers readied meanwhile join their event's turn.
+            self.take_inbox(&mut turns);
+            self.run_turns(&mut turns);
             let now = Instant::now();
             while let Some(&(at, slot)) = self.timers.first() {
                 if at > now {
@@ -287,8 +279,17 @@ impl LaneLoop {
         }
     }
 
-    /// New drivers, drivers that want a turn, drivers gone.
-    fn take_inbox(&mut self) {
+    fn run_turns(&mut self, turns: &mut Turns) {
+        let mut batch = std::mem::take(&mut turns.batch);
+        batch.extend(turns.wanted.drain().map(|(slot, (s, r))| (slot, s, r)));
+        for (slot, socket, retiring) in batch.drain(..) {
+            self.turn(slot, socket, retiring);
+        }
+        turns.batch = batch;
+    }
+
+    /// New drivers and drivers that want a turn (added to `turns`), drivers gone.
+    fn take_inbox(&mut self, turns: &mut Turns) {
         let (added, ready, removed) = {
             let mut inbox = self.lane.lock();
             (
@@ -299,7 +300,7 @@ impl LaneLoop {
         };
         for (slot, driver, flags) in added {
             self.drivers.insert(slot, (driver, flags));
-            self.turn(slot, false, false);
+            turns.want(slot, false, false);
         }
         for slot in ready {
             if let Some((_, flags)) = self.drivers.get(&slot) {
@@ -307,12 +308,13 @@ impl LaneLoop {
                 flags.listed.store(false, Ordering::Release);
                 flags.woken.store(false, Ordering::Release);
             }
-            self.turn(slot, false, false);
+            turns.want(slot, false, false);
         }
         if !removed.is_empty() {
             for slot in &removed {
                 self.drivers.remove(slot);
                 self.missed.remove(slot);
+                turns.wanted.remove(slot);
                 if let Some(at) = self.armed.remove(slot) {
                     self.timers.remove(&(at, *slot));
                 }
@@ -368,5 +370,21 @@ impl LaneLoop {
             self.timers.remove(&(old, slot));
         }
         self.timers.insert((next, slot));
+    }
+}
+
+/// Drivers that get a turn this round, with their events (socket, draining socket): one
+/// turn per driver however many reasons it has, since each turn ends in a write.
+#[derive(Default)]
+struct Turns {
+    wanted: HashMap<usize, (bool, bool)>,
+    /// Reused for the round's list, so a round allocates nothing.
+    batch: Vec<(usize, bool, bool)>,
+}
+
+impl Turns {
+    fn want(&mut self, slot: usize, socket: bool, retiring: bool) {
+        let t = self.wanted.entry(slot).or_default();
+        (t.0, t.1) = (t.0 || socket, t.1 || retiring);
     }
 }
