@@ -226,11 +226,13 @@ impl Service {
         id: u32,
         handler: impl Fn(&Context, &[u8], Responder) + Send + Sync + 'static,
     ) -> Self {
-        self.async_method(id, move |ctx, request| {
+        // The answer is already a boxed future: registered as is, not boxed again.
+        let run = Run::Async(Arc::new(move |ctx: Context, request: Vec<u8>| {
             let (responder, answer) = Responder::new();
             handler(&ctx, &request, responder);
             answer
-        })
+        }));
+        self.register(id, Method { run, inline: false, authorizer: None, oneway: None })
     }
 
     /// Names method `id` (its IDL name) in metrics snapshots and the access log; generated
