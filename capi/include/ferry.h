@@ -185,7 +185,7 @@ void ferry_bytes_free(struct ferry_bytes *bytes);
 // `name` is NULL or a NUL-terminated string.
 uint32_t ferry_method_id(const char *name);
 
-// Creates a client for `address` ("host:port"). It connects in the background and
+// Creates a client for `address` ("host:port", or "unix:PATH" for a Unix socket). It connects in the background and
 // reconnects as needed, so an unreachable server shows as `FERRY_STATUS_UNAVAILABLE` on
 // calls, not here. `options` may be NULL (defaults). Free with `ferry_client_free`.
 //
@@ -314,7 +314,8 @@ uint64_t ferry_reply_remaining_ms(const struct ferry_reply *reply);
 // `reply` is NULL or the pointer the handler received.
 bool ferry_reply_is_cancelled(const struct ferry_reply *reply);
 
-// Binds `address` ("host:port"; port 0 picks a free one) and serves `service` on the
+// Binds `address` ("host:port", port 0 picks a free one; or "unix:PATH", a Unix socket
+// in plaintext) and serves `service` on the
 // runtime's event loops and workers until `ferry_server_free`. Takes `service` (also on
 // failure). `options` may be NULL.
 //
@@ -328,7 +329,8 @@ enum ferry_status ferry_server_start(const char *address,
                                      struct ferry_server **out,
                                      struct ferry_error **error);
 
-// The port the server listens on (useful after binding port 0); 0 for NULL.
+// The port the server listens on (useful after binding port 0); 0 for NULL or a server
+// on a Unix socket.
 //
 // # Safety
 // `server` is NULL or from `ferry_server_start` and not yet freed.

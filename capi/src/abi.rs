@@ -10,7 +10,9 @@
 use std::ffi::{c_char, c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use ferry_runtime::{CallHandle, CallOptions, Client, Context, HandlerError, Server, Service};
+use ferry_runtime::{
+    Address, CallHandle, CallOptions, Client, Context, HandlerError, Listen, Server, Service,
+};
 
 use crate::types::{
     ferry_bytes, ferry_call_options, ferry_client_options, ferry_error, ferry_server_options,
@@ -286,7 +288,7 @@ pub struct ferry_call {
     handle: CallHandle,
 }
 
-/// Creates a client for `address` ("host:port"). It connects in the background and
+/// Creates a client for `address` ("host:port", or "unix:PATH" for a Unix socket). It connects in the background and
 /// reconnects as needed, so an unreachable server shows as `FERRY_STATUS_UNAVAILABLE` on
 /// calls, not here. `options` may be NULL (defaults). Free with `ferry_client_free`.
 ///
@@ -311,8 +313,11 @@ pub unsafe extern "C" fn ferry_client_connect(
         // SAFETY: `options->tls` is NULL or a live `ferry_tls` (documented above).
         let tls = unsafe { config.tls.as_ref() };
         let config = config.config(tls, F)?;
-        let client = Client::connect(addr, config)
-            .map_err(|e| ferry_error::new(ferry_status::FERRY_STATUS_IO, format!("{F}: {e}")))?;
+        let client = match addr {
+            Address::Tcp(a) => Client::connect(a, config),
+            Address::Unix(path) => Client::connect_unix(path, config),
+        }
+        .map_err(|e| ferry_error::new(ferry_status::FERRY_STATUS_IO, format!("{F}: {e}")))?;
         let client = Box::into_raw(Box::new(ferry_client { client }));
         // SAFETY: `out` is not NULL and valid for a write (above).
         unsafe { out.write(client) };
@@ -678,7 +683,8 @@ pub unsafe extern "C" fn ferry_reply_is_cancelled(reply: *const ferry_reply) -> 
     unsafe { reply.as_ref().and_then(|r| r.context.as_ref()) }.is_some_and(Context::is_cancelled)
 }
 
-/// Binds `address` ("host:port"; port 0 picks a free one) and serves `service` on the
+/// Binds `address` ("host:port", port 0 picks a free one; or "unix:PATH", a Unix socket
+/// in plaintext) and serves `service` on the
 /// runtime's event loops and workers until `ferry_server_free`. Takes `service` (also on
 /// failure). `options` may be NULL.
 ///
@@ -710,7 +716,20 @@ pub unsafe extern "C" fn ferry_server_start(
         // SAFETY: `options->tls` is NULL or a live `ferry_tls` (documented above).
         let tls = unsafe { config.tls.as_ref() };
         let config = config.config(tls, F)?;
-        let server = Server::bind(addr, service, config).map_err(|e| {
+        let listen = match &addr {
+            Address::Tcp(a) => match &config.tls {
+                Some(tls) => Listen::Tls(*a, tls.clone()),
+                None => Listen::Tcp(*a),
+            },
+            Address::Unix(_) if config.tls.is_some() => {
+                return Err(ferry_error::invalid(
+                    F,
+                    "TLS over a Unix socket is not supported (the socket file's permissions admit its peers); set `options->tls` to NULL",
+                ))
+            }
+            Address::Unix(path) => Listen::Unix(path.clone()),
+        };
+        let server = Server::bind_all(&[listen], service, config).map_err(|e| {
             ferry_error::new(
                 ferry_status::FERRY_STATUS_IO,
                 format!("{F}: cannot serve on {addr}: {e}"),
@@ -725,14 +744,17 @@ pub unsafe extern "C" fn ferry_server_start(
     unsafe { report(error, outcome) }
 }
 
-/// The port the server listens on (useful after binding port 0); 0 for NULL.
+/// The port the server listens on (useful after binding port 0); 0 for NULL or a server
+/// on a Unix socket.
 ///
 /// # Safety
 /// `server` is NULL or from `ferry_server_start` and not yet freed.
 #[no_mangle]
 pub unsafe extern "C" fn ferry_server_port(server: *const ferry_server) -> u16 {
     // SAFETY: the caller guarantees NULL or a live server.
-    unsafe { server.as_ref() }.map_or(0, |s| s.server.local_addr().port())
+    unsafe { server.as_ref() }
+        .and_then(|s| s.server.local_addrs().iter().find_map(Address::tcp))
+        .map_or(0, |a| a.port())
 }
 
 /// Stops the server: no new connections, calls in progress finish within the shutdown

@@ -5,7 +5,9 @@
 use std::ffi::{c_char, CString};
 use std::time::Duration;
 
-use ferry_runtime::{CallError, CallOptions, ClientConfig, ClientTls, ServerConfig, ServerTls};
+use ferry_runtime::{
+    Address, CallError, CallOptions, ClientConfig, ClientTls, ServerConfig, ServerTls,
+};
 
 /// What a Ferry C function reports. `FERRY_STATUS_OK` is 0; every other value comes with a
 /// `ferry_error` message when the caller passes somewhere to put it.
@@ -317,16 +319,25 @@ impl ferry_server_options {
     }
 }
 
-/// Resolves `host:port` to the first socket address it names.
-pub(crate) fn resolve(function: &str, address: &str) -> Result<std::net::SocketAddr, ferry_error> {
+/// Resolves `host:port` to the first socket address it names; `unix:PATH` names a Unix
+/// domain socket.
+pub(crate) fn resolve(function: &str, address: &str) -> Result<Address, ferry_error> {
     use std::net::ToSocketAddrs;
+    if let Some(path) = address.strip_prefix("unix:") {
+        if path.is_empty() {
+            return Err(ferry_error::invalid(function, "address `unix:` names no socket path"));
+        }
+        return Ok(Address::Unix(path.into()));
+    }
     match address.to_socket_addrs() {
-        Ok(mut addrs) => addrs.next().ok_or_else(|| {
+        Ok(mut addrs) => addrs.next().map(Address::Tcp).ok_or_else(|| {
             ferry_error::invalid(function, format!("address `{address}` resolves to nothing"))
         }),
         Err(e) => Err(ferry_error::invalid(
             function,
-            format!("address `{address}` is not `host:port` (e.g. \"127.0.0.1:7000\"): {e}"),
+            format!(
+                "address `{address}` is not `host:port` (e.g. \"127.0.0.1:7000\") or `unix:PATH`: {e}"
+            ),
         )),
     }
 }

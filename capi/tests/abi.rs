@@ -31,6 +31,11 @@ fn null_and_malformed_arguments_are_reported_with_the_argument_named() {
         assert!(message(error).contains("`no-port-here` is not `host:port`"), "{}", message(error));
         ferry_error_free(error);
 
+        let status = ferry_client_connect(c"unix:".as_ptr(), null(), &mut client, &mut error);
+        assert_eq!(status, ferry_status::FERRY_STATUS_INVALID_ARGUMENT);
+        assert!(message(error).contains("names no socket path"), "{}", message(error));
+        ferry_error_free(error);
+
         let not_utf8 = [0xffu8, 0];
         let status = ferry_client_connect(
             not_utf8.as_ptr().cast::<c_char>(),

@@ -10,17 +10,24 @@ use std::time::Duration;
 use support::{compile, CServer, Link};
 
 use ferry_runtime::{
-    method_id, CallError, CallOptions, Client, ClientConfig, HandlerError, Server, ServerConfig,
-    Service,
+    method_id, CallError, CallOptions, Client, ClientConfig, HandlerError, Listen, Server,
+    ServerConfig, Service,
 };
 
 fn rust_server() -> Server {
-    let service = Service::new()
+    Server::bind(
+        "127.0.0.1:0".parse().expect("address"),
+        rust_server_service(),
+        ServerConfig::default(),
+    )
+    .expect("bind")
+}
+
+fn rust_server_service() -> Service {
+    Service::new()
         .method(method_id("echo"), |_, req| Ok(req.to_vec()))
         .method(method_id("reverse"), |_, req| Ok(req.iter().rev().copied().collect()))
-        .method(method_id("fail"), |_, _| Err(HandlerError::new("fail: this method always fails")));
-    Server::bind("127.0.0.1:0".parse().expect("address"), service, ServerConfig::default())
-        .expect("bind")
+        .method(method_id("fail"), |_, _| Err(HandlerError::new("fail: this method always fails")))
 }
 
 #[test]
@@ -44,6 +51,27 @@ fn c_client_against_a_rust_server(link: Link) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "C client failed:\n{stderr}");
     assert_eq!(stdout.trim(), "ok", "{stderr}");
+}
+
+/// `unix:PATH` reaches a server's Unix domain socket (the sidecar case).
+#[test]
+fn a_c_client_calls_a_rust_server_over_a_unix_socket() {
+    let client = compile("client", Link::Static, &[]);
+    let dir = std::env::temp_dir().join(format!("ferry-c-uds-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("server.sock");
+    let service = rust_server_service();
+    let server = Server::bind_all(&[Listen::Unix(path.clone())], service, ServerConfig::default())
+        .expect("bind");
+    let output = Command::new(client)
+        .arg(format!("unix:{}", path.display()))
+        .output()
+        .expect("run the C client");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "C client failed:\n{stderr}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "ok", "{stderr}");
+    drop(server);
+    std::fs::remove_dir_all(&dir).expect("remove the temp dir");
 }
 
 #[test]

@@ -68,7 +68,7 @@ struct Idl {
 enum Command {
     /// Call METHOD (`Service.method`, or `method` if one service has it) with JSON arguments.
     Call {
-        /// host:port of the server.
+        /// host:port of the server, or unix:PATH for its Unix socket.
         address: String,
         /// `Service.method`, or a method name only one service has.
         method: String,
@@ -91,7 +91,7 @@ enum Command {
     },
     /// List the server's services and their methods' signatures.
     List {
-        /// host:port of the server (not contacted when --idl is given).
+        /// host:port of the server, or unix:PATH (not contacted when --idl is given).
         address: String,
         #[command(flatten)]
         idl: Idl,
@@ -101,7 +101,7 @@ enum Command {
     /// Measure round trips to the server: each is a call of the reserved method
     /// `ferry.ping`, which servers answer `UnknownMethod` without running anything.
     Ping {
-        /// host:port of the server.
+        /// host:port of the server, or unix:PATH for its Unix socket.
         address: String,
         /// How many round trips.
         #[arg(long, short = 'c', default_value_t = 10)]

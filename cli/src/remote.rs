@@ -68,7 +68,7 @@ impl Connection {
         Ok(())
     }
 
-    /// A client connected to `address`.
+    /// A client connected to `address`: `host:port`, or `unix:PATH`.
     pub fn connect(&self, address: &str) -> Result<Arc<Client>, String> {
         if self.tls_ca.is_none() && (self.tls_cert.is_some() || self.server_name.is_some()) {
             return Err("--tls-cert and --server-name need --tls-ca (the CAs to trust)".into());
@@ -85,8 +85,11 @@ impl Connection {
         };
         let config =
             ClientConfig { default_deadline: self.deadline, tls, ..ClientConfig::default() };
-        let client = Client::connect(address, config)
-            .map_err(|e| format!("cannot connect to {address}: {e}"))?;
+        let client = match address.strip_prefix("unix:") {
+            Some(path) => Client::connect_unix(path, config),
+            None => Client::connect(address, config),
+        }
+        .map_err(|e| format!("cannot connect to {address}: {e}"))?;
         Ok(Arc::new(client))
     }
 

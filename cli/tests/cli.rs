@@ -8,7 +8,8 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 
 use ferry_runtime::{
-    Context, HandlerError, NoException, Server, ServerConfig, ServerTls, Service, ServiceError,
+    Context, HandlerError, Listen, NoException, Server, ServerConfig, ServerTls, Service,
+    ServiceError,
 };
 
 mod generated {
@@ -220,6 +221,28 @@ fn bad_input_names_the_place_in_the_json_and_exits_2() {
     let o = ferry(&["call", &addr, "add", "{}"]);
     assert_status(&o, 1);
     assert!(stderr(&o).contains("not sent"), "{}", stderr(&o));
+}
+
+/// `unix:PATH` reaches a server's Unix domain socket, reflection included.
+#[test]
+fn calls_reach_a_server_on_a_unix_socket() {
+    let dir = std::env::temp_dir().join(format!("ferry-cli-uds-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("calc.sock");
+    let listen = [Listen::Unix(path.clone())];
+    let config = ServerConfig { reflection: true, ..ServerConfig::default() };
+    let server = Server::bind_all(&listen, Calculator::service(Arc::new(Demo)), config).unwrap();
+    let addr = format!("unix:{}", path.display());
+    let o = ferry(&["call", &addr, "add", r#"{"num1": 2, "num2": 3}"#]);
+    assert_status(&o, 0);
+    assert_eq!(stdout(&o).trim(), "5");
+    let o = ferry(&["ping", &addr, "--count", "2"]);
+    assert_status(&o, 0);
+    server.shutdown();
+    let o = ferry(&["ping", &addr, "--count", "1"]);
+    assert_status(&o, 1);
+    assert!(stderr(&o).contains("calc.sock"), "{}", stderr(&o));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -45,6 +45,7 @@ pub mod reflect;
 mod server;
 mod service;
 mod session;
+mod socket;
 mod spin;
 mod timers;
 pub mod tls;
@@ -61,6 +62,7 @@ pub use server::{Listen, Load, Server, ServerConfig, ShutdownSignals};
 pub use service::{
     AsyncHandler, Authorizer, Context, Handler, HandlerError, HandlerFuture, Responder, Service,
 };
+pub use socket::Address;
 pub use tls::{ClientTls, PeerIdentity, ServerTls, TlsError};
 pub use typed::{method_id, NoException, Pending, RpcError, ServiceError};
 

@@ -1,24 +1,23 @@
-//! The byte stream under a session: a TCP socket, or TLS over one. rustls is sans-I/O as
+//! The byte stream under a session: a socket (TCP or Unix), or TLS over TCP. rustls is sans-I/O as
 //! our sessions are, so this is the one place the two compose: reads hand the session
 //! plaintext, writes take its plaintext, and whatever TLS needs to send (handshake,
 //! alerts, records) is written as the socket takes it.
 
 use std::io::{self, Read, Write};
 
-use mio::net::TcpStream;
-
+use crate::socket::Socket;
 use crate::tls::{PeerIdentity, ALPN};
 
 /// A connection's byte stream.
 #[derive(Debug)]
 pub(crate) enum Stream {
-    Plain(TcpStream),
+    Plain(Socket),
     Tls(Box<TlsStream>),
 }
 
 #[derive(Debug)]
 pub(crate) struct TlsStream {
-    socket: TcpStream,
+    socket: Socket,
     tls: rustls::Connection,
     /// The handshake finished and the ALPN id was checked.
     checked: bool,
@@ -27,7 +26,7 @@ pub(crate) struct TlsStream {
 }
 
 impl Stream {
-    pub(crate) fn tls(socket: TcpStream, tls: impl Into<rustls::Connection>) -> Stream {
+    pub(crate) fn tls(socket: Socket, tls: impl Into<rustls::Connection>) -> Stream {
         Stream::Tls(Box::new(TlsStream {
             socket,
             tls: tls.into(),
@@ -37,7 +36,7 @@ impl Stream {
     }
 
     /// The socket, for registering with a poll.
-    pub(crate) fn socket(&mut self) -> &mut TcpStream {
+    pub(crate) fn socket(&mut self) -> &mut Socket {
         match self {
             Stream::Plain(s) => s,
             Stream::Tls(t) => &mut t.socket,

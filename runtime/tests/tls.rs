@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferry_runtime::{
-    CallError, CallOptions, Client, ClientConfig, ClientTls, Credentials, Listen, Server,
+    Address, CallError, CallOptions, Client, ClientConfig, ClientTls, Credentials, Listen, Server,
     ServerConfig, ServerTls, Service,
 };
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
@@ -212,45 +212,90 @@ fn handshakes_fail_with_a_reason_for_every_kind_of_bad_certificate() {
     assert!(client(&server, Some(tls)).call(WHO, b"", &opts()).is_ok());
 }
 
-/// One server, a plaintext and a TLS listener: both serve the same service with one set of
-/// loops, workers and records, each listener speaking its own protocol.
+/// One server, a plaintext, a TLS and a Unix socket listener: all serve the same service
+/// with one set of loops, workers and records, each listener speaking its own protocol.
 #[test]
-fn one_server_listens_in_plaintext_and_over_tls() {
+fn one_server_listens_in_plaintext_over_tls_and_on_a_unix_socket() {
     let ca = Ca::new("Test CA");
     let (cert, key) = ca.issue("server", &["localhost"], false);
     let tls = ServerTls::from_pem(cert.as_bytes(), key.as_bytes(), None).unwrap();
     let ran = Arc::new(AtomicUsize::new(0));
     let local = "127.0.0.1:0".parse().unwrap();
-    let listens = [Listen::Tcp(local), Listen::Tls(local, tls)];
+    let dir = std::env::temp_dir().join(format!("ferry-uds-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("server.sock");
+    let listens = [Listen::Tcp(local), Listen::Tls(local, tls), Listen::Unix(path.clone())];
     let config = ServerConfig { workers: 2, ..ServerConfig::default() };
     let server = Server::bind_all(&listens, service(&ran), config).unwrap();
-    let [plain_addr, tls_addr] = server.local_addrs() else { panic!("two addresses") };
+    let [Address::Tcp(plain_addr), Address::Tcp(tls_addr), Address::Unix(unix_path)] =
+        server.local_addrs()
+    else {
+        panic!("three addresses: {:?}", server.local_addrs())
+    };
+    let (plain_addr, tls_addr) = (*plain_addr, *tls_addr);
     assert_ne!(plain_addr, tls_addr);
-    assert_eq!(server.local_addr(), *plain_addr);
+    assert_eq!(unix_path, &path);
+    assert_eq!(server.local_addr(), plain_addr);
 
-    let plain = Client::connect(*plain_addr, ClientConfig::default()).unwrap();
+    let plain = Client::connect(plain_addr, ClientConfig::default()).unwrap();
     assert_eq!(plain.call(WHO, b"", &opts()).unwrap(), b"anonymous");
     let tls = ClientTls::from_pem(ca.pem().as_bytes(), "localhost", None).unwrap();
     let config = ClientConfig { tls: Some(tls.clone()), ..ClientConfig::default() };
-    let secure = Client::connect(*tls_addr, config).unwrap();
+    let secure = Client::connect(tls_addr, config).unwrap();
     assert_eq!(secure.call(WHO, b"", &opts()).unwrap(), b"anonymous");
+    let local = Client::connect_unix(&path, ClientConfig::default()).unwrap();
+    assert_eq!(local.call(WHO, b"", &opts()).unwrap(), b"anonymous");
     // Each listener keeps its own protocol.
-    let m = unavailable(Client::connect(*tls_addr, ClientConfig::default()).unwrap().call(
+    let m = unavailable(Client::connect(tls_addr, ClientConfig::default()).unwrap().call(
         WHO,
         b"",
         &opts(),
     ));
     assert!(m.contains("expects TLS"), "{m}");
-    let config = ClientConfig { tls: Some(tls), ..ClientConfig::default() };
-    let m = unavailable(Client::connect(*plain_addr, config).unwrap().call(WHO, b"", &opts()));
+    let config = ClientConfig { tls: Some(tls.clone()), ..ClientConfig::default() };
+    let m = unavailable(Client::connect(plain_addr, config).unwrap().call(WHO, b"", &opts()));
     assert!(m.contains("does not speak TLS"), "{m}");
-    assert_eq!(ran.load(Ordering::SeqCst), 2);
+    let config = ClientConfig { tls: Some(tls), ..ClientConfig::default() };
+    let e = Client::connect_unix(&path, config).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{e}");
+    assert_eq!(ran.load(Ordering::SeqCst), 3);
     let end = Instant::now() + Duration::from_secs(10);
-    while server.load().connections != 2 {
+    while server.load().connections != 3 {
         assert!(Instant::now() < end, "the refused connections were never closed");
         std::thread::sleep(Duration::from_millis(5));
     }
+    // The socket path is taken while the server runs, and freed when it stops.
+    let e =
+        Server::bind_all(&[Listen::Unix(path.clone())], Service::new(), ServerConfig::default())
+            .unwrap_err();
+    assert!(e.to_string().contains("another server is listening"), "{e}");
+    drop((plain, secure, local));
+    server.shutdown();
+    assert!(!path.exists(), "the server removes its socket file");
+    std::fs::remove_dir_all(&dir).unwrap();
     assert!(Server::bind_all(&[], Service::new(), ServerConfig::default()).is_err());
+}
+
+/// A Unix socket client reconnects when its server restarts on the same path, like a TCP
+/// one, and a path with no server behind it fails calls `Unavailable`, saying where.
+#[test]
+fn a_unix_socket_client_reconnects_to_a_restarted_server() {
+    let ran = Arc::new(AtomicUsize::new(0));
+    let dir = std::env::temp_dir().join(format!("ferry-uds-restart-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("s.sock");
+    let listen = [Listen::Unix(path.clone())];
+    let client = Client::connect_unix(&path, ClientConfig::default()).unwrap();
+    let m = unavailable(client.call(WHO, b"", &opts()));
+    assert!(m.contains("s.sock"), "{m}");
+    let server = Server::bind_all(&listen, service(&ran), ServerConfig::default()).unwrap();
+    assert_eq!(client.call(WHO, b"", &opts()).unwrap(), b"anonymous");
+    server.shutdown();
+    let server = Server::bind_all(&listen, service(&ran), ServerConfig::default()).unwrap();
+    assert_eq!(client.call(WHO, b"", &opts()).unwrap(), b"anonymous");
+    assert_eq!(ran.load(Ordering::SeqCst), 2);
+    drop(server);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -12,18 +12,17 @@
 
 use std::cell::RefCell;
 use std::io;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, TryRecvError};
-use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 
 use super::{Command, Slot};
 use crate::metrics::Metrics;
 use crate::session::client::{ClientSession, Link, NewCall};
+use crate::socket::{Address, Socket};
 use crate::tls::ClientTls;
 use crate::transport::{self, Stream};
 
@@ -58,7 +57,7 @@ pub(super) fn nanos(t: Instant) -> u64 {
 /// The session and its socket: whoever holds the lock drives them.
 #[derive(Debug)]
 pub(super) struct Driver {
-    addr: SocketAddr,
+    addr: Address,
     /// The lane's registry, and this client's tokens in it.
     registry: Arc<Registry>,
     socket_token: Token,
@@ -104,7 +103,7 @@ struct CallerPoll {
 
 impl Driver {
     pub(super) fn new(
-        addr: SocketAddr,
+        addr: Address,
         seat: &super::reactor::Seat,
         commands: Receiver<Command>,
         shared: &ClientParts,
@@ -433,7 +432,7 @@ impl Driver {
 
     fn start_connect(&mut self) {
         let now = Instant::now();
-        match TcpStream::connect(self.addr) {
+        match Socket::connect(&self.addr) {
             Ok(mut stream) => {
                 if let Err(e) = self.registry.register(
                     &mut stream,
@@ -475,18 +474,16 @@ impl Driver {
         let Some(stream) = self.stream.as_mut() else { return };
         if !self.established {
             let stream = stream.socket();
-            match stream.take_error() {
-                Ok(None) => {}
-                Ok(Some(e)) | Err(e) => {
+            match stream.connected() {
+                Ok(true) => {}
+                Ok(false) => return, // still connecting
+                Err(e) => {
                     let why = format!("connect to {} failed: {e}", self.addr);
                     self.session.connection_lost(why, now);
                     return;
                 }
             }
-            if stream.peer_addr().is_err() {
-                return; // still connecting
-            }
-            let _ = stream.set_nodelay(true);
+            stream.set_nodelay();
             self.established = true;
             self.session.connected(now);
         }
@@ -500,7 +497,7 @@ impl Driver {
         let mut lost = None;
         // Why the handshake cannot succeed on another try (TLS refused it).
         let mut refused = None;
-        let (session, retiring, addr) = (&mut self.session, &self.retiring, self.addr);
+        let (session, retiring, addr) = (&mut self.session, &self.retiring, &self.addr);
         with_scratch(|scratch| loop {
             match stream.read(scratch) {
                 Ok(0) => {

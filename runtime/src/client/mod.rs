@@ -15,6 +15,7 @@ pub use reactor::set_client_io_threads;
 
 use std::io;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
@@ -30,6 +31,7 @@ pub use crate::call::{
 use crate::metrics::{Metrics, Snapshot};
 use crate::protocol;
 use crate::session::client::NewCall;
+use crate::socket::Address;
 use driver::{ClientParts, Driver};
 use reactor::Seat;
 
@@ -164,6 +166,25 @@ impl Client {
         let addr = *addrs.first().ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, "the address resolves to nothing")
         })?;
+        Client::connect_to(Address::Tcp(addr), config)
+    }
+
+    /// Creates a client for a server's Unix domain socket at `path` ([`Listen::Unix`]),
+    /// in plaintext (the socket file's permissions are the boundary): a config with TLS is
+    /// refused with `InvalidInput`. Otherwise as [`Client::connect`].
+    ///
+    /// [`Listen::Unix`]: crate::Listen::Unix
+    pub fn connect_unix(path: impl AsRef<Path>, config: ClientConfig) -> io::Result<Client> {
+        if config.tls.is_some() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "TLS over a Unix socket is not supported: the socket file's permissions admit its peers; clear ClientConfig::tls",
+            ));
+        }
+        Client::connect_to(Address::Unix(path.as_ref().to_path_buf()), config)
+    }
+
+    fn connect_to(addr: Address, config: ClientConfig) -> io::Result<Client> {
         let seat = Seat::take()?;
         // Bounded by `calls` (at most `max_in_flight` calls, each queued once, and at most
         // two cancels each); a list channel allocates as it fills, where an array one of

@@ -9,7 +9,7 @@ use super::*;
 /// One client connection: its byte stream (TCP, or TLS over it) and its protocol state.
 struct Connection {
     stream: Stream,
-    peer: SocketAddr,
+    peer: PeerAddr,
     session: ServerSession,
     interest: Interest,
     /// Reading stopped because too much output is waiting for the peer.
@@ -43,7 +43,7 @@ pub(super) struct Loop {
     loops: usize,
     /// Loop 0 owns the listeners (token = index; each with its TLS or none) and hands
     /// connections to the others.
-    listeners: Vec<(TcpListener, Option<ServerTls>)>,
+    listeners: Vec<(Listener, Option<ServerTls>)>,
     conns: HashMap<usize, Connection>,
     /// Connections accepted so far (loop 0): numbers tokens and picks loops round-robin.
     accepted: usize,
@@ -213,7 +213,7 @@ pub(super) struct LoopParts {
     pub poll: Poll,
     pub index: usize,
     pub loops: usize,
-    pub listeners: Vec<(TcpListener, Option<ServerTls>)>,
+    pub listeners: Vec<(Listener, Option<ServerTls>)>,
     pub inbox: Receiver<LoopMsg>,
     pub jobs_tx: Sender<Job>,
     pub done_rx: Receiver<Done>,
@@ -370,8 +370,7 @@ impl Loop {
                         );
                         continue; // dropping the socket closes it
                     }
-                    // Small frames must not wait for Nagle: latency is the product.
-                    let _ = socket.set_nodelay(true);
+                    socket.set_nodelay();
                     let target = self.accepted % self.loops;
                     let token = FIRST_CONNECTION + self.accepted;
                     self.accepted += 1;
@@ -379,7 +378,7 @@ impl Loop {
                     if target == self.index {
                         self.adopt(socket, peer, token, tls);
                     } else if self.shared.inboxes[target]
-                        .try_send(LoopMsg::Connection(socket, peer, token, tls))
+                        .try_send(LoopMsg::Connection(socket, peer.clone(), token, tls))
                         .is_ok()
                     {
                         self.shared.wake(target);
@@ -401,13 +400,7 @@ impl Loop {
     }
 
     /// Takes a connection into this loop.
-    fn adopt(
-        &mut self,
-        mut socket: TcpStream,
-        peer: SocketAddr,
-        token: usize,
-        tls: Option<ServerTls>,
-    ) {
+    fn adopt(&mut self, mut socket: Socket, peer: PeerAddr, token: usize, tls: Option<ServerTls>) {
         debug_assert_eq!(owner_of(token, self.loops), self.index);
         if let Err(e) = self.poll.registry().register(&mut socket, Token(token), Interest::READABLE)
         {
@@ -436,7 +429,7 @@ impl Loop {
             token,
             Connection {
                 stream,
-                peer,
+                peer: peer.clone(),
                 session,
                 interest: Interest::READABLE,
                 read_paused: false,
@@ -624,7 +617,7 @@ impl Loop {
         let took = call.dispatched.elapsed();
         self.metrics.record(call.method_id, took, matches!(outcome, Outcome::Reply(_)));
         if self.config.access_log {
-            let peer = self.conns.get(&call.conn).map(|c| c.peer);
+            let peer = self.conns.get(&call.conn).map(|c| &c.peer);
             access_log(&self.metrics, call, outcome, took, peer);
         }
     }
@@ -843,7 +836,7 @@ fn access_log(
     call: &CallRef,
     outcome: &Outcome,
     took: Duration,
-    peer: Option<SocketAddr>,
+    peer: Option<&PeerAddr>,
 ) {
     let outcome = match outcome {
         Outcome::Reply(_) => "ok".to_owned(),

@@ -7,13 +7,13 @@
 use std::collections::{BTreeSet, HashMap};
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
-use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::metrics::{Metrics, Snapshot};
@@ -23,6 +23,7 @@ use crate::service::{Context, Method, Run, Service};
 use crate::session::server::{
     execute, settle, CallRef, Dispatch, Endpoint, Limits, Next, Outcome, ServerSession,
 };
+use crate::socket::{Address, Listener, PeerAddr, Socket};
 use crate::timers::Timers;
 use crate::tls::ServerTls;
 use crate::transport::Stream;
@@ -48,7 +49,7 @@ const READ_CHUNK: usize = 64 * 1024;
 /// A running server. Dropping it shuts it down gracefully.
 #[derive(Debug)]
 pub struct Server {
-    addrs: Vec<SocketAddr>,
+    addrs: Vec<Address>,
     incarnation: u128,
     metrics: Metrics,
     shared: Arc<Shared>,
@@ -88,7 +89,7 @@ impl Shared {
 /// Messages between event loops.
 enum LoopMsg {
     /// A connection accepted by loop 0, with the token it was given and its listener's TLS.
-    Connection(TcpStream, SocketAddr, usize, Option<ServerTls>),
+    Connection(Socket, PeerAddr, usize, Option<ServerTls>),
     /// A reply for a waiter whose connection this loop owns.
     Deliver { waiter: Waiter, reply: StoredReply },
 }
@@ -105,18 +106,24 @@ pub enum Listen {
     Tcp(SocketAddr),
     /// TLS 1.3 over TCP, with these settings (mutual TLS if they name client CAs).
     Tls(SocketAddr, ServerTls),
+    /// A Unix domain socket at this path, in plaintext: for a sidecar or agent on the same
+    /// host, which the socket file's permissions admit (set them on its directory). A
+    /// socket file left there by a server that ended without removing it is replaced; the
+    /// server removes its own when it stops.
+    Unix(PathBuf),
 }
 
 impl Listen {
-    fn addr(&self) -> SocketAddr {
+    fn address(&self) -> Address {
         match self {
-            Listen::Tcp(a) | Listen::Tls(a, _) => *a,
+            Listen::Tcp(a) | Listen::Tls(a, _) => Address::Tcp(*a),
+            Listen::Unix(p) => Address::Unix(p.clone()),
         }
     }
 
     fn tls(&self) -> Option<&ServerTls> {
         match self {
-            Listen::Tcp(_) => None,
+            Listen::Tcp(_) | Listen::Unix(_) => None,
             Listen::Tls(_, tls) => Some(tls),
         }
     }
@@ -167,14 +174,14 @@ impl Server {
         let mut listeners = Vec::new();
         let mut addrs = Vec::new();
         for (i, l) in listens.iter().enumerate() {
-            let addr = l.addr();
-            if l.tls().is_none() && !addr.ip().is_loopback() {
+            let at = l.address();
+            let mut listener = Listener::bind(&at, config.listen_backlog)
+                .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {at}: {e}")))?;
+            if l.tls().is_none() && !listener.is_local() {
                 log::warn!(
-                    "serving {addr} in plaintext: any peer that reaches it can read and make calls; serve TLS (ServerConfig::tls, Listen::Tls)"
+                    "serving {at} in plaintext: any peer that reaches it can read and make calls; serve TLS (ServerConfig::tls, Listen::Tls)"
                 );
             }
-            let mut listener = listen(addr, config.listen_backlog)
-                .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
             poll.registry().register(&mut listener, Token(i), Interest::READABLE)?;
             addrs.push(listener.local_addr()?);
             listeners.push((listener, l.tls().cloned()));
@@ -307,15 +314,20 @@ impl Server {
         Ok(Server { addrs, incarnation, metrics, shared, event_loops })
     }
 
-    /// The address the server listens on (with the port the OS chose for port 0); with
-    /// several listeners, the first.
+    /// The TCP address the server listens on (with the port the OS chose for port 0);
+    /// with several listeners, the first TCP one.
+    ///
+    /// Panics if the server listens on Unix sockets only: use [`Server::local_addrs`].
     pub fn local_addr(&self) -> SocketAddr {
-        self.addrs[0]
+        self.addrs
+            .iter()
+            .find_map(Address::tcp)
+            .expect("Server::local_addr: this server has no TCP listener; see Server::local_addrs")
     }
 
     /// Every address the server listens on, in the order they were given to
     /// [`Server::bind_all`].
-    pub fn local_addrs(&self) -> &[SocketAddr] {
+    pub fn local_addrs(&self) -> &[Address] {
         &self.addrs
     }
 
@@ -392,17 +404,4 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-/// A nonblocking listening socket on `addr` with room for `backlog` connections waiting to
-/// be accepted (the kernel caps it at `net.core.somaxconn`).
-fn listen(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    // As mio and std do: a restarted server rebinds its port at once.
-    socket.set_reuse_address(true)?;
-    socket.set_nonblocking(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
-    Ok(TcpListener::from_std(socket.into()))
 }
