@@ -53,6 +53,12 @@ typedef struct ferry_error ferry_error;
 // What a handler answers, and what it may ask about its call.
 typedef struct ferry_reply ferry_reply;
 
+// A call's answer that a handler took with `ferry_reply_defer`: answered once, from any
+// thread, after the handler returned (`ferry_responder_reply` or `ferry_responder_fail`),
+// or freed unanswered (`ferry_responder_free`: the caller is told the call failed, having
+// run). The call holds no worker thread meanwhile.
+typedef struct ferry_responder ferry_responder;
+
 // A running server.
 typedef struct ferry_server ferry_server;
 
@@ -280,6 +286,75 @@ enum ferry_status ferry_service_add(struct ferry_service *service,
                                     ferry_handler handler,
                                     void *user_data,
                                     struct ferry_error **error);
+
+// Registers `handler` for `method` as `ferry_service_add` does, and lets it answer after
+// it returns: a handler that calls `ferry_reply_defer` gets a `ferry_responder` that any
+// thread answers later (its return value and `ferry_reply_set` are then not used); one
+// that does not is answered as under `ferry_service_add`. For callback-style C code (an
+// event loop, a completion queue) that must not hold a worker thread while it waits.
+//
+// # Safety
+// As `ferry_service_add`.
+enum ferry_status ferry_service_add_deferred(struct ferry_service *service,
+                                             uint32_t method,
+                                             ferry_handler handler,
+                                             void *user_data,
+                                             struct ferry_error **error);
+
+// Takes the call's answer out of the handler's hands: `*out` is a `ferry_responder` that
+// must be answered or freed exactly once, from any thread, after (or before) the handler
+// returns. Only for methods registered with `ferry_service_add_deferred`, once per call.
+//
+// # Safety
+// `reply` is NULL or the pointer the handler received, during the handler; `out` is
+// valid for a write; `error` is NULL or valid for a write.
+enum ferry_status ferry_reply_defer(struct ferry_reply *reply,
+                                    struct ferry_responder **out,
+                                    struct ferry_error **error);
+
+// Answers a deferred call with `data` (copied) and frees `responder` (also when an
+// argument is invalid: the call then fails, saying so). The caller's result arrives as
+// if the handler had returned it.
+//
+// # Safety
+// `responder` is from `ferry_reply_defer`, not yet answered or freed; `data` points to
+// `len` readable bytes (or `len` is 0); `error` is NULL or valid for a write.
+enum ferry_status ferry_responder_reply(struct ferry_responder *responder,
+                                        const uint8_t *data,
+                                        size_t len,
+                                        struct ferry_error **error);
+
+// Fails a deferred call with `message` (copied; the caller gets `FERRY_STATUS_REMOTE`
+// with it) and frees `responder` (also when `message` is NULL: the call then fails with
+// a message saying so).
+//
+// # Safety
+// `responder` is from `ferry_reply_defer`, not yet answered or freed; `message` is a
+// NUL-terminated string; `error` is NULL or valid for a write.
+enum ferry_status ferry_responder_fail(struct ferry_responder *responder,
+                                       const char *message,
+                                       struct ferry_error **error);
+
+// Milliseconds left before the deferred call's deadline (0 once it has passed, or for
+// NULL).
+//
+// # Safety
+// `responder` is NULL or from `ferry_reply_defer`, not yet answered or freed.
+uint64_t ferry_responder_remaining_ms(const struct ferry_responder *responder);
+
+// True once the caller cancelled the deferred call or its deadline passed (or for NULL):
+// the answer will not be read, so the work behind it may stop. Free the responder then.
+//
+// # Safety
+// `responder` is NULL or from `ferry_reply_defer`, not yet answered or freed.
+bool ferry_responder_is_cancelled(const struct ferry_responder *responder);
+
+// Frees a responder without answering: the caller is told the call failed after its
+// handler ran (it may have had effects). NULL is ignored.
+//
+// # Safety
+// `responder` is NULL or from `ferry_reply_defer`, not yet answered or freed.
+void ferry_responder_free(struct ferry_responder *responder);
 
 // Sets the reply bytes (copied). May be called more than once; the last call wins.
 //

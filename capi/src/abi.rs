@@ -7,16 +7,13 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![allow(non_camel_case_types)]
 
-use std::ffi::{c_char, c_void, CStr};
+use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use ferry_runtime::{
-    Address, CallHandle, CallOptions, Client, Context, HandlerError, Listen, Server, Service,
-};
+use ferry_runtime::{Address, CallHandle, CallOptions, Client};
 
 use crate::types::{
-    ferry_bytes, ferry_call_options, ferry_client_options, ferry_error, ferry_server_options,
-    ferry_status, resolve,
+    ferry_bytes, ferry_call_options, ferry_client_options, ferry_error, ferry_status, resolve,
 };
 
 // ---- pointer helpers: the contracts every function's documentation states
@@ -44,7 +41,7 @@ pub(crate) unsafe fn str_arg<'a>(
 ///
 /// # Safety
 /// `p` points to `len` readable bytes that stay valid during the call (or `len` is 0).
-unsafe fn bytes_arg<'a>(
+pub(crate) unsafe fn bytes_arg<'a>(
     function: &str,
     name: &str,
     p: *const u8,
@@ -67,7 +64,7 @@ unsafe fn bytes_arg<'a>(
 ///
 /// # Safety
 /// `p` is NULL or points to a valid, initialised `T`.
-unsafe fn or_defaults<T: Copy + Default>(p: *const T) -> T {
+pub(crate) unsafe fn or_defaults<T: Copy + Default>(p: *const T) -> T {
     // SAFETY: the caller guarantees NULL or a valid `T`.
     unsafe { p.as_ref() }.copied().unwrap_or_default()
 }
@@ -477,296 +474,5 @@ pub unsafe extern "C" fn ferry_call_free(call: *mut ferry_call) {
     if !call.is_null() {
         // SAFETY: from `Box::into_raw` in `ferry_client_start`, freed once.
         drop(unsafe { Box::from_raw(call) });
-    }
-}
-
-// ---- server
-
-/// A method implementation. Called on one of the server's worker threads, possibly on
-/// several at once, with `user_data` as registered, the request bytes (valid only during
-/// the call) and the reply to fill with `ferry_reply_set` (or `ferry_reply_fail`). Return
-/// 0 for success; anything else fails the call with `FERRY_STATUS_REMOTE` at the caller.
-pub type ferry_handler = Option<
-    unsafe extern "C" fn(
-        user_data: *mut c_void,
-        request: *const u8,
-        request_len: usize,
-        reply: *mut ferry_reply,
-    ) -> i32,
->;
-
-/// Methods by id, to be served by `ferry_server_start`.
-#[derive(Debug, Default)]
-pub struct ferry_service {
-    service: Service,
-}
-
-/// What a handler answers, and what it may ask about its call.
-#[derive(Debug)]
-pub struct ferry_reply {
-    body: Vec<u8>,
-    failure: Option<String>,
-    pub(crate) context: *const Context,
-    /// The peer's identity as C strings, made when first asked (`ferry_reply_peer_*`).
-    pub(crate) peer: std::cell::OnceCell<Option<(std::ffi::CString, std::ffi::CString)>>,
-}
-
-/// A running server.
-#[derive(Debug)]
-pub struct ferry_server {
-    server: Server,
-}
-
-/// `user_data` as a handler receives it on any worker thread.
-struct UserData(*mut c_void);
-
-// SAFETY: `ferry_service_add` documents that the handler and its `user_data` are called
-// from several threads at once; the C caller guarantees that is safe for its data.
-unsafe impl Send for UserData {}
-// SAFETY: as above.
-unsafe impl Sync for UserData {}
-
-impl UserData {
-    fn get(&self) -> *mut c_void {
-        self.0
-    }
-}
-
-/// A new, empty service. Free with `ferry_service_free` unless passed to
-/// `ferry_server_start`, which takes it.
-#[no_mangle]
-pub extern "C" fn ferry_service_new() -> *mut ferry_service {
-    Box::into_raw(Box::default())
-}
-
-/// Frees a service that was not started. NULL is ignored.
-///
-/// # Safety
-/// `service` is NULL or from `ferry_service_new`, not passed to `ferry_server_start`.
-#[no_mangle]
-pub unsafe extern "C" fn ferry_service_free(service: *mut ferry_service) {
-    if !service.is_null() {
-        // SAFETY: from `Box::into_raw` in `ferry_service_new`, freed once.
-        drop(unsafe { Box::from_raw(service) });
-    }
-}
-
-/// Registers `handler` for `method` (replacing any earlier one). `handler` runs on worker
-/// threads, concurrently: it and `user_data` must be safe to use from several threads at
-/// once, and `user_data` must outlive the server.
-///
-/// # Safety
-/// `service` is from `ferry_service_new`; `handler` is a valid function; `error` is NULL or
-/// valid for a write.
-#[no_mangle]
-pub unsafe extern "C" fn ferry_service_add(
-    service: *mut ferry_service,
-    method: u32,
-    handler: ferry_handler,
-    user_data: *mut c_void,
-    error: *mut *mut ferry_error,
-) -> ferry_status {
-    const F: &str = "ferry_service_add";
-    let outcome = guarded(F, || {
-        // SAFETY: `service` is NULL or from `ferry_service_new` (the contract above).
-        let s = unsafe { service.as_mut() };
-        let s = s.ok_or_else(|| ferry_error::invalid(F, "`service` is NULL"))?;
-        let Some(handler) = handler else {
-            return Err(ferry_error::invalid(
-                F,
-                format!("`handler` for method {method:#x} is NULL"),
-            ));
-        };
-        let user = UserData(user_data);
-        let run = move |ctx: &Context, request: &[u8]| -> Result<Vec<u8>, HandlerError> {
-            let mut reply = ferry_reply {
-                body: Vec::new(),
-                failure: None,
-                context: ctx,
-                peer: std::cell::OnceCell::new(),
-            };
-            // SAFETY: `handler` is a valid C function (the registration contract);
-            // `request` and `reply` outlive the call; `user_data` is the caller's to
-            // share across threads.
-            let code = unsafe { handler(user.get(), request.as_ptr(), request.len(), &mut reply) };
-            match (code, reply.failure) {
-                (_, Some(message)) => Err(HandlerError::new(message)),
-                (0, None) => Ok(reply.body),
-                (code, None) => Err(HandlerError::new(format!(
-                    "the C handler of method {method:#x} returned {code}"
-                ))),
-            }
-        };
-        s.service = std::mem::take(&mut s.service).method(method, run);
-        Ok(())
-    });
-    // SAFETY: `error` is NULL or valid for a write (documented above).
-    unsafe { report(error, outcome) }
-}
-
-/// Sets the reply bytes (copied). May be called more than once; the last call wins.
-///
-/// # Safety
-/// `reply` is the pointer the handler received; `data` points to `len` bytes (or `len` is
-/// 0).
-#[no_mangle]
-pub unsafe extern "C" fn ferry_reply_set(
-    reply: *mut ferry_reply,
-    data: *const u8,
-    len: usize,
-    error: *mut *mut ferry_error,
-) -> ferry_status {
-    const F: &str = "ferry_reply_set";
-    let outcome = guarded(F, || {
-        // SAFETY: `reply` is NULL or the handler's live reply; `data` is readable for `len`
-        // bytes (the contract above).
-        let (r, bytes) = unsafe { (reply.as_mut(), bytes_arg(F, "data", data, len)?) };
-        let r = r.ok_or_else(|| ferry_error::invalid(F, "`reply` is NULL"))?;
-        r.body.clear();
-        r.body.extend_from_slice(bytes);
-        Ok(())
-    });
-    // SAFETY: `error` is NULL or valid for a write (documented above).
-    unsafe { report(error, outcome) }
-}
-
-/// Fails the call with `message` (copied): the caller gets `FERRY_STATUS_REMOTE` with it,
-/// whatever the handler returns.
-///
-/// # Safety
-/// `reply` is the pointer the handler received; `message` is a NUL-terminated string.
-#[no_mangle]
-pub unsafe extern "C" fn ferry_reply_fail(
-    reply: *mut ferry_reply,
-    message: *const c_char,
-    error: *mut *mut ferry_error,
-) -> ferry_status {
-    const F: &str = "ferry_reply_fail";
-    let outcome = guarded(F, || {
-        if message.is_null() {
-            return Err(ferry_error::invalid(F, "`message` is NULL"));
-        }
-        // SAFETY: `reply` is NULL or the handler's live reply; `message` is a
-        // NUL-terminated string (the contract above).
-        let (r, message) = unsafe { (reply.as_mut(), CStr::from_ptr(message)) };
-        let r = r.ok_or_else(|| ferry_error::invalid(F, "`reply` is NULL"))?;
-        // A message that is not UTF-8 still fails the call, with the bytes replaced.
-        r.failure = Some(message.to_string_lossy().into_owned());
-        Ok(())
-    });
-    // SAFETY: `error` is NULL or valid for a write (documented above).
-    unsafe { report(error, outcome) }
-}
-
-/// Milliseconds left before the caller's deadline (0 once it has passed): a handler should
-/// give up when it reaches 0.
-///
-/// # Safety
-/// `reply` is NULL or the pointer the handler received.
-#[no_mangle]
-pub unsafe extern "C" fn ferry_reply_remaining_ms(reply: *const ferry_reply) -> u64 {
-    // SAFETY: the caller guarantees NULL or the live reply; its context outlives it.
-    match unsafe { reply.as_ref().and_then(|r| r.context.as_ref()) } {
-        Some(ctx) => u64::try_from(ctx.remaining().as_millis()).unwrap_or(u64::MAX),
-        None => 0,
-    }
-}
-
-/// True once the caller has cancelled the call (or its deadline passed): the reply will
-/// not be read, so the handler may stop early.
-///
-/// # Safety
-/// `reply` is NULL or the pointer the handler received.
-#[no_mangle]
-pub unsafe extern "C" fn ferry_reply_is_cancelled(reply: *const ferry_reply) -> bool {
-    // SAFETY: the caller guarantees NULL or the live reply; its context outlives it.
-    unsafe { reply.as_ref().and_then(|r| r.context.as_ref()) }.is_some_and(Context::is_cancelled)
-}
-
-/// Binds `address` ("host:port", port 0 picks a free one; or "unix:PATH", a Unix socket
-/// in plaintext) and serves `service` on the
-/// runtime's event loops and workers until `ferry_server_free`. Takes `service` (also on
-/// failure). `options` may be NULL.
-///
-/// # Safety
-/// `address` is a NUL-terminated string; `service` is from `ferry_service_new`; `options`
-/// is NULL or valid (its `tls` NULL or a live `ferry_tls`); `out` is valid for a write;
-/// `error` is NULL or valid for a write.
-#[no_mangle]
-pub unsafe extern "C" fn ferry_server_start(
-    address: *const c_char,
-    service: *mut ferry_service,
-    options: *const ferry_server_options,
-    out: *mut *mut ferry_server,
-    error: *mut *mut ferry_error,
-) -> ferry_status {
-    const F: &str = "ferry_server_start";
-    let outcome = guarded(F, || {
-        if service.is_null() {
-            return Err(ferry_error::invalid(F, "`service` is NULL"));
-        }
-        // SAFETY: from `Box::into_raw` in `ferry_service_new`, not yet freed or started.
-        let service = unsafe { Box::from_raw(service) }.service;
-        if out.is_null() {
-            return Err(ferry_error::invalid(F, "`out` is NULL (the service was freed)"));
-        }
-        // SAFETY: `address` is a NUL-terminated string and `options` NULL or valid (above).
-        let (address, config) = unsafe { (str_arg(F, "address", address)?, or_defaults(options)) };
-        let addr = resolve(F, address)?;
-        // SAFETY: `options->tls` is NULL or a live `ferry_tls` (documented above).
-        let tls = unsafe { config.tls.as_ref() };
-        let config = config.config(tls, F)?;
-        let listen = match &addr {
-            Address::Tcp(a) => match &config.tls {
-                Some(tls) => Listen::Tls(*a, tls.clone()),
-                None => Listen::Tcp(*a),
-            },
-            Address::Unix(_) if config.tls.is_some() => {
-                return Err(ferry_error::invalid(
-                    F,
-                    "TLS over a Unix socket is not supported (the socket file's permissions admit its peers); set `options->tls` to NULL",
-                ))
-            }
-            Address::Unix(path) => Listen::Unix(path.clone()),
-        };
-        let server = Server::bind_all(&[listen], service, config).map_err(|e| {
-            ferry_error::new(
-                ferry_status::FERRY_STATUS_IO,
-                format!("{F}: cannot serve on {addr}: {e}"),
-            )
-        })?;
-        let server = Box::into_raw(Box::new(ferry_server { server }));
-        // SAFETY: `out` is not NULL and valid for a write (above).
-        unsafe { out.write(server) };
-        Ok(())
-    });
-    // SAFETY: `error` is NULL or valid for a write (documented above).
-    unsafe { report(error, outcome) }
-}
-
-/// The port the server listens on (useful after binding port 0); 0 for NULL or a server
-/// on a Unix socket.
-///
-/// # Safety
-/// `server` is NULL or from `ferry_server_start` and not yet freed.
-#[no_mangle]
-pub unsafe extern "C" fn ferry_server_port(server: *const ferry_server) -> u16 {
-    // SAFETY: the caller guarantees NULL or a live server.
-    unsafe { server.as_ref() }
-        .and_then(|s| s.server.local_addrs().iter().find_map(Address::tcp))
-        .map_or(0, |a| a.port())
-}
-
-/// Stops the server: no new connections, calls in progress finish within the shutdown
-/// grace period, then its threads exit. NULL is ignored.
-///
-/// # Safety
-/// `server` is NULL or from `ferry_server_start`, freed once.
-#[no_mangle]
-pub unsafe extern "C" fn ferry_server_free(server: *mut ferry_server) {
-    if !server.is_null() {
-        // SAFETY: from `Box::into_raw` in `ferry_server_start`, freed once.
-        let s = unsafe { Box::from_raw(server) };
-        s.server.shutdown();
     }
 }

@@ -7,6 +7,8 @@
 //!   calls in flight on one connection), with deadlines and idempotency per call.
 //! - A C server serves any Ferry client: `ferry_service_add` registers a C function per
 //!   method id, `ferry_server_start` runs it on the runtime's event loops and worker pool.
+//!   `ferry_service_add_deferred` + `ferry_reply_defer` let a handler answer later from
+//!   any thread (`ferry_responder_reply`), holding no worker meanwhile.
 //! - TLS and mutual TLS from PEM files or text: `ferry_tls_server` / `ferry_tls_client`
 //!   into the options' `tls`; a handler reads its caller's certificate with
 //!   `ferry_reply_peer_subject`.
@@ -19,9 +21,11 @@
 #![deny(unsafe_code)]
 
 mod abi;
+mod server;
 mod tls;
 mod types;
 
 pub use abi::*;
+pub use server::*;
 pub use tls::*;
 pub use types::*;

@@ -8,7 +8,8 @@ use std::ffi::{c_char, CString};
 
 use ferry_runtime::{ClientTls, ServerTls, TlsError};
 
-use crate::abi::{ferry_reply, guarded, report, str_arg};
+use crate::abi::{guarded, report, str_arg};
+use crate::server::ferry_reply;
 use crate::types::{ferry_error, ferry_status, ferry_tls};
 
 /// A PEM argument: PEM text itself when it starts with `-----BEGIN`, else a file's path.

@@ -62,6 +62,23 @@ fn null_and_malformed_arguments_are_reported_with_the_argument_named() {
         assert_eq!(status, ferry_status::FERRY_STATUS_INVALID_ARGUMENT);
         ferry_error_free(error);
         ferry_service_free(service);
+
+        // Deferred replies: NULL responders and replies are named, never dereferenced.
+        let mut responder: *mut ferry_responder = null_mut();
+        let status = ferry_reply_defer(null_mut(), &mut responder, &mut error);
+        assert_eq!(status, ferry_status::FERRY_STATUS_INVALID_ARGUMENT);
+        assert_eq!(message(error), "ferry_reply_defer: `reply` is NULL");
+        ferry_error_free(error);
+        let status = ferry_responder_reply(null_mut(), null(), 0, &mut error);
+        assert_eq!(status, ferry_status::FERRY_STATUS_INVALID_ARGUMENT);
+        assert_eq!(message(error), "ferry_responder_reply: `responder` is NULL");
+        ferry_error_free(error);
+        let status = ferry_responder_fail(null_mut(), c"x".as_ptr(), &mut error);
+        assert_eq!(status, ferry_status::FERRY_STATUS_INVALID_ARGUMENT);
+        ferry_error_free(error);
+        assert!(ferry_responder_is_cancelled(null()));
+        assert_eq!(ferry_responder_remaining_ms(null()), 0);
+        ferry_responder_free(null_mut());
     }
 }
 

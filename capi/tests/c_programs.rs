@@ -74,6 +74,42 @@ fn a_c_client_calls_a_rust_server_over_a_unix_socket() {
     std::fs::remove_dir_all(&dir).expect("remove the temp dir");
 }
 
+/// C handlers that answer after they return, from the program's own thread: a batch of
+/// calls all pending at once on a server with one worker (so none holds it), a handler
+/// that answers by returning, a responder freed unanswered, and deferral refused where the
+/// method was not registered for it.
+#[test]
+fn a_c_server_answers_calls_after_its_handlers_return() {
+    let server = CServer::start(&compile("deferred_server", Link::Static, &[]));
+    let config =
+        ClientConfig { default_deadline: Duration::from_secs(10), ..ClientConfig::default() };
+    let client = Client::connect(server.address(), config).expect("client");
+    let opts = CallOptions::default();
+    for round in 0..3 {
+        let handles: Vec<_> = (0..16)
+            .map(|i| {
+                (i, client.start(method_id("batch"), format!("{round}:{i}").as_bytes(), &opts))
+            })
+            .collect();
+        for (i, h) in handles {
+            let mut expected = format!("{round}:{i}").into_bytes();
+            expected.reverse();
+            assert_eq!(h.wait().expect("batch"), expected);
+        }
+    }
+    assert_eq!(client.call(method_id("inline"), b"now", &opts).expect("inline"), b"now");
+    match client.call(method_id("dropped"), b"", &opts) {
+        Err(CallError::Remote(m)) => assert!(m.contains("dropped its Responder"), "{m}"),
+        other => panic!("a responder freed unanswered gave {other:?}"),
+    }
+    match client.call(method_id("plain"), b"", &opts) {
+        Err(CallError::Remote(m)) => assert!(m.contains("ferry_service_add_deferred"), "{m}"),
+        other => panic!("deferring a plain method gave {other:?}"),
+    }
+    let stderr = server.stop();
+    assert!(stderr.contains("answered 48 deferred calls"), "{stderr}");
+}
+
 #[test]
 fn a_rust_client_calls_a_c_server() {
     let server = CServer::start(&compile("echo_server", Link::Static, &[]));
