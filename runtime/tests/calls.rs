@@ -772,6 +772,34 @@ fn a_copy_of_a_refused_attempt_is_refused_again_not_run_later() {
     server.shutdown();
 }
 
+/// A call started alone is written by its caller (no I/O thread wake-up); its reply is
+/// still read for it while the caller does something else than wait, and a later call
+/// waited on alone is read by its caller.
+#[test]
+fn a_call_started_alone_completes_whether_or_not_its_caller_waits() {
+    use std::future::Future;
+    use std::task::{Context as TaskContext, Poll, Waker};
+    let server = Server::bind(local(), echo_service(), ServerConfig::default()).unwrap();
+    let client = Client::connect(server.local_addr(), no_retry()).unwrap();
+    assert_eq!(client.call(ECHO, b"warm", &opts(5000)).unwrap(), b"warm");
+    let mut started = client.start(ECHO, b"alone", &opts(5000));
+    let end = Instant::now() + Duration::from_secs(10);
+    let mut cx = TaskContext::from_waker(Waker::noop());
+    let result = loop {
+        if let Poll::Ready(r) = std::pin::Pin::new(&mut started).poll(&mut cx) {
+            break r;
+        }
+        assert!(Instant::now() < end, "nobody read the reply of a call nobody waited on");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert_eq!(result.unwrap(), b"alone");
+    for i in 0..100u32 {
+        let h = client.start(ECHO, &i.to_le_bytes(), &opts(5000));
+        assert_eq!(h.wait().unwrap(), i.to_le_bytes());
+    }
+    server.shutdown();
+}
+
 #[test]
 fn one_long_call_does_not_stop_its_client() {
     // The long call holds the lowest pending id (the `ack`); the calls after it finish and

@@ -33,6 +33,9 @@ impl Echo for Svc {
 }
 
 fn main() {
+    // tonic's `tls-ring` and this crate's rustls (aws-lc-rs, as Ferry uses) both enable a
+    // crypto provider, so rustls cannot pick one by itself: name it, or TLS rows panic.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
         Some("--serve") => serve(None),

@@ -151,10 +151,13 @@ impl Driver {
         }
     }
 
-    /// Whether a driving caller may block on the socket: the connection is up and no
-    /// other caller has a call waiting for the I/O thread (it would wait for this caller).
+    /// Whether a driving caller may block on the socket: the connection is up, no other
+    /// caller has a call waiting for the I/O thread (it would wait for this caller), and
+    /// no connection is draining (its replies are read by the I/O thread alone, which the
+    /// blocked caller would keep from its turn).
     pub(super) fn may_block(&self) -> bool {
         self.established
+            && self.retiring.is_none()
             && !self.closing
             && !self.closed.load(Ordering::SeqCst)
             && self.commands.is_empty()
@@ -219,6 +222,11 @@ impl Driver {
     pub(super) fn add_call(&mut self, call: NewCall<Arc<Slot>>) {
         self.take_commands();
         self.session.add_call(call, Instant::now());
+    }
+
+    /// Whether a caller reads the socket now.
+    pub(super) fn caller_driving(&self) -> bool {
+        self.callers_driving > 0
     }
 
     /// A caller starts reading the socket itself.
