@@ -30,6 +30,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
         Some("--serve-raw") => serve_raw(),
+        Some("--serve-raw-serial") => serve_raw_serial(),
         Some("--serve-ferry") => serve_ferry(args.get(2).and_then(|a| a.parse().ok()), None),
         Some("--serve-ferry-tls") => {
             let dir = std::path::PathBuf::from(args.get(2).expect("certificate folder"));
@@ -95,6 +96,27 @@ fn serve_raw() {
                 }
             }
         });
+    }
+}
+
+/// Raw TCP served one connection at a time on the accepting thread: the baseline of a new
+/// connection + call, without the thread `serve_raw` starts per connection.
+fn serve_raw_serial() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    println!("{}", listener.local_addr().expect("addr"));
+    let mut buf = vec![0u8; 64 * 1024];
+    for mut s in listener.incoming().flatten() {
+        let _ = s.set_nodelay(true);
+        loop {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if s.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -321,6 +343,17 @@ fn run_all(dur: Duration) {
         }
     }
     e2e::stop(raw);
+    if std::env::var("RPC_BENCH_ONLY")
+        .is_ok_and(|only| "raw TCP (new connection per call)".contains(&only))
+        || std::env::var("RPC_BENCH_ONLY").is_err()
+    {
+        let (raw, raw_addr) = e2e::spawn_server(&["--serve-raw-serial"]);
+        let raw_addr: SocketAddr = raw_addr.parse().expect("address");
+        e2e::measure("raw TCP (new connection per call)", 1, 0, &raw, || {
+            raw_new_connections(raw_addr, dur)
+        });
+        e2e::stop(raw);
+    }
     let (ferry, addr) = e2e::spawn_server(&["--serve-ferry"]);
     let addr: SocketAddr = addr.parse().expect("address");
     e2e::measure("Ferry", 1, 0, &ferry, || ferry_sequential(addr, dur, &None));
@@ -365,6 +398,23 @@ fn tls_rows(dur: Duration) {
     });
     e2e::stop(ferry);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A new TCP connection per echo: connect, write, read, close.
+fn raw_new_connections(addr: SocketAddr, dur: Duration) -> Outcome {
+    let mut back = [0u8; MESSAGE.len()];
+    let mut lat = Vec::new();
+    let end = Instant::now() + dur;
+    while Instant::now() < end {
+        let t = Instant::now();
+        let mut s = TcpStream::connect(addr).expect("connect");
+        s.set_nodelay(true).expect("nodelay");
+        s.write_all(&MESSAGE).expect("write");
+        s.read_exact(&mut back).expect("read");
+        drop(s);
+        lat.push(t.elapsed());
+    }
+    (lat.len() as u64, lat)
 }
 
 /// A fresh client, connection and handshake for every call: the latency is the whole
