@@ -321,7 +321,9 @@ impl Loop {
                     Token(t) => {
                         // Spurious events are possible (mio docs): handlers tolerate them.
                         if event.is_readable() || event.is_read_closed() || event.is_error() {
-                            self.on_readable(t);
+                            // Data alone: a short read empties the socket (`on_readable`).
+                            let closing = event.is_read_closed() || event.is_error();
+                            self.on_readable(t, !closing);
                         }
                         if event.is_writable() {
                             self.dirty.push(t);
@@ -330,7 +332,7 @@ impl Loop {
                 }
             }
             for t in again {
-                self.on_readable(t);
+                self.on_readable(t, false);
             }
             self.drain_inbox();
             self.expire_queued(Instant::now());
@@ -458,7 +460,13 @@ impl Loop {
         }
     }
 
-    fn on_readable(&mut self, token: usize) {
+    /// Reads the connection until the socket is empty (edge-triggered: nothing may be left
+    /// behind), its fair budget is used, or its output backs up. With `short_ends`, a read
+    /// of a plain socket that returns less than asked ends it: it left the socket empty
+    /// and later bytes raise a new edge, so the read that would end in `EAGAIN` (a system
+    /// call per request) is saved. Only for input an event announced without the peer's
+    /// close, which raises no edge of its own once its event has been taken.
+    fn on_readable(&mut self, token: usize, short_ends: bool) {
         let Some(mut conn) = self.conns.remove(&token) else { return };
         let mut closed = false;
         // Stop reading while the peer does not read its replies (bounded output).
@@ -498,6 +506,9 @@ impl Loop {
                         }
                     }
                     next = conn.session.handle_input(self, &limits, &scratch[..n], Instant::now());
+                    if short_ends && n < want && !conn.stream.is_tls() {
+                        break;
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -712,7 +723,7 @@ impl Loop {
                     let resume = interest.is_readable() && conn.read_paused;
                     self.conns.insert(token, conn);
                     if resume {
-                        self.on_readable(token);
+                        self.on_readable(token, false);
                     }
                 }
                 Err(e) => {
