@@ -160,12 +160,13 @@ impl Driver {
         }
     }
 
-    /// Whether a driving caller may block on the socket: the connection is up, no other
+    /// Whether a driving caller may block on the socket: a connection is up or being made
+    /// (the caller then sees it through: connect, handshake, its call), no other
     /// caller has a call waiting for the I/O thread (it would wait for this caller), and
     /// no connection is draining (its replies are read by the I/O thread alone, which the
     /// blocked caller would keep from its turn).
     pub(super) fn may_block(&self) -> bool {
-        self.established
+        self.stream.is_some()
             && self.retiring.is_none()
             && !self.closing
             && !self.closed.load(Ordering::SeqCst)
@@ -202,7 +203,10 @@ impl Driver {
             let source = &mut mio::unix::SourceFd(&fd);
             // The previous connection's socket left the set when it was closed.
             let registry = caller.poll.registry();
-            if let Err(e) = registry.register(source, CALLER_SOCKET, Interest::READABLE) {
+            // Writable too: a connection being made is ready when it becomes writable.
+            // Once it is up, writability changes only after a full send buffer drains.
+            let interest = Interest::READABLE | Interest::WRITABLE;
+            if let Err(e) = registry.register(source, CALLER_SOCKET, interest) {
                 log::debug!("cannot watch the socket for a blocked caller: {e}");
                 return false;
             }
@@ -220,12 +224,15 @@ impl Driver {
         }
         let made_way = caller.events.iter().any(|e| e.token() == CALLER_WAKER);
         let input = caller.events.iter().find(|e| e.token() == CALLER_SOCKET);
+        let announced = input.is_some();
         let drained =
             input.is_some_and(|e| e.is_readable() && !e.is_read_closed() && !e.is_error());
-        self.read_socket_to(
-            Instant::now(),
-            if drained { ReadTo::Short } else { ReadTo::WouldBlock },
-        );
+        let to = if drained { ReadTo::Short } else { ReadTo::WouldBlock };
+        if self.established {
+            self.read_socket_to(Instant::now(), to);
+        } else if announced {
+            self.on_socket_to(to);
+        }
         self.session.handle_timeout(Instant::now());
         self.sync();
         !made_way
@@ -265,11 +272,11 @@ impl Driver {
     }
 
     /// What the I/O thread polls the socket for: nothing while a caller drives (it reads
-    /// and writes itself); otherwise reading, and writing only while the connection is
+    /// and writes itself, and sees a connection being made through); otherwise reading, and writing only while the connection is
     /// being made or bytes wait for room. Writability is not watched otherwise: (re-)
     /// registering a writable socket reports it at once and would wake the thread.
     fn update_interest(&mut self) {
-        let wanted = if self.callers_driving > 0 && self.established {
+        let wanted = if self.callers_driving > 0 && self.stream.is_some() {
             None
         } else if !self.established
             || !self.session.outbuf.is_empty()
@@ -300,6 +307,9 @@ impl Driver {
     pub(super) fn poll_socket(&mut self) {
         if self.established {
             self.read_socket(Instant::now());
+            self.sync();
+        } else if self.stream.is_some() {
+            self.on_socket();
             self.sync();
         }
     }
@@ -485,6 +495,8 @@ impl Driver {
                 self.interest = Some(Interest::READABLE | Interest::WRITABLE);
                 self.established = false;
                 self.session.connecting(now);
+                // A caller driving sees the connection through itself: not the lane.
+                self.update_interest();
             }
             Err(e) => {
                 self.session.connection_lost(format!("connect to {} failed: {e}", self.addr), now)
@@ -493,6 +505,11 @@ impl Driver {
     }
 
     fn on_socket(&mut self) {
+        self.on_socket_to(ReadTo::WouldBlock);
+    }
+
+    /// The socket's event: a connection made (or refused), input (read as `to` says).
+    fn on_socket_to(&mut self, to: ReadTo) {
         let now = Instant::now();
         let Some(stream) = self.stream.as_mut() else { return };
         if !self.established {
@@ -510,7 +527,7 @@ impl Driver {
             self.established = true;
             self.session.connected(now);
         }
-        self.read_socket(now);
+        self.read_socket_to(now, to);
     }
 
     /// Reads until the socket is empty: the poll is edge-triggered, so whoever reads, the
