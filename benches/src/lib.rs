@@ -6,6 +6,7 @@
 #[path = "../../wire/tests/common/payload.rs"]
 pub mod payload;
 
+pub mod fleet_sim;
 pub mod peers;
 
 /// The benchmark payload as idlc generates it (`idl/payload.thrift`).

@@ -98,6 +98,28 @@ impl UserData {
     }
 }
 
+/// A C handler, known not to be NULL.
+type HandlerFn = unsafe extern "C" fn(*mut c_void, *const u8, usize, *mut ferry_reply) -> i32;
+
+/// The service and the handler a registration names, each checked for NULL.
+///
+/// # Safety
+/// `service` is NULL or from `ferry_service_new`, not yet started or freed.
+unsafe fn registration<'a>(
+    function: &str,
+    service: *mut ferry_service,
+    method: u32,
+    handler: ferry_handler,
+) -> Result<(&'a mut ferry_service, HandlerFn), ferry_error> {
+    // SAFETY: NULL or a live service (the contract above).
+    let s = unsafe { service.as_mut() };
+    let s = s.ok_or_else(|| ferry_error::invalid(function, "`service` is NULL"))?;
+    let handler = handler.ok_or_else(|| {
+        ferry_error::invalid(function, format!("`handler` for method {method:#x} is NULL"))
+    })?;
+    Ok((s, handler))
+}
+
 /// A new, empty service. Free with `ferry_service_free` unless passed to
 /// `ferry_server_start`, which takes it.
 #[no_mangle]
@@ -135,14 +157,7 @@ pub unsafe extern "C" fn ferry_service_add(
     const F: &str = "ferry_service_add";
     let outcome = guarded(F, || {
         // SAFETY: `service` is NULL or from `ferry_service_new` (the contract above).
-        let s = unsafe { service.as_mut() };
-        let s = s.ok_or_else(|| ferry_error::invalid(F, "`service` is NULL"))?;
-        let Some(handler) = handler else {
-            return Err(ferry_error::invalid(
-                F,
-                format!("`handler` for method {method:#x} is NULL"),
-            ));
-        };
+        let (s, handler) = unsafe { registration(F, service, method, handler)? };
         let user = UserData(user_data);
         let run = move |ctx: &Context, request: &[u8]| -> Result<Vec<u8>, HandlerError> {
             let mut reply = ferry_reply::new(ctx, None);
@@ -178,14 +193,7 @@ pub unsafe extern "C" fn ferry_service_add_deferred(
     const F: &str = "ferry_service_add_deferred";
     let outcome = guarded(F, || {
         // SAFETY: `service` is NULL or from `ferry_service_new` (the contract above).
-        let s = unsafe { service.as_mut() };
-        let s = s.ok_or_else(|| ferry_error::invalid(F, "`service` is NULL"))?;
-        let Some(handler) = handler else {
-            return Err(ferry_error::invalid(
-                F,
-                format!("`handler` for method {method:#x} is NULL"),
-            ));
-        };
+        let (s, handler) = unsafe { registration(F, service, method, handler)? };
         let user = UserData(user_data);
         let run = move |ctx: &Context, request: &[u8], responder: Responder| {
             let mut reply = ferry_reply::new(ctx, Some(responder));
