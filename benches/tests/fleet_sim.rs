@@ -1,6 +1,7 @@
 //! The fleet simulation at a bounded size (100 endpoints, 1 000 clients, 16 simulated
-//! seconds): the balancer spreads load, routes around a refusing and a black-holed endpoint,
-//! and the retry budget caps amplification when every endpoint fails. The full size (1 000
+//! seconds): the balancer spreads load, routes around a dead, an erroring and a black-holed
+//! endpoint, and the retry budget caps amplification when every endpoint fails. The full
+//! size (1 000
 //! endpoints, 10 000 clients) is `cargo run --release -p ferry-benches --bin fleet-sim`.
 use std::time::Duration;
 

@@ -78,6 +78,27 @@ impl fmt::Display for CallError {
 
 impl std::error::Error for CallError {}
 
+impl CallError {
+    /// Whether the handler may have run (and had its effects): false when the error
+    /// proves it did not (refused before dispatch, never sent, refused here).
+    pub fn may_have_run(&self) -> bool {
+        match self {
+            CallError::DeadlineExceeded
+            | CallError::OutcomeUnknown(_)
+            | CallError::Cancelled
+            | CallError::Remote(_)
+            | CallError::BadReply(_) => true,
+            CallError::Overloaded(_)
+            | CallError::Unavailable(_)
+            | CallError::Protocol(_)
+            | CallError::InvalidArguments(_)
+            | CallError::PermissionDenied(_)
+            | CallError::UnknownMethod(_)
+            | CallError::TooLarge { .. } => false,
+        }
+    }
+}
+
 /// Re-sends of calls the server refused without running them (`Overloaded`,
 /// `TooManyOutstanding`), all within the call's one deadline. Backoff:
 /// random(0, min(initial × multiplier^(n−1), max)).

@@ -37,6 +37,7 @@
 
 pub mod balance;
 mod call;
+mod channel;
 pub mod client;
 pub mod metrics;
 mod peer_identity;
@@ -53,6 +54,7 @@ pub mod tls;
 mod transport;
 pub mod typed;
 
+pub use channel::{Channel, ChannelConfig, ChannelError};
 pub use client::{
     CallError, CallHandle, CallOptions, CallReport, Client, ClientConfig, Credentials, RetryPolicy,
 };

@@ -91,6 +91,10 @@ pub(super) struct Driver {
     caller_waker: Arc<OnceLock<Waker>>,
     /// Connections made so far.
     connections: u64,
+    /// Whether the connection is ready (published for `Client::is_ready`), and who else
+    /// is told when it changes.
+    ready: Arc<AtomicBool>,
+    on_ready: Option<ReadyHook>,
 }
 
 /// How far a read of the socket goes (`Driver::read_socket_to`).
@@ -143,6 +147,8 @@ impl Driver {
             caller: None,
             caller_waker: Arc::clone(&shared.caller_waker),
             connections: 0,
+            ready: Arc::clone(&shared.ready),
+            on_ready: shared.on_ready.clone(),
         }
     }
 
@@ -355,6 +361,20 @@ impl Driver {
             break;
         }
         self.flush();
+        self.publish_ready();
+    }
+
+    /// Publishes whether calls can go out now: after the handshake (a connect that
+    /// succeeded is not enough), and not while the server drains the connection.
+    fn publish_ready(&mut self) {
+        let ready = !self.closing
+            && matches!(self.session.link, Link::Ready { draining: false, .. })
+            && self.retiring.is_none();
+        if self.ready.swap(ready, Ordering::AcqRel) != ready {
+            if let Some(hook) = &self.on_ready {
+                (hook.0)(ready);
+            }
+        }
     }
 
     /// The server is draining the connection: its socket moves aside (the I/O thread reads
@@ -633,6 +653,8 @@ impl Driver {
 
 /// What the driver takes from the client's shared state when it is made.
 pub(super) struct ClientParts {
+    pub ready: Arc<AtomicBool>,
+    pub on_ready: Option<ReadyHook>,
     pub client_id: u128,
     pub secret: u128,
     pub config: crate::ClientConfig,
@@ -640,6 +662,17 @@ pub(super) struct ClientParts {
     pub caller_waker: Arc<OnceLock<Waker>>,
     pub metrics: Metrics,
     pub calls: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Told whether the client's connection is ready for calls (handshake done, not
+/// draining), each time that changes: how a balanced channel learns an endpoint is up.
+#[derive(Clone)]
+pub(crate) struct ReadyHook(pub Arc<dyn Fn(bool) + Send + Sync>);
+
+impl std::fmt::Debug for ReadyHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReadyHook")
+    }
 }
 
 /// A lane's current sleep ends at this `nanos` value (0: it is awake).

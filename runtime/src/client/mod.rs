@@ -32,6 +32,7 @@ use crate::metrics::{Metrics, Snapshot};
 use crate::protocol;
 use crate::session::client::NewCall;
 use crate::socket::Address;
+pub(crate) use driver::ReadyHook;
 use driver::{ClientParts, Driver};
 use reactor::Seat;
 
@@ -77,6 +78,8 @@ struct Shared {
     caller_blocked: AtomicBool,
     /// Made with the blocked caller's poll, the first time one blocks.
     caller_waker: Arc<OnceLock<Waker>>,
+    /// The connection is ready for calls (see `Client::is_ready`).
+    ready: Arc<AtomicBool>,
 }
 
 impl Shared {
@@ -185,6 +188,15 @@ impl Client {
     }
 
     fn connect_to(addr: Address, config: ClientConfig) -> io::Result<Client> {
+        Client::connect_watched(addr, config, None)
+    }
+
+    /// A client whose connection's readiness is reported to `on_ready` as it changes.
+    pub(crate) fn connect_watched(
+        addr: Address,
+        config: ClientConfig,
+        on_ready: Option<driver::ReadyHook>,
+    ) -> io::Result<Client> {
         let seat = Seat::take()?;
         // Bounded by `calls` (at most `max_in_flight` calls, each queued once, and at most
         // two cancels each); a list channel allocates as it fills, where an array one of
@@ -196,7 +208,10 @@ impl Client {
         let closed = Arc::new(AtomicBool::new(false));
         let metrics = Metrics::default();
         let caller_waker = Arc::new(OnceLock::new());
+        let ready = Arc::new(AtomicBool::new(false));
         let parts = ClientParts {
+            ready: Arc::clone(&ready),
+            on_ready,
             client_id,
             secret,
             config: config.clone(),
@@ -220,8 +235,16 @@ impl Client {
             spin: crate::spin::SpinSite::default(),
             caller_blocked: AtomicBool::new(false),
             caller_waker,
+            ready,
         });
         Ok(Client { shared })
+    }
+
+    /// Whether calls go out at once: the connection is up, its handshake done, and the
+    /// server is not draining it. (A call made while it is not waits for the connection,
+    /// or fails `Unavailable` without it: `ClientConfig::wait_for_ready`.)
+    pub fn is_ready(&self) -> bool {
+        self.shared.ready.load(Ordering::Acquire)
     }
 
     /// Names method `id` (its IDL name) in [`Client::metrics`]; typed clients name theirs.

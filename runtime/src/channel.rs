@@ -1,0 +1,288 @@
+//! A balanced channel: one logical client over several endpoints (replicas of a service),
+//! each a [`Client`] on the process's client reactor. Which endpoint takes a call, which
+//! are sick and how many retries the fleet can afford are decided by `balance` (sans-I/O);
+//! this module wires those decisions to real connections.
+//!
+//! **At-most-once across endpoints** (spec/protocol.md § 5.1): an attempt moves to another
+//! endpoint only when the previous one provably did not run (never sent, refused before
+//! dispatch), or the call is idempotent; otherwise the error is the caller's, saying on
+//! which endpoints the call was tried.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::Instant;
+
+use crate::balance::{
+    Balancer, BalancerConfig, EndpointId, EndpointStats, Outcome, RetryBudget, RetryBudgetConfig,
+    Rng,
+};
+use crate::client::{Client, ReadyHook};
+use crate::socket::Address;
+use crate::{CallError, CallOptions, ClientConfig};
+
+/// What a [`Channel`] is made with.
+#[derive(Clone, Debug)]
+pub struct ChannelConfig {
+    /// Each endpoint's client (deadlines, TLS, credentials, keepalive…).
+    pub client: ClientConfig,
+    /// Picking and health.
+    pub balancer: BalancerConfig,
+    /// Retries on other endpoints, as a fraction of calls.
+    pub retry_budget: RetryBudgetConfig,
+    /// Attempts per call, the first included, on distinct endpoints. Default 3.
+    pub max_attempts: u32,
+}
+
+impl Default for ChannelConfig {
+    fn default() -> Self {
+        ChannelConfig {
+            client: ClientConfig::default(),
+            balancer: BalancerConfig::default(),
+            retry_budget: RetryBudgetConfig::default(),
+            max_attempts: 3,
+        }
+    }
+}
+
+/// How a call through a [`Channel`] failed: the last attempt's error, and every endpoint
+/// the call was tried on, in order. Whether it may have run is the last error's
+/// ([`CallError::may_have_run`]): the attempts before it provably did not run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelError {
+    /// The last attempt's error.
+    pub error: CallError,
+    /// The endpoints tried, first to last (empty: none could be tried).
+    pub tried: Vec<Address>,
+}
+
+impl fmt::Display for ChannelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.error)?;
+        if self.tried.is_empty() {
+            return f.write_str(" (no endpoint to try)");
+        }
+        let tried: Vec<String> = self.tried.iter().map(Address::to_string).collect();
+        write!(f, " (tried {})", tried.join(", then "))
+    }
+}
+
+impl std::error::Error for ChannelError {}
+
+/// A balanced, failure-aware client over several endpoints (module docs). Cheap to share:
+/// calls from many threads at once go to the endpoints the balancer picks.
+#[derive(Clone, Debug)]
+pub struct Channel {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: ChannelConfig,
+    members: RwLock<HashMap<EndpointId, Member>>,
+    balancer: Mutex<Balancer>,
+    budget: Mutex<RetryBudget>,
+    /// For the fallback pick when no endpoint is ready yet.
+    rng: Mutex<Rng>,
+    next_id: AtomicU64,
+}
+
+#[derive(Clone, Debug)]
+struct Member {
+    address: Address,
+    /// Shared with calls in flight: removing an endpoint lets them finish.
+    client: Arc<Client>,
+}
+
+impl Channel {
+    /// A channel with no endpoints yet ([`Channel::add`]).
+    pub fn new(config: ChannelConfig) -> Channel {
+        let seed = crate::random_u128() as u64;
+        let inner = Inner {
+            balancer: Mutex::new(Balancer::new(config.balancer.clone(), seed)),
+            budget: Mutex::new(RetryBudget::new(config.retry_budget.clone(), Instant::now())),
+            rng: Mutex::new(Rng::new(seed ^ 0x5851_F42D_4C95_7F2D)),
+            config,
+            members: RwLock::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+        };
+        Channel { inner: Arc::new(inner) }
+    }
+
+    /// A channel over a static list of addresses (`"10.0.0.1:7000"`, `SocketAddr`s…),
+    /// each resolved once to its first address (IPv4 first), with weight 1.
+    pub fn connect<A: ToSocketAddrs>(
+        addresses: impl IntoIterator<Item = A>,
+        config: ChannelConfig,
+    ) -> io::Result<Channel> {
+        let channel = Channel::new(config);
+        for a in addresses {
+            let mut resolved: Vec<SocketAddr> = a.to_socket_addrs()?.collect();
+            resolved.sort_by_key(|a| !a.is_ipv4());
+            let first = resolved.first().copied().ok_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidInput, "an address resolves to nothing")
+            })?;
+            channel.add(Address::Tcp(first), 1.0)?;
+        }
+        Ok(channel)
+    }
+
+    /// Adds an endpoint: its client starts connecting, and it takes calls once its
+    /// handshake has succeeded (a refused or unanswered connect never makes it ready).
+    pub fn add(&self, address: Address, weight: f64) -> io::Result<EndpointId> {
+        let id = EndpointId(self.inner.next_id.fetch_add(1, Ordering::Relaxed));
+        self.lock_balancer().add(id, weight, Instant::now());
+        let weak: Weak<Inner> = Arc::downgrade(&self.inner);
+        let hook = ReadyHook(Arc::new(move |ready| {
+            if let Some(inner) = weak.upgrade() {
+                inner.balancer.lock().unwrap_or_else(|p| p.into_inner()).set_ready(id, ready);
+            }
+        }));
+        let client = match &address {
+            Address::Unix(_) if self.inner.config.client.tls.is_some() => {
+                self.lock_balancer().remove(id);
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "TLS over a Unix socket is not supported: clear ChannelConfig::client.tls",
+                ));
+            }
+            a => Client::connect_watched(a.clone(), self.inner.config.client.clone(), Some(hook)),
+        };
+        let client = match client {
+            Ok(c) => c,
+            Err(e) => {
+                self.lock_balancer().remove(id);
+                return Err(e);
+            }
+        };
+        let member = Member { address, client: Arc::new(client) };
+        self.inner.members.write().unwrap_or_else(|p| p.into_inner()).insert(id, member);
+        Ok(id)
+    }
+
+    /// Removes an endpoint: no new call goes to it; calls in flight there finish.
+    pub fn remove(&self, id: EndpointId) -> bool {
+        let gone = self.inner.members.write().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        self.lock_balancer().remove(id);
+        gone.is_some()
+    }
+
+    /// Every endpoint with its address and figures.
+    pub fn endpoints(&self) -> Vec<(EndpointId, Address, EndpointStats)> {
+        let members = self.inner.members.read().unwrap_or_else(|p| p.into_inner());
+        let balancer = self.lock_balancer();
+        let now = Instant::now();
+        let mut all: Vec<_> = members
+            .iter()
+            .filter_map(|(id, m)| Some((*id, m.address.clone(), balancer.stats(*id, now)?)))
+            .collect();
+        all.sort_by_key(|(id, _, _)| *id);
+        all
+    }
+
+    /// Calls `method` on an endpoint the balancer picks, and on others while attempts
+    /// provably did not run (or the call is idempotent), within the retry budget, the
+    /// attempt limit and the call's deadline.
+    pub fn call(
+        &self,
+        method: u32,
+        payload: &[u8],
+        options: &CallOptions,
+    ) -> Result<Vec<u8>, ChannelError> {
+        let start = Instant::now();
+        let allowed = options.deadline.unwrap_or(self.inner.config.client.default_deadline);
+        let deadline = start.checked_add(allowed);
+        self.lock_budget().deposit(start);
+        let mut tried: Vec<(EndpointId, Address)> = Vec::new();
+        loop {
+            let excluded: Vec<EndpointId> = tried.iter().map(|(id, _)| *id).collect();
+            let Some((id, member)) = self.pick(&excluded) else {
+                let error = match tried.is_empty() {
+                    true => CallError::Unavailable(
+                        "the channel has no endpoint; the call was not sent".into(),
+                    ),
+                    false => CallError::Unavailable(
+                        "no other endpoint to try; the call was not sent again".into(),
+                    ),
+                };
+                return Err(self.failed(error, tried));
+            };
+            let mut attempt = options.clone();
+            if let Some(deadline) = deadline {
+                attempt.deadline = Some(deadline.saturating_duration_since(Instant::now()));
+            }
+            self.lock_balancer().started(id);
+            let sent = Instant::now();
+            let result = member.client.call(method, payload, &attempt);
+            let now = Instant::now();
+            let health = match &result {
+                Err(
+                    CallError::Unavailable(_)
+                    | CallError::Overloaded(_)
+                    | CallError::OutcomeUnknown(_)
+                    | CallError::DeadlineExceeded,
+                ) => Outcome::Failed,
+                _ => Outcome::Answered,
+            };
+            self.lock_balancer().finished(id, now, now - sent, health);
+            tried.push((id, member.address));
+            let error = match result {
+                Ok(reply) => return Ok(reply),
+                Err(e) => e,
+            };
+            let elsewhere = match &error {
+                // Never sent, or refused before dispatch: it did not run there.
+                CallError::Unavailable(_) | CallError::Overloaded(_) => true,
+                // It may have run: only an idempotent call may run again.
+                CallError::OutcomeUnknown(_) => options.idempotent,
+                _ => false,
+            };
+            let time_left = deadline.is_none_or(|d| d > now);
+            if !elsewhere
+                || !time_left
+                || tried.len() >= self.inner.config.max_attempts.max(1) as usize
+                || !self.lock_budget().try_withdraw(now)
+            {
+                return Err(self.failed(error, tried));
+            }
+        }
+    }
+
+    /// The endpoint for the next attempt: the balancer's pick among ready endpoints, or
+    /// while none is ready (the channel is starting, or every connection is down) any
+    /// endpoint not tried yet, whose client waits for its connection
+    /// (`ClientConfig::wait_for_ready`) or fails the attempt unsent.
+    fn pick(&self, excluded: &[EndpointId]) -> Option<(EndpointId, Member)> {
+        let members = self.inner.members.read().unwrap_or_else(|p| p.into_inner());
+        let picked = self.lock_balancer().pick(Instant::now(), excluded);
+        let id = match picked {
+            Some(id) => id,
+            None => {
+                let mut left: Vec<EndpointId> =
+                    members.keys().copied().filter(|id| !excluded.contains(id)).collect();
+                if left.is_empty() {
+                    return None;
+                }
+                left.sort();
+                let i = self.inner.rng.lock().unwrap_or_else(|p| p.into_inner()).below(left.len());
+                left[i]
+            }
+        };
+        members.get(&id).map(|m| (id, m.clone()))
+    }
+
+    fn failed(&self, error: CallError, tried: Vec<(EndpointId, Address)>) -> ChannelError {
+        ChannelError { error, tried: tried.into_iter().map(|(_, a)| a).collect() }
+    }
+
+    fn lock_balancer(&self) -> std::sync::MutexGuard<'_, Balancer> {
+        self.inner.balancer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock_budget(&self) -> std::sync::MutexGuard<'_, RetryBudget> {
+        self.inner.budget.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
