@@ -185,70 +185,34 @@ impl Channel {
 
     /// Calls `method` on an endpoint the balancer picks, and on others while attempts
     /// provably did not run (or the call is idempotent), within the retry budget, the
-    /// attempt limit and the call's deadline.
+    /// attempt limit and the call's deadline. `start(..).wait()`.
     pub fn call(
         &self,
         method: u32,
         payload: &[u8],
         options: &CallOptions,
     ) -> Result<Vec<u8>, ChannelError> {
+        self.start(method, payload, options).wait()
+    }
+
+    /// Starts a call on the endpoint the balancer picks and returns at once: many calls
+    /// may be in flight, spread over the endpoints. A move to another endpoint happens in
+    /// [`ChannelCall::wait`].
+    pub fn start(&self, method: u32, payload: &[u8], options: &CallOptions) -> ChannelCall {
         let start = Instant::now();
         let allowed = options.deadline.unwrap_or(self.inner.config.client.default_deadline);
-        let deadline = start.checked_add(allowed);
         self.lock_budget().deposit(start);
-        let mut tried: Vec<(EndpointId, Address)> = Vec::new();
-        loop {
-            let excluded: Vec<EndpointId> = tried.iter().map(|(id, _)| *id).collect();
-            let Some((id, member)) = self.pick(&excluded) else {
-                let error = match tried.is_empty() {
-                    true => CallError::Unavailable(
-                        "the channel has no endpoint; the call was not sent".into(),
-                    ),
-                    false => CallError::Unavailable(
-                        "no other endpoint to try; the call was not sent again".into(),
-                    ),
-                };
-                return Err(self.failed(error, tried));
-            };
-            let mut attempt = options.clone();
-            if let Some(deadline) = deadline {
-                attempt.deadline = Some(deadline.saturating_duration_since(Instant::now()));
-            }
-            self.lock_balancer().started(id);
-            let sent = Instant::now();
-            let result = member.client.call(method, payload, &attempt);
-            let now = Instant::now();
-            let health = match &result {
-                Err(
-                    CallError::Unavailable(_)
-                    | CallError::Overloaded(_)
-                    | CallError::OutcomeUnknown(_)
-                    | CallError::DeadlineExceeded,
-                ) => Outcome::Failed,
-                _ => Outcome::Answered,
-            };
-            self.lock_balancer().finished(id, now, now - sent, health);
-            tried.push((id, member.address));
-            let error = match result {
-                Ok(reply) => return Ok(reply),
-                Err(e) => e,
-            };
-            let elsewhere = match &error {
-                // Never sent, or refused before dispatch: it did not run there.
-                CallError::Unavailable(_) | CallError::Overloaded(_) => true,
-                // It may have run: only an idempotent call may run again.
-                CallError::OutcomeUnknown(_) => options.idempotent,
-                _ => false,
-            };
-            let time_left = deadline.is_none_or(|d| d > now);
-            if !elsewhere
-                || !time_left
-                || tried.len() >= self.inner.config.max_attempts.max(1) as usize
-                || !self.lock_budget().try_withdraw(now)
-            {
-                return Err(self.failed(error, tried));
-            }
-        }
+        let mut call = ChannelCall {
+            channel: self.clone(),
+            method,
+            payload: payload.to_vec(),
+            options: options.clone(),
+            deadline: start.checked_add(allowed),
+            attempt: None,
+            tried: Vec::new(),
+        };
+        call.attempt = call.send();
+        call
     }
 
     /// The endpoint for the next attempt: the balancer's pick among ready endpoints, or
@@ -274,15 +238,118 @@ impl Channel {
         members.get(&id).map(|m| (id, m.clone()))
     }
 
-    fn failed(&self, error: CallError, tried: Vec<(EndpointId, Address)>) -> ChannelError {
-        ChannelError { error, tried: tried.into_iter().map(|(_, a)| a).collect() }
-    }
-
     fn lock_balancer(&self) -> std::sync::MutexGuard<'_, Balancer> {
         self.inner.balancer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn lock_budget(&self) -> std::sync::MutexGuard<'_, RetryBudget> {
         self.inner.budget.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A call started on a [`Channel`]: wait for it, or cancel it.
+#[derive(Debug)]
+pub struct ChannelCall {
+    channel: Channel,
+    method: u32,
+    /// Kept for a move to another endpoint (as gRPC's retry buffer keeps it).
+    payload: Vec<u8>,
+    options: CallOptions,
+    deadline: Option<Instant>,
+    /// The attempt in flight: where, its handle, when it was sent. `None`: no endpoint
+    /// could be tried (`tried` says where it was).
+    attempt: Option<Attempt>,
+    tried: Vec<(EndpointId, Address)>,
+}
+
+#[derive(Debug)]
+struct Attempt {
+    id: EndpointId,
+    address: Address,
+    handle: crate::CallHandle,
+    sent: Instant,
+    /// Held until the attempt ends: dropping the last handle on a client (its endpoint
+    /// removed meanwhile) would cancel the call.
+    _client: Arc<Client>,
+}
+
+impl ChannelCall {
+    /// Blocks until the call ends: its reply, or the error of its last attempt with every
+    /// endpoint it was tried on.
+    pub fn wait(mut self) -> Result<Vec<u8>, ChannelError> {
+        loop {
+            let Some(attempt) = self.attempt.take() else {
+                let error = CallError::Unavailable(match self.tried.is_empty() {
+                    true => "the channel has no endpoint; the call was not sent".into(),
+                    false => "no other endpoint to try; the call was not sent again".into(),
+                });
+                return Err(self.failed(error));
+            };
+            let result = attempt.handle.wait();
+            let now = Instant::now();
+            let health = match &result {
+                Err(
+                    CallError::Unavailable(_)
+                    | CallError::Overloaded(_)
+                    | CallError::OutcomeUnknown(_)
+                    | CallError::DeadlineExceeded,
+                ) => Outcome::Failed,
+                _ => Outcome::Answered,
+            };
+            self.channel.lock_balancer().finished(attempt.id, now, now - attempt.sent, health);
+            self.tried.push((attempt.id, attempt.address));
+            let error = match result {
+                Ok(reply) => return Ok(reply),
+                Err(e) => e,
+            };
+            let elsewhere = match &error {
+                // Never sent, or refused before dispatch: it did not run there.
+                CallError::Unavailable(_) | CallError::Overloaded(_) => true,
+                // It may have run: only an idempotent call may run again.
+                CallError::OutcomeUnknown(_) => self.options.idempotent,
+                _ => false,
+            };
+            let time_left = self.deadline.is_none_or(|d| d > now);
+            let max = self.channel.inner.config.max_attempts.max(1) as usize;
+            if !elsewhere
+                || !time_left
+                || self.tried.len() >= max
+                || !self.channel.lock_budget().try_withdraw(now)
+            {
+                return Err(self.failed(error));
+            }
+            self.attempt = self.send();
+            if self.attempt.is_none() {
+                // Nowhere else to go: the last error stands.
+                return Err(self.failed(error));
+            }
+        }
+    }
+
+    /// Tells the endpoint running the call to stop it (it may have run already); `wait`
+    /// then ends `Cancelled`.
+    pub fn cancel(&self) {
+        if let Some(a) = &self.attempt {
+            a.handle.cancel();
+        }
+    }
+
+    /// Starts the next attempt on an endpoint not tried yet, with what is left of the
+    /// deadline.
+    fn send(&self) -> Option<Attempt> {
+        let excluded: Vec<EndpointId> = self.tried.iter().map(|(id, _)| *id).collect();
+        let (id, member) = self.channel.pick(&excluded)?;
+        let mut options = self.options.clone();
+        if let Some(deadline) = self.deadline {
+            options.deadline = Some(deadline.saturating_duration_since(Instant::now()));
+        }
+        self.channel.lock_balancer().started(id);
+        let handle = member.client.start(self.method, &self.payload, &options);
+        let sent = Instant::now();
+        Some(Attempt { id, address: member.address, handle, sent, _client: member.client })
+    }
+
+    fn failed(self, error: CallError) -> ChannelError {
+        ChannelError { error, tried: self.tried.into_iter().map(|(_, a)| a).collect() }
     }
 }

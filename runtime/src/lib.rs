@@ -54,7 +54,7 @@ pub mod tls;
 mod transport;
 pub mod typed;
 
-pub use channel::{Channel, ChannelConfig, ChannelError};
+pub use channel::{Channel, ChannelCall, ChannelConfig, ChannelError};
 pub use client::{
     CallError, CallHandle, CallOptions, CallReport, Client, ClientConfig, Credentials, RetryPolicy,
 };

@@ -157,6 +157,26 @@ fn a_removed_endpoint_takes_no_new_calls() {
     assert_eq!(channel.endpoints().len(), 1);
 }
 
+#[test]
+fn calls_in_flight_on_a_removed_endpoint_finish() {
+    const SLOW: u32 = 2;
+    let service = Service::new().method(SLOW, |_, req| {
+        std::thread::sleep(Duration::from_millis(200));
+        Ok(req.to_vec())
+    });
+    let server = Server::bind(local(), service, ServerConfig::default()).unwrap();
+    let channel = Channel::connect([server.local_addr()], ChannelConfig::default()).unwrap();
+    wait_ready(&channel, 1);
+    let calls: Vec<_> = (0..8u32).map(|i| channel.start(SLOW, &i.to_le_bytes(), &opts())).collect();
+    let (id, ..) = channel.endpoints()[0].clone();
+    assert!(channel.remove(id));
+    for (i, c) in calls.into_iter().enumerate() {
+        assert_eq!(c.wait().unwrap(), (i as u32).to_le_bytes());
+    }
+    let e = channel.call(SLOW, b"", &opts()).unwrap_err();
+    assert!(e.to_string().contains("no endpoint"), "{e}");
+}
+
 /// Three servers behind fault-injecting proxies (requests duplicated, connections cut
 /// mid-request and mid-reply): every non-idempotent call runs at most once over the whole
 /// fleet; a call that succeeded ran exactly once, one whose error proves it did not run
