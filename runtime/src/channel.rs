@@ -219,9 +219,18 @@ impl Channel {
     /// while none is ready (the channel is starting, or every connection is down) any
     /// endpoint not tried yet, whose client waits for its connection
     /// (`ClientConfig::wait_for_ready`) or fails the attempt unsent.
+    /// The endpoint is counted as having the call at once (one lock for both: callers on
+    /// many threads share the balancer).
     fn pick(&self, excluded: &[EndpointId]) -> Option<(EndpointId, Member)> {
         let members = self.inner.members.read().unwrap_or_else(|p| p.into_inner());
-        let picked = self.lock_balancer().pick(Instant::now(), excluded);
+        let picked = {
+            let mut balancer = self.lock_balancer();
+            let picked = balancer.pick(Instant::now(), excluded);
+            if let Some(id) = picked {
+                balancer.started(id);
+            }
+            picked
+        };
         let id = match picked {
             Some(id) => id,
             None => {
@@ -232,6 +241,7 @@ impl Channel {
                 }
                 left.sort();
                 let i = self.inner.rng.lock().unwrap_or_else(|p| p.into_inner()).below(left.len());
+                self.lock_balancer().started(left[i]);
                 left[i]
             }
         };
@@ -343,7 +353,6 @@ impl ChannelCall {
         if let Some(deadline) = self.deadline {
             options.deadline = Some(deadline.saturating_duration_since(Instant::now()));
         }
-        self.channel.lock_balancer().started(id);
         let handle = member.client.start(self.method, &self.payload, &options);
         let sent = Instant::now();
         Some(Attempt { id, address: member.address, handle, sent, _client: member.client })

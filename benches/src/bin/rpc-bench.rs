@@ -10,6 +10,9 @@
 //! alone and while 1 000 async handlers each await a 1 s nested call.
 //! `… --bin rpc-bench --upstreams 1000`: this process's memory and threads per client
 //! connection, 1 000 clients to a server process, each after one call.
+//! `… --bin rpc-bench --channel [seconds]`: four server processes, called by four threads
+//! with 16 calls in flight each, through a client per server and through one `Channel`
+//! over the four; and how evenly the channel spread its calls.
 //! `… --bin rpc-bench --idle 10000`: server memory per idle connection.
 //! `… --bin rpc-bench --flood [peers] [rounds] [seconds]`: server memory while peers send
 //! calls and never read, and after they leave; a well-behaved client's refusals meanwhile.
@@ -21,7 +24,8 @@ use std::time::{Duration, Instant};
 
 use ferry_benches::e2e::{self, Outcome, CONNECTIONS, MESSAGE, WINDOWS};
 use ferry_runtime::{
-    CallOptions, Client, ClientConfig, ClientTls, Server, ServerConfig, ServerTls, Service,
+    CallOptions, Channel, ChannelConfig, Client, ClientConfig, ClientTls, Server, ServerConfig,
+    ServerTls, Service,
 };
 
 const ECHO: u32 = 1;
@@ -58,6 +62,10 @@ fn main() {
         Some("--nested") => {
             let n = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1000);
             nested(n);
+        }
+        Some("--channel") => {
+            let secs: f64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(2.0);
+            channel_rows(Duration::from_secs_f64(secs));
         }
         Some("--upstreams") => {
             let n = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1000);
@@ -598,4 +606,66 @@ fn nested(n: usize) {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = feeder.join();
     let _ = timer.join();
+}
+
+/// Four servers; four threads with 16 calls in flight each, first each on its own client
+/// to one server, then all through one channel over the four. The CPU column counts the
+/// first server only.
+fn channel_rows(dur: Duration) {
+    e2e::print_header();
+    let servers: Vec<(std::process::Child, SocketAddr)> = (0..4)
+        .map(|_| {
+            let (child, addr) = e2e::spawn_server(&["--serve-ferry"]);
+            (child, addr.parse().expect("address"))
+        })
+        .collect();
+    let addrs: Vec<SocketAddr> = servers.iter().map(|(_, a)| *a).collect();
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let direct = addrs.clone();
+    e2e::measure("Ferry, a client per server,", 4, 16, &servers[0].0, || {
+        e2e::on_connections(4, move || {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % direct.len();
+            ferry_in_flight(direct[i], dur, 16, &None)
+        })
+    });
+    let channel = Channel::connect(addrs.clone(), ChannelConfig::default()).expect("channel");
+    let end = Instant::now() + Duration::from_secs(10);
+    while channel.endpoints().iter().filter(|(_, _, s)| s.ready).count() < addrs.len() {
+        assert!(Instant::now() < end, "the channel's endpoints never became ready");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let shared = channel.clone();
+    e2e::measure("Ferry, one channel over 4 servers,", 4, 16, &servers[0].0, || {
+        e2e::on_connections(4, move || channel_in_flight(&shared, dur, 16))
+    });
+    let calls: Vec<f64> = channel.endpoints().iter().map(|(_, _, s)| s.calls as f64).collect();
+    let mean = calls.iter().sum::<f64>() / calls.len() as f64;
+    let max = calls.iter().copied().fold(0.0, f64::max);
+    println!("channel: calls per endpoint {calls:?}, max ÷ mean {:.3}", max / mean);
+    for (child, _) in servers {
+        e2e::stop(child);
+    }
+}
+
+/// Keeps `window` calls in flight through `channel`, each timed from start to the end of
+/// its wait.
+fn channel_in_flight(channel: &Channel, dur: Duration, window: usize) -> Outcome {
+    let opts = CallOptions::default();
+    let mut lat = Vec::new();
+    let end = Instant::now() + dur;
+    let mut calls = VecDeque::with_capacity(window);
+    while Instant::now() < end {
+        while calls.len() < window {
+            calls.push_back((Instant::now(), channel.start(ECHO, &MESSAGE, &opts)));
+        }
+        if let Some((t, c)) = calls.pop_front() {
+            c.wait().expect("call");
+            lat.push(t.elapsed());
+        }
+    }
+    for (t, c) in calls {
+        c.wait().expect("call");
+        lat.push(t.elapsed());
+    }
+    (lat.len() as u64, lat)
 }
