@@ -285,55 +285,75 @@ struct Attempt {
 
 impl ChannelCall {
     /// Blocks until the call ends: its reply, or the error of its last attempt with every
-    /// endpoint it was tried on.
+    /// endpoint it was tried on. (Or `.await` it: a `ChannelCall` is a `Future` too.)
     pub fn wait(mut self) -> Result<Vec<u8>, ChannelError> {
         loop {
             let Some(attempt) = self.attempt.take() else {
-                let error = CallError::Unavailable(match self.tried.is_empty() {
-                    true => "the channel has no endpoint; the call was not sent".into(),
-                    false => "no other endpoint to try; the call was not sent again".into(),
-                });
-                return Err(self.failed(error));
+                return Err(self.nowhere());
             };
             let result = attempt.handle.wait();
-            let now = Instant::now();
-            let health = match &result {
-                Err(
-                    CallError::Unavailable(_)
-                    | CallError::Overloaded(_)
-                    | CallError::OutcomeUnknown(_)
-                    | CallError::DeadlineExceeded,
-                ) => Outcome::Failed,
-                _ => Outcome::Answered,
-            };
-            self.channel.lock_balancer().finished(attempt.id, now, now - attempt.sent, health);
-            self.tried.push((attempt.id, attempt.address));
-            let error = match result {
-                Ok(reply) => return Ok(reply),
-                Err(e) => e,
-            };
-            let elsewhere = match &error {
-                // Never sent, or refused before dispatch: it did not run there.
-                CallError::Unavailable(_) | CallError::Overloaded(_) => true,
-                // It may have run: only an idempotent call may run again.
-                CallError::OutcomeUnknown(_) => self.options.idempotent,
-                _ => false,
-            };
-            let time_left = self.deadline.is_none_or(|d| d > now);
-            let max = self.channel.inner.config.max_attempts.max(1) as usize;
-            if !elsewhere
-                || !time_left
-                || self.tried.len() >= max
-                || !self.channel.lock_budget().try_withdraw(now)
-            {
-                return Err(self.failed(error));
-            }
-            self.attempt = self.send();
-            if self.attempt.is_none() {
-                // Nowhere else to go: the last error stands.
-                return Err(self.failed(error));
+            if let Some(end) = self.settle(attempt.id, attempt.address, attempt.sent, result) {
+                return end;
             }
         }
+    }
+
+    /// The call could not be (re)sent anywhere.
+    fn nowhere(&mut self) -> ChannelError {
+        let error = CallError::Unavailable(match self.tried.is_empty() {
+            true => "the channel has no endpoint; the call was not sent".into(),
+            false => "no other endpoint to try; the call was not sent again".into(),
+        });
+        self.failed(error)
+    }
+
+    /// An attempt ended with `result`: the call's end, or `None` when the next attempt
+    /// is under way on another endpoint.
+    fn settle(
+        &mut self,
+        id: EndpointId,
+        address: Address,
+        sent: Instant,
+        result: Result<Vec<u8>, CallError>,
+    ) -> Option<Result<Vec<u8>, ChannelError>> {
+        let now = Instant::now();
+        let health = match &result {
+            Err(
+                CallError::Unavailable(_)
+                | CallError::Overloaded(_)
+                | CallError::OutcomeUnknown(_)
+                | CallError::DeadlineExceeded,
+            ) => Outcome::Failed,
+            _ => Outcome::Answered,
+        };
+        self.channel.lock_balancer().finished(id, now, now - sent, health);
+        self.tried.push((id, address));
+        let error = match result {
+            Ok(reply) => return Some(Ok(reply)),
+            Err(e) => e,
+        };
+        let elsewhere = match &error {
+            // Never sent, or refused before dispatch: it did not run there.
+            CallError::Unavailable(_) | CallError::Overloaded(_) => true,
+            // It may have run: only an idempotent call may run again.
+            CallError::OutcomeUnknown(_) => self.options.idempotent,
+            _ => false,
+        };
+        let time_left = self.deadline.is_none_or(|d| d > now);
+        let max = self.channel.inner.config.max_attempts.max(1) as usize;
+        if !elsewhere
+            || !time_left
+            || self.tried.len() >= max
+            || !self.channel.lock_budget().try_withdraw(now)
+        {
+            return Some(Err(self.failed(error)));
+        }
+        self.attempt = self.send();
+        if self.attempt.is_none() {
+            // Nowhere else to go: the last error stands.
+            return Some(Err(self.failed(error)));
+        }
+        None
     }
 
     /// Tells the endpoint running the call to stop it (it may have run already); `wait`
@@ -358,7 +378,33 @@ impl ChannelCall {
         Some(Attempt { id, address: member.address, handle, sent, _client: member.client })
     }
 
-    fn failed(self, error: CallError) -> ChannelError {
-        ChannelError { error, tried: self.tried.into_iter().map(|(_, a)| a).collect() }
+    fn failed(&mut self, error: CallError) -> ChannelError {
+        let tried = std::mem::take(&mut self.tried);
+        ChannelError { error, tried: tried.into_iter().map(|(_, a)| a).collect() }
+    }
+}
+
+/// Awaiting a call: an attempt that did not run moves to another endpoint as in `wait`,
+/// without blocking the task.
+impl std::future::Future for ChannelCall {
+    type Output = Result<Vec<u8>, ChannelError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        loop {
+            let Some(attempt) = self.attempt.as_mut() else {
+                return std::task::Poll::Ready(Err(self.nowhere()));
+            };
+            let result = match std::pin::Pin::new(&mut attempt.handle).poll(cx) {
+                std::task::Poll::Pending => return std::task::Poll::Pending,
+                std::task::Poll::Ready(r) => r,
+            };
+            let Some(attempt) = self.attempt.take() else { continue };
+            if let Some(end) = self.settle(attempt.id, attempt.address, attempt.sent, result) {
+                return std::task::Poll::Ready(end);
+            }
+        }
     }
 }

@@ -177,6 +177,29 @@ fn calls_in_flight_on_a_removed_endpoint_finish() {
     assert!(e.to_string().contains("no endpoint"), "{e}");
 }
 
+/// An async handler awaits a call through a channel (a fleet upstream): the call moves
+/// off a dead endpoint without blocking the handler's worker.
+#[test]
+fn an_async_handler_awaits_a_call_through_a_channel() {
+    let upstream: Vec<Counted> = (0..2).map(|_| counted()).collect();
+    let mut addrs = vec![refused_port()];
+    addrs.extend(upstream.iter().map(|s| s.server.local_addr()));
+    let channel = Channel::connect(addrs, ChannelConfig::default()).unwrap();
+    let front = Service::new().async_method(ECHO, move |_, req| {
+        let call = channel.start(ECHO, &req, &opts());
+        async move { call.await.map_err(|e| ferry_runtime::HandlerError::new(e.to_string())) }
+    });
+    let config = ServerConfig { workers: 1, ..ServerConfig::default() };
+    let front = Server::bind(local(), front, config).unwrap();
+    let client =
+        ferry_runtime::Client::connect(front.local_addr(), ClientConfig::default()).unwrap();
+    for i in 0..30u32 {
+        assert_eq!(client.call(ECHO, &i.to_le_bytes(), &opts()).unwrap(), i.to_le_bytes());
+    }
+    let ran: usize = upstream.iter().map(|s| s.calls.load(Ordering::SeqCst)).sum();
+    assert_eq!(ran, 30, "each call ran once upstream");
+}
+
 /// Three servers behind fault-injecting proxies (requests duplicated, connections cut
 /// mid-request and mid-reply): every non-idempotent call runs at most once over the whole
 /// fleet; a call that succeeded ran exactly once, one whose error proves it did not run
