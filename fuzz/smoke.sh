@@ -9,7 +9,7 @@ export RUSTC_BOOTSTRAP=1
 # Build first, so a target that no longer compiles fails the run (the runs below filter
 # their output, which would hide a build error).
 cargo fuzz build
-for t in wire_view skipper round_trip frames idl tls_handshake json_decode; do
+for t in wire_view skipper round_trip frames idl tls_handshake json_decode dns_response; do
   dict=()
   [ "$t" = idl ] && dict=(-dict=idl.dict)
   echo "== $t ($secs s)"

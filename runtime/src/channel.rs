@@ -14,7 +14,7 @@ use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::balance::{
     Balancer, BalancerConfig, EndpointId, EndpointStats, Outcome, RetryBudget, RetryBudgetConfig,
@@ -35,6 +35,9 @@ pub struct ChannelConfig {
     pub retry_budget: RetryBudgetConfig,
     /// Attempts per call, the first included, on distinct endpoints. Default 3.
     pub max_attempts: u32,
+    /// How often a discovered channel ([`Channel::discover`]) resolves its target again.
+    /// Default 30 s.
+    pub discovery_refresh: Duration,
 }
 
 impl Default for ChannelConfig {
@@ -44,6 +47,7 @@ impl Default for ChannelConfig {
             balancer: BalancerConfig::default(),
             retry_budget: RetryBudgetConfig::default(),
             max_attempts: 3,
+            discovery_refresh: Duration::from_secs(30),
         }
     }
 }
@@ -88,6 +92,8 @@ struct Inner {
     /// For the fallback pick when no endpoint is ready yet.
     rng: Mutex<Rng>,
     next_id: AtomicU64,
+    /// Dropped with the channel: its discovery thread, waiting on the other end, ends.
+    _discovery: Option<crossbeam_channel::Sender<()>>,
 }
 
 #[derive(Clone, Debug)]
@@ -100,6 +106,10 @@ struct Member {
 impl Channel {
     /// A channel with no endpoints yet ([`Channel::add`]).
     pub fn new(config: ChannelConfig) -> Channel {
+        Channel::made(config, None)
+    }
+
+    fn made(config: ChannelConfig, discovery: Option<crossbeam_channel::Sender<()>>) -> Channel {
         let seed = crate::random_u128() as u64;
         let inner = Inner {
             balancer: Mutex::new(Balancer::new(config.balancer.clone(), seed)),
@@ -108,8 +118,78 @@ impl Channel {
             config,
             members: RwLock::new(HashMap::new()),
             next_id: AtomicU64::new(1),
+            _discovery: discovery,
         };
         Channel { inner: Arc::new(inner) }
+    }
+
+    /// A channel over the endpoints `target` names, kept up to date: `dns://NAME:PORT` (the
+    /// name's A and AAAA records at that port) or `dns://NAME` (its SRV records: ports and
+    /// weights, the lowest priority), asked of the system's DNS server or of the one the
+    /// target names (`dns://IP[:PORT]/NAME…`). Resolved once here (an error if that fails:
+    /// a wrong name or server shows at once), then every `discovery_refresh` on a thread
+    /// of its own: new endpoints are added, gone ones removed (their calls in flight
+    /// finish); a failed refresh keeps the endpoints as they were.
+    pub fn discover(target: &str, config: ChannelConfig) -> io::Result<Channel> {
+        let target = crate::discovery::DnsTarget::parse(target)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let timeout = Duration::from_secs(2);
+        let first = crate::discovery::resolve(&target, timeout)?;
+        if first.is_empty() {
+            let what = if target.port.is_some() { "A or AAAA" } else { "SRV" };
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!(
+                    "`{}` has no {what} records at the DNS server {}: check the name (and for SRV, the _service._proto labels)",
+                    target.name, target.server
+                ),
+            ));
+        }
+        let refresh = config.discovery_refresh;
+        let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
+        let channel = Channel::made(config, Some(stop));
+        channel.apply(&first)?;
+        let weak = Arc::downgrade(&channel.inner);
+        std::thread::Builder::new().name("ferry-discovery".into()).spawn(move || loop {
+            match stopped.recv_timeout(refresh) {
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                _ => return, // the channel is gone
+            }
+            let found = crate::discovery::resolve(&target, timeout);
+            let Some(inner) = weak.upgrade() else { return };
+            match found {
+                Ok(found) => {
+                    if let Err(e) = (Channel { inner }).apply(&found) {
+                        log::warn!("discovery of {}: {e}", target.name);
+                    }
+                }
+                Err(e) => log::warn!("discovery of {}: {e}; keeping the endpoints", target.name),
+            }
+        })?;
+        Ok(channel)
+    }
+
+    /// Makes the endpoints those of `found`: adds the new, removes the gone, updates
+    /// weights.
+    fn apply(&self, found: &[(SocketAddr, f64)]) -> io::Result<()> {
+        let current: Vec<(EndpointId, Address)> = {
+            let members = self.inner.members.read().unwrap_or_else(|p| p.into_inner());
+            members.iter().map(|(id, m)| (*id, m.address.clone())).collect()
+        };
+        for (id, address) in &current {
+            if !found.iter().any(|(a, _)| Address::Tcp(*a) == *address) {
+                self.remove(*id);
+            }
+        }
+        for (addr, weight) in found {
+            match current.iter().find(|(_, a)| *a == Address::Tcp(*addr)) {
+                Some((id, _)) => self.lock_balancer().add(*id, *weight, Instant::now()),
+                None => {
+                    self.add(Address::Tcp(*addr), *weight)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// A channel over a static list of addresses (`"10.0.0.1:7000"`, `SocketAddr`s…),

@@ -39,6 +39,7 @@ pub mod balance;
 mod call;
 mod channel;
 pub mod client;
+pub mod discovery;
 pub mod metrics;
 mod peer_identity;
 pub mod protocol;
