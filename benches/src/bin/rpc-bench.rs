@@ -318,20 +318,38 @@ fn ferry_in_flight(
     let client = Client::connect(addr, client_config(tls)).expect("client");
     let opts = CallOptions::default();
     let _ = client.call(ECHO, &MESSAGE, &opts);
+    keep_in_flight(
+        dur,
+        window,
+        || client.start(ECHO, &MESSAGE, &opts),
+        |h| {
+            h.wait().expect("call");
+        },
+    )
+}
+
+/// Keeps `window` calls in flight for `dur` (`start` one, `wait` the oldest), each timed
+/// from its start to the end of its wait.
+fn keep_in_flight<H>(
+    dur: Duration,
+    window: usize,
+    mut start: impl FnMut() -> H,
+    wait: impl Fn(H),
+) -> Outcome {
     let mut lat = Vec::new();
     let end = Instant::now() + dur;
-    let mut handles = VecDeque::with_capacity(window);
+    let mut calls = VecDeque::with_capacity(window);
     while Instant::now() < end {
-        while handles.len() < window {
-            handles.push_back((Instant::now(), client.start(ECHO, &MESSAGE, &opts)));
+        while calls.len() < window {
+            calls.push_back((Instant::now(), start()));
         }
-        if let Some((t, h)) = handles.pop_front() {
-            h.wait().expect("call");
+        if let Some((t, c)) = calls.pop_front() {
+            wait(c);
             lat.push(t.elapsed());
         }
     }
-    for (t, h) in handles {
-        h.wait().expect("call");
+    for (t, c) in calls {
+        wait(c);
         lat.push(t.elapsed());
     }
     (lat.len() as u64, lat)
@@ -651,21 +669,12 @@ fn channel_rows(dur: Duration) {
 /// its wait.
 fn channel_in_flight(channel: &Channel, dur: Duration, window: usize) -> Outcome {
     let opts = CallOptions::default();
-    let mut lat = Vec::new();
-    let end = Instant::now() + dur;
-    let mut calls = VecDeque::with_capacity(window);
-    while Instant::now() < end {
-        while calls.len() < window {
-            calls.push_back((Instant::now(), channel.start(ECHO, &MESSAGE, &opts)));
-        }
-        if let Some((t, c)) = calls.pop_front() {
+    keep_in_flight(
+        dur,
+        window,
+        || channel.start(ECHO, &MESSAGE, &opts),
+        |c| {
             c.wait().expect("call");
-            lat.push(t.elapsed());
-        }
-    }
-    for (t, c) in calls {
-        c.wait().expect("call");
-        lat.push(t.elapsed());
-    }
-    (lat.len() as u64, lat)
+        },
+    )
 }
